@@ -1,0 +1,30 @@
+//! LicenseDesk domain core.
+//!
+//! Every rule of `shared/docs/domain.md` lives here exactly once, as functions
+//! and methods over plain types. The crate does no IO and never reads the
+//! clock: every function that depends on time takes `now: DateTime<Utc>`.
+//! Randomness is passed in as bytes for the same reason.
+//!
+//! Errors crossing a process boundary carry a stable `code()` (see [`Coded`]).
+
+pub mod error;
+
+// Device activation codes (domain.md §1).
+pub mod account;
+pub mod codes;
+pub mod device;
+pub mod package;
+pub mod validity;
+
+// Gateway licenses (domain.md §2).
+pub mod gateway;
+
+// File formats and their verification.
+pub mod activation_code;
+pub mod clock;
+pub mod fingerprint;
+pub mod keys;
+pub mod license;
+pub mod offline;
+
+pub use error::Coded;
