@@ -1,0 +1,2 @@
+//! ldctl (in progress)
+fn main() {}

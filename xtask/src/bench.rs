@@ -1,0 +1,27 @@
+//! `cargo xtask bench <name>`: benchmarks print figures and ratios; they
+//! never gate CI on an absolute time.
+
+use anyhow::{Result, bail};
+
+use crate::{deps, sh};
+
+const BENCHES: &[(&str, &str, &str)] = &[
+    ("verify", "licensedesk-core", "verify"),
+    ("server", "licensedesk-server", "load"),
+];
+
+pub fn bench(args: &[String]) -> Result<()> {
+    let names: Vec<&str> = BENCHES.iter().map(|(name, _, _)| *name).collect();
+    let Some(name) = args.first() else {
+        bail!("usage: cargo xtask bench <{}>", names.join("|"));
+    };
+    let Some((_, package, bench)) = BENCHES.iter().find(|(n, _, _)| n == name) else {
+        bail!("unknown benchmark `{name}`; known: {}", names.join(", "));
+    };
+    deps::ensure(deps::Purpose::Run)?;
+    sh::run(
+        sh::cargo()
+            .args(["bench", "-p", package, "--bench", bench, "--"])
+            .args(&args[1..]),
+    )
+}

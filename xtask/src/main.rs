@@ -1,0 +1,41 @@
+//! `cargo xtask <task>`: the project's developer and CI entry points.
+//!
+//! Every task installs what a fresh Debian/Ubuntu machine lacks before it
+//! runs (see `deps.rs`), so `cargo xtask run` and `cargo xtask test` are the
+//! only two commands a new developer or CI needs.
+
+mod bench;
+mod deps;
+mod fuzz;
+mod run;
+mod sh;
+mod test;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  run                 install what is missing, start the license server with demo data
+                      (and the desktop app against it, once it exists)
+  test                everything CI checks: fmt, clippy -D warnings, all tests
+  bench <name>        print benchmark figures: verify | server
+  fuzz [seconds]      run every cargo-fuzz target for a bounded time (default 30 s each)
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or(&[]);
+    match args.first().map(String::as_str) {
+        Some("run") => run::run(rest),
+        Some("test") => test::test(rest),
+        Some("bench") => bench::bench(rest),
+        Some("fuzz") => fuzz::fuzz(rest),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
+    }
+}
