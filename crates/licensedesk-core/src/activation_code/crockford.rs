@@ -15,6 +15,7 @@
 //!   `c = d`).
 
 /// The 32 data symbols, in value order.
+#[cfg(test)]
 pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// The 37 check symbols, in value order.

@@ -1,0 +1,7 @@
+//! Integration tests of licensedesk-core (one binary, matklad's layout).
+
+mod support;
+
+mod formats_activation_code;
+mod formats_license;
+mod formats_offline;
