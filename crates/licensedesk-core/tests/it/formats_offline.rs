@@ -1,0 +1,1 @@
+//! Offline activation request/response files (filled in with offline.rs).
