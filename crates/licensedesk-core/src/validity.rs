@@ -18,10 +18,14 @@ use crate::error::Coded;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidityError {
     /// A validity of zero would expire at the instant it is consumed.
-    #[error("the validity period is empty (0 years, 0 months, 0 days): give the package a validity of at least one day")]
+    #[error(
+        "the validity period is empty (0 years, 0 months, 0 days): give the package a validity of at least one day"
+    )]
     Empty,
     /// The expiry would fall outside the representable calendar.
-    #[error("a validity of {validity} from {start} ends outside the supported calendar: use a shorter validity period")]
+    #[error(
+        "a validity of {validity} from {start} ends outside the supported calendar: use a shorter validity period"
+    )]
     OutOfRange { validity: String, start: String },
 }
 
@@ -157,25 +161,77 @@ mod tests {
             assert_eq!(got, utc(expected), "{start} + {validity}");
         }
         // domain.md §1's own example.
-        check("2026-03-31T10:00:00Z", Validity::years(5), "2031-03-31T10:00:00Z");
+        check(
+            "2026-03-31T10:00:00Z",
+            Validity::years(5),
+            "2031-03-31T10:00:00Z",
+        );
         // Feb 29 + 1 year → Feb 28.
-        check("2028-02-29T08:30:00Z", Validity::years(1), "2029-02-28T08:30:00Z");
+        check(
+            "2028-02-29T08:30:00Z",
+            Validity::years(1),
+            "2029-02-28T08:30:00Z",
+        );
         // Feb 29 + 4 years lands on another Feb 29.
-        check("2028-02-29T08:30:00Z", Validity::years(4), "2032-02-29T08:30:00Z");
+        check(
+            "2028-02-29T08:30:00Z",
+            Validity::years(4),
+            "2032-02-29T08:30:00Z",
+        );
         // Month arithmetic clamps to the month end.
-        check("2026-01-31T00:00:00Z", Validity::months(1), "2026-02-28T00:00:00Z");
-        check("2028-01-31T00:00:00Z", Validity::months(1), "2028-02-29T00:00:00Z");
-        check("2026-03-31T23:59:59Z", Validity::months(1), "2026-04-30T23:59:59Z");
-        check("2026-08-31T12:00:00Z", Validity::months(6), "2027-02-28T12:00:00Z");
+        check(
+            "2026-01-31T00:00:00Z",
+            Validity::months(1),
+            "2026-02-28T00:00:00Z",
+        );
+        check(
+            "2028-01-31T00:00:00Z",
+            Validity::months(1),
+            "2028-02-29T00:00:00Z",
+        );
+        check(
+            "2026-03-31T23:59:59Z",
+            Validity::months(1),
+            "2026-04-30T23:59:59Z",
+        );
+        check(
+            "2026-08-31T12:00:00Z",
+            Validity::months(6),
+            "2027-02-28T12:00:00Z",
+        );
         // Years and months are added together: one clamp only.
-        check("2028-02-29T00:00:00Z", Validity::new(1, 1, 0), "2029-03-29T00:00:00Z");
-        check("2026-01-31T00:00:00Z", Validity::new(0, 13, 0), "2027-02-28T00:00:00Z");
+        check(
+            "2028-02-29T00:00:00Z",
+            Validity::new(1, 1, 0),
+            "2029-03-29T00:00:00Z",
+        );
+        check(
+            "2026-01-31T00:00:00Z",
+            Validity::new(0, 13, 0),
+            "2027-02-28T00:00:00Z",
+        );
         // Days after months.
-        check("2026-01-31T00:00:00Z", Validity::new(0, 1, 1), "2026-03-01T00:00:00Z");
-        check("2026-12-31T06:00:00Z", Validity::days(1), "2027-01-01T06:00:00Z");
-        check("2026-03-01T00:00:00Z", Validity::days(30), "2026-03-31T00:00:00Z");
+        check(
+            "2026-01-31T00:00:00Z",
+            Validity::new(0, 1, 1),
+            "2026-03-01T00:00:00Z",
+        );
+        check(
+            "2026-12-31T06:00:00Z",
+            Validity::days(1),
+            "2027-01-01T06:00:00Z",
+        );
+        check(
+            "2026-03-01T00:00:00Z",
+            Validity::days(30),
+            "2026-03-31T00:00:00Z",
+        );
         // Sub-second precision is kept.
-        check("2026-03-31T10:00:00.250Z", Validity::years(5), "2031-03-31T10:00:00.250Z");
+        check(
+            "2026-03-31T10:00:00.250Z",
+            Validity::years(5),
+            "2031-03-31T10:00:00.250Z",
+        );
     }
 
     #[test]
@@ -185,7 +241,11 @@ mod tests {
             (Validity::default(), start, "VALIDITY_EMPTY"),
             (Validity::years(u32::MAX), start, "VALIDITY_OUT_OF_RANGE"),
             (Validity::days(u32::MAX), start, "VALIDITY_OUT_OF_RANGE"),
-            (Validity::days(1), DateTime::<Utc>::MAX_UTC, "VALIDITY_OUT_OF_RANGE"),
+            (
+                Validity::days(1),
+                DateTime::<Utc>::MAX_UTC,
+                "VALIDITY_OUT_OF_RANGE",
+            ),
         ];
         for (validity, start, code) in cases {
             let err = validity.expiry_from(start).expect_err("must fail");

@@ -17,13 +17,18 @@ fn utc(s: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn triple(c: &Counters) -> (u64, u64, u64) {
+/// (total, used, remaining)
+type Triple = (u64, u64, u64);
+/// Expected outcome: a value or an error code.
+type Outcome<T> = Result<T, &'static str>;
+
+fn triple(c: &Counters) -> Triple {
     (c.total(), c.used(), c.remaining())
 }
 
 #[test]
 fn counters_constructors_table() {
-    let new_cases: [(u64, u64, Result<(u64, u64, u64), &str>); 4] = [
+    let new_cases: [(u64, u64, Outcome<Triple>); 4] = [
         (0, 0, Ok((0, 0, 0))),
         (3, 7, Ok((10, 3, 7))),
         (u64::MAX, 0, Ok((u64::MAX, u64::MAX, 0))),
@@ -37,7 +42,7 @@ fn counters_constructors_table() {
             "new({used}, {remaining})"
         );
     }
-    let parts_cases: [((u64, u64, u64), Option<&str>); 4] = [
+    let parts_cases: [(Triple, Option<&str>); 4] = [
         ((10, 3, 7), None),
         ((0, 0, 0), None),
         ((10, 3, 6), Some("COUNTERS_INCONSISTENT")),
@@ -107,7 +112,7 @@ fn account_and_product_remaining() {
     // plus a batch of 100 bought for product B (30 consumed).
     let a = Counters::new(1, 3).expect("valid");
     let b = Counters::new(30, 70).expect("valid");
-    let cases: [(u64, Vec<Counters>, (u64, u64, u64)); 4] = [
+    let cases: [(u64, Vec<Counters>, Triple); 4] = [
         (10, vec![], (10, 0, 10)),
         (6, vec![a], (10, 1, 9)),
         (6, vec![a, b], (110, 31, 79)),
@@ -175,7 +180,7 @@ fn check_batch_table() {
     bigger.messages_per_day = 3000;
     let mut broken = product.clone();
     broken.ota_cap_mb = 0;
-    let cases: [(Option<&Package>, &Package, u64, Result<BatchEffect, &str>); 6] = [
+    let cases: [(Option<&Package>, &Package, u64, Outcome<BatchEffect>); 6] = [
         (None, &product, 100, Ok(BatchEffect::SetsProductPackage)),
         (
             Some(&product),
