@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::MAX_FUTURE_SKEW_MINUTES;
 use crate::error::Coded;
 use crate::fingerprint::same_hardware;
+use crate::license::LicensePayload;
 
 /// How a gateway license came to be. Serialised in lower case
 /// (`"trial"`, `"file"`, `"activation"`, `"floating"`).
@@ -101,6 +102,23 @@ pub struct LicenseTerms {
     /// Hardware fingerprint the license is bound to; `None` when it is not
     /// node-locked.
     pub hardware: Option<String>,
+}
+
+impl From<&LicensePayload> for LicenseTerms {
+    /// The terms of a verified license file's payload.
+    fn from(p: &LicensePayload) -> Self {
+        Self {
+            kind: p.kind,
+            issued_at: p.issued_at,
+            expire_at: p.expire_at,
+            limits: Limits {
+                max_connections: p.max_connections,
+                max_tags: p.max_tags,
+            },
+            plugins: p.plugins.clone(),
+            hardware: p.hardware.clone(),
+        }
+    }
 }
 
 /// Why a gateway runs under the trial.

@@ -245,3 +245,23 @@ fn check_add_table() {
         .to_string();
     assert!(msg.contains("30 of 30"), "{msg}");
 }
+
+#[test]
+fn terms_from_license_payload() {
+    let payload = LicensePayload {
+        license_id: "lic-1".to_owned(),
+        kind: LicenseKind::Activation,
+        customer: "ACME".to_owned(),
+        issued_at: utc("2026-01-01T00:00:00Z"),
+        expire_at: utc("2027-01-01T00:00:00Z"),
+        max_connections: 100,
+        max_tags: 5000,
+        plugins: vec!["modbus-tcp".to_owned(), "opc-ua".to_owned()],
+        hardware: Some("hw-gw1".to_owned()),
+        product: None,
+        order: Some("ORD-1".to_owned()),
+    };
+    let mut expected = terms(Some("hw-gw1"));
+    expected.kind = LicenseKind::Activation;
+    assert_eq!(LicenseTerms::from(&payload), expected);
+}
