@@ -71,7 +71,25 @@ fn message_window_table() {
         "2026-09-07T03:00:00Z",
         23,
     );
-    // Half-hour DST (Lord Howe): 23.5-hour day rounds to minutes.
+    // Havana falls back at 01:00 to 00:00 on 2026-11-01: midnight happens
+    // twice and the day starts at the first one (-04), 25 hours long.
+    check(
+        "2026-11-01T12:00:00Z",
+        America::Havana,
+        "2026-11-01T04:00:00Z",
+        "2026-11-02T05:00:00Z",
+        25,
+    );
+    // Havana springs forward at midnight on 2026-03-08: the day starts at
+    // 01:00 local (-04).
+    check(
+        "2026-03-08T12:00:00Z",
+        America::Havana,
+        "2026-03-08T05:00:00Z",
+        "2026-03-09T04:00:00Z",
+        23,
+    );
+    // Half-hour DST (Lord Howe): a 23.5-hour day.
     let w = message_window(utc("2026-10-04T12:00:00Z"), Australia::Lord_Howe).expect("in range");
     assert_eq!(w.duration(), TimeDelta::minutes(23 * 60 + 30));
     check(
