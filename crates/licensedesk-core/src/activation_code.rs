@@ -47,7 +47,9 @@ pub enum ActivationCodeError {
         "the activation code is too long ({len} bytes; at most {max}): paste only the code itself"
     )]
     TooLong { len: usize, max: usize },
-    #[error("no activation code was entered: type the 21-symbol code, e.g. XXXX-XXXX-XXXX-XXXX-XXXXX")]
+    #[error(
+        "no activation code was entered: type the 21-symbol code, e.g. XXXX-XXXX-XXXX-XXXX-XXXXX"
+    )]
     Empty,
     #[error(
         "the activation code has {found} symbols but needs {CODE_SYMBOLS}: check that the whole code was copied"
@@ -241,8 +243,16 @@ mod tests {
             ("0000-0000-0000-0000-0000#", Err("CODE_MALFORMED")),
             ("0000-0000-0000-0000-000*0", Err("CODE_MALFORMED")),
             ("0000-0000-0000-0000-00001", Err("CODE_CHECK_MISMATCH")),
-            ("OOOO-oooo-0000-0000-0000o", Ok(ActivationCode::from_entropy([0; 16]))),
-            ("LLLL-IIII-1111-llll-iiiix", Ok(ActivationCode { bits: crockford::from_values(&[1; 20]) })),
+            (
+                "OOOO-oooo-0000-0000-0000o",
+                Ok(ActivationCode::from_entropy([0; 16])),
+            ),
+            (
+                "LLLL-IIII-1111-llll-iiiix",
+                Ok(ActivationCode {
+                    bits: crockford::from_values(&[1; 20]),
+                }),
+            ),
             (&long, Err("CODE_TOO_LONG")),
         ];
         for (input, want) in cases {
@@ -280,7 +290,10 @@ mod tests {
             ("abcd", "ABCD"),
             ("abcde", "ABCD-E"),
             ("ab-cd e", "ABCD-E"),
-            ("0123456789abcdefghjkmnpqr", "0123-4567-89AB-CDEF-GHJKM-NPQR"),
+            (
+                "0123456789abcdefghjkmnpqr",
+                "0123-4567-89AB-CDEF-GHJKM-NPQR",
+            ),
             ("0123456789abcdefghjkm", "0123-4567-89AB-CDEF-GHJKM"),
             ("iloo", "1100"),
             ("ab#c", "AB#C"),
@@ -289,7 +302,10 @@ mod tests {
             assert_eq!(format_partial(input), want, "{input:?}");
         }
         let code = sample(7);
-        assert_eq!(format_partial(&code.to_string().replace('-', "")), code.to_string());
+        assert_eq!(
+            format_partial(&code.to_string().replace('-', "")),
+            code.to_string()
+        );
         assert!(format_partial(&"é".repeat(1000)).len() <= 3 * MAX_INPUT_LEN);
     }
 
@@ -298,7 +314,10 @@ mod tests {
         let err = ActivationCode::parse_bytes(b"AB\xffCD").map_err(|e| e.code());
         assert_eq!(err, Err("CODE_MALFORMED"));
         let big = vec![b'A'; MAX_INPUT_LEN + 1];
-        assert_eq!(ActivationCode::parse_bytes(&big).map_err(|e| e.code()), Err("CODE_TOO_LONG"));
+        assert_eq!(
+            ActivationCode::parse_bytes(&big).map_err(|e| e.code()),
+            Err("CODE_TOO_LONG")
+        );
     }
 
     #[test]

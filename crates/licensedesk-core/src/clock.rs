@@ -19,12 +19,16 @@ pub const MAX_FUTURE_SKEW_MINUTES: i64 = 5;
 /// Why the clock cannot be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
-    #[error("this computer's clock ({now}) is behind a time already seen ({mark}): set the clock to the correct time and try again")]
+    #[error(
+        "this computer's clock ({now}) is behind a time already seen ({mark}): set the clock to the correct time and try again"
+    )]
     SetBack {
         mark: DateTime<Utc>,
         now: DateTime<Utc>,
     },
-    #[error("the license is issued at {issued_at}, later than this computer's clock ({now}): set the clock to the correct time and try again")]
+    #[error(
+        "the license is issued at {issued_at}, later than this computer's clock ({now}): set the clock to the correct time and try again"
+    )]
     IssuedInFuture {
         issued_at: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -48,15 +52,15 @@ pub fn check_clock(
     now: DateTime<Utc>,
     issued_at: Option<DateTime<Utc>>,
 ) -> Result<(), ClockError> {
-    if let Some(mark) = mark {
-        if now < mark - Duration::minutes(MAX_SETBACK_MINUTES) {
-            return Err(ClockError::SetBack { mark, now });
-        }
+    if let Some(mark) = mark
+        && now < mark - Duration::minutes(MAX_SETBACK_MINUTES)
+    {
+        return Err(ClockError::SetBack { mark, now });
     }
-    if let Some(issued_at) = issued_at {
-        if issued_at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES) {
-            return Err(ClockError::IssuedInFuture { issued_at, now });
-        }
+    if let Some(issued_at) = issued_at
+        && issued_at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES)
+    {
+        return Err(ClockError::IssuedInFuture { issued_at, now });
     }
     Ok(())
 }
@@ -89,11 +93,26 @@ mod tests {
             (Some(t(10, 0, 0)), t(10, 0, 0), None, None),
             (Some(t(10, 0, 0)), t(12, 0, 0), None, None),
             (Some(t(10, 0, 0)), t(9, 0, 0), None, None),
-            (Some(t(10, 0, 0)), t(8, 59, 59), None, Some("CLOCK_SET_BACK")),
+            (
+                Some(t(10, 0, 0)),
+                t(8, 59, 59),
+                None,
+                Some("CLOCK_SET_BACK"),
+            ),
             (None, t(10, 0, 0), Some(t(10, 5, 0)), None),
-            (None, t(10, 0, 0), Some(t(10, 5, 1)), Some("CLOCK_ISSUED_IN_FUTURE")),
+            (
+                None,
+                t(10, 0, 0),
+                Some(t(10, 5, 1)),
+                Some("CLOCK_ISSUED_IN_FUTURE"),
+            ),
             (None, t(10, 0, 0), Some(t(1, 0, 0)), None),
-            (Some(t(12, 0, 0)), t(10, 0, 0), Some(t(11, 0, 0)), Some("CLOCK_SET_BACK")),
+            (
+                Some(t(12, 0, 0)),
+                t(10, 0, 0),
+                Some(t(11, 0, 0)),
+                Some("CLOCK_SET_BACK"),
+            ),
         ];
         for (mark, now, issued, want) in cases {
             let got = check_clock(mark, now, issued).err().map(|e| e.code());

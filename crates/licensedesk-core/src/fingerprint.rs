@@ -25,13 +25,21 @@ const GROUPS: [usize; 4] = [4, 4, 4, 5];
 /// Why a typed fingerprint was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FingerprintError {
-    #[error("the fingerprint is too long ({len} bytes; at most {MAX_FINGERPRINT_INPUT_LEN}): paste only the fingerprint")]
+    #[error(
+        "the fingerprint is too long ({len} bytes; at most {MAX_FINGERPRINT_INPUT_LEN}): paste only the fingerprint"
+    )]
     TooLong { len: usize },
-    #[error("the fingerprint has {found} symbols but needs 17 (XXXX-XXXX-XXXX-XXXXX): check that it was copied whole")]
+    #[error(
+        "the fingerprint has {found} symbols but needs 17 (XXXX-XXXX-XXXX-XXXXX): check that it was copied whole"
+    )]
     WrongLength { found: usize },
-    #[error("'{ch}' (character {position}) cannot appear in a fingerprint: fingerprints use digits and letters except U; check for typos")]
+    #[error(
+        "'{ch}' (character {position}) cannot appear in a fingerprint: fingerprints use digits and letters except U; check for typos"
+    )]
     BadCharacter { ch: char, position: usize },
-    #[error("the fingerprint contains a typo (its check symbol does not match): compare it with the one the gateway shows")]
+    #[error(
+        "the fingerprint contains a typo (its check symbol does not match): compare it with the one the gateway shows"
+    )]
     CheckMismatch,
 }
 
@@ -118,11 +126,20 @@ mod tests {
     #[test]
     fn fingerprint_is_stable_short_and_typeable() {
         let fp = fingerprint(b"0123456789abcdef0123456789abcdef\n", "licensedesk");
-        assert_eq!(fp, fingerprint(b"0123456789abcdef0123456789abcdef", "licensedesk"));
+        assert_eq!(
+            fp,
+            fingerprint(b"0123456789abcdef0123456789abcdef", "licensedesk")
+        );
         assert_eq!(fp.len(), 20);
         assert_eq!(normalize_fingerprint(&fp.to_lowercase()), Ok(fp.clone()));
-        assert_ne!(fp, fingerprint(b"0123456789abcdef0123456789abcdee", "licensedesk"));
-        assert_ne!(fp, fingerprint(b"0123456789abcdef0123456789abcdef", "other-app"));
+        assert_ne!(
+            fp,
+            fingerprint(b"0123456789abcdef0123456789abcdee", "licensedesk")
+        );
+        assert_ne!(
+            fp,
+            fingerprint(b"0123456789abcdef0123456789abcdef", "other-app")
+        );
     }
 
     #[test]
@@ -148,7 +165,11 @@ mod tests {
             ("A".repeat(200), Err("FINGERPRINT_TOO_LONG")),
         ];
         for (input, want) in cases {
-            assert_eq!(normalize_fingerprint(&input).map_err(|e| e.code()), want, "{input}");
+            assert_eq!(
+                normalize_fingerprint(&input).map_err(|e| e.code()),
+                want,
+                "{input}"
+            );
         }
         assert!(same_hardware(&fp, &fp.to_lowercase()));
         assert!(!same_hardware(&fp, &fingerprint(b"n", "a")));

@@ -85,15 +85,25 @@ impl EnvelopeRef<'_> {
 pub enum EnvelopeError {
     #[error("signed format version {v} is not supported (expected 1): update LicenseDesk")]
     VersionUnsupported { v: u32 },
-    #[error("signature algorithm '{alg}' is not supported (expected ed25519): ask the issuer for a new file")]
+    #[error(
+        "signature algorithm '{alg}' is not supported (expected ed25519): ask the issuer for a new file"
+    )]
     AlgUnsupported { alg: String },
-    #[error("signed with key '{kid}', which this installation does not know: update LicenseDesk's public keys or ask the issuer")]
+    #[error(
+        "signed with key '{kid}', which this installation does not know: update LicenseDesk's public keys or ask the issuer"
+    )]
     KidUnknown { kid: String },
-    #[error("the signature is not a valid Ed25519 signature encoding: the file is damaged; ask the issuer for a new one")]
+    #[error(
+        "the signature is not a valid Ed25519 signature encoding: the file is damaged; ask the issuer for a new one"
+    )]
     SignatureMalformed,
-    #[error("the signature does not match the content: the file was altered or damaged; ask the issuer for a new one")]
+    #[error(
+        "the signature does not match the content: the file was altered or damaged; ask the issuer for a new one"
+    )]
     SignatureInvalid,
-    #[error("the signed payload is not valid base64url: the file is damaged; ask the issuer for a new one")]
+    #[error(
+        "the signed payload is not valid base64url: the file is damaged; ask the issuer for a new one"
+    )]
     PayloadEncoding,
 }
 
@@ -114,15 +124,21 @@ impl Coded for EnvelopeError {
 pub enum KeyError {
     #[error("key id '{kid}' is invalid: use 1 to {MAX_KID_LEN} characters among A-Z a-z 0-9 . _ -")]
     InvalidKid { kid: String },
-    #[error("the key set is too large ({len} bytes; at most {MAX_KEYSET_LEN}): check that the right file was chosen")]
+    #[error(
+        "the key set is too large ({len} bytes; at most {MAX_KEYSET_LEN}): check that the right file was chosen"
+    )]
     TooLarge { len: usize },
-    #[error("the key set is not valid JSON of the form {{keys:[{{kid,alg,public_key,created_at}}],current}}: {detail}")]
+    #[error(
+        "the key set is not valid JSON of the form {{keys:[{{kid,alg,public_key,created_at}}],current}}: {detail}"
+    )]
     Malformed { detail: String },
     #[error("the key set has no keys: add at least one public key")]
     Empty,
     #[error("key '{kid}' uses algorithm '{alg}', which is not supported (expected ed25519)")]
     AlgUnsupported { kid: String, alg: String },
-    #[error("public key '{kid}' is not a valid Ed25519 public key (32 bytes, base64url): re-export the key set")]
+    #[error(
+        "public key '{kid}' is not a valid Ed25519 public key (32 bytes, base64url): re-export the key set"
+    )]
     PublicKeyInvalid { kid: String },
     #[error("key id '{kid}' appears twice in the key set: each key needs its own id")]
     DuplicateKid { kid: String },

@@ -106,9 +106,13 @@ struct VersionOnly {
 /// Why a license file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LicenseError {
-    #[error("the license file is too large ({len} bytes; at most {MAX_LICENSE_LEN}): check that you chose a LicenseDesk license file")]
+    #[error(
+        "the license file is too large ({len} bytes; at most {MAX_LICENSE_LEN}): check that you chose a LicenseDesk license file"
+    )]
     TooLarge { len: usize },
-    #[error("this is not a LicenseDesk license file ({detail}): choose the .lic file you received, unmodified")]
+    #[error(
+        "this is not a LicenseDesk license file ({detail}): choose the .lic file you received, unmodified"
+    )]
     Armor { detail: String },
     #[error("the license text is damaged (invalid base64): use the original file you received")]
     Base64,
@@ -116,22 +120,40 @@ pub enum LicenseError {
     Envelope { detail: String },
     #[error("license format version {v} is not supported: update LicenseDesk")]
     VersionUnsupported { v: u32 },
-    #[error("the license uses signature algorithm '{alg}', which is not supported: ask the issuer for a new license")]
+    #[error(
+        "the license uses signature algorithm '{alg}', which is not supported: ask the issuer for a new license"
+    )]
     AlgUnsupported { alg: String },
-    #[error("the license was signed with key '{kid}', which this installation does not trust: update LicenseDesk or ask the issuer")]
+    #[error(
+        "the license was signed with key '{kid}', which this installation does not trust: update LicenseDesk or ask the issuer"
+    )]
     KidUnknown { kid: String },
-    #[error("the license signature is not valid ({reason}): the file was altered or not issued by LicenseDesk; ask the issuer for a new one")]
+    #[error(
+        "the license signature is not valid ({reason}): the file was altered or not issued by LicenseDesk; ask the issuer for a new one"
+    )]
     SignatureInvalid { reason: &'static str },
-    #[error("the license is signed but its content is invalid ({detail}): ask the issuer for a new license")]
+    #[error(
+        "the license is signed but its content is invalid ({detail}): ask the issuer for a new license"
+    )]
     Payload { detail: String },
     #[error("license content version {v} is not supported: update LicenseDesk")]
     PayloadVersionUnsupported { v: u32 },
-    #[error("the license is bound to hardware {bound}, not to this gateway ({actual}): install it on the gateway it was issued for, or request a license for {actual}")]
+    #[error(
+        "the license is bound to hardware {bound}, not to this gateway ({actual}): install it on the gateway it was issued for, or request a license for {actual}"
+    )]
     HardwareMismatch { bound: String, actual: String },
     #[error("the license expired at {expire_at} (now {now}): renew the license")]
-    Expired { expire_at: DateTime<Utc>, now: DateTime<Utc> },
-    #[error("the license is issued at {issued_at}, later than now ({now}): check this computer's clock")]
-    NotYetValid { issued_at: DateTime<Utc>, now: DateTime<Utc> },
+    Expired {
+        expire_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    #[error(
+        "the license is issued at {issued_at}, later than now ({now}): check this computer's clock"
+    )]
+    NotYetValid {
+        issued_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
 }
 
 impl Coded for LicenseError {
@@ -270,14 +292,16 @@ pub fn verify_license(text: &[u8], keys: &KeySet) -> Result<VerifiedLicense, Lic
     let envelope: EnvelopeRef<'_> = match serde_json::from_slice(&envelope_json) {
         Ok(envelope) => envelope,
         Err(e) => {
-            return Err(match serde_json::from_slice::<VersionOnly>(&envelope_json) {
-                Ok(VersionOnly { v }) if v != keys::ENVELOPE_VERSION => {
-                    LicenseError::VersionUnsupported { v }
-                }
-                _ => LicenseError::Envelope {
-                    detail: e.to_string(),
+            return Err(
+                match serde_json::from_slice::<VersionOnly>(&envelope_json) {
+                    Ok(VersionOnly { v }) if v != keys::ENVELOPE_VERSION => {
+                        LicenseError::VersionUnsupported { v }
+                    }
+                    _ => LicenseError::Envelope {
+                        detail: e.to_string(),
+                    },
                 },
-            });
+            );
         }
     };
     if envelope.to_json().as_bytes() != envelope_json.as_slice() {
@@ -302,13 +326,13 @@ pub fn check_for_install(
     now: DateTime<Utc>,
 ) -> Result<(), LicenseError> {
     let payload = &license.payload;
-    if let Some(bound) = &payload.hardware {
-        if !same_hardware(bound, hardware) {
-            return Err(LicenseError::HardwareMismatch {
-                bound: bound.clone(),
-                actual: hardware.chars().take(64).collect(),
-            });
-        }
+    if let Some(bound) = &payload.hardware
+        && !same_hardware(bound, hardware)
+    {
+        return Err(LicenseError::HardwareMismatch {
+            bound: bound.clone(),
+            actual: hardware.chars().take(64).collect(),
+        });
     }
     if payload.issued_at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES) {
         return Err(LicenseError::NotYetValid {

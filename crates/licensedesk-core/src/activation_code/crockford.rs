@@ -99,10 +99,18 @@ pub(crate) fn group(symbols: &[char], sizes: &[usize], tail: usize) -> String {
 pub(crate) enum SymbolsError {
     /// A character that is neither a symbol nor a separator (1-based position
     /// among the characters of the input).
-    BadCharacter { ch: char, position: usize },
+    BadCharacter {
+        ch: char,
+        position: usize,
+    },
     /// A check-only symbol (`*~$=U`) outside the last position.
-    CheckSymbolMisplaced { ch: char, position: usize },
-    WrongLength { found: usize },
+    CheckSymbolMisplaced {
+        ch: char,
+        position: usize,
+    },
+    WrongLength {
+        found: usize,
+    },
     CheckMismatch,
 }
 
@@ -116,7 +124,12 @@ pub(crate) fn read_checked(input: &str, data_len: usize) -> Result<Vec<u8>, Symb
         }
         match symbol_value(ch) {
             Some(v) => values.push((v, ch, i + 1)),
-            None => return Err(SymbolsError::BadCharacter { ch, position: i + 1 }),
+            None => {
+                return Err(SymbolsError::BadCharacter {
+                    ch,
+                    position: i + 1,
+                });
+            }
         }
     }
     if values.len() != data_len + 1 {

@@ -40,10 +40,8 @@ pub(super) fn decode(text: &[u8]) -> Result<Vec<u8>, LicenseError> {
     for (i, line) in lines.iter_mut().enumerate() {
         // CR is allowed only right before LF.
         let ended_by_lf = i + 1 < count || text.last() == Some(&b'\n');
-        if ended_by_lf {
-            if let [rest @ .., b'\r'] = line {
-                *line = rest;
-            }
+        if ended_by_lf && let [rest @ .., b'\r'] = line {
+            *line = rest;
         }
     }
     let (first, rest) = lines
@@ -65,7 +63,9 @@ pub(super) fn decode(text: &[u8]) -> Result<Vec<u8>, LicenseError> {
     let (final_line, full_lines) = body
         .split_last()
         .ok_or_else(|| armor_error("there is no license text between BEGIN and END"))?;
-    if full_lines.iter().any(|l| l.len() != LINE_LEN) || final_line.is_empty() || final_line.len() > LINE_LEN
+    if full_lines.iter().any(|l| l.len() != LINE_LEN)
+        || final_line.is_empty()
+        || final_line.len() > LINE_LEN
     {
         return Err(armor_error(
             "the license text lines must be 64 characters long (the last one at most 64)",

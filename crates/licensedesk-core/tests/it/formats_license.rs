@@ -1,8 +1,6 @@
 use licensedesk_core::Coded;
 use licensedesk_core::keys::{self, KeySet, LICENSE_CONTEXT, OFFLINE_RESPONSE_CONTEXT};
-use licensedesk_core::license::{
-    MAX_LICENSE_LEN, check_for_install, sign_license, verify_license,
-};
+use licensedesk_core::license::{MAX_LICENSE_LEN, check_for_install, sign_license, verify_license};
 use proptest::prelude::*;
 
 use crate::support::*;
@@ -18,11 +16,17 @@ fn sign_then_verify_round_trip() {
     let text = sign_license(&payload(), &k);
     assert!(text.starts_with("-----BEGIN LICENSEDESK LICENSE-----\n"));
     assert!(text.ends_with("-----END LICENSEDESK LICENSE-----\n"));
-    assert!(text.lines().all(|l| l.len() <= 64 || l.starts_with("-----")));
+    assert!(
+        text.lines()
+            .all(|l| l.len() <= 64 || l.starts_with("-----"))
+    );
     let verified = verify_license(text.as_bytes(), &keys).expect("valid license");
     assert_eq!(verified.payload(), &payload());
     assert_eq!(verified.kid(), "k2026");
-    assert_eq!(check_for_install(&verified, &this_machine(), at(2026, 6, 1, 0)), Ok(()));
+    assert_eq!(
+        check_for_install(&verified, &this_machine(), at(2026, 6, 1, 0)),
+        Ok(())
+    );
 }
 
 #[test]
@@ -42,9 +46,9 @@ fn every_single_byte_change_is_rejected() {
         for replacement in replacements.into_iter().filter(|&r| r != original) {
             let mut mutated = text.clone();
             mutated[pos] = replacement;
-            let err = verify_license(&mutated, &keys)
-                .err()
-                .unwrap_or_else(|| panic!("byte {pos} {original:#04x}->{replacement:#04x} accepted"));
+            let err = verify_license(&mutated, &keys).err().unwrap_or_else(|| {
+                panic!("byte {pos} {original:#04x}->{replacement:#04x} accepted")
+            });
             *seen.entry(err.code()).or_default() += 1;
             tried += 1;
         }
@@ -71,18 +75,58 @@ fn each_failure_has_its_own_code() {
     let mut huge = good.clone().into_bytes();
     huge.resize(MAX_LICENSE_LEN + 1, b'\n');
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("other key, same kid", sign_license(&payload(), &impostor_same_kid).into_bytes(), "LICENSE_SIGNATURE_INVALID"),
-        ("unknown kid", sign_license(&payload(), &unknown_kid).into_bytes(), "LICENSE_KID_UNKNOWN"),
+        (
+            "other key, same kid",
+            sign_license(&payload(), &impostor_same_kid).into_bytes(),
+            "LICENSE_SIGNATURE_INVALID",
+        ),
+        (
+            "unknown kid",
+            sign_license(&payload(), &unknown_kid).into_bytes(),
+            "LICENSE_KID_UNKNOWN",
+        ),
         ("over the size cap", huge, "LICENSE_TOO_LARGE"),
         ("empty", Vec::new(), "LICENSE_ARMOR_INVALID"),
-        ("not armoured", b"{\"v\":1}".to_vec(), "LICENSE_ARMOR_INVALID"),
-        ("no body", b"-----BEGIN LICENSEDESK LICENSE-----\n-----END LICENSEDESK LICENSE-----\n".to_vec(), "LICENSE_ARMOR_INVALID"),
-        ("trailing space", format!("{good} ").into_bytes(), "LICENSE_ARMOR_INVALID"),
-        ("leading blank line", format!("\n{good}").into_bytes(), "LICENSE_ARMOR_INVALID"),
-        ("text after END", format!("{good}hello\n").into_bytes(), "LICENSE_ARMOR_INVALID"),
-        ("bad base64", armor(b"x").replace("eA==", "eA=!").into_bytes(), "LICENSE_BASE64_INVALID"),
-        ("envelope not JSON", armor(b"not json").into_bytes(), "LICENSE_ENVELOPE_INVALID"),
-        ("envelope v2", armor(br#"{"v":2,"whatever":true}"#).into_bytes(), "LICENSE_VERSION_UNSUPPORTED"),
+        (
+            "not armoured",
+            b"{\"v\":1}".to_vec(),
+            "LICENSE_ARMOR_INVALID",
+        ),
+        (
+            "no body",
+            b"-----BEGIN LICENSEDESK LICENSE-----\n-----END LICENSEDESK LICENSE-----\n".to_vec(),
+            "LICENSE_ARMOR_INVALID",
+        ),
+        (
+            "trailing space",
+            format!("{good} ").into_bytes(),
+            "LICENSE_ARMOR_INVALID",
+        ),
+        (
+            "leading blank line",
+            format!("\n{good}").into_bytes(),
+            "LICENSE_ARMOR_INVALID",
+        ),
+        (
+            "text after END",
+            format!("{good}hello\n").into_bytes(),
+            "LICENSE_ARMOR_INVALID",
+        ),
+        (
+            "bad base64",
+            armor(b"x").replace("eA==", "eA=!").into_bytes(),
+            "LICENSE_BASE64_INVALID",
+        ),
+        (
+            "envelope not JSON",
+            armor(b"not json").into_bytes(),
+            "LICENSE_ENVELOPE_INVALID",
+        ),
+        (
+            "envelope v2",
+            armor(br#"{"v":2,"whatever":true}"#).into_bytes(),
+            "LICENSE_VERSION_UNSUPPORTED",
+        ),
     ];
     for (name, text, want) in cases {
         assert_eq!(code_of(&text, &keys), Err(want), "{name}");
@@ -109,13 +153,41 @@ fn envelope_and_payload_failures() {
     backwards["expire_at"] = "2020-01-01T00:00:00Z".into();
     let bytes = |v: &serde_json::Value| serde_json::to_vec(v).expect("json");
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("alg", forged("rsa", LICENSE_CONTEXT, &bytes(&v1)), "LICENSE_ALG_UNSUPPORTED"),
-        ("other context", forged("ed25519", OFFLINE_RESPONSE_CONTEXT, &bytes(&v1)), "LICENSE_SIGNATURE_INVALID"),
-        ("payload v2", forged("ed25519", LICENSE_CONTEXT, &bytes(&v2)), "LICENSE_PAYLOAD_VERSION_UNSUPPORTED"),
-        ("payload without v", forged("ed25519", LICENSE_CONTEXT, &bytes(&good_payload)), "LICENSE_PAYLOAD_INVALID"),
-        ("expire before issue", forged("ed25519", LICENSE_CONTEXT, &bytes(&backwards)), "LICENSE_PAYLOAD_INVALID"),
-        ("payload not JSON", forged("ed25519", LICENSE_CONTEXT, b"[1,2"), "LICENSE_PAYLOAD_INVALID"),
-        ("signed payload v1", forged("ed25519", LICENSE_CONTEXT, &bytes(&v1)), "OK"),
+        (
+            "alg",
+            forged("rsa", LICENSE_CONTEXT, &bytes(&v1)),
+            "LICENSE_ALG_UNSUPPORTED",
+        ),
+        (
+            "other context",
+            forged("ed25519", OFFLINE_RESPONSE_CONTEXT, &bytes(&v1)),
+            "LICENSE_SIGNATURE_INVALID",
+        ),
+        (
+            "payload v2",
+            forged("ed25519", LICENSE_CONTEXT, &bytes(&v2)),
+            "LICENSE_PAYLOAD_VERSION_UNSUPPORTED",
+        ),
+        (
+            "payload without v",
+            forged("ed25519", LICENSE_CONTEXT, &bytes(&good_payload)),
+            "LICENSE_PAYLOAD_INVALID",
+        ),
+        (
+            "expire before issue",
+            forged("ed25519", LICENSE_CONTEXT, &bytes(&backwards)),
+            "LICENSE_PAYLOAD_INVALID",
+        ),
+        (
+            "payload not JSON",
+            forged("ed25519", LICENSE_CONTEXT, b"[1,2"),
+            "LICENSE_PAYLOAD_INVALID",
+        ),
+        (
+            "signed payload v1",
+            forged("ed25519", LICENSE_CONTEXT, &bytes(&v1)),
+            "OK",
+        ),
     ];
     for (name, text, want) in cases {
         let got = code_of(&text, &keys).err().unwrap_or("OK");
@@ -135,8 +207,14 @@ fn line_endings_tolerated() {
     assert_eq!(code_of(crlf.as_bytes(), &keys), Ok(()));
     assert_eq!(code_of(no_final_newline.as_bytes(), &keys), Ok(()));
     assert_eq!(code_of(crlf_no_final.as_bytes(), &keys), Ok(()));
-    assert_eq!(code_of(format!("{crlf_no_final}\r").as_bytes(), &keys), Err("LICENSE_ARMOR_INVALID"));
-    assert_eq!(code_of(lone_cr.as_bytes(), &keys), Err("LICENSE_ARMOR_INVALID"));
+    assert_eq!(
+        code_of(format!("{crlf_no_final}\r").as_bytes(), &keys),
+        Err("LICENSE_ARMOR_INVALID")
+    );
+    assert_eq!(
+        code_of(lone_cr.as_bytes(), &keys),
+        Err("LICENSE_ARMOR_INVALID")
+    );
 }
 
 #[test]
@@ -145,7 +223,10 @@ fn install_checks() {
     let keys = keyset(&[&k]);
     let verify = |p| verify_license(sign_license(&p, &k).as_bytes(), &keys).expect("valid");
     let bound = verify(payload());
-    let unbound = verify(licensedesk_core::license::LicensePayload { hardware: None, ..payload() });
+    let unbound = verify(licensedesk_core::license::LicensePayload {
+        hardware: None,
+        ..payload()
+    });
     let now = at(2026, 6, 1, 0);
     let issued = payload().issued_at;
     let expire = payload().expire_at;
@@ -153,13 +234,49 @@ fn install_checks() {
     let one_sec = chrono::Duration::seconds(1);
     let cases = [
         ("bound, this machine", &bound, this_machine(), now, None),
-        ("bound, typed lower case", &bound, this_machine().to_lowercase(), now, None),
-        ("bound, other machine", &bound, other_machine(), now, Some("LICENSE_HARDWARE_MISMATCH")),
+        (
+            "bound, typed lower case",
+            &bound,
+            this_machine().to_lowercase(),
+            now,
+            None,
+        ),
+        (
+            "bound, other machine",
+            &bound,
+            other_machine(),
+            now,
+            Some("LICENSE_HARDWARE_MISMATCH"),
+        ),
         ("unbound, any machine", &unbound, other_machine(), now, None),
-        ("expired", &bound, this_machine(), expire, Some("LICENSE_EXPIRED")),
-        ("last second", &bound, this_machine(), expire - one_sec, None),
-        ("issued 5 min ahead", &bound, this_machine(), issued - five_min, None),
-        ("issued 5 min 1 s ahead", &bound, this_machine(), issued - five_min - one_sec, Some("LICENSE_NOT_YET_VALID")),
+        (
+            "expired",
+            &bound,
+            this_machine(),
+            expire,
+            Some("LICENSE_EXPIRED"),
+        ),
+        (
+            "last second",
+            &bound,
+            this_machine(),
+            expire - one_sec,
+            None,
+        ),
+        (
+            "issued 5 min ahead",
+            &bound,
+            this_machine(),
+            issued - five_min,
+            None,
+        ),
+        (
+            "issued 5 min 1 s ahead",
+            &bound,
+            this_machine(),
+            issued - five_min - one_sec,
+            Some("LICENSE_NOT_YET_VALID"),
+        ),
     ];
     for (name, license, hw, now, want) in cases {
         let got = check_for_install(license, &hw, now).err().map(|e| e.code());
@@ -177,10 +294,16 @@ fn rotated_keys_verify_old_and_new_licenses() {
     let reloaded = KeySet::from_json(json.as_bytes()).expect("round trip");
     assert_eq!(reloaded, keys);
     for k in [&old, &new] {
-        assert_eq!(code_of(sign_license(&payload(), k).as_bytes(), &reloaded), Ok(()));
+        assert_eq!(
+            code_of(sign_license(&payload(), k).as_bytes(), &reloaded),
+            Ok(())
+        );
     }
     let only_new = keyset(&[&new]);
-    assert_eq!(code_of(sign_license(&payload(), &old).as_bytes(), &only_new), Err("LICENSE_KID_UNKNOWN"));
+    assert_eq!(
+        code_of(sign_license(&payload(), &old).as_bytes(), &only_new),
+        Err("LICENSE_KID_UNKNOWN")
+    );
 }
 
 #[test]
@@ -193,18 +316,36 @@ fn keyset_errors() {
     bad_alg.alg = "rsa".into();
     let cases: Vec<(Vec<_>, &str, &str)> = vec![
         (vec![], "k1", "KEYSET_EMPTY"),
-        (vec![entry.clone(), entry.clone()], "k1", "KEYSET_DUPLICATE_KID"),
+        (
+            vec![entry.clone(), entry.clone()],
+            "k1",
+            "KEYSET_DUPLICATE_KID",
+        ),
         (vec![entry.clone()], "k9", "KEYSET_CURRENT_UNKNOWN"),
         (vec![bad_key], "k1", "KEYSET_PUBLIC_KEY_INVALID"),
         (vec![bad_alg], "k1", "KEYSET_ALG_UNSUPPORTED"),
     ];
     for (entries, current, want) in cases {
-        assert_eq!(KeySet::new(entries, current).err().map(|e| e.code()), Some(want));
+        assert_eq!(
+            KeySet::new(entries, current).err().map(|e| e.code()),
+            Some(want)
+        );
     }
     let big = vec![b' '; keys::MAX_KEYSET_LEN + 1];
-    assert_eq!(KeySet::from_json(&big).err().map(|e| e.code()), Some("KEYSET_TOO_LARGE"));
-    assert_eq!(KeySet::from_json(b"{").err().map(|e| e.code()), Some("KEYSET_MALFORMED"));
-    assert_eq!(licensedesk_core::keys::SigningKeyWithKid::from_seed("a/b", [0; 32]).err().map(|e| e.code()), Some("KEY_ID_INVALID"));
+    assert_eq!(
+        KeySet::from_json(&big).err().map(|e| e.code()),
+        Some("KEYSET_TOO_LARGE")
+    );
+    assert_eq!(
+        KeySet::from_json(b"{").err().map(|e| e.code()),
+        Some("KEYSET_MALFORMED")
+    );
+    assert_eq!(
+        licensedesk_core::keys::SigningKeyWithKid::from_seed("a/b", [0; 32])
+            .err()
+            .map(|e| e.code()),
+        Some("KEY_ID_INVALID")
+    );
     assert!(!format!("{k:?}").contains(&format!("{:?}", k.seed())));
 }
 
