@@ -1,0 +1,471 @@
+//! Devices: connect (consumption, reconnect, renewal, offline for want of
+//! codes), detail, and devices with near-expiry codes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use licensedesk_core::device::{
+    CodePeriod, ConnectDecision, DeviceCodeState, RenewalDecision, decide_connect, decide_renewal,
+};
+use licensedesk_core::package::Package;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::common::{self, ProductRow};
+use crate::api::pool;
+use crate::auth::Caller;
+use crate::changes::{self, Op};
+use crate::db::{parse_ts, parse_ts_opt, ts};
+use crate::error::{ApiError, Result};
+
+#[derive(Debug, Clone)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub product_id: i64,
+    pub dk: String,
+    pub hardware_id: Option<String>,
+    pub status: String,
+    pub online: bool,
+    pub offline_reason: Option<String>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+const DEVICE_COLS: &str = "id, account_id, product_id, dk, hardware_id, status, online, offline_reason, activated_at, expires_at, last_seen_at";
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(DeviceRow, [Option<String>; 3])> {
+    Ok((
+        DeviceRow {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+            product_id: r.get(2)?,
+            dk: r.get(3)?,
+            hardware_id: r.get(4)?,
+            status: r.get(5)?,
+            online: r.get(6)?,
+            offline_reason: r.get(7)?,
+            activated_at: None,
+            expires_at: None,
+            last_seen_at: None,
+        },
+        [r.get(8)?, r.get(9)?, r.get(10)?],
+    ))
+}
+
+fn finish(row: Option<(DeviceRow, [Option<String>; 3])>) -> Result<Option<DeviceRow>> {
+    row.map(|(mut d, [a, e, l])| {
+        d.activated_at = parse_ts_opt(a)?;
+        d.expires_at = parse_ts_opt(e)?;
+        d.last_seen_at = parse_ts_opt(l)?;
+        Ok(d)
+    })
+    .transpose()
+}
+
+pub fn device_by_dk(c: &Connection, product_id: i64, dk: &str) -> Result<Option<DeviceRow>> {
+    let row = c
+        .prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE product_id = ?1 AND dk = ?2"))?
+        .query_row(params![product_id, dk], device_from_row)
+        .optional()?;
+    finish(row)
+}
+
+fn device_by_id(c: &Connection, id: i64) -> Result<DeviceRow> {
+    let row = c
+        .prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"))?
+        .query_row([id], device_from_row)
+        .optional()?;
+    finish(row)?.ok_or(ApiError::NotFound("device"))
+}
+
+fn record_device(tx: &Transaction<'_>, d: &DeviceRow, pk: &str, op: Op, now: DateTime<Utc>) -> Result<()> {
+    changes::record(
+        tx,
+        d.account_id,
+        "device",
+        d.id,
+        op,
+        now,
+        &json!({
+            "id": d.id, "pk": pk, "dk": d.dk, "hardware_id": d.hardware_id,
+            "status": d.status, "online": d.online, "offline_reason": d.offline_reason,
+            "activated_at": d.activated_at, "expires_at": d.expires_at,
+        }),
+    )
+}
+
+/// The device's activation state in core's terms.
+pub fn code_state(d: &DeviceRow) -> DeviceCodeState {
+    match (d.status.as_str(), d.activated_at, d.expires_at) {
+        ("active", Some(consumed_at), Some(expires_at)) => DeviceCodeState::Active {
+            consumed_at,
+            expires_at,
+        },
+        _ => DeviceCodeState::Inactive,
+    }
+}
+
+/// Consumes one code per period (in order) for the device; returns the
+/// periods actually covered (fewer only if the pool ran dry meanwhile, which
+/// the write lock rules out).
+fn consume_periods(
+    tx: &Transaction<'_>,
+    d: &mut DeviceRow,
+    p: &ProductRow,
+    periods: &[CodePeriod],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let mut done = 0;
+    for period in periods {
+        tx.execute("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1", [d.id])?;
+        let Some((code_id, code)) =
+            pool::consume_one(tx, p.id, d.id, period.consumed_at, period.expires_at)?
+        else {
+            break;
+        };
+        done += 1;
+        d.status = "active".into();
+        d.activated_at = Some(period.consumed_at);
+        d.expires_at = Some(period.expires_at);
+        changes::record(
+            tx,
+            d.account_id,
+            "code",
+            code_id,
+            Op::Update,
+            now,
+            &json!({"id": code_id, "code": code, "device_id": d.id, "dk": d.dk, "pk": p.pk,
+                    "consumed_at": period.consumed_at, "expires_at": period.expires_at}),
+        )?;
+    }
+    Ok(done)
+}
+
+/// Takes a device offline and resets it to inactive (no code left).
+fn take_offline(tx: &Transaction<'_>, d: &mut DeviceRow) -> Result<()> {
+    tx.execute("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1", [d.id])?;
+    d.status = "inactive".into();
+    d.online = false;
+    d.offline_reason = Some("no_codes".into());
+    d.activated_at = None;
+    d.expires_at = None;
+    Ok(())
+}
+
+fn save_device(tx: &Transaction<'_>, d: &DeviceRow, now: DateTime<Utc>) -> Result<()> {
+    tx.execute(
+        "UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6,
+         hardware_id = ?7, updated_at = ?8 WHERE id = ?1",
+        params![d.id, d.status, d.online, d.offline_reason, d.activated_at.map(ts), d.expires_at.map(ts),
+                d.hardware_id, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Applies core's renewal decision to one device. Returns
+/// `(renewals, taken_offline)`.
+fn renew_device(
+    tx: &Transaction<'_>,
+    d: &mut DeviceRow,
+    p: &ProductRow,
+    now: DateTime<Utc>,
+) -> Result<(u64, bool)> {
+    let Some(pkg) = &p.package else {
+        return Ok((0, false));
+    };
+    let available = pool::product_counters(tx, p.id)?.remaining();
+    let (periods, offline) =
+        match decide_renewal(&code_state(d), now, &pkg.validity, available).map_err(ApiError::core)? {
+            RenewalDecision::NotDue => return Ok((0, false)),
+            RenewalDecision::Renewed { periods } => (periods, false),
+            RenewalDecision::WentOffline { periods, .. } => (periods, true),
+        };
+    let done = consume_periods(tx, d, p, &periods, now)?;
+    let offline = offline || done < periods.len();
+    if offline {
+        take_offline(tx, d)?;
+    }
+    save_device(tx, d, now)?;
+    record_device(tx, d, &p.pk, Op::Update, now)?;
+    Ok((done as u64, offline))
+}
+
+/// After a package upgrade: every active device's current code expiry is
+/// recomputed with the new validity (core's `rebased`).
+pub fn rebase_product(tx: &Transaction<'_>, p: &ProductRow, pkg: &Package, now: DateTime<Utc>) -> Result<()> {
+    let ids: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM devices WHERE product_id = ?1 AND status = 'active'")?
+        .query_map([p.id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        let mut d = device_by_id(tx, id)?;
+        if let DeviceCodeState::Active { consumed_at, expires_at } =
+            code_state(&d).rebased(&pkg.validity).map_err(ApiError::core)?
+        {
+            d.activated_at = Some(consumed_at);
+            d.expires_at = Some(expires_at);
+            tx.execute(
+                "UPDATE codes SET expires_at = ?2 WHERE device_id = ?1 AND active = 1",
+                params![d.id, ts(expires_at)],
+            )?;
+            save_device(tx, &d, now)?;
+            record_device(tx, &d, &p.pk, Op::Update, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Renews (or takes offline) every device whose code expired by `now`.
+pub async fn renew_expired(state: &AppState, now: DateTime<Utc>) -> Result<(u64, u64)> {
+    state
+        .db
+        .write(move |tx| {
+            let ids: Vec<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT d.id, p.account_id FROM devices d JOIN products p ON p.id = d.product_id
+                     WHERE d.status = 'active' AND d.expires_at <= ?1 ORDER BY d.expires_at, d.id",
+                )?
+                .query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let (mut renewed, mut offline) = (0, 0);
+            for (id, _) in ids {
+                let mut d = device_by_id(tx, id)?;
+                let p = product_by_id(tx, d.product_id)?;
+                let (r, off) = renew_device(tx, &mut d, &p, now)?;
+                renewed += r;
+                offline += u64::from(off);
+            }
+            Ok((renewed, offline))
+        })
+        .await
+}
+
+fn product_by_id(c: &Connection, id: i64) -> Result<ProductRow> {
+    c.query_row(
+        &format!("SELECT {} FROM products WHERE id = ?1", common::PRODUCT_COLS),
+        [id],
+        common::product_from_row,
+    )
+    .map_err(Into::into)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConnectRequest {
+    pub pk: String,
+    pub dk: String,
+    pub hardware_id: Option<String>,
+    /// Data center the device connected through (counts against its
+    /// product's own data center regardless).
+    pub via: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConnectResponse {
+    pub pk: String,
+    pub dk: String,
+    pub status: String,
+    pub online: bool,
+    /// `true` when this connection consumed a code.
+    pub consumed: bool,
+    pub code: Option<String>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+enum Outcome {
+    Connected(ConnectResponse),
+    NoCodes { pk: String, unassigned: i64 },
+}
+
+fn current_code(c: &Connection, device_id: i64) -> Result<Option<String>> {
+    Ok(c.prepare_cached("SELECT code FROM codes WHERE device_id = ?1 AND active = 1")?
+        .query_row([device_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// The device stays (or becomes) offline and inactive; the device record
+/// and any renewals are committed, the caller answers NO_CODES_AVAILABLE.
+fn no_codes(
+    tx: &Transaction<'_>,
+    d: &mut DeviceRow,
+    p: &ProductRow,
+    account_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let changed = d.status != "inactive" || d.online || d.offline_reason.as_deref() != Some("no_codes");
+    take_offline(tx, d)?;
+    save_device(tx, d, now)?;
+    tx.execute("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1", params![d.id, ts(now)])?;
+    if changed {
+        record_device(tx, d, &p.pk, Op::Update, now)?;
+    }
+    Ok(Outcome::NoCodes {
+        pk: p.pk.clone(),
+        unassigned: pool::unassigned(tx, account_id)? as i64,
+    })
+}
+
+fn connect_tx(tx: &Transaction<'_>, account_id: i64, req: &ConnectRequest, now: DateTime<Utc>) -> Result<Outcome> {
+    let p = common::product_by_pk(tx, account_id, &req.pk)?;
+    if req.dk.is_empty() || req.dk.len() > 128 {
+        return Err(ApiError::invalid("DEVICE_KEY_INVALID", "a device key has 1 to 128 characters"));
+    }
+    let mut d = match device_by_dk(tx, p.id, &req.dk)? {
+        Some(d) => d,
+        None => {
+            let id: i64 = tx.query_row(
+                "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+                params![account_id, p.id, req.dk, req.hardware_id, req.via, ts(now)],
+                |r| r.get(0),
+            )?;
+            let d = device_by_id(tx, id)?;
+            record_device(tx, &d, &p.pk, Op::Insert, now)?;
+            d
+        }
+    };
+    let Some(pkg) = p.package.clone() else {
+        return no_codes(tx, &mut d, &p, account_id, now);
+    };
+    let available = pool::product_counters(tx, p.id)?.remaining();
+    let decision = decide_connect(&code_state(&d), now, &pkg.validity, available).map_err(ApiError::core)?;
+    let consumed = match decision {
+        ConnectDecision::AlreadyActive { .. } => false,
+        ConnectDecision::ConsumeFirst { period } => {
+            if consume_periods(tx, &mut d, &p, &[period], now)? == 0 {
+                return no_codes(tx, &mut d, &p, account_id, now);
+            }
+            true
+        }
+        ConnectDecision::Renew { periods } => {
+            if consume_periods(tx, &mut d, &p, &periods, now)? < periods.len() {
+                return no_codes(tx, &mut d, &p, account_id, now);
+            }
+            true
+        }
+        ConnectDecision::NoCodes { renewed, .. } => {
+            consume_periods(tx, &mut d, &p, &renewed, now)?;
+            return no_codes(tx, &mut d, &p, account_id, now);
+        }
+    };
+    let was_online = d.online;
+    d.online = true;
+    d.offline_reason = None;
+    tx.execute(
+        "UPDATE devices SET status = 'active', online = 1, offline_reason = NULL, activated_at = ?2, expires_at = ?3,
+         last_seen_at = ?4, hardware_id = COALESCE(?5, hardware_id), connected_via = COALESCE(?6, connected_via), updated_at = ?4
+         WHERE id = ?1",
+        params![d.id, d.activated_at.map(ts), d.expires_at.map(ts), ts(now), req.hardware_id, req.via],
+    )?;
+    if consumed || !was_online {
+        record_device(tx, &d, &p.pk, Op::Update, now)?;
+    }
+    Ok(Outcome::Connected(ConnectResponse {
+        pk: p.pk,
+        dk: d.dk,
+        status: d.status,
+        online: true,
+        consumed,
+        code: current_code(tx, d.id)?,
+        activated_at: d.activated_at,
+        expires_at: d.expires_at,
+    }))
+}
+
+/// A device connects: the first connection consumes a code of its product;
+/// reconnecting consumes nothing; an expired code is renewed from the pool;
+/// an empty pool leaves the device offline and inactive (409 NO_CODES_AVAILABLE).
+#[utoipa::path(post, path = "/v1/devices/connect", tag = "devices", request_body = ConnectRequest,
+    responses((status = 200, body = ConnectResponse), (status = 409, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn connect(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<ConnectRequest>,
+) -> Result<Json<ConnectResponse>> {
+    let id = caller.account_id;
+    let now = state.now();
+    match state.db.write(move |tx| connect_tx(tx, id, &req, now)).await? {
+        Outcome::Connected(r) => Ok(Json(r)),
+        Outcome::NoCodes { pk, unassigned } => Err(ApiError::NoCodesAvailable {
+            pk,
+            unassigned,
+        }),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeviceDetail {
+    pub pk: String,
+    pub product_name: String,
+    pub dk: String,
+    pub hardware_id: Option<String>,
+    /// `active` or `inactive`.
+    pub status: String,
+    pub online: bool,
+    /// `no_codes` when taken offline for want of codes.
+    pub offline_reason: Option<String>,
+    pub code: Option<String>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Whether the product pool has a code to replace this one at expiry.
+    pub replacement_available: bool,
+    pub usage: crate::api::usage::UsageNow,
+}
+
+/// Device detail, with today's and this month's usage.
+#[utoipa::path(get, path = "/v1/devices/{pk}/{dk}", tag = "devices",
+    params(("pk" = String, Path), ("dk" = String, Path)),
+    responses((status = 200, body = DeviceDetail), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((pk, dk)): Path<(String, String)>,
+) -> Result<Json<DeviceDetail>> {
+    let id = caller.account_id;
+    let now = state.now();
+    let d = state
+        .db
+        .read(move |c| {
+            let a = common::account(c, id)?;
+            let p = common::product_by_pk(c, id, &pk)?;
+            let d = device_by_dk(c, p.id, &dk)?.ok_or(ApiError::NotFound("device"))?;
+            let remaining = pool::product_counters(c, p.id)?.remaining();
+            Ok(DeviceDetail {
+                usage: crate::api::usage::usage_now(c, &a, &p, d.id, now)?,
+                pk: p.pk,
+                product_name: p.name,
+                code: current_code(c, d.id)?,
+                dk: d.dk,
+                hardware_id: d.hardware_id,
+                status: d.status,
+                online: d.online,
+                offline_reason: d.offline_reason,
+                activated_at: d.activated_at,
+                expires_at: d.expires_at,
+                last_seen_at: d.last_seen_at,
+                replacement_available: remaining > 0,
+            })
+        })
+        .await?;
+    Ok(Json(d))
+}
+
+/// Looks a device up for another area (usage reports): 404 across accounts.
+pub fn resolve(c: &Connection, account_id: i64, pk: &str, dk: &str) -> Result<(ProductRow, DeviceRow)> {
+    let p = common::product_by_pk(c, account_id, pk)?;
+    let d = device_by_dk(c, p.id, dk)?.ok_or(ApiError::NotFound("device"))?;
+    Ok((p, d))
+}
+
+/// Parses an instant from a row column.
+pub fn col_ts(s: &str) -> Result<DateTime<Utc>> {
+    parse_ts(s)
+}

@@ -1,0 +1,42 @@
+//! Public key set and signed server time.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+
+/// The public key set: every key that ever signed, and the current one.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys",
+    responses((status = 200, description = "`{keys:[{kid,alg,public_key,created_at}], current}`", body = Object)))]
+pub async fn keyset(State(state): State<AppState>) -> Json<licensedesk_core::keys::KeySet> {
+    Json(state.keys.signer.keyset().clone())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TimeResponse {
+    /// Signed server time statement (an envelope).
+    #[schema(value_type = Object)]
+    pub server_time: serde_json::Value,
+}
+
+/// The server's time, signed, for a client's clock guard.
+#[utoipa::path(get, path = "/v1/time", tag = "keys", responses((status = 200, body = TimeResponse)))]
+pub async fn time(State(state): State<AppState>) -> Json<TimeResponse> {
+    Json(TimeResponse {
+        server_time: signed_time(&state),
+    })
+}
+
+/// The current server time as a signed envelope.
+pub fn signed_time(state: &AppState) -> serde_json::Value {
+    let now = state.now();
+    // TODO(core): use licensedesk_core::clock's signed time statement once it lands.
+    let payload = serde_json::json!({ "server_time": now }).to_string();
+    let env = state
+        .keys
+        .signer
+        .sign(licensedesk_core::keys::SERVER_TIME_CONTEXT, payload.as_bytes());
+    serde_json::to_value(env).unwrap_or(serde_json::Value::Null)
+}

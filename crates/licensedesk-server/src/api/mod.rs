@@ -1,0 +1,111 @@
+//! HTTP routes, one module per area, and the OpenAPI document.
+
+pub mod accounts;
+pub mod admin;
+pub mod common;
+pub mod devices;
+pub mod expiry;
+pub mod floating;
+pub mod gateways;
+pub mod keys;
+pub mod licenses;
+pub mod pool;
+pub mod products;
+pub mod usage;
+
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "LicenseDesk server", description = "License server the LicenseDesk desktop app syncs with. Errors are `{code, message}`."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// Liveness: no database access.
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, openapi) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(keys::keyset))
+        .routes(routes!(keys::time))
+        .routes(routes!(crate::changes::feed))
+        .routes(routes!(accounts::create))
+        .routes(routes!(accounts::overview))
+        .routes(routes!(accounts::verify_enterprise))
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(products::get))
+        .routes(routes!(products::upgrade))
+        .routes(routes!(products::assign))
+        .routes(routes!(products::credit))
+        .routes(routes!(products::topup))
+        .routes(routes!(devices::connect))
+        .routes(routes!(devices::detail))
+        .routes(routes!(expiry::near_expiry))
+        .routes(routes!(usage::messages))
+        .routes(routes!(usage::ota))
+        .routes(routes!(usage::logs))
+        .routes(routes!(licenses::consumption))
+        .routes(routes!(gateways::create_order))
+        .routes(routes!(gateways::lookup_order))
+        .routes(routes!(gateways::activate))
+        .routes(routes!(gateways::offline_activate))
+        .routes(routes!(floating::create_pool))
+        .routes(routes!(floating::claim))
+        .routes(routes!(floating::heartbeat))
+        .routes(routes!(floating::release))
+        .routes(routes!(floating::pool_status))
+        .routes(routes!(admin::maintenance))
+        .split_for_parts();
+    let openapi = std::sync::Arc::new(openapi);
+    router
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = openapi.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::middleware,
+        ))
+        .with_state(state)
+}

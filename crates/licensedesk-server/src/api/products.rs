@@ -1,0 +1,387 @@
+//! Products: cards, creation, package upgrade, assignment of unassigned
+//! codes, and (admin) crediting purchased batches and top-ups.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use licensedesk_core::codes::{BatchEffect, check_assign, check_batch};
+use licensedesk_core::package::Package;
+use licensedesk_core::package::quota::OveragePolicy;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::common::{self, PRODUCT_COLS, ProductRow, os_entropy, policy_str, product_from_row};
+use crate::api::pool::{self, Entropy};
+use crate::auth::{Admin, Caller};
+use crate::changes::{self, Op};
+use crate::db::ts;
+use crate::error::{ApiError, Result};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductCard {
+    pub pk: String,
+    pub name: String,
+    /// The product's package (absent until its first batch).
+    #[schema(value_type = Object)]
+    pub package: Option<Package>,
+    /// One-line summary, e.g. `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d`.
+    pub package_summary: Option<String>,
+    /// `block` or `bill`.
+    pub overage_policy: String,
+    pub total: u64,
+    pub used: u64,
+    pub remaining: u64,
+    pub devices: u64,
+    pub ota_topups: i64,
+    pub message_topups: i64,
+}
+
+pub fn card(c: &Connection, p: &ProductRow) -> Result<ProductCard> {
+    let counters = pool::product_counters(c, p.id)?;
+    let devices: i64 = c.query_row("SELECT COUNT(*) FROM devices WHERE product_id = ?1", [p.id], |r| {
+        r.get(0)
+    })?;
+    Ok(ProductCard {
+        pk: p.pk.clone(),
+        name: p.name.clone(),
+        package_summary: p.package.as_ref().map(Package::summary),
+        package: p.package.clone(),
+        overage_policy: policy_str(p.policy).to_owned(),
+        total: counters.total(),
+        used: counters.used(),
+        remaining: counters.remaining(),
+        devices: devices as u64,
+        ota_topups: p.ota_topups,
+        message_topups: p.message_topups,
+    })
+}
+
+/// Product cards of the account.
+#[utoipa::path(get, path = "/v1/products", tag = "products",
+    responses((status = 200, body = Vec<ProductCard>)), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProductCard>>> {
+    let id = caller.account_id;
+    let cards = state
+        .db
+        .read(move |c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {PRODUCT_COLS} FROM products WHERE account_id = ?1 ORDER BY name, pk"
+            ))?;
+            let rows = st
+                .query_map([id], product_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.iter().map(|p| card(c, p)).collect()
+        })
+        .await?;
+    Ok(Json(cards))
+}
+
+/// One product card.
+#[utoipa::path(get, path = "/v1/products/{pk}", tag = "products", params(("pk" = String, Path)),
+    responses((status = 200, body = ProductCard), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(pk): Path<String>,
+) -> Result<Json<ProductCard>> {
+    let id = caller.account_id;
+    let c = state
+        .db
+        .read(move |c| card(c, &common::product_by_pk(c, id, &pk)?))
+        .await?;
+    Ok(Json(c))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewProduct {
+    /// Product key; generated when absent.
+    pub pk: Option<String>,
+    pub name: String,
+    /// Optional package; otherwise the first credited batch sets it.
+    #[schema(value_type = Option<Object>)]
+    pub package: Option<Package>,
+    /// `block` (default) or `bill`.
+    #[schema(value_type = Option<String>)]
+    pub overage_policy: Option<OveragePolicy>,
+}
+
+pub fn create_product(
+    tx: &Transaction<'_>,
+    account_id: i64,
+    req: &NewProduct,
+    pk: &str,
+    now: DateTime<Utc>,
+) -> Result<ProductRow> {
+    if req.name.trim().is_empty() || pk.is_empty() || pk.len() > 64 {
+        return Err(ApiError::invalid(
+            "PRODUCT_INVALID",
+            "a product needs a non-empty name and a product key of 1 to 64 characters",
+        ));
+    }
+    if let Some(p) = &req.package {
+        p.validate().map_err(ApiError::core)?;
+    }
+    let exists: Option<i64> = tx
+        .query_row("SELECT id FROM products WHERE pk = ?1", [pk], |r| r.get(0))
+        .optional()?;
+    if exists.is_some() {
+        return Err(ApiError::conflict(
+            "PRODUCT_KEY_TAKEN",
+            format!("product key {pk} is already in use: choose another or omit it"),
+        ));
+    }
+    let package = req.package.as_ref().map(serde_json::to_string).transpose()?;
+    let policy = policy_str(req.overage_policy.unwrap_or_default());
+    let id: i64 = tx.query_row(
+        "INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+        params![account_id, pk, req.name.trim(), package, policy, ts(now)],
+        |r| r.get(0),
+    )?;
+    changes::record(
+        tx,
+        account_id,
+        "product",
+        pk,
+        Op::Insert,
+        now,
+        &json!({"id": id, "pk": pk, "name": req.name.trim(), "package": req.package, "overage_policy": policy}),
+    )?;
+    common::product_by_pk(tx, account_id, pk)
+}
+
+/// Create a product.
+#[utoipa::path(post, path = "/v1/products", tag = "products", request_body = NewProduct,
+    responses((status = 200, body = ProductCard), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<NewProduct>,
+) -> Result<Json<ProductCard>> {
+    let id = caller.account_id;
+    let now = state.now();
+    let pk = match &req.pk {
+        Some(pk) => pk.trim().to_owned(),
+        None => format!("p{}", &hex::encode(os_entropy()?)[..10]),
+    };
+    let c = state
+        .db
+        .write(move |tx| card(tx, &create_product(tx, id, &req, &pk, now)?))
+        .await?;
+    Ok(Json(c))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpgradePackage {
+    #[schema(value_type = Object)]
+    pub package: Package,
+    #[schema(value_type = Option<String>)]
+    pub overage_policy: Option<OveragePolicy>,
+}
+
+/// Upgrade (change) a product's package and/or overage policy: applies to
+/// every device of the product at once.
+#[utoipa::path(post, path = "/v1/products/{pk}/package", tag = "products", params(("pk" = String, Path)),
+    request_body = UpgradePackage, responses((status = 200, body = ProductCard)), security(("bearer" = [])))]
+pub async fn upgrade(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(pk): Path<String>,
+    Json(req): Json<UpgradePackage>,
+) -> Result<Json<ProductCard>> {
+    req.package.validate().map_err(ApiError::core)?;
+    let id = caller.account_id;
+    let now = state.now();
+    let c = state
+        .db
+        .write(move |tx| {
+            let p = common::product_by_pk(tx, id, &pk)?;
+            let policy = req.overage_policy.unwrap_or(p.policy);
+            tx.execute(
+                "UPDATE products SET package = ?1, overage_policy = ?2, updated_at = ?3 WHERE id = ?4",
+                params![serde_json::to_string(&req.package)?, policy_str(policy), ts(now), p.id],
+            )?;
+            changes::record(
+                tx,
+                id,
+                "product",
+                &pk,
+                Op::Update,
+                now,
+                &json!({"pk": pk, "package": req.package, "overage_policy": policy_str(policy)}),
+            )?;
+            crate::api::devices::rebase_product(tx, &p, &req.package, now)?;
+            card(tx, &common::product_by_pk(tx, id, &pk)?)
+        })
+        .await?;
+    Ok(Json(c))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AssignRequest {
+    pub count: u64,
+}
+
+/// Assign unassigned codes (e.g. free codes) to a product.
+#[utoipa::path(post, path = "/v1/products/{pk}/assign", tag = "products", params(("pk" = String, Path)),
+    request_body = AssignRequest, responses((status = 200, body = ProductCard), (status = 400, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(pk): Path<String>,
+    Json(req): Json<AssignRequest>,
+) -> Result<Json<ProductCard>> {
+    let id = caller.account_id;
+    let now = state.now();
+    let c = state
+        .db
+        .write(move |tx| {
+            let p = common::product_by_pk(tx, id, &pk)?;
+            let available = pool::unassigned(tx, id)?;
+            let n = check_assign(req.count, available).map_err(ApiError::core)?;
+            pool::assign(tx, id, p.id, n, now)?;
+            card(tx, &p)
+        })
+        .await?;
+    Ok(Json(c))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreditBatch {
+    pub account_id: i64,
+    pub pk: String,
+    pub count: u64,
+    #[schema(value_type = Object)]
+    pub package: Package,
+    /// Purchase reference (order number, invoice…).
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreditedBatch {
+    pub batch_id: i64,
+    pub product: ProductCard,
+}
+
+/// Credits a purchased batch, enforcing package consistency.
+pub fn credit_batch(
+    tx: &Transaction<'_>,
+    req: &CreditBatch,
+    now: DateTime<Utc>,
+    entropy: Entropy<'_>,
+) -> Result<CreditedBatch> {
+    let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
+    let effect = check_batch(p.package.as_ref(), &req.package, req.count).map_err(ApiError::core)?;
+    let package_json = serde_json::to_string(&req.package)?;
+    if effect == BatchEffect::SetsProductPackage {
+        tx.execute(
+            "UPDATE products SET package = ?1, updated_at = ?2 WHERE id = ?3",
+            params![package_json, ts(now), p.id],
+        )?;
+        changes::record(
+            tx,
+            p.account_id,
+            "product",
+            &p.pk,
+            Op::Update,
+            now,
+            &json!({"pk": p.pk, "package": req.package}),
+        )?;
+    }
+    let batch: i64 = tx.query_row(
+        "INSERT INTO batches (account_id, product_id, kind, package, quantity, reference, created_at)
+         VALUES (?1, ?2, 'purchase', ?3, ?4, ?5, ?6) RETURNING id",
+        params![p.account_id, p.id, package_json, req.count as i64, req.reference, ts(now)],
+        |r| r.get(0),
+    )?;
+    changes::record(
+        tx,
+        p.account_id,
+        "batch",
+        batch,
+        Op::Insert,
+        now,
+        &json!({"id": batch, "kind": "purchase", "pk": p.pk, "quantity": req.count, "package": req.package, "reference": req.reference}),
+    )?;
+    pool::insert_codes(tx, p.account_id, batch, Some(p.id), req.count, now, entropy)?;
+    let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
+    Ok(CreditedBatch {
+        batch_id: batch,
+        product: card(tx, &p)?,
+    })
+}
+
+/// Credit a purchased batch of codes to a product (admin). A batch whose
+/// package differs from the product's is refused (PACKAGE_MISMATCH).
+#[utoipa::path(post, path = "/v1/admin/batches", tag = "admin", request_body = CreditBatch,
+    responses((status = 200, body = CreditedBatch), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn credit(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(req): Json<CreditBatch>,
+) -> Result<Json<CreditedBatch>> {
+    if req.count > 100_000 {
+        return Err(ApiError::invalid(
+            "BATCH_TOO_LARGE",
+            "a batch holds at most 100000 codes: split the purchase",
+        ));
+    }
+    let now = state.now();
+    let out = state
+        .db
+        .write(move |tx| credit_batch(tx, &req, now, &mut || os_entropy()))
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TopUp {
+    pub account_id: i64,
+    pub pk: String,
+    /// Prepaid OTA attempts to add.
+    #[serde(default)]
+    pub ota_attempts: u32,
+    /// Prepaid messages to add.
+    #[serde(default)]
+    pub messages: u32,
+}
+
+/// Credit prepaid top-up packages to a product (admin).
+#[utoipa::path(post, path = "/v1/admin/topups", tag = "admin", request_body = TopUp,
+    responses((status = 200, body = ProductCard)), security(("bearer" = [])))]
+pub async fn topup(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(req): Json<TopUp>,
+) -> Result<Json<ProductCard>> {
+    let now = state.now();
+    let c = state
+        .db
+        .write(move |tx| {
+            let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
+            tx.execute(
+                "UPDATE products SET ota_topups = ota_topups + ?1, message_topups = message_topups + ?2, updated_at = ?3 WHERE id = ?4",
+                params![req.ota_attempts, req.messages, ts(now), p.id],
+            )?;
+            let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
+            changes::record(
+                tx,
+                p.account_id,
+                "product",
+                &p.pk,
+                Op::Update,
+                now,
+                &json!({"pk": p.pk, "ota_topups": p.ota_topups, "message_topups": p.message_topups}),
+            )?;
+            card(tx, &p)
+        })
+        .await?;
+    Ok(Json(c))
+}

@@ -1,0 +1,143 @@
+//! Bearer-token authentication: one API token per account, and an admin
+//! token for purchases. Tokens are stored hashed (SHA-256).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use rusqlite::OptionalExtension;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Hex SHA-256 of a token, as stored.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh random API token (`ld_` + 32 random bytes, hex).
+pub fn new_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS randomness unavailable: {e}"))?;
+    Ok(format!("ld_{}", hex::encode(bytes)))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The authenticated account of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: i64,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let token_hash = hash_token(token);
+        if let Some(id) = state.cached_account(&token_hash) {
+            return Ok(Self {
+                account_id: id,
+                token_hash,
+            });
+        }
+        let h = token_hash.clone();
+        let id = state
+            .db
+            .read(move |c| {
+                Ok(c.query_row("SELECT id FROM accounts WHERE token_hash = ?1", [&h], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?)
+            })
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        state.cache_account(&token_hash, id);
+        Ok(Self {
+            account_id: id,
+            token_hash,
+        })
+    }
+}
+
+/// The admin (purchases, crediting codes).
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if *hash_token(token) == *state.admin_token_hash {
+            Ok(Self)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// Who is attempting something, for rate limiting: the token (if any) and
+/// the client address.
+#[derive(Debug, Clone)]
+pub struct Attempter {
+    pub token_hash: Option<String>,
+    pub addr: IpAddr,
+}
+
+impl Attempter {
+    /// Rate-limit keys of this attempter.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys = vec![format!("addr:{}", self.addr)];
+        if let Some(t) = &self.token_hash {
+            keys.push(format!("token:{t}"));
+        }
+        keys
+    }
+}
+
+impl FromRequestParts<AppState> for Attempter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token_hash = bearer(parts).map(hash_token);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let forwarded = state
+            .settings
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")?
+                    .to_str()
+                    .ok()?
+                    .rsplit(',')
+                    .next()?
+                    .trim()
+                    .parse::<IpAddr>()
+                    .ok()
+            })
+            .flatten();
+        Ok(Self {
+            token_hash,
+            addr: forwarded.unwrap_or(peer),
+        })
+    }
+}

@@ -1,0 +1,166 @@
+//! The change feed: every mutation writes a row in `changes` in the same
+//! transaction, so the feed is exactly the history of committed writes.
+//! `GET /v1/changes?since=CURSOR&limit=N` pages through it per account.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+use rusqlite::{Transaction, params};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::db::{parse_ts, ts};
+use crate::error::{ApiError, Result};
+
+/// What happened to an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+    Purge,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Insert => "insert",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Purge => "purge",
+        }
+    }
+}
+
+/// Appends a change; call inside the transaction that makes it.
+pub fn record(
+    tx: &Transaction<'_>,
+    account_id: i64,
+    entity: &str,
+    entity_id: impl ToString,
+    op: Op,
+    at: DateTime<Utc>,
+    data: &serde_json::Value,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            account_id,
+            entity,
+            entity_id.to_string(),
+            op.as_str(),
+            ts(at),
+            data.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ChangesQuery {
+    /// Cursor returned as `next` by the previous page; absent = from the start.
+    pub since: Option<String>,
+    /// Page size, 1..=1000 (default 500).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Change {
+    pub seq: i64,
+    pub entity: String,
+    pub id: String,
+    pub op: Op,
+    pub at: DateTime<Utc>,
+    /// The entity after the change (insert/update), or what was removed.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    /// Opaque cursor to pass as `since` next time (even when empty).
+    pub next: String,
+    pub has_more: bool,
+    /// The server's time, signed (for the client's clock guard).
+    #[schema(value_type = Object)]
+    pub server_time: serde_json::Value,
+}
+
+fn parse_cursor(s: Option<&str>) -> Result<i64> {
+    match s {
+        None | Some("") => Ok(0),
+        Some(c) => c
+            .strip_prefix("c")
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "CURSOR_INVALID",
+                    format!("cursor {c:?} is not one this server returned; start again without `since`"),
+                )
+            }),
+    }
+}
+
+/// Mirror an account incrementally.
+#[utoipa::path(get, path = "/v1/changes", tag = "sync", params(ChangesQuery),
+    responses((status = 200, body = ChangesPage), (status = 401, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn feed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ChangesQuery>,
+) -> Result<Json<ChangesPage>> {
+    let since = parse_cursor(q.since.as_deref())?;
+    let limit = i64::from(q.limit.unwrap_or(500).clamp(1, 1000));
+    let account = caller.account_id;
+    let mut rows = state
+        .db
+        .read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, entity, entity_id, op, at, data FROM changes
+                 WHERE account_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = st
+                .query_map(params![account, since, limit + 1], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let mut changes = Vec::with_capacity(rows.len());
+    for (seq, entity, id, op, at, data) in rows {
+        changes.push(Change {
+            seq,
+            entity,
+            id,
+            op: serde_json::from_value(serde_json::Value::String(op))?,
+            at: parse_ts(&at)?,
+            data: data
+                .map(|d| serde_json::from_str(&d))
+                .transpose()?
+                .unwrap_or(serde_json::Value::Null),
+        });
+    }
+    let last = changes.last().map_or(since, |c| c.seq);
+    Ok(Json(ChangesPage {
+        changes,
+        next: format!("c{last}"),
+        has_more,
+        server_time: crate::api::keys::signed_time(&state),
+    }))
+}

@@ -1,0 +1,152 @@
+//! The API error: `{ "code": "…", "message": "…" }` with the right HTTP status.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Body of every error response.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable SCREAMING_SNAKE_CASE code clients branch on.
+    pub code: String,
+    /// Human-readable explanation; may be reworded.
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error(
+        "no activation code is assigned to product {pk}; credit a batch or assign unassigned codes to it"
+    )]
+    NoCodesAvailable { pk: String, unassigned: i64 },
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// An error raised by a rule of licensedesk-core.
+    #[error("{message}")]
+    Core {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps a core error, choosing the status from its stable code.
+    pub fn core<E: licensedesk_core::Coded + std::fmt::Display>(e: E) -> Self {
+        let code = e.code();
+        Self::Core {
+            status: status_for_core_code(code),
+            code,
+            message: e.to_string(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Invalid { code, .. } | Self::Conflict { code, .. } | Self::Core { code, .. } => {
+                code
+            }
+            Self::NoCodesAvailable { .. } => "NO_CODES_AVAILABLE",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::Conflict { .. } | Self::NoCodesAvailable { .. } => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Core { status, .. } => *status,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Status of a core error code: refusals that depend on the current state
+/// are 409, quota refusals 403, bad signatures 422, malformed input 400.
+fn status_for_core_code(code: &str) -> StatusCode {
+    const CONFLICT: &[&str] = &[
+        "NO_CODES_AVAILABLE",
+        "PACKAGE_MISMATCH",
+        "ALREADY_VERIFIED",
+        "ALREADY_ENTERPRISE",
+        "ASSIGN_COUNT_EXCEEDS_AVAILABLE",
+        "COUNTERS_INCONSISTENT",
+    ];
+    if CONFLICT.contains(&code) || code.contains("EXHAUSTED") || code.contains("MISMATCH") {
+        StatusCode::CONFLICT
+    } else if code.contains("QUOTA") || code.contains("EXCEEDED") {
+        StatusCode::FORBIDDEN
+    } else if code.contains("SIGNATURE") || code.contains("KID") || code.contains("EXPIRED") {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        Self::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Internal(format!("json: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = ErrorBody {
+            code: self.code().to_owned(),
+            message: self.to_string(),
+        };
+        let mut resp = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}

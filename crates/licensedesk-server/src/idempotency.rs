@@ -1,0 +1,154 @@
+//! `Idempotency-Key` on POST: the first response for a (caller, key) is
+//! stored; the same key with the same request replays it byte for byte, the
+//! same key with another request is refused with 422.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rusqlite::OptionalExtension;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::hash_token;
+use crate::db::ts;
+use crate::error::ApiError;
+
+/// Largest request or response body the middleware buffers.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Records older than this are forgotten by the maintenance sweep.
+pub const RETENTION_HOURS: i64 = 24;
+
+/// Serialises requests that share a key, so a retry racing the original
+/// waits for it and then replays its response.
+#[derive(Default)]
+pub struct InFlight {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl InFlight {
+    fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(id.to_owned()).or_default().clone()
+    }
+
+    fn release(&self, id: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut m = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        // Ours and the map's: nobody else is waiting.
+        if Arc::strong_count(&lock) <= 2 {
+            m.remove(id);
+        }
+    }
+}
+
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return next.run(req).await;
+    };
+    if key.is_empty() || key.len() > 255 {
+        return ApiError::invalid(
+            "IDEMPOTENCY_KEY_INVALID",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )
+        .into_response();
+    }
+    match handle(state, key, req, next).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn handle(
+    state: AppState,
+    key: String,
+    req: Request,
+    next: Next,
+) -> Result<Response, Response> {
+    let scope = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| "anonymous".to_owned(), hash_token);
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::invalid("BODY_TOO_LARGE", "request body is too large").into_response()
+    })?;
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str());
+    h.update(b"\n");
+    h.update(parts.uri.to_string());
+    h.update(b"\n");
+    h.update(&bytes);
+    let request_hash = hex::encode(h.finalize());
+
+    let id = format!("{scope}\n{key}");
+    let lock = state.inflight.lock_for(&id);
+    let guard = lock.lock().await;
+
+    let (s, k) = (scope.clone(), key.clone());
+    let stored = state
+        .db
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
+                [&s, &k],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u16>(1)?, r.get::<_, Vec<u8>>(2)?)),
+            )
+            .optional()?)
+        })
+        .await
+        .map_err(IntoResponse::into_response)?;
+
+    let out = if let Some((stored_hash, status, body)) = stored {
+        if stored_hash == request_hash {
+            let mut resp = Response::new(Body::from(body));
+            *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            resp
+        } else {
+            ApiError::IdempotencyKeyReused.into_response()
+        }
+    } else {
+        let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        let status = resp.status();
+        let (rparts, rbody) = resp.into_parts();
+        let rbytes = to_bytes(rbody, MAX_BODY)
+            .await
+            .map_err(|e| ApiError::Internal(format!("response body: {e}")).into_response())?;
+        // Server errors and rate limiting are transient: a retry runs anew.
+        if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
+            let now = ts(state.clock.now());
+            let body = rbytes.to_vec();
+            let (s, k) = (scope, key);
+            state
+                .db
+                .write(move |tx| {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO idempotency (scope, key, request_hash, status, body, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        rusqlite::params![s, k, request_hash, status.as_u16(), body, now],
+                    )?;
+                    Ok(())
+                })
+                .await
+                .map_err(IntoResponse::into_response)?;
+        }
+        Response::from_parts(rparts, Body::from(rbytes))
+    };
+    drop(guard);
+    state.inflight.release(&id, lock);
+    Ok(out)
+}

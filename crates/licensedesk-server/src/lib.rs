@@ -1,0 +1,114 @@
+//! LicenseDesk license server: an axum HTTP API over SQLite. Every rule is
+//! enforced by calling `licensedesk-core`; this crate only stores, routes,
+//! authenticates and serialises.
+//!
+//! Tests and the load generator build the router with [`build_app`] and run
+//! it on a loopback listener with [`serve`].
+
+pub mod api;
+pub mod auth;
+pub mod changes;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod idempotency;
+pub mod keystore;
+pub mod maintenance;
+pub mod ratelimit;
+pub mod signing;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::idempotency::InFlight;
+use crate::keystore::KeyStore;
+use crate::ratelimit::FailureLimiter;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Arc<KeyStore>,
+    pub settings: Arc<Settings>,
+    pub admin_token_hash: Arc<str>,
+    pub limiter: Arc<FailureLimiter>,
+    pub inflight: Arc<InFlight>,
+    tokens: Arc<RwLock<HashMap<String, i64>>>,
+}
+
+impl AppState {
+    /// Opens (or creates) the data directory: database with migrations and
+    /// signing keys.
+    pub fn open(
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        admin_token: &str,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let db = Db::open(&data_dir.join("licensedesk.sqlite3"))?;
+        let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
+        let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
+        Ok(Self {
+            db,
+            clock,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+            admin_token_hash: auth::hash_token(admin_token).into(),
+            limiter: Arc::new(limiter),
+            inflight: Arc::new(InFlight::default()),
+            tokens: Arc::new(RwLock::new(HashMap::new())),
+        })
+    }
+
+    /// The clock's time, to the microsecond (the stored precision).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
+    }
+
+    pub(crate) fn cached_account(&self, token_hash: &str) -> Option<i64> {
+        self.tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token_hash)
+            .copied()
+    }
+
+    pub(crate) fn cache_account(&self, token_hash: &str, id: i64) {
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token_hash.to_owned(), id);
+    }
+}
+
+/// The whole HTTP API.
+pub fn build_app(state: AppState) -> Router {
+    api::router(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
