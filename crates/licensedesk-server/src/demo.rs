@@ -1,15 +1,33 @@
-//! `--demo`: a realistic, reproducible data set (seeded once).
+//! `--demo`: a realistic data set, seeded once (a second start with
+//! `--demo` adds nothing). Data is drawn from a seeded xorshift generator,
+//! so two seedings at the same clock instant are identical; times are
+//! relative to "now" (consumption spread over the last two years).
 
 use std::net::SocketAddr;
 use std::path::Path;
 
+use chrono::{DateTime, Duration, Utc};
+use licensedesk_core::package::Package;
+use licensedesk_core::package::quota::OveragePolicy;
+use licensedesk_core::validity::Validity;
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::AppState;
+use crate::api::floating::{NewPool, insert_pool};
+use crate::api::gateways::{NewOrder, activate_in, insert_order};
+use crate::api::products::{CreditBatch, NewProduct, create_product, credit_batch};
+use crate::api::{accounts, common, pool};
+use crate::auth::hash_token;
+use crate::changes::{self, Op};
+use crate::db::ts;
+use crate::error::{ApiError, Result};
 
 pub const DEMO_ADMIN_TOKEN: &str = "ld_demo_admin_0000000000000000";
 pub const DEMO_ENTERPRISE_TOKEN: &str = "ld_demo_enterprise_cn_east_0000";
 pub const DEMO_INDIVIDUAL_TOKEN: &str = "ld_demo_individual_eu_central_00";
+pub const TOKENS_FILE: &str = "demo-tokens.json";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoAccount {
@@ -21,16 +39,215 @@ pub struct DemoAccount {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// `false` when the data set was already there.
     pub seeded_now: bool,
     pub accounts: Vec<DemoAccount>,
 }
 
-pub fn seed(_state: &AppState) -> anyhow::Result<Summary> {
-    Ok(Summary { seeded_now: false, accounts: vec![] })
+/// xorshift64*: tiny, deterministic, good enough for demo data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn entropy(&mut self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.next().to_le_bytes());
+        b[8..].copy_from_slice(&self.next().to_le_bytes());
+        b
+    }
 }
 
-pub fn write_tokens(_dir: &Path, _s: &Summary, _admin: &str) -> anyhow::Result<()> {
+fn accounts_list() -> Vec<DemoAccount> {
+    vec![
+        DemoAccount {
+            name: "Hangzhou Smart Meters Co.".into(),
+            kind: "enterprise".into(),
+            data_center: "cn-east".into(),
+            token: DEMO_ENTERPRISE_TOKEN.into(),
+        },
+        DemoAccount {
+            name: "Lena Vogel".into(),
+            kind: "individual".into(),
+            data_center: "eu-central".into(),
+            token: DEMO_INDIVIDUAL_TOKEN.into(),
+        },
+    ]
+}
+
+fn package(years: u32, msgs: u32, ota: u32, cap: u32, days: u32) -> Package {
+    Package {
+        validity: Validity::years(years),
+        messages_per_day: msgs,
+        ota_per_month: ota,
+        ota_cap_mb: cap,
+        storage_days: days,
+    }
+}
+
+/// Seeds the demo data set unless it is already there.
+pub fn seed(state: &AppState) -> anyhow::Result<Summary> {
+    let now = state.now();
+    let st = state.clone();
+    let seeded_now = state
+        .db
+        .write_sync(move |tx| {
+            let done: Option<String> = tx
+                .query_row("SELECT value FROM meta WHERE key = 'demo_seeded'", [], |r| r.get(0))
+                .optional()?;
+            if done.is_some() {
+                return Ok(false);
+            }
+            seed_tx(tx, &st, now)?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('demo_seeded', ?1)", [ts(now)])?;
+            Ok(true)
+        })
+        .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
+    Ok(Summary {
+        seeded_now,
+        accounts: accounts_list(),
+    })
+}
+
+struct ProductSpec {
+    pk: &'static str,
+    name: &'static str,
+    package: Package,
+    policy: OveragePolicy,
+    codes: u64,
+    devices: u64,
+    /// Activations spread over this many past days.
+    spread_days: i64,
+}
+
+fn seed_tx(tx: &Transaction<'_>, state: &AppState, now: DateTime<Utc>) -> Result<()> {
+    let mut rng = Rng(0x1d_e5c0_de5e_ed00);
+    let mut ids = Vec::new();
+    for a in accounts_list() {
+        let id = accounts::create_account(tx, &a.name, &a.kind, &a.data_center, &hash_token(&a.token), now, &mut || {
+            Ok(rng.entropy())
+        })?;
+        ids.push(id);
+    }
+    let (ent, ind) = (ids[0], ids[1]);
+    let specs = [
+        (ent, ProductSpec { pk: "pwm0001", name: "Smart Water Meter", package: package(5, 1500, 1, 5, 7), policy: OveragePolicy::Block, codes: 1500, devices: 1200, spread_days: 730 }),
+        (ent, ProductSpec { pk: "pcc0002", name: "Cold Chain Tracker", package: package(2, 3000, 2, 10, 30), policy: OveragePolicy::Bill, codes: 1000, devices: 900, spread_days: 730 }),
+        (ent, ProductSpec { pk: "psl0003", name: "Street Light Controller", package: package(1, 500, 1, 5, 7), policy: OveragePolicy::Block, codes: 400, devices: 420, spread_days: 365 }),
+        (ind, ProductSpec { pk: "pgs0004", name: "Garden Sensor", package: package(3, 1000, 1, 5, 7), policy: OveragePolicy::Block, codes: 300, devices: 250, spread_days: 700 }),
+    ];
+    for (account, spec) in &specs {
+        seed_product(tx, *account, spec, now, &mut rng)?;
+    }
+    // A product without a package yet: its devices need assigned codes.
+    create_product(tx, ind, &NewProduct { pk: Some("pbs0005".into()), name: "Beehive Scale".into(), package: None, overage_policy: None }, "pbs0005", now)?;
+    // Part of the enterprise free codes assigned to the water meter.
+    let wm = common::product_by_pk(tx, ent, "pwm0001")?;
+    pool::assign(tx, ent, wm.id, 5, now)?;
+    tx.execute("UPDATE products SET ota_topups = 10 WHERE id = ?1", [wm.id])?;
+    seed_gateways(tx, state, ent, ind, now, &mut rng)
+}
+
+fn seed_product(tx: &Transaction<'_>, account: i64, s: &ProductSpec, now: DateTime<Utc>, rng: &mut Rng) -> Result<()> {
+    let req = NewProduct { pk: Some(s.pk.into()), name: s.name.into(), package: None, overage_policy: Some(s.policy) };
+    create_product(tx, account, &req, s.pk, now)?;
+    let batch = CreditBatch { account_id: account, pk: s.pk.into(), count: s.codes, package: s.package.clone(), reference: Some(format!("PO-{}", s.pk.to_uppercase())) };
+    let created = now - Duration::days(s.spread_days + 5);
+    credit_batch(tx, &batch, created, &mut || Ok(rng.entropy()))?;
+    let p = common::product_by_pk(tx, account, s.pk)?;
+    // Activation instants, oldest first, so codes are consumed in order.
+    let mut at: Vec<i64> = (0..s.devices).map(|_| rng.below(s.spread_days as u64 * 86_400) as i64).collect();
+    at.sort_unstable_by(|a, b| b.cmp(a));
+    for (i, secs) in at.into_iter().enumerate() {
+        let dk = format!("{}-{:05}", &s.pk[..3].to_uppercase(), i + 1);
+        let t = now - Duration::seconds(secs);
+        let hw = format!("IMEI86{:09}", rng.below(1_000_000_000));
+        let id: i64 = tx.query_row(
+            "INSERT INTO devices (account_id, product_id, dk, hardware_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+            params![account, p.id, dk, hw, ts(t)],
+            |r| r.get(0),
+        )?;
+        let expiry = s.package.validity.expiry_from(t).map_err(ApiError::core)?;
+        let consumed = pool::consume_one(tx, p.id, id, t, expiry)?;
+        let (status, online, reason, act, exp) = match &consumed {
+            Some(_) => ("active", rng.below(10) < 8, None, Some(ts(t)), Some(ts(expiry))),
+            None => ("inactive", false, Some("no_codes"), None, None),
+        };
+        tx.execute(
+            "UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6, last_seen_at = ?7 WHERE id = ?1",
+            params![id, status, online, reason, act, exp, ts(now - Duration::minutes(rng.below(600) as i64))],
+        )?;
+        changes::record(tx, account, "device", id, Op::Insert, t,
+            &json!({"id": id, "pk": s.pk, "dk": dk, "hardware_id": hw, "status": status, "online": online,
+                    "offline_reason": reason, "activated_at": act, "expires_at": exp}))?;
+        if let Some((code_id, code)) = consumed {
+            changes::record(tx, account, "code", code_id, Op::Update, t,
+                &json!({"id": code_id, "code": code, "device_id": id, "dk": dk, "pk": s.pk, "consumed_at": t, "expires_at": expiry}))?;
+        }
+    }
     Ok(())
 }
 
-pub fn print(_s: &Summary, _admin: &str, _dir: &Path, _addr: SocketAddr) {}
+/// A fingerprint for a demo gateway, computed by core from a fake machine id.
+pub fn demo_fingerprint(n: u32) -> String {
+    licensedesk_core::fingerprint::fingerprint(format!("demo-gateway-{n}").as_bytes(), "licensedesk-demo")
+}
+
+fn seed_gateways(tx: &Transaction<'_>, state: &AppState, ent: i64, ind: i64, now: DateTime<Utc>, rng: &mut Rng) -> Result<()> {
+    let orders = [
+        (ent, "ORD-2025-0001", "ops@hzmeters.example", "Hangzhou Smart Meters Co.", 10, 200, 2000, vec!["modbus-tcp", "opcua", "mqtt"], 3),
+        (ent, "ORD-2025-0002", "ops@hzmeters.example", "Hangzhou Smart Meters Co.", 5, 100, 1000, vec!["modbus-rtu"], 5),
+        (ind, "ORD-2025-0103", "lena@vogel.example", "Lena Vogel", 2, 50, 300, vec!["mqtt"], 1),
+    ];
+    let mut n = 0;
+    for (account, no, email, customer, qty, conns, tags, plugins, activated) in orders {
+        let o = NewOrder { account_id: account, order_no: no.into(), email: email.into(), customer: customer.into(), quantity: qty, max_connections: conns, max_tags: tags, plugins: plugins.into_iter().map(String::from).collect(), validity_days: 365 };
+        let code = common::code_from_entropy(rng.entropy());
+        insert_order(tx, &o, &code, now - Duration::days(40))?;
+        for _ in 0..activated {
+            n += 1;
+            activate_in(tx, state, &code, &demo_fingerprint(n), now - Duration::days(30 - i64::from(n)))?;
+        }
+    }
+    let req = NewPool { name: "edge-fleet".into(), points: 200, ttl_seconds: Some(300), plugins: vec!["modbus-tcp".into(), "mqtt".into()] };
+    insert_pool(tx, ent, &req, now)?;
+    let pool_id: i64 = tx.query_row("SELECT id FROM floating_pools WHERE account_id = ?1 AND name = 'edge-fleet'", [ent], |r| r.get(0))?;
+    for (i, points) in [(100u32, 60u32), (101, 40)] {
+        tx.execute(
+            "INSERT INTO floating_leases (pool_id, fingerprint, points, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![pool_id, demo_fingerprint(i), points, ts(now + Duration::seconds(300)), ts(now)],
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `DATA_DIR/demo-tokens.json` (0600) for the desktop app's tests.
+pub fn write_tokens(dir: &Path, s: &Summary, admin: &str) -> anyhow::Result<()> {
+    let path = dir.join(TOKENS_FILE);
+    let body = serde_json::to_string_pretty(&json!({
+        "admin_token": admin,
+        "accounts": s.accounts,
+        "keyset": dir.join("keys").join(crate::keystore::KEYSET_FILE),
+    }))?;
+    let _ = std::fs::remove_file(&path);
+    crate::keystore::write_private(&path, body.as_bytes())
+}
+
+pub fn print(s: &Summary, admin: &str, dir: &Path, addr: SocketAddr) {
+    println!("demo data {}", if s.seeded_now { "seeded" } else { "already present (nothing added)" });
+    for a in &s.accounts {
+        println!("  {} account {:?} ({}): token {}", a.kind, a.name, a.data_center, a.token);
+    }
+    println!("  admin token: {admin}");
+    println!("  public key set: http://{addr}/v1/keys (file {})", dir.join("keys").join(crate::keystore::KEYSET_FILE).display());
+    println!("  tokens written to {}", dir.join(TOKENS_FILE).display());
+}

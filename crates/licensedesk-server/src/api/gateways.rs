@@ -341,3 +341,17 @@ pub async fn offline_activate(State(state): State<AppState>, who: Attempter, bod
     }
     Ok(response)
 }
+
+/// Activates `fingerprint` with activation code `code` inside `tx` (demo
+/// seeding uses it to start with real, signed activations).
+pub(crate) fn activate_in(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    code: &str,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<ActivateResponse> {
+    let o = order_where(tx, "activation_code", code)?.ok_or(ApiError::NotFound("activation code"))?;
+    let fp = normalize_fingerprint(fingerprint).map_err(ApiError::core)?;
+    activate_tx(tx, state, &o, &fp, now)
+}
