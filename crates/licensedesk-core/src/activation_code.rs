@@ -165,8 +165,9 @@ impl ActivationCode {
 /// Groups what a user has typed so far the way the canonical form is grouped,
 /// so a text field can reformat as the user types: upper-cases, reads
 /// `I`/`L` as `1` and `O` as `0`, drops spaces and dashes, and inserts a dash
-/// after every group. Characters that can never be part of a code are kept
-/// (upper-cased) so the user sees and fixes them. Input beyond the size cap is
+/// after every group. Control characters are dropped; other characters that
+/// can never be part of a code are kept (upper-cased) so the user sees and
+/// fixes them. Input beyond the size cap is
 /// cut off.
 pub fn format_partial(input: &str) -> String {
     let mut end = input.len().min(MAX_INPUT_LEN);
@@ -297,6 +298,7 @@ mod tests {
             ("0123456789abcdefghjkm", "0123-4567-89AB-CDEF-GHJKM"),
             ("iloo", "1100"),
             ("ab#c", "AB#C"),
+            ("ab\u{0}c\td", "ABCD"),
         ];
         for (input, want) in cases {
             assert_eq!(format_partial(input), want, "{input:?}");

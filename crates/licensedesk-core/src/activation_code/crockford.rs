@@ -148,12 +148,13 @@ pub(crate) fn read_checked(input: &str, data_len: usize) -> Result<Vec<u8>, Symb
 }
 
 /// Normalises what a user typed so far (upper case, `I`/`L`→`1`, `O`→`0`,
-/// separators dropped); characters that are not symbols are kept, upper
-/// cased, so the user sees them and can correct them.
+/// separators and control characters dropped); other characters that are
+/// not symbols are kept, upper cased, so the user sees them and can correct
+/// them.
 pub(crate) fn normalise_partial(input: &str) -> Vec<char> {
     input
         .chars()
-        .filter(|&c| !is_separator(c))
+        .filter(|&c| !is_separator(c) && !c.is_control())
         .map(|c| match symbol_value(c) {
             Some(v) => symbol(v),
             None => c.to_ascii_uppercase(),
