@@ -30,10 +30,6 @@ impl Home {
         Self { dir }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     pub fn license_path(&self) -> PathBuf {
         self.dir.join("license.lic")
     }
@@ -48,15 +44,6 @@ impl Home {
 
     pub fn backups_dir(&self) -> PathBuf {
         self.dir.join("backups")
-    }
-
-    /// The installed license file's bytes, if one is installed.
-    pub fn installed(&self, cap: u64) -> Result<Option<Vec<u8>>, Failure> {
-        let path = self.license_path();
-        if !path.exists() {
-            return Ok(None);
-        }
-        read_capped(&path, cap).map(Some)
     }
 
     /// Replaces the installed license with `bytes` atomically: the previous

@@ -1,6 +1,7 @@
 //! ldctl integration tests: the real binary on temporary folders.
 
 mod install;
+mod show;
 mod tools;
 
 use std::path::{Path, PathBuf};
