@@ -19,6 +19,7 @@ pub const MACHINE: &str = "0123456789abcdef0123456789abcdef";
 
 impl World {
     /// A fresh world whose home trusts the key `k1` from `keygen`.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         let world = Self {
             dir: tempfile::tempdir().expect("tempdir"),
