@@ -58,10 +58,12 @@ impl FromRequestParts<AppState> for Caller {
         let id = state
             .db
             .read(move |c| {
-                Ok(c.query_row("SELECT id FROM accounts WHERE token_hash = ?1", [&h], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .optional()?)
+                Ok(
+                    c.query_row("SELECT id FROM accounts WHERE token_hash = ?1", [&h], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .optional()?,
+                )
             })
             .await?
             .ok_or(ApiError::Unauthorized)?;

@@ -100,7 +100,9 @@ fn parse_cursor(s: Option<&str>) -> Result<i64> {
             .ok_or_else(|| {
                 ApiError::invalid(
                     "CURSOR_INVALID",
-                    format!("cursor {c:?} is not one this server returned; start again without `since`"),
+                    format!(
+                        "cursor {c:?} is not one this server returned; start again without `since`"
+                    ),
                 )
             }),
     }

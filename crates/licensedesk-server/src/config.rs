@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "licensedesk-server", version, about = "LicenseDesk license server")]
+#[command(
+    name = "licensedesk-server",
+    version,
+    about = "LicenseDesk license server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -30,7 +34,11 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Directory holding the database and the signing keys (created if absent).
-    #[arg(long, default_value = "./licensedesk-data", env = "LICENSEDESK_DATA_DIR")]
+    #[arg(
+        long,
+        default_value = "./licensedesk-data",
+        env = "LICENSEDESK_DATA_DIR"
+    )]
     pub data_dir: PathBuf,
     /// Address to listen on; port 0 picks a free port. The bound address is
     /// printed on the first line of stdout: `listening on http://ADDR`.

@@ -102,13 +102,20 @@ pub fn seed(state: &AppState) -> anyhow::Result<Summary> {
         .db
         .write_sync(move |tx| {
             let done: Option<String> = tx
-                .query_row("SELECT value FROM meta WHERE key = 'demo_seeded'", [], |r| r.get(0))
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'demo_seeded'",
+                    [],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if done.is_some() {
                 return Ok(false);
             }
             seed_tx(tx, &st, now)?;
-            tx.execute("INSERT INTO meta (key, value) VALUES ('demo_seeded', ?1)", [ts(now)])?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('demo_seeded', ?1)",
+                [ts(now)],
+            )?;
             Ok(true)
         })
         .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
@@ -133,23 +140,84 @@ fn seed_tx(tx: &Transaction<'_>, state: &AppState, now: DateTime<Utc>) -> Result
     let mut rng = Rng(0x1d_e5c0_de5e_ed00);
     let mut ids = Vec::new();
     for a in accounts_list() {
-        let id = accounts::create_account(tx, &a.name, &a.kind, &a.data_center, &hash_token(&a.token), now, &mut || {
-            Ok(rng.entropy())
-        })?;
+        let id = accounts::create_account(
+            tx,
+            &a.name,
+            &a.kind,
+            &a.data_center,
+            &hash_token(&a.token),
+            now,
+            &mut || Ok(rng.entropy()),
+        )?;
         ids.push(id);
     }
     let (ent, ind) = (ids[0], ids[1]);
     let specs = [
-        (ent, ProductSpec { pk: "pwm0001", name: "Smart Water Meter", package: package(5, 1500, 1, 5, 7), policy: OveragePolicy::Block, codes: 1500, devices: 1200, spread_days: 730 }),
-        (ent, ProductSpec { pk: "pcc0002", name: "Cold Chain Tracker", package: package(2, 3000, 2, 10, 30), policy: OveragePolicy::Bill, codes: 1000, devices: 900, spread_days: 730 }),
-        (ent, ProductSpec { pk: "psl0003", name: "Street Light Controller", package: package(1, 500, 1, 5, 7), policy: OveragePolicy::Block, codes: 400, devices: 420, spread_days: 365 }),
-        (ind, ProductSpec { pk: "pgs0004", name: "Garden Sensor", package: package(3, 1000, 1, 5, 7), policy: OveragePolicy::Block, codes: 300, devices: 250, spread_days: 700 }),
+        (
+            ent,
+            ProductSpec {
+                pk: "pwm0001",
+                name: "Smart Water Meter",
+                package: package(5, 1500, 1, 5, 7),
+                policy: OveragePolicy::Block,
+                codes: 1500,
+                devices: 1200,
+                spread_days: 730,
+            },
+        ),
+        (
+            ent,
+            ProductSpec {
+                pk: "pcc0002",
+                name: "Cold Chain Tracker",
+                package: package(2, 3000, 2, 10, 30),
+                policy: OveragePolicy::Bill,
+                codes: 1000,
+                devices: 900,
+                spread_days: 730,
+            },
+        ),
+        (
+            ent,
+            ProductSpec {
+                pk: "psl0003",
+                name: "Street Light Controller",
+                package: package(1, 500, 1, 5, 7),
+                policy: OveragePolicy::Block,
+                codes: 400,
+                devices: 420,
+                spread_days: 365,
+            },
+        ),
+        (
+            ind,
+            ProductSpec {
+                pk: "pgs0004",
+                name: "Garden Sensor",
+                package: package(3, 1000, 1, 5, 7),
+                policy: OveragePolicy::Block,
+                codes: 300,
+                devices: 250,
+                spread_days: 700,
+            },
+        ),
     ];
     for (account, spec) in &specs {
         seed_product(tx, *account, spec, now, &mut rng)?;
     }
     // A product without a package yet: its devices need assigned codes.
-    create_product(tx, ind, &NewProduct { pk: Some("pbs0005".into()), name: "Beehive Scale".into(), package: None, overage_policy: None }, "pbs0005", now)?;
+    create_product(
+        tx,
+        ind,
+        &NewProduct {
+            pk: Some("pbs0005".into()),
+            name: "Beehive Scale".into(),
+            package: None,
+            overage_policy: None,
+        },
+        "pbs0005",
+        now,
+    )?;
     // Part of the enterprise free codes assigned to the water meter.
     let wm = common::product_by_pk(tx, ent, "pwm0001")?;
     pool::assign(tx, ent, wm.id, 5, now)?;
@@ -157,15 +225,34 @@ fn seed_tx(tx: &Transaction<'_>, state: &AppState, now: DateTime<Utc>) -> Result
     seed_gateways(tx, state, ent, ind, now, &mut rng)
 }
 
-fn seed_product(tx: &Transaction<'_>, account: i64, s: &ProductSpec, now: DateTime<Utc>, rng: &mut Rng) -> Result<()> {
-    let req = NewProduct { pk: Some(s.pk.into()), name: s.name.into(), package: None, overage_policy: Some(s.policy) };
+fn seed_product(
+    tx: &Transaction<'_>,
+    account: i64,
+    s: &ProductSpec,
+    now: DateTime<Utc>,
+    rng: &mut Rng,
+) -> Result<()> {
+    let req = NewProduct {
+        pk: Some(s.pk.into()),
+        name: s.name.into(),
+        package: None,
+        overage_policy: Some(s.policy),
+    };
     create_product(tx, account, &req, s.pk, now)?;
-    let batch = CreditBatch { account_id: account, pk: s.pk.into(), count: s.codes, package: s.package.clone(), reference: Some(format!("PO-{}", s.pk.to_uppercase())) };
+    let batch = CreditBatch {
+        account_id: account,
+        pk: s.pk.into(),
+        count: s.codes,
+        package: s.package.clone(),
+        reference: Some(format!("PO-{}", s.pk.to_uppercase())),
+    };
     let created = now - Duration::days(s.spread_days + 5);
     credit_batch(tx, &batch, created, &mut || Ok(rng.entropy()))?;
     let p = common::product_by_pk(tx, account, s.pk)?;
     // Activation instants, oldest first, so codes are consumed in order.
-    let mut at: Vec<i64> = (0..s.devices).map(|_| rng.below(s.spread_days as u64 * 86_400) as i64).collect();
+    let mut at: Vec<i64> = (0..s.devices)
+        .map(|_| rng.below(s.spread_days as u64 * 86_400) as i64)
+        .collect();
     at.sort_unstable_by(|a, b| b.cmp(a));
     for (i, secs) in at.into_iter().enumerate() {
         let dk = format!("{}-{:05}", &s.pk[..3].to_uppercase(), i + 1);
@@ -179,19 +266,39 @@ fn seed_product(tx: &Transaction<'_>, account: i64, s: &ProductSpec, now: DateTi
         let expiry = s.package.validity.expiry_from(t).map_err(ApiError::core)?;
         let consumed = pool::consume_one(tx, p.id, id, t, expiry)?;
         let (status, online, reason, act, exp) = match &consumed {
-            Some(_) => ("active", rng.below(10) < 8, None, Some(ts(t)), Some(ts(expiry))),
+            Some(_) => (
+                "active",
+                rng.below(10) < 8,
+                None,
+                Some(ts(t)),
+                Some(ts(expiry)),
+            ),
             None => ("inactive", false, Some("no_codes"), None, None),
         };
         tx.execute(
             "UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6, last_seen_at = ?7 WHERE id = ?1",
             params![id, status, online, reason, act, exp, ts(now - Duration::minutes(rng.below(600) as i64))],
         )?;
-        changes::record(tx, account, "device", id, Op::Insert, t,
+        changes::record(
+            tx,
+            account,
+            "device",
+            id,
+            Op::Insert,
+            t,
             &json!({"id": id, "pk": s.pk, "dk": dk, "hardware_id": hw, "status": status, "online": online,
-                    "offline_reason": reason, "activated_at": act, "expires_at": exp}))?;
+                    "offline_reason": reason, "activated_at": act, "expires_at": exp}),
+        )?;
         if let Some((code_id, code)) = consumed {
-            changes::record(tx, account, "code", code_id, Op::Update, t,
-                &json!({"id": code_id, "code": code, "device_id": id, "dk": dk, "pk": s.pk, "consumed_at": t, "expires_at": expiry}))?;
+            changes::record(
+                tx,
+                account,
+                "code",
+                code_id,
+                Op::Update,
+                t,
+                &json!({"id": code_id, "code": code, "device_id": id, "dk": dk, "pk": s.pk, "consumed_at": t, "expires_at": expiry}),
+            )?;
         }
     }
     Ok(())
@@ -199,28 +306,93 @@ fn seed_product(tx: &Transaction<'_>, account: i64, s: &ProductSpec, now: DateTi
 
 /// A fingerprint for a demo gateway, computed by core from a fake machine id.
 pub fn demo_fingerprint(n: u32) -> String {
-    licensedesk_core::fingerprint::fingerprint(format!("demo-gateway-{n}").as_bytes(), "licensedesk-demo")
+    licensedesk_core::fingerprint::fingerprint(
+        format!("demo-gateway-{n}").as_bytes(),
+        "licensedesk-demo",
+    )
 }
 
-fn seed_gateways(tx: &Transaction<'_>, state: &AppState, ent: i64, ind: i64, now: DateTime<Utc>, rng: &mut Rng) -> Result<()> {
+fn seed_gateways(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    ent: i64,
+    ind: i64,
+    now: DateTime<Utc>,
+    rng: &mut Rng,
+) -> Result<()> {
     let orders = [
-        (ent, "ORD-2025-0001", "ops@hzmeters.example", "Hangzhou Smart Meters Co.", 10, 200, 2000, vec!["modbus-tcp", "opcua", "mqtt"], 3),
-        (ent, "ORD-2025-0002", "ops@hzmeters.example", "Hangzhou Smart Meters Co.", 5, 100, 1000, vec!["modbus-rtu"], 5),
-        (ind, "ORD-2025-0103", "lena@vogel.example", "Lena Vogel", 2, 50, 300, vec!["mqtt"], 1),
+        (
+            ent,
+            "ORD-2025-0001",
+            "ops@hzmeters.example",
+            "Hangzhou Smart Meters Co.",
+            10,
+            200,
+            2000,
+            vec!["modbus-tcp", "opcua", "mqtt"],
+            3,
+        ),
+        (
+            ent,
+            "ORD-2025-0002",
+            "ops@hzmeters.example",
+            "Hangzhou Smart Meters Co.",
+            5,
+            100,
+            1000,
+            vec!["modbus-rtu"],
+            5,
+        ),
+        (
+            ind,
+            "ORD-2025-0103",
+            "lena@vogel.example",
+            "Lena Vogel",
+            2,
+            50,
+            300,
+            vec!["mqtt"],
+            1,
+        ),
     ];
     let mut n = 0;
     for (account, no, email, customer, qty, conns, tags, plugins, activated) in orders {
-        let o = NewOrder { account_id: account, order_no: no.into(), email: email.into(), customer: customer.into(), quantity: qty, max_connections: conns, max_tags: tags, plugins: plugins.into_iter().map(String::from).collect(), validity_days: 365 };
+        let o = NewOrder {
+            account_id: account,
+            order_no: no.into(),
+            email: email.into(),
+            customer: customer.into(),
+            quantity: qty,
+            max_connections: conns,
+            max_tags: tags,
+            plugins: plugins.into_iter().map(String::from).collect(),
+            validity_days: 365,
+        };
         let code = common::code_from_entropy(rng.entropy());
         insert_order(tx, &o, &code, now - Duration::days(40))?;
         for _ in 0..activated {
             n += 1;
-            activate_in(tx, state, &code, &demo_fingerprint(n), now - Duration::days(30 - i64::from(n)))?;
+            activate_in(
+                tx,
+                state,
+                &code,
+                &demo_fingerprint(n),
+                now - Duration::days(30 - i64::from(n)),
+            )?;
         }
     }
-    let req = NewPool { name: "edge-fleet".into(), points: 200, ttl_seconds: Some(300), plugins: vec!["modbus-tcp".into(), "mqtt".into()] };
+    let req = NewPool {
+        name: "edge-fleet".into(),
+        points: 200,
+        ttl_seconds: Some(300),
+        plugins: vec!["modbus-tcp".into(), "mqtt".into()],
+    };
     insert_pool(tx, ent, &req, now)?;
-    let pool_id: i64 = tx.query_row("SELECT id FROM floating_pools WHERE account_id = ?1 AND name = 'edge-fleet'", [ent], |r| r.get(0))?;
+    let pool_id: i64 = tx.query_row(
+        "SELECT id FROM floating_pools WHERE account_id = ?1 AND name = 'edge-fleet'",
+        [ent],
+        |r| r.get(0),
+    )?;
     for (i, points) in [(100u32, 60u32), (101, 40)] {
         tx.execute(
             "INSERT INTO floating_leases (pool_id, fingerprint, points, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -243,11 +415,26 @@ pub fn write_tokens(dir: &Path, s: &Summary, admin: &str) -> anyhow::Result<()> 
 }
 
 pub fn print(s: &Summary, admin: &str, dir: &Path, addr: SocketAddr) {
-    println!("demo data {}", if s.seeded_now { "seeded" } else { "already present (nothing added)" });
+    println!(
+        "demo data {}",
+        if s.seeded_now {
+            "seeded"
+        } else {
+            "already present (nothing added)"
+        }
+    );
     for a in &s.accounts {
-        println!("  {} account {:?} ({}): token {}", a.kind, a.name, a.data_center, a.token);
+        println!(
+            "  {} account {:?} ({}): token {}",
+            a.kind, a.name, a.data_center, a.token
+        );
     }
     println!("  admin token: {admin}");
-    println!("  public key set: http://{addr}/v1/keys (file {})", dir.join("keys").join(crate::keystore::KEYSET_FILE).display());
+    println!(
+        "  public key set: http://{addr}/v1/keys (file {})",
+        dir.join("keys")
+            .join(crate::keystore::KEYSET_FILE)
+            .display()
+    );
     println!("  tokens written to {}", dir.join(TOKENS_FILE).display());
 }

@@ -97,32 +97,38 @@ async fn handle(
     let guard = lock.lock().await;
 
     let (s, k) = (scope.clone(), key.clone());
-    let stored = state
-        .db
-        .read(move |c| {
-            Ok(c.query_row(
+    let stored =
+        state
+            .db
+            .read(move |c| {
+                Ok(c.query_row(
                 "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
                 [&s, &k],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, u16>(1)?, r.get::<_, Vec<u8>>(2)?)),
             )
             .optional()?)
-        })
-        .await
-        .map_err(IntoResponse::into_response)?;
+            })
+            .await
+            .map_err(IntoResponse::into_response)?;
 
     let out = if let Some((stored_hash, status, body)) = stored {
         if stored_hash == request_hash {
             let mut resp = Response::new(Body::from(body));
             *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             h.insert("idempotent-replayed", HeaderValue::from_static("true"));
             resp
         } else {
             ApiError::IdempotencyKeyReused.into_response()
         }
     } else {
-        let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        let resp = next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
         let status = resp.status();
         let (rparts, rbody) = resp.into_parts();
         let rbytes = to_bytes(rbody, MAX_BODY)

@@ -137,9 +137,15 @@ pub async fn create(
     let id = state
         .db
         .write(move |tx| {
-            create_account(tx, &req.name, &req.kind, &req.data_center, &hash, now, &mut || {
-                os_entropy()
-            })
+            create_account(
+                tx,
+                &req.name,
+                &req.kind,
+                &req.data_center,
+                &hash,
+                now,
+                &mut || os_entropy(),
+            )
         })
         .await?;
     Ok(Json(CreatedAccount { id, token }))
@@ -226,7 +232,9 @@ pub async fn verify_enterprise(
                     &json!({"id": id, "kind": "enterprise", "verified_enterprise": true}),
                 )?;
             }
-            grant_free_codes(tx, id, u64::from(grant.free_codes), now, &mut || os_entropy())?;
+            grant_free_codes(tx, id, u64::from(grant.free_codes), now, &mut || {
+                os_entropy()
+            })?;
             overview_of(tx, id)
         })
         .await?;

@@ -69,7 +69,9 @@ fn finish(row: Option<(DeviceRow, [Option<String>; 3])>) -> Result<Option<Device
 
 pub fn device_by_dk(c: &Connection, product_id: i64, dk: &str) -> Result<Option<DeviceRow>> {
     let row = c
-        .prepare_cached(&format!("SELECT {DEVICE_COLS} FROM devices WHERE product_id = ?1 AND dk = ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {DEVICE_COLS} FROM devices WHERE product_id = ?1 AND dk = ?2"
+        ))?
         .query_row(params![product_id, dk], device_from_row)
         .optional()?;
     finish(row)
@@ -83,7 +85,13 @@ fn device_by_id(c: &Connection, id: i64) -> Result<DeviceRow> {
     finish(row)?.ok_or(ApiError::NotFound("device"))
 }
 
-fn record_device(tx: &Transaction<'_>, d: &DeviceRow, pk: &str, op: Op, now: DateTime<Utc>) -> Result<()> {
+fn record_device(
+    tx: &Transaction<'_>,
+    d: &DeviceRow,
+    pk: &str,
+    op: Op,
+    now: DateTime<Utc>,
+) -> Result<()> {
     changes::record(
         tx,
         d.account_id,
@@ -122,7 +130,10 @@ fn consume_periods(
 ) -> Result<usize> {
     let mut done = 0;
     for period in periods {
-        tx.execute("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1", [d.id])?;
+        tx.execute(
+            "UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1",
+            [d.id],
+        )?;
         let Some((code_id, code)) =
             pool::consume_one(tx, p.id, d.id, period.consumed_at, period.expires_at)?
         else {
@@ -148,7 +159,10 @@ fn consume_periods(
 
 /// Takes a device offline and resets it to inactive (no code left).
 fn take_offline(tx: &Transaction<'_>, d: &mut DeviceRow) -> Result<()> {
-    tx.execute("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1", [d.id])?;
+    tx.execute(
+        "UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1",
+        [d.id],
+    )?;
     d.status = "inactive".into();
     d.online = false;
     d.offline_reason = Some("no_codes".into());
@@ -179,12 +193,13 @@ fn renew_device(
         return Ok((0, false));
     };
     let available = pool::product_counters(tx, p.id)?.remaining();
-    let (periods, offline) =
-        match decide_renewal(&code_state(d), now, &pkg.validity, available).map_err(ApiError::core)? {
-            RenewalDecision::NotDue => return Ok((0, false)),
-            RenewalDecision::Renewed { periods } => (periods, false),
-            RenewalDecision::WentOffline { periods, .. } => (periods, true),
-        };
+    let (periods, offline) = match decide_renewal(&code_state(d), now, &pkg.validity, available)
+        .map_err(ApiError::core)?
+    {
+        RenewalDecision::NotDue => return Ok((0, false)),
+        RenewalDecision::Renewed { periods } => (periods, false),
+        RenewalDecision::WentOffline { periods, .. } => (periods, true),
+    };
     let done = consume_periods(tx, d, p, &periods, now)?;
     let offline = offline || done < periods.len();
     if offline {
@@ -197,15 +212,24 @@ fn renew_device(
 
 /// After a package upgrade: every active device's current code expiry is
 /// recomputed with the new validity (core's `rebased`).
-pub fn rebase_product(tx: &Transaction<'_>, p: &ProductRow, pkg: &Package, now: DateTime<Utc>) -> Result<()> {
+pub fn rebase_product(
+    tx: &Transaction<'_>,
+    p: &ProductRow,
+    pkg: &Package,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let ids: Vec<i64> = tx
         .prepare_cached("SELECT id FROM devices WHERE product_id = ?1 AND status = 'active'")?
         .query_map([p.id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in ids {
         let mut d = device_by_id(tx, id)?;
-        if let DeviceCodeState::Active { consumed_at, expires_at } =
-            code_state(&d).rebased(&pkg.validity).map_err(ApiError::core)?
+        if let DeviceCodeState::Active {
+            consumed_at,
+            expires_at,
+        } = code_state(&d)
+            .rebased(&pkg.validity)
+            .map_err(ApiError::core)?
         {
             d.activated_at = Some(consumed_at);
             d.expires_at = Some(expires_at);
@@ -247,7 +271,10 @@ pub async fn renew_expired(state: &AppState, now: DateTime<Utc>) -> Result<(u64,
 
 fn product_by_id(c: &Connection, id: i64) -> Result<ProductRow> {
     c.query_row(
-        &format!("SELECT {} FROM products WHERE id = ?1", common::PRODUCT_COLS),
+        &format!(
+            "SELECT {} FROM products WHERE id = ?1",
+            common::PRODUCT_COLS
+        ),
         [id],
         common::product_from_row,
     )
@@ -283,9 +310,11 @@ enum Outcome {
 }
 
 fn current_code(c: &Connection, device_id: i64) -> Result<Option<String>> {
-    Ok(c.prepare_cached("SELECT code FROM codes WHERE device_id = ?1 AND active = 1")?
-        .query_row([device_id], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT code FROM codes WHERE device_id = ?1 AND active = 1")?
+            .query_row([device_id], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// The device stays (or becomes) offline and inactive; the device record
@@ -297,10 +326,14 @@ fn no_codes(
     account_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
-    let changed = d.status != "inactive" || d.online || d.offline_reason.as_deref() != Some("no_codes");
+    let changed =
+        d.status != "inactive" || d.online || d.offline_reason.as_deref() != Some("no_codes");
     take_offline(tx, d)?;
     save_device(tx, d, now)?;
-    tx.execute("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1", params![d.id, ts(now)])?;
+    tx.execute(
+        "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+        params![d.id, ts(now)],
+    )?;
     if changed {
         record_device(tx, d, &p.pk, Op::Update, now)?;
     }
@@ -310,10 +343,18 @@ fn no_codes(
     })
 }
 
-fn connect_tx(tx: &Transaction<'_>, account_id: i64, req: &ConnectRequest, now: DateTime<Utc>) -> Result<Outcome> {
+fn connect_tx(
+    tx: &Transaction<'_>,
+    account_id: i64,
+    req: &ConnectRequest,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
     let p = common::product_by_pk(tx, account_id, &req.pk)?;
     if req.dk.is_empty() || req.dk.len() > 128 {
-        return Err(ApiError::invalid("DEVICE_KEY_INVALID", "a device key has 1 to 128 characters"));
+        return Err(ApiError::invalid(
+            "DEVICE_KEY_INVALID",
+            "a device key has 1 to 128 characters",
+        ));
     }
     let mut d = match device_by_dk(tx, p.id, &req.dk)? {
         Some(d) => d,
@@ -333,7 +374,8 @@ fn connect_tx(tx: &Transaction<'_>, account_id: i64, req: &ConnectRequest, now: 
         return no_codes(tx, &mut d, &p, account_id, now);
     };
     let available = pool::product_counters(tx, p.id)?.remaining();
-    let decision = decide_connect(&code_state(&d), now, &pkg.validity, available).map_err(ApiError::core)?;
+    let decision =
+        decide_connect(&code_state(&d), now, &pkg.validity, available).map_err(ApiError::core)?;
     let consumed = match decision {
         ConnectDecision::AlreadyActive { .. } => false,
         ConnectDecision::ConsumeFirst { period } => {
@@ -390,12 +432,13 @@ pub async fn connect(
 ) -> Result<Json<ConnectResponse>> {
     let id = caller.account_id;
     let now = state.now();
-    match state.db.write(move |tx| connect_tx(tx, id, &req, now)).await? {
+    match state
+        .db
+        .write(move |tx| connect_tx(tx, id, &req, now))
+        .await?
+    {
         Outcome::Connected(r) => Ok(Json(r)),
-        Outcome::NoCodes { pk, unassigned } => Err(ApiError::NoCodesAvailable {
-            pk,
-            unassigned,
-        }),
+        Outcome::NoCodes { pk, unassigned } => Err(ApiError::NoCodesAvailable { pk, unassigned }),
     }
 }
 
@@ -459,7 +502,12 @@ pub async fn detail(
 }
 
 /// Looks a device up for another area (usage reports): 404 across accounts.
-pub fn resolve(c: &Connection, account_id: i64, pk: &str, dk: &str) -> Result<(ProductRow, DeviceRow)> {
+pub fn resolve(
+    c: &Connection,
+    account_id: i64,
+    pk: &str,
+    dk: &str,
+) -> Result<(ProductRow, DeviceRow)> {
     let p = common::product_by_pk(c, account_id, pk)?;
     let d = device_by_dk(c, p.id, dk)?.ok_or(ApiError::NotFound("device"))?;
     Ok((p, d))

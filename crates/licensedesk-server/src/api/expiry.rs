@@ -5,8 +5,11 @@ use axum::Json;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use rusqlite::params_from_iter;
+use std::collections::{HashMap, HashSet};
+
+use licensedesk_core::device::allocate_renewals;
 use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -54,10 +57,15 @@ pub struct NearExpiryList {
 
 /// First instant of local date `d` in `tz`.
 fn local_start(d: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {
-    let midnight = d.and_hms_opt(0, 0, 0).ok_or_else(|| ApiError::invalid("DATE_INVALID", "bad date"))?;
+    let midnight = d
+        .and_hms_opt(0, 0, 0)
+        .ok_or_else(|| ApiError::invalid("DATE_INVALID", "bad date"))?;
     tz.from_local_datetime(&midnight)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(midnight + Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(midnight + Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| ApiError::invalid("DATE_INVALID", format!("{d} has no midnight in {tz}")))
 }
@@ -72,16 +80,18 @@ pub async fn near_expiry(
 ) -> Result<Json<NearExpiryList>> {
     let id = caller.account_id;
     let now = state.now();
-    let days = q.days.unwrap_or(30).min(3650);
+    let days = q
+        .days
+        .unwrap_or(licensedesk_core::device::NEAR_EXPIRY_DEFAULT_DAYS)
+        .min(3650);
     let out = state
         .db
         .read(move |c| {
             let tz = common::account(c, id)?.tz()?;
+            let renewable = renewable_devices(c, id, now, days)?;
             let mut sql = String::from(
                 "SELECT p.pk, p.name, d.dk, (SELECT code FROM codes WHERE device_id = d.id AND active = 1),
-                        d.activated_at, d.expires_at,
-                        (SELECT COUNT(*) FROM codes WHERE product_id = p.id AND consumed_at IS NULL),
-                        ROW_NUMBER() OVER (PARTITION BY p.id ORDER BY d.expires_at, d.id)
+                        d.activated_at, d.expires_at, d.id
                  FROM devices d JOIN products p ON p.id = d.product_id
                  WHERE d.account_id = ?1 AND d.status = 'active' AND d.expires_at > ?2 AND d.expires_at <= ?3",
             );
@@ -131,13 +141,12 @@ pub async fn near_expiry(
                         r.get::<_, Option<String>>(4)?,
                         r.get::<_, String>(5)?,
                         r.get::<_, i64>(6)?,
-                        r.get::<_, i64>(7)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let devices = rows
                 .into_iter()
-                .map(|(pk, product_name, dk, code, act, exp, remaining, rank)| {
+                .map(|(pk, product_name, dk, code, act, exp, device_id)| {
                     let expires_at = parse_ts(&exp)?;
                     Ok(NearExpiryDevice {
                         pk,
@@ -147,7 +156,7 @@ pub async fn near_expiry(
                         activated_at: crate::db::parse_ts_opt(act)?,
                         days_left: (expires_at - now).num_days(),
                         expires_at,
-                        replacement_available: remaining >= rank,
+                        replacement_available: renewable.contains(&device_id),
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -157,8 +166,56 @@ pub async fn near_expiry(
     Ok(Json(out))
 }
 
+/// Devices (ids) of the account expiring within the window that their
+/// product pool can renew, as core's `allocate_renewals` hands out codes
+/// (earliest expiry first), computed before any search filter.
+fn renewable_devices(
+    c: &rusqlite::Connection,
+    account_id: i64,
+    now: DateTime<Utc>,
+    days: u32,
+) -> Result<HashSet<i64>> {
+    let mut st = c.prepare_cached(
+        "SELECT d.product_id, d.id, d.expires_at,
+                (SELECT COUNT(*) FROM codes WHERE product_id = d.product_id AND consumed_at IS NULL)
+         FROM devices d WHERE d.account_id = ?1 AND d.status = 'active' AND d.expires_at > ?2 AND d.expires_at <= ?3
+         ORDER BY d.product_id, d.expires_at, d.id",
+    )?;
+    let rows = st
+        .query_map(
+            params![
+                account_id,
+                ts(now),
+                ts(now + Duration::days(i64::from(days)))
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut by_product: HashMap<i64, (u64, Vec<(i64, DateTime<Utc>)>)> = HashMap::new();
+    for (product, device, exp, remaining) in rows {
+        let entry = by_product
+            .entry(product)
+            .or_insert_with(|| (remaining as u64, Vec::new()));
+        entry.1.push((device, parse_ts(&exp)?));
+    }
+    Ok(by_product
+        .into_values()
+        .flat_map(|(codes, expiring)| allocate_renewals(&expiring, codes).renew)
+        .collect())
+}
+
 /// A LIKE pattern matching `s` anywhere, with wildcards escaped.
 pub fn like(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }

@@ -90,9 +90,17 @@ fn view(c: &Connection, p: &PoolRow, now: DateTime<Utc>) -> Result<PoolView> {
     })
 }
 
-pub fn insert_pool(tx: &Transaction<'_>, account_id: i64, req: &NewPool, now: DateTime<Utc>) -> Result<PoolView> {
+pub fn insert_pool(
+    tx: &Transaction<'_>,
+    account_id: i64,
+    req: &NewPool,
+    now: DateTime<Utc>,
+) -> Result<PoolView> {
     if req.name.trim().is_empty() || req.points == 0 {
-        return Err(ApiError::invalid("POOL_INVALID", "a pool needs a name and at least 1 point"));
+        return Err(ApiError::invalid(
+            "POOL_INVALID",
+            "a pool needs a name and at least 1 point",
+        ));
     }
     let ttl = req.ttl_seconds.unwrap_or(300).clamp(10, 86_400);
     tx.execute(
@@ -105,27 +113,52 @@ pub fn insert_pool(tx: &Transaction<'_>, account_id: i64, req: &NewPool, now: Da
         }
         e => e.into(),
     })?;
-    changes::record(tx, account_id, "floating_pool", req.name.trim(), Op::Insert, now,
-        &json!({"name": req.name.trim(), "points": req.points, "ttl_seconds": ttl, "plugins": req.plugins}))?;
+    changes::record(
+        tx,
+        account_id,
+        "floating_pool",
+        req.name.trim(),
+        Op::Insert,
+        now,
+        &json!({"name": req.name.trim(), "points": req.points, "ttl_seconds": ttl, "plugins": req.plugins}),
+    )?;
     view(tx, &pool(tx, account_id, req.name.trim())?, now)
 }
 
 /// Create a floating pool.
 #[utoipa::path(post, path = "/v1/floating/pools", tag = "floating", request_body = NewPool,
     responses((status = 200, body = PoolView)), security(("bearer" = [])))]
-pub async fn create_pool(State(state): State<AppState>, caller: Caller, Json(req): Json<NewPool>) -> Result<Json<PoolView>> {
+pub async fn create_pool(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<NewPool>,
+) -> Result<Json<PoolView>> {
     let now = state.now();
     let id = caller.account_id;
-    Ok(Json(state.db.write(move |tx| insert_pool(tx, id, &req, now)).await?))
+    Ok(Json(
+        state
+            .db
+            .write(move |tx| insert_pool(tx, id, &req, now))
+            .await?,
+    ))
 }
 
 /// A floating pool with its live leases.
 #[utoipa::path(get, path = "/v1/floating/pools/{name}", tag = "floating", params(("name" = String, Path)),
     responses((status = 200, body = PoolView), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
-pub async fn pool_status(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<PoolView>> {
+pub async fn pool_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<PoolView>> {
     let now = state.now();
     let id = caller.account_id;
-    Ok(Json(state.db.read(move |c| view(c, &pool(c, id, &name)?, now)).await?))
+    Ok(Json(
+        state
+            .db
+            .read(move |c| view(c, &pool(c, id, &name)?, now))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -144,7 +177,14 @@ pub struct LeaseResponse {
     pub license: String,
 }
 
-fn lease_license(state: &AppState, p: &PoolRow, fp: &str, points: u32, now: DateTime<Utc>, until: DateTime<Utc>) -> String {
+fn lease_license(
+    state: &AppState,
+    p: &PoolRow,
+    fp: &str,
+    points: u32,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> String {
     let payload = LicensePayload {
         license_id: format!("float-{}-{}-{}", p.id, fp, now.timestamp()),
         kind: LicenseKind::Floating,
@@ -165,7 +205,12 @@ fn lease_license(state: &AppState, p: &PoolRow, fp: &str, points: u32, now: Date
 #[utoipa::path(post, path = "/v1/floating/pools/{name}/claim", tag = "floating", params(("name" = String, Path)),
     request_body = LeaseRequest, responses((status = 200, body = LeaseResponse), (status = 409, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn claim(State(state): State<AppState>, caller: Caller, Path(name): Path<String>, Json(req): Json<LeaseRequest>) -> Result<Json<LeaseResponse>> {
+pub async fn claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(req): Json<LeaseRequest>,
+) -> Result<Json<LeaseResponse>> {
     let now = state.now();
     let id = caller.account_id;
     let fp = normalize_fingerprint(&req.fingerprint).map_err(ApiError::core)?;
@@ -205,7 +250,12 @@ pub async fn claim(State(state): State<AppState>, caller: Caller, Path(name): Pa
 #[utoipa::path(post, path = "/v1/floating/pools/{name}/heartbeat", tag = "floating", params(("name" = String, Path)),
     request_body = LeaseRequest, responses((status = 200, body = LeaseResponse), (status = 409, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn heartbeat(State(state): State<AppState>, caller: Caller, Path(name): Path<String>, Json(req): Json<LeaseRequest>) -> Result<Json<LeaseResponse>> {
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(req): Json<LeaseRequest>,
+) -> Result<Json<LeaseResponse>> {
     let now = state.now();
     let id = caller.account_id;
     let fp = normalize_fingerprint(&req.fingerprint).map_err(ApiError::core)?;
@@ -235,7 +285,12 @@ pub async fn heartbeat(State(state): State<AppState>, caller: Caller, Path(name)
 /// Release a lease; its points return to the pool.
 #[utoipa::path(post, path = "/v1/floating/pools/{name}/release", tag = "floating", params(("name" = String, Path)),
     request_body = LeaseRequest, responses((status = 200, body = PoolView)), security(("bearer" = [])))]
-pub async fn release(State(state): State<AppState>, caller: Caller, Path(name): Path<String>, Json(req): Json<LeaseRequest>) -> Result<Json<PoolView>> {
+pub async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(req): Json<LeaseRequest>,
+) -> Result<Json<PoolView>> {
     let now = state.now();
     let id = caller.account_id;
     let fp = normalize_fingerprint(&req.fingerprint).map_err(ApiError::core)?;
@@ -243,10 +298,20 @@ pub async fn release(State(state): State<AppState>, caller: Caller, Path(name): 
         .db
         .write(move |tx| {
             let p = pool(tx, id, &name)?;
-            let n = tx.execute("DELETE FROM floating_leases WHERE pool_id = ?1 AND fingerprint = ?2", params![p.id, fp])?;
+            let n = tx.execute(
+                "DELETE FROM floating_leases WHERE pool_id = ?1 AND fingerprint = ?2",
+                params![p.id, fp],
+            )?;
             if n > 0 {
-                changes::record(tx, p.account_id, "floating_lease", format!("{}/{fp}", p.name), Op::Delete, now,
-                    &json!({"pool": p.name, "fingerprint": fp, "reason": "released"}))?;
+                changes::record(
+                    tx,
+                    p.account_id,
+                    "floating_lease",
+                    format!("{}/{fp}", p.name),
+                    Op::Delete,
+                    now,
+                    &json!({"pool": p.name, "fingerprint": fp, "reason": "released"}),
+                )?;
             }
             view(tx, &p, now)
         })
@@ -265,11 +330,20 @@ pub async fn cull_lapsed(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
                      RETURNING id, (SELECT account_id FROM floating_pools WHERE id = pool_id),
                                (SELECT name FROM floating_pools WHERE id = pool_id), fingerprint",
                 )?
-                .query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .query_map([ts(now)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             for (_, account, pool, fp) in &lapsed {
-                changes::record(tx, *account, "floating_lease", format!("{pool}/{fp}"), Op::Delete, now,
-                    &json!({"pool": pool, "fingerprint": fp, "reason": "lapsed"}))?;
+                changes::record(
+                    tx,
+                    *account,
+                    "floating_lease",
+                    format!("{pool}/{fp}"),
+                    Op::Delete,
+                    now,
+                    &json!({"pool": pool, "fingerprint": fp, "reason": "lapsed"}),
+                )?;
             }
             Ok(lapsed.len() as u64)
         })

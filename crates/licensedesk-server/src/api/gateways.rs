@@ -103,11 +103,23 @@ fn view(c: &rusqlite::Connection, o: &OrderRow) -> Result<OrderView> {
         "SELECT fingerprint, license_id, issued_at, reissued FROM gateway_activations WHERE order_id = ?1 ORDER BY id",
     )?;
     let activations = st
-        .query_map([o.id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?)))?
+        .query_map([o.id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+            ))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?
         .into_iter()
         .map(|(fingerprint, license_id, at, reissued)| {
-            Ok(ActivationView { fingerprint, license_id, issued_at: crate::db::parse_ts(&at)?, reissued })
+            Ok(ActivationView {
+                fingerprint,
+                license_id,
+                issued_at: crate::db::parse_ts(&at)?,
+                reissued,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let used = activations.len() as u32;
@@ -127,8 +139,17 @@ fn view(c: &rusqlite::Connection, o: &OrderRow) -> Result<OrderView> {
 }
 
 /// Inserts an order with a fresh activation code.
-pub fn insert_order(tx: &Transaction<'_>, o: &NewOrder, code: &str, now: DateTime<Utc>) -> Result<OrderView> {
-    if o.quantity == 0 || o.validity_days == 0 || o.order_no.trim().is_empty() || !o.email.contains('@') {
+pub fn insert_order(
+    tx: &Transaction<'_>,
+    o: &NewOrder,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<OrderView> {
+    if o.quantity == 0
+        || o.validity_days == 0
+        || o.order_no.trim().is_empty()
+        || !o.email.contains('@')
+    {
         return Err(ApiError::invalid(
             "ORDER_INVALID",
             "an order needs an order number, an e-mail, a quantity ≥ 1 and a validity ≥ 1 day",
@@ -150,10 +171,17 @@ pub fn insert_order(tx: &Transaction<'_>, o: &NewOrder, code: &str, now: DateTim
             }
             e => e.into(),
         })?;
-    changes::record(tx, o.account_id, "gateway_order", &o.order_no, Op::Insert, now,
+    changes::record(
+        tx,
+        o.account_id,
+        "gateway_order",
+        &o.order_no,
+        Op::Insert,
+        now,
         &json!({"id": id, "order_no": o.order_no, "customer": o.customer, "activation_code": code,
                 "quantity": o.quantity, "max_connections": o.max_connections, "max_tags": o.max_tags,
-                "plugins": o.plugins, "validity_days": o.validity_days}))?;
+                "plugins": o.plugins, "validity_days": o.validity_days}),
+    )?;
     let row = order_where(tx, "id", &id.to_string())?.ok_or(ApiError::NotFound("order"))?;
     view(tx, &row)
 }
@@ -161,10 +189,19 @@ pub fn insert_order(tx: &Transaction<'_>, o: &NewOrder, code: &str, now: DateTim
 /// Create a gateway license order with an activation code (admin).
 #[utoipa::path(post, path = "/v1/admin/gateway-orders", tag = "gateways", request_body = NewOrder,
     responses((status = 200, body = OrderView)), security(("bearer" = [])))]
-pub async fn create_order(State(state): State<AppState>, _admin: Admin, Json(o): Json<NewOrder>) -> Result<Json<OrderView>> {
+pub async fn create_order(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(o): Json<NewOrder>,
+) -> Result<Json<OrderView>> {
     let now = state.now();
     let code = crate::api::common::code_from_entropy(os_entropy()?);
-    Ok(Json(state.db.write(move |tx| insert_order(tx, &o, &code, now)).await?))
+    Ok(Json(
+        state
+            .db
+            .write(move |tx| insert_order(tx, &o, &code, now))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -177,13 +214,19 @@ pub struct OrderLookup {
 #[utoipa::path(post, path = "/v1/gateway/orders/lookup", tag = "gateways", request_body = OrderLookup,
     responses((status = 200, body = OrderView), (status = 404, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody)))]
-pub async fn lookup_order(State(state): State<AppState>, who: Attempter, Json(q): Json<OrderLookup>) -> Result<Json<OrderView>> {
+pub async fn lookup_order(
+    State(state): State<AppState>,
+    who: Attempter,
+    Json(q): Json<OrderLookup>,
+) -> Result<Json<OrderView>> {
     let now = state.now();
     state.limiter.check(&who.keys(), now)?;
     let found = state
         .db
         .read(move |c| {
-            let Some(o) = order_where(c, "order_no", q.order_no.trim())? else { return Ok(None) };
+            let Some(o) = order_where(c, "order_no", q.order_no.trim())? else {
+                return Ok(None);
+            };
             if o.order.email != q.email.trim().to_lowercase() {
                 return Ok(None);
             }
@@ -216,7 +259,13 @@ pub struct ActivateResponse {
 /// Idempotent per (order, fingerprint): the UNIQUE constraint makes a second
 /// consumption for the same hardware impossible.
 // TODO(core): move the activate/re-issue/exhausted decision to licensedesk-core.
-fn activate_tx(tx: &Transaction<'_>, state: &AppState, o: &OrderRow, fp: &str, now: DateTime<Utc>) -> Result<ActivateResponse> {
+fn activate_tx(
+    tx: &Transaction<'_>,
+    state: &AppState,
+    o: &OrderRow,
+    fp: &str,
+    now: DateTime<Utc>,
+) -> Result<ActivateResponse> {
     let existing: Option<(i64, String, String)> = tx
         .query_row(
             "SELECT id, license_id, license FROM gateway_activations WHERE order_id = ?1 AND fingerprint = ?2",
@@ -226,19 +275,37 @@ fn activate_tx(tx: &Transaction<'_>, state: &AppState, o: &OrderRow, fp: &str, n
         .optional()?;
     let signer = &state.keys.signer;
     let (license_id, license, reissued) = if let Some((id, license_id, old)) = existing {
-        let payload = verify_license(old.as_bytes(), signer.keyset()).map_err(ApiError::core)?.into_payload();
+        let payload = verify_license(old.as_bytes(), signer.keyset())
+            .map_err(ApiError::core)?
+            .into_payload();
         let license = sign_license(&payload, signer.key());
-        tx.execute("UPDATE gateway_activations SET license = ?2, reissued = reissued + 1 WHERE id = ?1", params![id, license])?;
-        changes::record(tx, o.account_id, "gateway_activation", &license_id, Op::Update, now,
-            &json!({"order_no": o.order.order_no, "fingerprint": fp, "license_id": license_id, "reissued": true}))?;
+        tx.execute(
+            "UPDATE gateway_activations SET license = ?2, reissued = reissued + 1 WHERE id = ?1",
+            params![id, license],
+        )?;
+        changes::record(
+            tx,
+            o.account_id,
+            "gateway_activation",
+            &license_id,
+            Op::Update,
+            now,
+            &json!({"order_no": o.order.order_no, "fingerprint": fp, "license_id": license_id, "reissued": true}),
+        )?;
         (license_id, license, true)
     } else {
-        let used: u32 = tx.query_row("SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1", [o.id], |r| r.get(0))?;
+        let used: u32 = tx.query_row(
+            "SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1",
+            [o.id],
+            |r| r.get(0),
+        )?;
         if used >= o.order.quantity {
             return Err(ApiError::conflict(
                 "ORDER_EXHAUSTED",
-                format!("order {} has no license left ({} of {} activated): buy more or re-activate an already licensed gateway",
-                    o.order.order_no, used, o.order.quantity),
+                format!(
+                    "order {} has no license left ({} of {} activated): buy more or re-activate an already licensed gateway",
+                    o.order.order_no, used, o.order.quantity
+                ),
             ));
         }
         let license_id = format!("lic-{}", hex::encode(os_entropy()?));
@@ -260,12 +327,28 @@ fn activate_tx(tx: &Transaction<'_>, state: &AppState, o: &OrderRow, fp: &str, n
             "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![o.id, fp, license_id, license, ts(now)],
         )?;
-        changes::record(tx, o.account_id, "gateway_activation", &license_id, Op::Insert, now,
-            &json!({"order_no": o.order.order_no, "fingerprint": fp, "license_id": license_id, "issued_at": now}))?;
+        changes::record(
+            tx,
+            o.account_id,
+            "gateway_activation",
+            &license_id,
+            Op::Insert,
+            now,
+            &json!({"order_no": o.order.order_no, "fingerprint": fp, "license_id": license_id, "issued_at": now}),
+        )?;
         (license_id, license, false)
     };
-    let used: u32 = tx.query_row("SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1", [o.id], |r| r.get(0))?;
-    Ok(ActivateResponse { license, license_id, reissued, remaining: o.order.quantity.saturating_sub(used) })
+    let used: u32 = tx.query_row(
+        "SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1",
+        [o.id],
+        |r| r.get(0),
+    )?;
+    Ok(ActivateResponse {
+        license,
+        license_id,
+        reissued,
+        remaining: o.order.quantity.saturating_sub(used),
+    })
 }
 
 /// Activate a gateway online: activation code + hardware fingerprint →
@@ -274,24 +357,37 @@ fn activate_tx(tx: &Transaction<'_>, state: &AppState, o: &OrderRow, fp: &str, n
 #[utoipa::path(post, path = "/v1/gateway/activate", tag = "gateways", request_body = ActivateRequest,
     responses((status = 200, body = ActivateResponse), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-pub async fn activate(State(state): State<AppState>, who: Attempter, Json(req): Json<ActivateRequest>) -> Result<Json<ActivateResponse>> {
+pub async fn activate(
+    State(state): State<AppState>,
+    who: Attempter,
+    Json(req): Json<ActivateRequest>,
+) -> Result<Json<ActivateResponse>> {
     let now = state.now();
     state.limiter.check(&who.keys(), now)?;
     let fail = |e: ApiError| {
         state.limiter.record_failure(&who.keys(), now);
         e
     };
-    let code = ActivationCode::parse(&req.code).map_err(|e| fail(ApiError::core(e)))?.canonical();
+    let code = ActivationCode::parse(&req.code)
+        .map_err(|e| fail(ApiError::core(e)))?
+        .canonical();
     let fp = normalize_fingerprint(&req.fingerprint).map_err(ApiError::core)?;
     let st = state.clone();
     let out = state
         .db
         .write(move |tx| {
-            let o = order_where(tx, "activation_code", &code)?.ok_or(ApiError::NotFound("activation code"))?;
+            let o = order_where(tx, "activation_code", &code)?
+                .ok_or(ApiError::NotFound("activation code"))?;
             activate_tx(tx, &st, &o, &fp, now)
         })
         .await
-        .map_err(|e| if matches!(e, ApiError::NotFound(_)) { fail(e) } else { e })?;
+        .map_err(|e| {
+            if matches!(e, ApiError::NotFound(_)) {
+                fail(e)
+            } else {
+                e
+            }
+        })?;
     Ok(Json(out))
 }
 
@@ -303,7 +399,11 @@ pub async fn activate(State(state): State<AppState>, who: Attempter, Json(req): 
     request_body(content = String, description = "the request bundle JSON", content_type = "application/json"),
     responses((status = 200, description = "the signed response bundle", body = String),
         (status = 400, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-pub async fn offline_activate(State(state): State<AppState>, who: Attempter, body: Bytes) -> Result<String> {
+pub async fn offline_activate(
+    State(state): State<AppState>,
+    who: Attempter,
+    body: Bytes,
+) -> Result<String> {
     let now = state.now();
     state.limiter.check(&who.keys(), now)?;
     let request = parse_request(&body).map_err(ApiError::core)?;
@@ -315,24 +415,39 @@ pub async fn offline_activate(State(state): State<AppState>, who: Attempter, bod
             let mut failures = 0u32;
             for entry in request.gateways() {
                 let outcome = match &entry.credential {
-                    Credential::Code(code) => match order_where(tx, "activation_code", &code.canonical())? {
-                        Some(o) => match activate_tx(tx, &st, &o, &entry.fingerprint, now) {
-                            Ok(r) => ResponseOutcome::License(r.license),
-                            Err(e) => ResponseOutcome::Refused { code: e.code().into(), message: e.to_string() },
-                        },
-                        None => {
-                            failures += 1;
-                            ResponseOutcome::Refused { code: "NOT_FOUND".into(), message: "activation code not found".into() }
+                    Credential::Code(code) => {
+                        match order_where(tx, "activation_code", &code.canonical())? {
+                            Some(o) => match activate_tx(tx, &st, &o, &entry.fingerprint, now) {
+                                Ok(r) => ResponseOutcome::License(r.license),
+                                Err(e) => ResponseOutcome::Refused {
+                                    code: e.code().into(),
+                                    message: e.to_string(),
+                                },
+                            },
+                            None => {
+                                failures += 1;
+                                ResponseOutcome::Refused {
+                                    code: "NOT_FOUND".into(),
+                                    message: "activation code not found".into(),
+                                }
+                            }
                         }
-                    },
+                    }
                     Credential::Order(_) => ResponseOutcome::Refused {
                         code: "ORDER_CREDENTIAL_UNSUPPORTED".into(),
                         message: "offline activation needs the order's activation code".into(),
                     },
                 };
-                items.push(ResponseItem { nonce: entry.nonce.clone(), fingerprint: entry.fingerprint.clone(), outcome });
+                items.push(ResponseItem {
+                    nonce: entry.nonce.clone(),
+                    fingerprint: entry.fingerprint.clone(),
+                    outcome,
+                });
             }
-            let payload = ResponsePayload { issued_at: now, items };
+            let payload = ResponsePayload {
+                issued_at: now,
+                items,
+            };
             Ok((sign_response(&payload, st.keys.signer.key()), failures))
         })
         .await?;
@@ -351,7 +466,8 @@ pub(crate) fn activate_in(
     fingerprint: &str,
     now: DateTime<Utc>,
 ) -> Result<ActivateResponse> {
-    let o = order_where(tx, "activation_code", code)?.ok_or(ApiError::NotFound("activation code"))?;
+    let o =
+        order_where(tx, "activation_code", code)?.ok_or(ApiError::NotFound("activation code"))?;
     let fp = normalize_fingerprint(fingerprint).map_err(ApiError::core)?;
     activate_tx(tx, state, &o, &fp, now)
 }

@@ -34,9 +34,9 @@ pub fn signed_time(state: &AppState) -> serde_json::Value {
     let now = state.now();
     // TODO(core): use licensedesk_core::clock's signed time statement once it lands.
     let payload = serde_json::json!({ "server_time": now }).to_string();
-    let env = state
-        .keys
-        .signer
-        .sign(licensedesk_core::keys::SERVER_TIME_CONTEXT, payload.as_bytes());
+    let env = state.keys.signer.sign(
+        licensedesk_core::keys::SERVER_TIME_CONTEXT,
+        payload.as_bytes(),
+    );
     serde_json::to_value(env).unwrap_or(serde_json::Value::Null)
 }

@@ -89,7 +89,11 @@ pub async fn consumption(
         "id" => "printf('%020d', c.id)",
         "consumed_at" => "COALESCE(c.consumed_at, '')",
         "expires_at" => "COALESCE(c.expires_at, '')",
-        other => return Err(bad(format!("sort {other:?}: use id, consumed_at or expires_at"))),
+        other => {
+            return Err(bad(format!(
+                "sort {other:?}: use id, consumed_at or expires_at"
+            )));
+        }
     };
     let desc = match q.order.as_deref().unwrap_or("asc") {
         "asc" => false,
@@ -104,7 +108,9 @@ pub async fn consumption(
                 .decode(c)
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
-                .ok_or_else(|| bad("cursor is not one this server returned; start again without it"))
+                .ok_or_else(|| {
+                    bad("cursor is not one this server returned; start again without it")
+                })
         })
         .transpose()?;
     let page = state

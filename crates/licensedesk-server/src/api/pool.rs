@@ -29,7 +29,9 @@ pub fn insert_codes(
     )?;
     for _ in 0..n {
         let code = crate::api::common::code_from_entropy(entropy()?);
-        let id: i64 = st.query_row(params![account_id, batch_id, product_id, code], |r| r.get(0))?;
+        let id: i64 = st.query_row(params![account_id, batch_id, product_id, code], |r| {
+            r.get(0)
+        })?;
         changes::record(
             tx,
             account_id,
@@ -71,7 +73,9 @@ pub fn account_overview(c: &Connection, account_id: i64) -> Result<(Counters, u6
          FROM codes c WHERE c.account_id = ?1 AND c.product_id IS NOT NULL GROUP BY c.product_id",
     )?;
     let pools = st
-        .query_map([account_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+        .query_map([account_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?
         .map(|r| {
             let (u, rem) = r?;
             Counters::new(u as u64, rem as u64).map_err(ApiError::core)

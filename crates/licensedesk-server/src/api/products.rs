@@ -13,7 +13,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::api::common::{self, PRODUCT_COLS, ProductRow, os_entropy, policy_str, product_from_row};
+use crate::api::common::{
+    self, PRODUCT_COLS, ProductRow, os_entropy, policy_str, product_from_row,
+};
 use crate::api::pool::{self, Entropy};
 use crate::auth::{Admin, Caller};
 use crate::changes::{self, Op};
@@ -41,9 +43,11 @@ pub struct ProductCard {
 
 pub fn card(c: &Connection, p: &ProductRow) -> Result<ProductCard> {
     let counters = pool::product_counters(c, p.id)?;
-    let devices: i64 = c.query_row("SELECT COUNT(*) FROM devices WHERE product_id = ?1", [p.id], |r| {
-        r.get(0)
-    })?;
+    let devices: i64 = c.query_row(
+        "SELECT COUNT(*) FROM devices WHERE product_id = ?1",
+        [p.id],
+        |r| r.get(0),
+    )?;
     Ok(ProductCard {
         pk: p.pk.clone(),
         name: p.name.clone(),
@@ -134,7 +138,11 @@ pub fn create_product(
             format!("product key {pk} is already in use: choose another or omit it"),
         ));
     }
-    let package = req.package.as_ref().map(serde_json::to_string).transpose()?;
+    let package = req
+        .package
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
     let policy = policy_str(req.overage_policy.unwrap_or_default());
     let id: i64 = tx.query_row(
         "INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at)
@@ -277,7 +285,8 @@ pub fn credit_batch(
     entropy: Entropy<'_>,
 ) -> Result<CreditedBatch> {
     let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
-    let effect = check_batch(p.package.as_ref(), &req.package, req.count).map_err(ApiError::core)?;
+    let effect =
+        check_batch(p.package.as_ref(), &req.package, req.count).map_err(ApiError::core)?;
     let package_json = serde_json::to_string(&req.package)?;
     if effect == BatchEffect::SetsProductPackage {
         tx.execute(

@@ -87,7 +87,10 @@ fn require_active(p: &ProductRow, d: &DeviceRow, now: DateTime<Utc>) -> Result<(
     } else {
         Err(ApiError::conflict(
             "DEVICE_INACTIVE",
-            format!("device {} of product {} is not active: it must connect (and consume a code) first", d.dk, p.pk),
+            format!(
+                "device {} of product {} is not active: it must connect (and consume a code) first",
+                d.dk, p.pk
+            ),
         ))
     }
 }

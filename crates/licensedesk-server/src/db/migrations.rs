@@ -4,11 +4,8 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// `(version, name, sql)`, in order; version N is `migrations/000N_name.sql`.
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(u32, &str, &str)] =
+    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
 
 /// Applies every migration newer than `user_version`, all in one
 /// transaction: either the database ends at the latest version or it is

@@ -1,0 +1,212 @@
+//! Accounts, free codes, products, packages, assignment, cross-account.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{ADMIN, TestServer, doc_package, package};
+
+#[tokio::test]
+async fn free_codes_ten_five_and_five_more_once() {
+    let s = TestServer::start().await;
+    let (_, ent) = s.account("enterprise", "cn-east").await;
+    let (_, ind) = s.account("individual", "eu-central").await;
+    let e = s.ok("/v1/account", &ent).await;
+    assert_eq!(
+        (
+            e["total"].as_u64(),
+            e["unassigned"].as_u64(),
+            e["free_codes"].as_u64()
+        ),
+        (Some(10), Some(10), Some(10))
+    );
+    assert_eq!(e["time_zone"], "Asia/Shanghai");
+    let i = s.ok("/v1/account", &ind).await;
+    assert_eq!(
+        (
+            i["total"].as_u64(),
+            i["remaining"].as_u64(),
+            i["used"].as_u64()
+        ),
+        (Some(5), Some(5), Some(0))
+    );
+    let v = s
+        .post_ok("/v1/account/verify-enterprise", &ind, json!({}))
+        .await;
+    assert_eq!(
+        (
+            v["kind"].as_str(),
+            v["free_codes"].as_u64(),
+            v["total"].as_u64()
+        ),
+        (Some("enterprise"), Some(10), Some(10))
+    );
+    let (st, again) = s
+        .post("/v1/account/verify-enterprise", &ind, json!({}))
+        .await;
+    assert_eq!(
+        (st, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("ALREADY_VERIFIED"))
+    );
+    let (st, ent_again) = s
+        .post("/v1/account/verify-enterprise", &ent, json!({}))
+        .await;
+    assert_eq!(
+        (st, ent_again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("ALREADY_ENTERPRISE"))
+    );
+    assert_eq!(s.ok("/v1/account", &ind).await["total"], 10);
+}
+
+#[tokio::test]
+async fn counters_batches_package_consistency_and_assignment() {
+    let s = TestServer::start().await;
+    let (id, t) = s.account("individual", "eu-central").await;
+    s.product(id, &t, "pmeter", doc_package(), "block", 3).await;
+    let card = s.ok("/v1/products/pmeter", &t).await;
+    assert_eq!(
+        card["package_summary"],
+        "5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d"
+    );
+    // A batch with another package is refused, naming both packages.
+    let (st, e) = s
+        .post(
+            "/v1/admin/batches",
+            ADMIN,
+            json!({"account_id": id, "pk": "pmeter", "count": 5, "package": package(2, 0, 0)}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("PACKAGE_MISMATCH"))
+    );
+    let msg = e["message"].as_str().expect("message");
+    assert!(msg.contains("5 y") && msg.contains("2 y"), "{msg}");
+    // Same package by meaning (60 months) is accepted.
+    s.post_ok(
+        "/v1/admin/batches",
+        ADMIN,
+        json!({"account_id": id, "pk": "pmeter", "count": 2, "package": package(0, 60, 0)}),
+    )
+    .await;
+    // Free codes are unassigned: a device of a product without assigned codes goes offline.
+    s.product(id, &t, "pdev", doc_package(), "block", 0).await;
+    let (st, e) = s.connect(&t, "pdev", "d1").await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("NO_CODES_AVAILABLE"))
+    );
+    let d = s.ok("/v1/devices/pdev/d1", &t).await;
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["online"].as_bool(),
+            d["offline_reason"].as_str()
+        ),
+        (Some("inactive"), Some(false), Some("no_codes"))
+    );
+    let (st, e) = s
+        .post("/v1/products/pdev/assign", &t, json!({"count": 6}))
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("ASSIGN_COUNT_EXCEEDS_AVAILABLE"))
+    );
+    let card = s
+        .post_ok("/v1/products/pdev/assign", &t, json!({"count": 2}))
+        .await;
+    assert_eq!(
+        (card["total"].as_u64(), card["remaining"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let (st, _) = s.connect(&t, "pdev", "d1").await;
+    assert_eq!(st, StatusCode::OK);
+    s.connect(&t, "pmeter", "m1").await;
+    let a = s.ok("/v1/account", &t).await;
+    // Total = Used + Remaining; Remaining = unassigned + assigned-unconsumed.
+    assert_eq!(
+        (
+            a["total"].as_u64(),
+            a["used"].as_u64(),
+            a["remaining"].as_u64(),
+            a["unassigned"].as_u64()
+        ),
+        (Some(10), Some(2), Some(8), Some(3))
+    );
+    let cards = s.ok("/v1/products", &t).await;
+    assert_eq!(cards.as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn cross_account_access_is_always_not_found() {
+    let s = TestServer::start().await;
+    let (a, ta) = s.account("enterprise", "cn-east").await;
+    let (_, tb) = s.account("enterprise", "us-west").await;
+    s.product(a, &ta, "psecret", doc_package(), "block", 2)
+        .await;
+    s.connect(&ta, "psecret", "dev").await;
+    s.post_ok(
+        "/v1/floating/pools",
+        &ta,
+        json!({"name": "pool", "points": 10}),
+    )
+    .await;
+    for path in [
+        "/v1/products/psecret",
+        "/v1/devices/psecret/dev",
+        "/v1/devices/psecret/dev/logs",
+        "/v1/floating/pools/pool",
+    ] {
+        let (st, e) = s.get(path, &tb).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("NOT_FOUND")),
+            "{path}"
+        );
+    }
+    for (path, body) in [
+        ("/v1/devices/connect", json!({"pk": "psecret", "dk": "x"})),
+        ("/v1/products/psecret/assign", json!({"count": 1})),
+        (
+            "/v1/products/psecret/package",
+            json!({"package": doc_package()}),
+        ),
+        ("/v1/devices/psecret/dev/messages", json!({"count": 1})),
+        ("/v1/devices/psecret/dev/ota", json!({"bytes": 10})),
+        (
+            "/v1/floating/pools/pool/claim",
+            json!({"fingerprint": crate::support::fingerprint(1), "points": 1}),
+        ),
+    ] {
+        let (st, e) = s.post(path, &tb, body).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("NOT_FOUND")),
+            "{path}"
+        );
+    }
+    // B sees nothing of A in lists and in the change feed.
+    assert_eq!(s.ok("/v1/products", &tb).await, json!([]));
+    let feed = s.ok("/v1/changes", &tb).await;
+    assert!(
+        feed["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .all(|c| c["data"].to_string().find("psecret").is_none())
+    );
+    let lic = s.ok("/v1/licenses?pk=psecret", &tb).await;
+    assert_eq!(lic["items"], json!([]));
+    // No token or a wrong token: 401; an account token is not admin.
+    let (st, _) = s.call("GET", "/v1/account", None, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s.get("/v1/account", "nope").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = s
+        .post(
+            "/v1/admin/batches",
+            &ta,
+            json!({"account_id": a, "pk": "psecret", "count": 1, "package": doc_package()}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}

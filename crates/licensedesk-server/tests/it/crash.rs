@@ -1,0 +1,188 @@
+//! `kill -9` in the middle of an activation load, then restart.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ADMIN: &str = "crash-admin";
+
+struct Proc {
+    child: Child,
+    base: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+fn start(dir: &Path) -> Proc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_licensedesk-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("first line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Proc {
+        child,
+        base,
+        _stdout: stdout,
+    }
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/health")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "server did not become healthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
+    let r = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json().await.expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::Client::new();
+    let mut p = start(dir.path());
+    wait_healthy(&client, &p.base).await;
+    let acct = post(
+        &client,
+        format!("{}/v1/admin/accounts", p.base),
+        ADMIN,
+        json!({"name": "crash", "kind": "enterprise", "data_center": "cn-east"}),
+    )
+    .await;
+    let token = acct["token"].as_str().expect("token").to_owned();
+    let account_id = acct["id"].as_i64().expect("id");
+    post(
+        &client,
+        format!("{}/v1/products", p.base),
+        &token,
+        json!({"pk": "pkill", "name": "Kill"}),
+    )
+    .await;
+    post(&client, format!("{}/v1/admin/batches", p.base), ADMIN, json!({"account_id": account_id, "pk": "pkill", "count": 2000,
+        "package": {"validity": {"years": 1}, "messages_per_day": 10, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7}})).await;
+
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let (client, base, token, acked) =
+            (client.clone(), p.base.clone(), token.clone(), acked.clone());
+        workers.push(tokio::spawn(async move {
+            for i in 0..1000 {
+                let dk = format!("w{w}-{i}");
+                let sent = client
+                    .post(format!("{base}/v1/devices/connect"))
+                    .bearer_auth(&token)
+                    .json(&json!({"pk": "pkill", "dk": dk}))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(r) if r.status().is_success() => acked.lock().expect("lock").push(dk),
+                    Ok(r) => panic!("unexpected status {}", r.status()),
+                    Err(_) => return, // the server is gone
+                }
+            }
+        }));
+    }
+    // Kill once a good number of activations were acknowledged, mid-load.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().expect("lock").len() < 150 {
+        assert!(Instant::now() < deadline, "load too slow");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    p.child.kill().expect("SIGKILL");
+    p.child.wait().expect("reap");
+    for w in workers {
+        w.await.expect("worker");
+    }
+    let acked = acked.lock().expect("lock").clone();
+    assert!(acked.len() >= 150);
+
+    // Restart on the same data dir.
+    let mut p2 = start(dir.path());
+    wait_healthy(&client, &p2.base).await;
+    for dk in &acked {
+        let r = client
+            .get(format!("{}/v1/devices/pkill/{dk}", p2.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("send");
+        assert!(
+            r.status().is_success(),
+            "acknowledged device {dk} missing after restart"
+        );
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(v["status"], "active", "{dk}: {v}");
+        assert!(v["code"].is_string(), "{dk}: {v}");
+    }
+    let card: Value = client
+        .get(format!("{}/v1/products/pkill", p2.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        card["used"].as_u64().expect("used") + card["remaining"].as_u64().expect("rem"),
+        2000
+    );
+    p2.child.kill().expect("kill");
+    p2.child.wait().expect("reap");
+
+    let c = rusqlite::Connection::open(dir.path().join("licensedesk.sqlite3")).expect("open");
+    let check: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity");
+    assert_eq!(check, "ok");
+    let orphans: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM codes c LEFT JOIN devices d ON d.id = c.device_id
+         WHERE c.consumed_at IS NOT NULL AND (d.id IS NULL OR d.status <> 'active')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("q");
+    assert_eq!(orphans, 0, "a consumed code without its active device");
+    let (consumed, active): (i64, i64) = c.query_row(
+        "SELECT (SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL), (SELECT COUNT(*) FROM devices WHERE status = 'active')",
+        [], |r| Ok((r.get(0)?, r.get(1)?))).expect("q");
+    assert_eq!(consumed, active);
+    assert!(consumed as usize >= acked.len());
+}

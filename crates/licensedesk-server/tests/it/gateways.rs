@@ -1,0 +1,283 @@
+//! Gateway orders, online and offline activation, floating leases.
+
+use chrono::Duration;
+use licensedesk_core::keys::KeySet;
+use licensedesk_core::license::verify_license;
+use licensedesk_core::offline::{
+    Credential, OfflineRequest, RequestEntry, VerifiedOutcome, match_response, verify_response,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN, TestServer, fingerprint};
+
+async fn order(s: &TestServer, account: i64, no: &str, qty: u32) -> Value {
+    s.post_ok("/v1/admin/gateway-orders", ADMIN, json!({"account_id": account, "order_no": no, "email": "Buyer@Example.com",
+        "customer": "Buyer Ltd", "quantity": qty, "max_connections": 100, "max_tags": 500, "plugins": ["modbus-tcp"], "validity_days": 365})).await
+}
+
+async fn keyset(s: &TestServer) -> KeySet {
+    let v = s.call("GET", "/v1/keys", None, None).await.1;
+    KeySet::from_json(v.to_string().as_bytes()).expect("keyset")
+}
+
+#[tokio::test]
+async fn order_lookup_activation_and_reissue_without_second_consumption() {
+    let s = TestServer::start().await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    let o = order(&s, id, "ORD-1", 2).await;
+    let code = o["activation_code"].as_str().expect("code").to_owned();
+    let (st, found) = s
+        .call(
+            "POST",
+            "/v1/gateway/orders/lookup",
+            None,
+            Some(json!({"order_no": "ORD-1", "email": "buyer@example.com"})),
+        )
+        .await;
+    assert_eq!((st, found["remaining"].as_u64()), (StatusCode::OK, Some(2)));
+    let (st, _) = s
+        .call(
+            "POST",
+            "/v1/gateway/orders/lookup",
+            None,
+            Some(json!({"order_no": "ORD-1", "email": "other@example.com"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let fp = fingerprint(1);
+    let (st, a) = s
+        .call(
+            "POST",
+            "/v1/gateway/activate",
+            None,
+            Some(json!({"code": code.to_lowercase(), "fingerprint": fp})),
+        )
+        .await;
+    assert_eq!(
+        (st, a["reissued"].as_bool(), a["remaining"].as_u64()),
+        (StatusCode::OK, Some(false), Some(1))
+    );
+    let lic = verify_license(
+        a["license"].as_str().expect("license").as_bytes(),
+        &keyset(&s).await,
+    )
+    .expect("verifies");
+    let p = lic.payload();
+    assert_eq!(
+        (
+            p.hardware.as_deref(),
+            p.max_connections,
+            p.max_tags,
+            p.order.as_deref()
+        ),
+        (Some(fp.as_str()), 100, 500, Some("ORD-1"))
+    );
+    assert_eq!(p.expire_at - p.issued_at, Duration::days(365));
+    // Same hardware again: re-issued, nothing consumed.
+    let (_, again) = s
+        .call(
+            "POST",
+            "/v1/gateway/activate",
+            None,
+            Some(json!({"code": code, "fingerprint": fp})),
+        )
+        .await;
+    assert_eq!(
+        (
+            again["reissued"].as_bool(),
+            again["remaining"].as_u64(),
+            again["license_id"].clone()
+        ),
+        (Some(true), Some(1), a["license_id"].clone())
+    );
+    s.call(
+        "POST",
+        "/v1/gateway/activate",
+        None,
+        Some(json!({"code": code, "fingerprint": fingerprint(2)})),
+    )
+    .await;
+    let (st, e) = s
+        .call(
+            "POST",
+            "/v1/gateway/activate",
+            None,
+            Some(json!({"code": code, "fingerprint": fingerprint(3)})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("ORDER_EXHAUSTED"))
+    );
+    let (_, found) = s
+        .call(
+            "POST",
+            "/v1/gateway/orders/lookup",
+            None,
+            Some(json!({"order_no": "ORD-1", "email": "buyer@example.com"})),
+        )
+        .await;
+    assert_eq!(
+        (found["used"].as_u64(), found["remaining"].as_u64()),
+        (Some(2), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn offline_request_bundle_gets_a_signed_response_bundle() {
+    let s = TestServer::start().await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    let o = order(&s, id, "ORD-OFF", 1).await;
+    let code = licensedesk_core::activation_code::ActivationCode::parse(
+        o["activation_code"].as_str().expect("code"),
+    )
+    .expect("parse");
+    let unknown = licensedesk_core::activation_code::ActivationCode::from_entropy([7; 16]);
+    let now = s.clock_now();
+    let request = OfflineRequest::new(vec![
+        RequestEntry::new(
+            &fingerprint(10),
+            Credential::Code(code),
+            [1; 16],
+            now,
+            Some("site A".into()),
+        )
+        .expect("entry"),
+        RequestEntry::new(&fingerprint(11), Credential::Code(code), [2; 16], now, None)
+            .expect("entry"),
+        RequestEntry::new(
+            &fingerprint(12),
+            Credential::Code(unknown),
+            [3; 16],
+            now,
+            None,
+        )
+        .expect("entry"),
+    ])
+    .expect("request");
+    let resp = s
+        .client
+        .post(format!("{}/v1/gateway/offline", s.base))
+        .body(request.to_json())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bundle = resp.text().await.expect("text");
+    let verified = verify_response(bundle.as_bytes(), &keyset(&s).await).expect("signed response");
+    let matched = match_response(&request, &verified).expect("answers exactly the request");
+    assert!(
+        matches!(matched[0].outcome, VerifiedOutcome::Issued { .. }),
+        "{:?}",
+        matched[0].outcome
+    );
+    assert!(
+        matches!(&matched[1].outcome, VerifiedOutcome::Refused { code, .. } if code == "ORDER_EXHAUSTED"),
+        "{:?}",
+        matched[1].outcome
+    );
+    assert!(
+        matches!(&matched[2].outcome, VerifiedOutcome::Refused { code, .. } if code == "NOT_FOUND"),
+        "{:?}",
+        matched[2].outcome
+    );
+}
+
+#[tokio::test]
+async fn floating_leases_claim_heartbeat_release_and_lapse() {
+    let s = TestServer::start().await;
+    let (_, t) = s.account("enterprise", "cn-east").await;
+    s.post_ok(
+        "/v1/floating/pools",
+        &t,
+        json!({"name": "fleet", "points": 100, "ttl_seconds": 60}),
+    )
+    .await;
+    let a = s
+        .post_ok(
+            "/v1/floating/pools/fleet/claim",
+            &t,
+            json!({"fingerprint": fingerprint(1), "points": 70}),
+        )
+        .await;
+    let lic = verify_license(
+        a["license"].as_str().expect("lic").as_bytes(),
+        &keyset(&s).await,
+    )
+    .expect("verifies");
+    assert_eq!(
+        (lic.payload().max_tags, lic.payload().expire_at),
+        (
+            70,
+            a["expires_at"]
+                .as_str()
+                .and_then(|x| x.parse().ok())
+                .expect("exp")
+        )
+    );
+    let (st, e) = s
+        .post(
+            "/v1/floating/pools/fleet/claim",
+            &t,
+            json!({"fingerprint": fingerprint(2), "points": 40}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("POOL_EXHAUSTED"))
+    );
+    s.post_ok(
+        "/v1/floating/pools/fleet/claim",
+        &t,
+        json!({"fingerprint": fingerprint(2), "points": 30}),
+    )
+    .await;
+    // Heartbeats keep gateway 1 alive; gateway 2 stops checking in.
+    s.clock.advance(Duration::seconds(45));
+    s.post_ok(
+        "/v1/floating/pools/fleet/heartbeat",
+        &t,
+        json!({"fingerprint": fingerprint(1)}),
+    )
+    .await;
+    s.clock.advance(Duration::seconds(45));
+    let (st, e) = s
+        .post(
+            "/v1/floating/pools/fleet/heartbeat",
+            &t,
+            json!({"fingerprint": fingerprint(2)}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("LEASE_LAPSED"))
+    );
+    let r = s.maintenance().await;
+    assert_eq!(r["leases_culled"], 1);
+    let pool = s.ok("/v1/floating/pools/fleet", &t).await;
+    assert_eq!(
+        (
+            pool["in_use"].as_u64(),
+            pool["leases"].as_array().map(Vec::len)
+        ),
+        (Some(70), Some(1))
+    );
+    let pool = s
+        .post_ok(
+            "/v1/floating/pools/fleet/release",
+            &t,
+            json!({"fingerprint": fingerprint(1)}),
+        )
+        .await;
+    assert_eq!(pool["in_use"], 0);
+    let feed = s.ok("/v1/changes?limit=1000", &t).await;
+    let deletes = feed["changes"]
+        .as_array()
+        .expect("c")
+        .iter()
+        .filter(|c| c["entity"] == "floating_lease" && c["op"] == "delete")
+        .count();
+    assert_eq!(deletes, 2);
+}

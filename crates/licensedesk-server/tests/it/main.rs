@@ -1,0 +1,12 @@
+//! Integration tests: a real server on a loopback port, real SQLite in a
+//! temp dir, a test clock instead of sleeping.
+
+mod accounts;
+mod concurrency;
+mod crash;
+mod devices;
+mod gateways;
+mod licenses;
+mod protocol;
+mod support;
+mod usage;

@@ -1,0 +1,386 @@
+//! Cross-cutting protocol: idempotency, rate limiting, change feed, keys,
+//! OpenAPI, demo seeding.
+
+use chrono::Duration;
+use licensedesk_core::keys::{Envelope, KeySet, SERVER_TIME_CONTEXT};
+use licensedesk_server::config::Settings;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN, TestServer, at, doc_package, fingerprint};
+
+async fn post_idem(
+    s: &TestServer,
+    token: &str,
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> (StatusCode, String) {
+    let r = s
+        .client
+        .post(format!("{}{path}", s.base))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("send");
+    (r.status(), r.text().await.expect("text"))
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_and_refuses_another_body() {
+    let s = TestServer::start().await;
+    let (id, t) = s.account("enterprise", "cn-east").await;
+    s.product(id, &t, "pidem", doc_package(), "block", 0).await;
+    let credit = json!({"account_id": id, "pk": "pidem", "count": 3, "package": doc_package()});
+    let first = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &credit).await;
+    let second = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &credit).await;
+    assert_eq!(first.0, StatusCode::OK);
+    assert_eq!(first, second, "same key and body → same response");
+    assert_eq!(
+        s.ok("/v1/products/pidem", &t).await["total"],
+        3,
+        "credited once"
+    );
+    let other = json!({"account_id": id, "pk": "pidem", "count": 4, "package": doc_package()});
+    let (st, body) = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &other).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("IDEMPOTENCY_KEY_REUSED"), "{body}");
+    // Errors are replayed too, and keys are per caller.
+    let connect = json!({"pk": "nope", "dk": "d"});
+    let a = post_idem(&s, &t, "/v1/devices/connect", "k-1", &connect).await;
+    assert_eq!(a.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        a,
+        post_idem(&s, &t, "/v1/devices/connect", "k-1", &connect).await
+    );
+    // Concurrent retries of one key run the request once.
+    let body = json!({"pk": "pidem", "dk": "conc"});
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (c, url, t) = (
+            s.client.clone(),
+            format!("{}/v1/devices/connect", s.base),
+            t.clone(),
+        );
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            c.post(url)
+                .bearer_auth(t)
+                .header("Idempotency-Key", "same")
+                .json(&body)
+                .send()
+                .await
+                .expect("send")
+                .text()
+                .await
+                .expect("t")
+        }));
+    }
+    let mut bodies = Vec::new();
+    for t in tasks {
+        bodies.push(t.await.expect("task"));
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(s.ok("/v1/products/pidem", &t).await["used"], 1);
+}
+
+fn limited() -> Settings {
+    Settings {
+        fail_limit: 3,
+        fail_window_secs: 60,
+        trust_forwarded_for: false,
+    }
+}
+
+async fn activate(
+    s: &TestServer,
+    code: &str,
+    xff: Option<&str>,
+    token: Option<&str>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut r = s
+        .client
+        .post(format!("{}/v1/gateway/activate", s.base))
+        .json(&json!({"code": code, "fingerprint": fingerprint(1)}));
+    if let Some(x) = xff {
+        r = r.header("X-Forwarded-For", x);
+    }
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let resp = r.send().await.expect("send");
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    (
+        resp.status(),
+        retry,
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn failed_code_attempts_are_rate_limited_per_address_with_retry_after() {
+    let s = TestServer::start_with(limited(), at("2026-03-31T10:00:00Z")).await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    let o = s
+        .post_ok(
+            "/v1/admin/gateway-orders",
+            ADMIN,
+            json!({"account_id": id, "order_no": "RL-1", "email": "a@b.c", "customer": "c",
+        "quantity": 5, "max_connections": 1, "max_tags": 1, "validity_days": 30}),
+        )
+        .await;
+    let good = o["activation_code"].as_str().expect("code").to_owned();
+    let wrong =
+        licensedesk_core::activation_code::ActivationCode::from_entropy([9; 16]).canonical();
+    for _ in 0..3 {
+        assert_eq!(
+            activate(&s, &wrong, None, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let (st, retry, body) = activate(&s, &good, None, None).await;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED"))
+    );
+    assert_eq!(retry.as_deref(), Some("60"));
+    // X-Forwarded-For is not trusted by default: same address.
+    assert_eq!(
+        activate(&s, &good, Some("203.0.113.9"), None).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    s.clock.advance(Duration::seconds(30));
+    assert_eq!(
+        activate(&s, &good, None, None).await.1.as_deref(),
+        Some("30")
+    );
+    s.clock.advance(Duration::seconds(30));
+    assert_eq!(activate(&s, &good, None, None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rate_limit_per_token_and_trusted_forwarded_for() {
+    let settings = Settings {
+        trust_forwarded_for: true,
+        ..limited()
+    };
+    let s = TestServer::start_with(settings, at("2026-03-31T10:00:00Z")).await;
+    let (_, t) = s.account("enterprise", "cn-east").await;
+    let wrong =
+        licensedesk_core::activation_code::ActivationCode::from_entropy([9; 16]).canonical();
+    for i in 0..3 {
+        let xff = format!("198.51.100.{i}");
+        assert_eq!(
+            activate(&s, &wrong, Some(&xff), Some(&t)).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+    // Each address failed once, but the token failed three times.
+    assert_eq!(
+        activate(&s, &wrong, Some("198.51.100.77"), Some(&t))
+            .await
+            .0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Without the token, a fresh (trusted) address is not limited.
+    assert_eq!(
+        activate(&s, &wrong, Some("198.51.100.78"), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn change_feed_is_monotonic_complete_and_signed() {
+    let s = TestServer::start().await;
+    let (id, t) = s.account("individual", "eu-central").await;
+    s.product(id, &t, "pfeed", doc_package(), "block", 2).await;
+    s.connect(&t, "pfeed", "d1").await;
+    let mut seen = Vec::new();
+    let mut since = String::new();
+    loop {
+        let v = s
+            .ok(&format!("/v1/changes?since={since}&limit=3"), &t)
+            .await;
+        seen.extend(v["changes"].as_array().expect("changes").iter().cloned());
+        since = v["next"].as_str().expect("next").to_owned();
+        if v["has_more"] == false {
+            break;
+        }
+    }
+    let seqs: Vec<i64> = seen
+        .iter()
+        .map(|c| c["seq"].as_i64().expect("seq"))
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    let kinds: Vec<(String, String)> = seen
+        .iter()
+        .map(|c| {
+            (
+                c["entity"].as_str().unwrap_or("").into(),
+                c["op"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    for want in [
+        ("account", "insert"),
+        ("code", "insert"),
+        ("product", "insert"),
+        ("product", "update"),
+        ("batch", "insert"),
+        ("device", "insert"),
+        ("code", "update"),
+    ] {
+        assert!(
+            kinds.contains(&(want.0.into(), want.1.into())),
+            "missing {want:?}"
+        );
+    }
+    // Nothing new after the end; a new mutation shows up after the cursor.
+    let v = s.ok(&format!("/v1/changes?since={since}"), &t).await;
+    assert_eq!(v["changes"], json!([]));
+    s.post_ok("/v1/account/verify-enterprise", &t, json!({}))
+        .await;
+    let v = s.ok(&format!("/v1/changes?since={since}"), &t).await;
+    assert!(
+        v["changes"]
+            .as_array()
+            .expect("c")
+            .iter()
+            .any(|c| c["entity"] == "account" && c["op"] == "update")
+    );
+    // The server time is signed with a published key.
+    let keys = KeySet::from_json(
+        s.call("GET", "/v1/keys", None, None)
+            .await
+            .1
+            .to_string()
+            .as_bytes(),
+    )
+    .expect("keyset");
+    let env: Envelope = serde_json::from_value(v["server_time"].clone()).expect("envelope");
+    let payload: Value = serde_json::from_slice(
+        &keys
+            .verify(SERVER_TIME_CONTEXT, &env)
+            .expect("valid signature"),
+    )
+    .expect("json");
+    assert_eq!(payload["server_time"], "2026-03-31T10:00:00Z");
+    let (st, _) = s.get("/v1/changes?since=zzz", &t).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_old_licenses_verifiable() {
+    let s = TestServer::start().await;
+    let (_, t) = s.account("enterprise", "cn-east").await;
+    s.post_ok("/v1/floating/pools", &t, json!({"name": "p", "points": 5}))
+        .await;
+    let old = s
+        .post_ok(
+            "/v1/floating/pools/p/claim",
+            &t,
+            json!({"fingerprint": fingerprint(1), "points": 1}),
+        )
+        .await;
+    let keys_dir = s.dir.path().join("keys");
+    let mode = std::fs::metadata(
+        std::fs::read_dir(&keys_dir)
+            .expect("dir")
+            .filter_map(Result::ok)
+            .find(|e| e.path().extension().is_some_and(|x| x == "key"))
+            .expect("key file")
+            .path(),
+    )
+    .expect("meta");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+    let kid = licensedesk_server::keystore::rotate(&keys_dir, at("2026-04-01T00:00:00Z"))
+        .expect("rotate");
+    let store = licensedesk_server::keystore::KeyStore::load(&keys_dir).expect("load");
+    assert_eq!(store.current, kid);
+    let set: KeySet = serde_json::from_str(
+        &std::fs::read_to_string(keys_dir.join("keyset.json")).expect("keyset"),
+    )
+    .expect("parse");
+    assert_eq!((set.entries().len(), set.current()), (2, kid.as_str()));
+    licensedesk_core::license::verify_license(old["license"].as_str().expect("l").as_bytes(), &set)
+        .expect("old license still verifies");
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_api() {
+    let s = TestServer::start().await;
+    let (st, doc) = s.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    for path in [
+        "/v1/devices/connect",
+        "/v1/changes",
+        "/v1/licenses",
+        "/v1/gateway/activate",
+        "/v1/floating/pools/{name}/claim",
+        "/v1/keys",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "missing {path}");
+    }
+    let (st, e) = s.call("GET", "/v1/nowhere", None, None).await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn demo_seeds_once_and_its_tokens_work() {
+    let s = TestServer::start().await;
+    let first = licensedesk_server::demo::seed(&s.state).expect("seed");
+    let count = |s: &TestServer| {
+        let c = rusqlite::Connection::open(s.state.db.path()).expect("open");
+        c.query_row("SELECT (SELECT COUNT(*) FROM devices) || '/' || (SELECT COUNT(*) FROM codes) || '/' || (SELECT COUNT(*) FROM changes)", [], |r| r.get::<_, String>(0)).expect("q")
+    };
+    let before = count(&s);
+    let second = licensedesk_server::demo::seed(&s.state).expect("seed again");
+    assert!(first.seeded_now && !second.seeded_now);
+    assert_eq!(before, count(&s), "a second seeding adds nothing");
+    let ent = s
+        .ok(
+            "/v1/account",
+            licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
+        )
+        .await;
+    assert_eq!(
+        (ent["data_center"].as_str(), ent["time_zone"].as_str()),
+        (Some("cn-east"), Some("Asia/Shanghai"))
+    );
+    assert!(ent["used"].as_u64().expect("used") > 2000);
+    let ind = s
+        .ok(
+            "/v1/account",
+            licensedesk_server::demo::DEMO_INDIVIDUAL_TOKEN,
+        )
+        .await;
+    assert_eq!(ind["time_zone"], "Europe/Berlin");
+    let near = s
+        .ok(
+            "/v1/devices/near-expiry",
+            licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
+        )
+        .await;
+    let list = near["devices"].as_array().expect("devices");
+    assert!(
+        list.iter().any(|d| d["replacement_available"] == true)
+            && list.iter().any(|d| d["replacement_available"] == false)
+    );
+    let offline = s
+        .ok(
+            "/v1/devices/psl0003/PSL-00420",
+            licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
+        )
+        .await;
+    assert_eq!(offline["offline_reason"], "no_codes");
+}
