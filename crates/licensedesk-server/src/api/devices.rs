@@ -371,6 +371,7 @@ fn connect_tx(
         }
     };
     let Some(pkg) = p.package.clone() else {
+        // A product without a package has never had codes credited.
         return no_codes(tx, &mut d, &p, account_id, now);
     };
     let available = pool::product_counters(tx, p.id)?.remaining();

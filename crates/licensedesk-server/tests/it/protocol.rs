@@ -200,6 +200,12 @@ async fn change_feed_is_monotonic_complete_and_signed() {
     let (id, t) = s.account("individual", "eu-central").await;
     s.product(id, &t, "pfeed", doc_package(), "block", 2).await;
     s.connect(&t, "pfeed", "d1").await;
+    s.post_ok(
+        "/v1/products/pfeed/package",
+        &t,
+        json!({"package": doc_package(), "overage_policy": "bill"}),
+    )
+    .await;
     let mut seen = Vec::new();
     let mut since = String::new();
     loop {

@@ -134,7 +134,7 @@ impl TestServer {
         self.post_ok(
             "/v1/products",
             token,
-            json!({"pk": pk, "name": format!("Product {pk}"), "overage_policy": policy}),
+            json!({"pk": pk, "name": format!("Product {pk}"), "overage_policy": policy, "package": package.clone()}),
         )
         .await;
         if codes > 0 {
