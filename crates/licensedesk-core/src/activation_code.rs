@@ -185,7 +185,10 @@ impl fmt::Display for ActivationCode {
 
 impl fmt::Debug for ActivationCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActivationCode({self})")
+        // A code is a credential: keep it out of logs.
+        let text = self.canonical();
+        let (head, tail) = (text.get(..4).unwrap_or(""), text.get(20..).unwrap_or(""));
+        write!(f, "ActivationCode({head}-…-{tail})")
     }
 }
 
@@ -309,6 +312,15 @@ mod tests {
             code.to_string()
         );
         assert!(format_partial(&"é".repeat(1000)).len() <= 3 * MAX_INPUT_LEN);
+    }
+
+    #[test]
+    fn debug_keeps_the_code_out_of_logs() {
+        let code = sample(0x5a);
+        let text = code.to_string();
+        let debug = format!("{code:?}");
+        assert!(!debug.contains(&text[5..19]), "{debug}");
+        assert!(debug.starts_with(&format!("ActivationCode({}", &text[..4])));
     }
 
     #[test]

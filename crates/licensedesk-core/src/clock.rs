@@ -52,17 +52,26 @@ pub fn check_clock(
     now: DateTime<Utc>,
     issued_at: Option<DateTime<Utc>>,
 ) -> Result<(), ClockError> {
+    // Checked arithmetic: dates at the ends of chrono's range never panic.
     if let Some(mark) = mark
-        && now < mark - Duration::minutes(MAX_SETBACK_MINUTES)
+        && mark
+            .checked_sub_signed(Duration::minutes(MAX_SETBACK_MINUTES))
+            .is_some_and(|limit| now < limit)
     {
         return Err(ClockError::SetBack { mark, now });
     }
     if let Some(issued_at) = issued_at
-        && issued_at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES)
+        && issued_in_future(issued_at, now)
     {
         return Err(ClockError::IssuedInFuture { issued_at, now });
     }
     Ok(())
+}
+
+/// Whether `issued_at` is more than [`MAX_FUTURE_SKEW_MINUTES`] after `now`.
+pub fn issued_in_future(issued_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now.checked_add_signed(Duration::minutes(MAX_FUTURE_SKEW_MINUTES))
+        .is_some_and(|limit| issued_at > limit)
 }
 
 /// The new high-water mark after trusting `observed`: the later of the two,
@@ -118,6 +127,22 @@ mod tests {
             let got = check_clock(mark, now, issued).err().map(|e| e.code());
             assert_eq!(got, want, "mark {mark:?} now {now} issued {issued:?}");
         }
+    }
+
+    #[test]
+    fn extreme_dates_do_not_panic() {
+        let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            check_clock(Some(min), min, Some(max))
+                .err()
+                .map(|e| e.code()),
+            Some("CLOCK_ISSUED_IN_FUTURE")
+        );
+        assert_eq!(
+            check_clock(Some(max), min, None).err().map(|e| e.code()),
+            Some("CLOCK_SET_BACK")
+        );
+        assert_eq!(check_clock(Some(min), max, Some(max)), Ok(()));
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub enum FingerprintError {
     )]
     BadCharacter { ch: char, position: usize },
     #[error(
+        "the fingerprint is not in canonical form (XXXX-XXXX-XXXX-XXXXX, upper case): normalise it first"
+    )]
+    NotCanonical,
+    #[error(
         "the fingerprint contains a typo (its check symbol does not match): compare it with the one the gateway shows"
     )]
     CheckMismatch,
@@ -47,7 +51,9 @@ impl Coded for FingerprintError {
     fn code(&self) -> &'static str {
         match self {
             Self::TooLong { .. } => "FINGERPRINT_TOO_LONG",
-            Self::WrongLength { .. } | Self::BadCharacter { .. } => "FINGERPRINT_MALFORMED",
+            Self::WrongLength { .. } | Self::BadCharacter { .. } | Self::NotCanonical => {
+                "FINGERPRINT_MALFORMED"
+            }
             Self::CheckMismatch => "FINGERPRINT_CHECK_MISMATCH",
         }
     }

@@ -24,10 +24,10 @@
 
 mod armor;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::MAX_FUTURE_SKEW_MINUTES;
+use crate::clock::issued_in_future;
 use crate::error::Coded;
 use crate::fingerprint::same_hardware;
 use crate::gateway::LicenseKind;
@@ -334,7 +334,7 @@ pub fn check_for_install(
             actual: hardware.chars().take(64).collect(),
         });
     }
-    if payload.issued_at > now + Duration::minutes(MAX_FUTURE_SKEW_MINUTES) {
+    if issued_in_future(payload.issued_at, now) {
         return Err(LicenseError::NotYetValid {
             issued_at: payload.issued_at,
             now,

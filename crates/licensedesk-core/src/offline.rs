@@ -215,7 +215,8 @@ impl RequestEntry {
 }
 
 impl OfflineRequest {
-    /// A request for one or more gateways: no duplicate nonce or gateway.
+    /// A request for one or more gateways: every entry valid (fingerprint in
+    /// canonical form), no duplicate nonce or gateway.
     pub fn new(gateways: Vec<RequestEntry>) -> Result<Self, OfflineError> {
         if gateways.is_empty() {
             return Err(OfflineError::NoGateways);
@@ -227,7 +228,20 @@ impl OfflineRequest {
         }
         let mut nonces = HashSet::with_capacity(gateways.len());
         let mut fingerprints = HashSet::with_capacity(gateways.len());
-        for entry in &gateways {
+        for (i, entry) in gateways.iter().enumerate() {
+            let canonical = check_common(
+                &entry.fingerprint,
+                &entry.nonce,
+                entry.name.as_deref(),
+                i + 1,
+            )?;
+            if canonical != entry.fingerprint {
+                return Err(OfflineError::Fingerprint {
+                    gateway: i + 1,
+                    source: crate::fingerprint::FingerprintError::NotCanonical,
+                });
+            }
+            check_credential(&entry.credential, i + 1)?;
             if !nonces.insert(entry.nonce.as_str()) {
                 return Err(OfflineError::DuplicateNonce {
                     nonce: entry.nonce.clone(),

@@ -187,6 +187,22 @@ fn request_errors_table() {
         None,
     );
     assert_eq!(err_code(bad_order), Some("OFFLINE_CREDENTIAL_INVALID"));
+    let lower = RequestEntry {
+        fingerprint: gateway_fp(1).to_lowercase(),
+        ..entry(1)
+    };
+    assert_eq!(
+        err_code(OfflineRequest::new(vec![lower])),
+        Some("OFFLINE_FINGERPRINT_INVALID")
+    );
+    let bad_nonce = RequestEntry {
+        nonce: "x".into(),
+        ..entry(1)
+    };
+    assert_eq!(
+        err_code(OfflineRequest::new(vec![bad_nonce])),
+        Some("OFFLINE_NONCE_INVALID")
+    );
 }
 
 #[test]
