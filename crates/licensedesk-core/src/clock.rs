@@ -4,10 +4,21 @@
 //! (`now` after a successful check, the `issued_at` of a verified license, a
 //! verified server time). [`check_clock`] compares `now` with it; [`advance`]
 //! moves it forward — never backwards.
+//!
+//! A signed server time statement ([`sign_server_time`] /
+//! [`verify_server_time`]) is an envelope under [`SERVER_TIME_CONTEXT`] whose
+//! payload is `{"v":1,"server_time":"<RFC 3339>"}`. It is a trusted lower
+//! bound on the real time: replaying an old statement cannot move the mark
+//! back, because [`advance`] never does.
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::error::Coded;
+use crate::keys::{self, Envelope, EnvelopeError, KeySet, SERVER_TIME_CONTEXT, SigningKeyWithKid};
+
+/// A server time statement larger than this is refused before it is parsed.
+pub const MAX_SERVER_TIME_LEN: usize = 4096;
 
 /// `now` may be this far behind the high-water mark (time zone or NTP
 /// corrections, dual boot) before the clock counts as set back.
@@ -33,6 +44,10 @@ pub enum ClockError {
         issued_at: DateTime<Utc>,
         now: DateTime<Utc>,
     },
+    #[error(
+        "the server time statement is invalid ({detail}): retry, or update LicenseDesk if this persists"
+    )]
+    ServerTimeInvalid { detail: String },
 }
 
 impl Coded for ClockError {
@@ -40,6 +55,7 @@ impl Coded for ClockError {
         match self {
             Self::SetBack { .. } => "CLOCK_SET_BACK",
             Self::IssuedInFuture { .. } => "CLOCK_ISSUED_IN_FUTURE",
+            Self::ServerTimeInvalid { .. } => "CLOCK_SERVER_TIME_INVALID",
         }
     }
 }
@@ -81,6 +97,45 @@ pub fn advance(mark: Option<DateTime<Utc>>, observed: DateTime<Utc>) -> DateTime
         Some(mark) if mark > observed => mark,
         _ => observed,
     }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ServerTimeWire {
+    v: u32,
+    server_time: DateTime<Utc>,
+}
+
+/// Signs the server's current time.
+pub fn sign_server_time(now: DateTime<Utc>, key: &SigningKeyWithKid) -> Envelope {
+    let wire = ServerTimeWire {
+        v: 1,
+        server_time: now,
+    };
+    // An integer and an RFC 3339 date: serialisation cannot fail.
+    let bytes = serde_json::to_vec(&wire).unwrap_or_default();
+    keys::sign(SERVER_TIME_CONTEXT, key, &bytes)
+}
+
+/// Verifies a signed server time statement (the envelope JSON) and returns
+/// the time it states.
+pub fn verify_server_time(json: &[u8], keys: &KeySet) -> Result<DateTime<Utc>, ClockError> {
+    let invalid = |detail: String| ClockError::ServerTimeInvalid { detail };
+    if json.len() > MAX_SERVER_TIME_LEN {
+        return Err(invalid(format!(
+            "{} bytes, at most {MAX_SERVER_TIME_LEN}",
+            json.len()
+        )));
+    }
+    let envelope: Envelope = serde_json::from_slice(json).map_err(|e| invalid(e.to_string()))?;
+    let payload = keys
+        .verify(SERVER_TIME_CONTEXT, &envelope)
+        .map_err(|e: EnvelopeError| invalid(e.to_string()))?;
+    let wire: ServerTimeWire =
+        serde_json::from_slice(&payload).map_err(|e| invalid(e.to_string()))?;
+    if wire.v != 1 {
+        return Err(invalid(format!("version {} (expected 1)", wire.v)));
+    }
+    Ok(wire.server_time)
 }
 
 #[cfg(test)]
@@ -143,6 +198,38 @@ mod tests {
             Some("CLOCK_SET_BACK")
         );
         assert_eq!(check_clock(Some(min), max, Some(max)), Ok(()));
+    }
+
+    #[test]
+    fn server_time_round_trip_and_rejections() {
+        let key = SigningKeyWithKid::from_seed("k1", [3; 32]).expect("kid");
+        let other = SigningKeyWithKid::from_seed("k1", [4; 32]).expect("kid");
+        let keys = KeySet::single(key.public_entry(t(0, 0, 0))).expect("key set");
+        let good = sign_server_time(t(10, 0, 0), &key).to_json();
+        assert_eq!(verify_server_time(good.as_bytes(), &keys), Ok(t(10, 0, 0)));
+        let license_ctx = keys::sign(
+            keys::LICENSE_CONTEXT,
+            &key,
+            br#"{"v":1,"server_time":"2026-03-31T10:00:00Z"}"#,
+        );
+        let v2 = keys::sign(
+            SERVER_TIME_CONTEXT,
+            &key,
+            br#"{"v":2,"server_time":"2026-03-31T10:00:00Z"}"#,
+        );
+        let cases = [
+            sign_server_time(t(10, 0, 0), &other).to_json(),
+            license_ctx.to_json(),
+            v2.to_json(),
+            "{".to_owned(),
+            " ".repeat(MAX_SERVER_TIME_LEN + 1),
+        ];
+        for case in cases {
+            let code = verify_server_time(case.as_bytes(), &keys)
+                .err()
+                .map(|e| e.code());
+            assert_eq!(code, Some("CLOCK_SERVER_TIME_INVALID"), "{case}");
+        }
     }
 
     #[test]
