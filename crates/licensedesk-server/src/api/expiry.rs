@@ -166,6 +166,9 @@ pub async fn near_expiry(
     Ok(Json(out))
 }
 
+/// Device ids with their expiry.
+type Expiring = Vec<(i64, DateTime<Utc>)>;
+
 /// Devices (ids) of the account expiring within the window that their
 /// product pool can renew, as core's `allocate_renewals` hands out codes
 /// (earliest expiry first), computed before any search filter.
@@ -198,7 +201,7 @@ fn renewable_devices(
             },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut by_product: HashMap<i64, (u64, Vec<(i64, DateTime<Utc>)>)> = HashMap::new();
+    let mut by_product: HashMap<i64, (u64, Expiring)> = HashMap::new();
     for (product, device, exp, remaining) in rows {
         let entry = by_product
             .entry(product)

@@ -4,8 +4,14 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// `(version, name, sql)`, in order; version N is `migrations/000N_name.sql`.
-pub const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        "pool_indexes",
+        include_str!("../../migrations/0002_pool_indexes.sql"),
+    ),
+];
 
 /// Applies every migration newer than `user_version`, all in one
 /// transaction: either the database ends at the latest version or it is

@@ -390,3 +390,34 @@ async fn demo_seeds_once_and_its_tokens_work() {
         .await;
     assert_eq!(offline["offline_reason"], "no_codes");
 }
+
+#[tokio::test]
+async fn migrations_are_numbered_applied_once_and_wal_is_on() {
+    let s = TestServer::start().await;
+    let mut c = licensedesk_server::db::open_connection(s.state.db.path()).expect("open");
+    let latest = licensedesk_server::db::MIGRATIONS
+        .last()
+        .expect("migrations")
+        .0;
+    let version: u32 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(version, latest);
+    assert_eq!(
+        licensedesk_server::db::migrate(&mut c).expect("re-run"),
+        latest
+    );
+    let mode: String = c
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(mode, "wal");
+    let sync: i64 = c
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(sync, 2, "synchronous=FULL");
+    // A database from a newer server is refused rather than touched.
+    c.pragma_update(None, "user_version", latest + 1)
+        .expect("bump");
+    let err = licensedesk_server::db::migrate(&mut c).expect_err("newer schema");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
