@@ -1,0 +1,159 @@
+//! The local cache: one SQLite file per profile, WAL, `synchronous=NORMAL`,
+//! numbered migrations embedded in the binary (`migrations/NNNN_name.sql`,
+//! version in `PRAGMA user_version`), every write in `BEGIN IMMEDIATE`.
+
+pub(crate) mod apply;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// Embedded migrations, in order; `user_version` = how many are applied.
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+
+/// A cache database. Cheap to clone; one connection behind a mutex (reads
+/// are short and indexed, and SQLite serialises writers anyway).
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// Opens a connection with the cache's pragmas.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    Ok(conn)
+}
+
+/// Applies pending migrations in one transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(Error::CacheTooNew {
+            found: version,
+            known,
+        });
+    }
+    for (_, sql) in &MIGRATIONS[version as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", known)?;
+    tx.commit()?;
+    Ok(())
+}
+
+impl Cache {
+    /// Opens (creating if needed) the cache file at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = open_connection(path)?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                conn: Mutex::new(conn),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.inner.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction; commits on `Ok`.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on the connection inside a read transaction (one snapshot).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
+        get_meta(&self.conn(), key)
+    }
+}
+
+pub(crate) fn get_meta(c: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+/// Meta keys.
+pub(crate) mod keys {
+    pub const CURSOR: &str = "sync.cursor";
+    pub const FULL_DONE: &str = "sync.full_done";
+    pub const LAST_SYNCED: &str = "sync.last_synced_at";
+    pub const SERVER_TIME: &str = "clock.server_time";
+    pub const CLOCK_MARK: &str = "clock.high_water";
+    pub const KEYSET: &str = "server.keyset";
+    pub const TIME_ZONE: &str = "account.time_zone";
+}
+
+/// The stored form of an instant (the server's: fixed width, microseconds).
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::Protocol(format!("bad time {s:?}: {e}")))
+}
+
+/// '' or NULL = none.
+pub fn parse_opt(s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
+    match s {
+        None | Some("") => Ok(None),
+        Some(s) => parse_ts(s).map(Some),
+    }
+}

@@ -1,0 +1,1 @@
+//! Charts as SVG strings (plotters). Placeholder until the next commit.

@@ -1,0 +1,123 @@
+//! The client's error: a stable `code()` (see [`licensedesk_core::Coded`])
+//! and a message that says what to do. Across IPC it becomes
+//! `{ "code": "…", "message": "…" }` ([`ErrorBody`]).
+
+use licensedesk_core::Coded;
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server could not be reached (connection refused, DNS, timeout).
+    #[error(
+        "the server at {url} cannot be reached ({detail}); the data shown is from the last sync"
+    )]
+    ServerUnreachable { url: String, detail: String },
+    /// The server answered with an error body.
+    #[error("{message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The server answered something this client does not understand.
+    #[error("the server sent an unexpected answer: {0}")]
+    Protocol(String),
+    /// The signed server time did not verify against the server's keys.
+    #[error("the server's signed time did not verify ({0}); sync refused")]
+    ServerTimeInvalid(String),
+    #[error("the sync was cancelled; it resumes where it stopped next time")]
+    Cancelled,
+    #[error("no profile {0:?}: pick one from the profile list")]
+    ProfileNotFound(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("no {0} in the local cache: sync first or check the name")]
+    NotFound(String),
+    #[error("no API token stored for profile {0:?}: sign in again")]
+    TokenMissing(String),
+    #[error("outbox item {0} not found")]
+    OutboxItemNotFound(i64),
+    #[error("the local cache failed: {0}")]
+    Cache(#[from] rusqlite::Error),
+    #[error(
+        "the local cache has schema version {found}, newer than this app ({known}): update the app"
+    )]
+    CacheTooNew { found: i64, known: i64 },
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stored data is unreadable: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("chart rendering failed: {0}")]
+    Chart(String),
+    #[error("clock check failed: {message}")]
+    Clock { code: &'static str, message: String },
+}
+
+impl Coded for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::ServerUnreachable { .. } => "SERVER_UNREACHABLE",
+            Self::Server { .. } => "SERVER_REJECTED",
+            Self::Protocol(_) => "SERVER_PROTOCOL",
+            Self::ServerTimeInvalid(_) => "SERVER_TIME_INVALID",
+            Self::Cancelled => "SYNC_CANCELLED",
+            Self::ProfileNotFound(_) => "PROFILE_NOT_FOUND",
+            Self::Invalid(_) => "INVALID_INPUT",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::TokenMissing(_) => "TOKEN_MISSING",
+            Self::OutboxItemNotFound(_) => "OUTBOX_ITEM_NOT_FOUND",
+            Self::Cache(_) => "CACHE_ERROR",
+            Self::CacheTooNew { .. } => "CACHE_TOO_NEW",
+            Self::Io(_) => "IO_ERROR",
+            Self::Json(_) => "DATA_CORRUPT",
+            Self::Chart(_) => "CHART_ERROR",
+            Self::Clock { code, .. } => code,
+        }
+    }
+}
+
+impl Error {
+    /// The server's own code for a rejected request (e.g.
+    /// `NO_CODES_AVAILABLE`), else this error's code.
+    pub fn server_code(&self) -> &str {
+        match self {
+            Self::Server { code, .. } => code,
+            other => other.code(),
+        }
+    }
+
+    /// `{code, message}` for IPC; a server rejection keeps the server's code.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.server_code().to_owned(),
+            message: self.to_string(),
+        }
+    }
+
+    /// Whether retrying later may succeed (network trouble, 5xx, 429).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::ServerUnreachable { .. } => true,
+            Self::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+/// An error as it crosses IPC: the UI branches on `code`, shows `message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<licensedesk_core::clock::ClockError> for Error {
+    fn from(e: licensedesk_core::clock::ClockError) -> Self {
+        Self::Clock {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}

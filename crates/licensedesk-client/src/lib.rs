@@ -1,0 +1,258 @@
+//! LicenseDesk desktop backend (no tauri): a SQLite cache per profile, sync
+//! with the license server through its change feed, an outbox of offline
+//! actions, views and charts computed from the cache.
+//!
+//! The facade:
+//! - [`Client`]: a data directory — profiles, tokens, opening a [`Session`];
+//! - [`Session`]: one profile's open [`Cache`] and server — `sync`,
+//!   views (`overview`, `cards`, `licenses`, `near_expiry`, `device_quota`,
+//!   `export_csv`), the [`Outbox`], charts;
+//! - [`SyncEngine`]: the change-feed mirror itself (used by `Session::sync`).
+//!
+//! Every domain rule is `licensedesk-core`'s; time comes from a [`Clock`].
+
+pub mod cache;
+pub mod charts;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod outbox;
+pub mod profiles;
+pub mod secrets;
+pub mod sync;
+pub mod views;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use cache::Cache;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, ErrorBody, Result};
+pub use outbox::{FlushReport, Outbox, OutboxAction, OutboxItem};
+pub use profiles::{NewProfile, Profile, Profiles};
+pub use secrets::{ApiToken, FileTokenStore, TokenStore};
+pub use sync::{CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport};
+pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryQuery};
+pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort};
+pub use views::overview::{AccountOverview, ProductCard, Staleness};
+
+use crate::http::ServerApi;
+
+/// The app's data directory: profiles registry, tokens, one cache per profile.
+#[derive(Clone)]
+pub struct Client {
+    dir: PathBuf,
+    profiles: Profiles,
+    tokens: Arc<dyn TokenStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Client {
+    /// Uses `data_dir` (created if needed), tokens in 0600 files under
+    /// `data_dir/secrets`, and the system clock.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let tokens = Arc::new(FileTokenStore::new(&data_dir.join("secrets")));
+        Ok(Self::with(data_dir, tokens, Arc::new(SystemClock)))
+    }
+
+    /// With another token store (an OS keyring) or clock (tests).
+    pub fn with(data_dir: &Path, tokens: Arc<dyn TokenStore>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            dir: data_dir.to_owned(),
+            profiles: Profiles::new(data_dir),
+            tokens,
+            clock,
+        }
+    }
+
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
+    }
+
+    /// Adds a profile and stores its token.
+    pub fn add_profile(&self, new: NewProfile, token: &ApiToken) -> Result<Profile> {
+        let p = self.profiles.add(new)?;
+        self.tokens.set(&p.id, token)?;
+        Ok(p)
+    }
+
+    /// Removes a profile, its token and its cache.
+    pub fn remove_profile(&self, id: &str) -> Result<()> {
+        self.profiles.remove(id)?;
+        self.tokens.delete(id)?;
+        let dir = self.dir.join("profiles").join(id);
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Opens a profile's session (its cache; no network yet).
+    pub fn session(&self, profile_id: &str) -> Result<Session> {
+        let profile = self.profiles.get(profile_id)?;
+        let token = self
+            .tokens
+            .get(profile_id)?
+            .ok_or_else(|| Error::TokenMissing(profile_id.to_owned()))?;
+        let cache = Cache::open(&self.profiles.cache_path(profile_id))?;
+        let mut s = Session::new(cache, &profile.server_url, token, self.clock.clone())?;
+        s.profile = Some((profile, self.profiles.clone()));
+        Ok(s)
+    }
+
+    /// Switches the active profile and opens its session.
+    pub fn switch_profile(&self, profile_id: &str) -> Result<Session> {
+        self.profiles.set_active(profile_id)?;
+        self.session(profile_id)
+    }
+}
+
+/// One profile: its cache and its server.
+#[derive(Clone)]
+pub struct Session {
+    cache: Cache,
+    api: ServerApi,
+    clock: Arc<dyn Clock>,
+    profile: Option<(Profile, Profiles)>,
+}
+
+impl Session {
+    /// A session over an explicit cache file and server (tests, `ld-sync`).
+    pub fn new(
+        cache: Cache,
+        server_url: &str,
+        token: ApiToken,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        Ok(Self {
+            api: ServerApi::new(server_url, token)?,
+            cache,
+            clock,
+            profile: None,
+        })
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref().map(|(p, _)| p)
+    }
+
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.cache.clone())
+    }
+
+    pub fn engine(&self) -> SyncEngine {
+        SyncEngine::new(self.cache.clone(), self.api.clone(), self.clock.clone())
+    }
+
+    /// Sync now: replay the outbox, mirror the change feed, refresh the
+    /// account. Progress goes to `progress`; `cancel` stops between pages.
+    pub async fn sync(
+        &self,
+        progress: &(dyn Fn(SyncProgress) + Send + Sync),
+        cancel: &CancelToken,
+    ) -> Result<SyncReport> {
+        self.sync_with(self.engine(), progress, cancel).await
+    }
+
+    /// [`Self::sync`] with a configured engine (page size).
+    pub async fn sync_with(
+        &self,
+        engine: SyncEngine,
+        progress: &(dyn Fn(SyncProgress) + Send + Sync),
+        cancel: &CancelToken,
+    ) -> Result<SyncReport> {
+        let pending = self.outbox().pending_count()?;
+        progress(SyncProgress {
+            phase: SyncPhase::Outbox,
+            done: 0,
+            total: Some(pending),
+            full: false,
+        });
+        self.outbox().flush(&self.api, self.clock.now()).await?;
+        let report = engine.run(progress, cancel).await?;
+        progress(SyncProgress {
+            phase: SyncPhase::Account,
+            done: 0,
+            total: Some(1),
+            full: report.full,
+        });
+        let dc = engine.finish().await?;
+        if let Some((p, profiles)) = &self.profile {
+            profiles.set_data_center(&p.id, &dc)?;
+        }
+        progress(SyncProgress {
+            phase: SyncPhase::Done,
+            done: 1,
+            total: Some(1),
+            full: report.full,
+        });
+        Ok(report)
+    }
+
+    /// Syncs every `every` until `cancel`; each result goes to `on_result`
+    /// (an unreachable server is just reported; the next tick retries).
+    pub fn spawn_periodic(
+        &self,
+        every: Duration,
+        cancel: CancelToken,
+        on_result: impl Fn(Result<SyncReport>) + Send + Sync + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let s = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !cancel.is_cancelled() {
+                tick.tick().await;
+                if cancel.is_cancelled() {
+                    break;
+                }
+                on_result(s.sync(&|_| {}, &cancel).await);
+            }
+        })
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub fn overview(&self) -> Result<AccountOverview> {
+        views::overview::overview(&self.cache, self.now())
+    }
+
+    pub fn staleness(&self) -> Result<Staleness> {
+        self.cache
+            .read(|c| views::overview::staleness(c, self.now()))
+    }
+
+    pub fn cards(&self) -> Result<Vec<ProductCard>> {
+        views::overview::cards(&self.cache, self.now())
+    }
+
+    pub fn licenses(&self, q: &LicenseQuery) -> Result<LicensePage> {
+        views::licenses::page(&self.cache, q, self.now())
+    }
+
+    pub fn export_csv(&self, q: &LicenseQuery, out: &mut dyn Write) -> Result<u64> {
+        views::licenses::export_csv(&self.cache, q, self.now(), out)
+    }
+
+    pub fn near_expiry(&self, q: &NearExpiryQuery) -> Result<Vec<NearExpiryDevice>> {
+        views::devices::near_expiry(&self.cache, q, self.now())
+    }
+
+    pub fn device_quota(&self, pk: &str, dk: &str) -> Result<DeviceQuota> {
+        views::devices::device_quota(&self.cache, pk, dk, self.now())
+    }
+
+    /// Queues an offline action (replayed by the next sync).
+    pub fn enqueue(&self, action: &OutboxAction) -> Result<OutboxItem> {
+        self.outbox().enqueue(action, self.now())
+    }
+}

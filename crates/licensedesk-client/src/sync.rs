@@ -1,0 +1,248 @@
+//! Sync: the change feed, page by page. Each page is applied in ONE
+//! transaction together with its cursor and the verified server time, so a
+//! crash at any point resumes from the last committed page and never
+//! applies a change twice. The next page is fetched while the current one
+//! is written.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use licensedesk_core::keys::{Envelope, KeySet, SERVER_TIME_CONTEXT};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::cache::apply::{Change, apply_change};
+use crate::cache::{Cache, get_meta, keys, set_meta, ts};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::http::ServerApi;
+
+/// Default (and the server's maximum) page size.
+pub const PAGE_SIZE: u32 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    /// Fetching the server's public keys.
+    Keys,
+    /// Replaying queued offline actions.
+    Outbox,
+    /// Mirroring the change feed (the first time: the whole history).
+    Changes,
+    /// Refreshing account details.
+    Account,
+    Done,
+}
+
+/// Progress: `done` of `total` in `phase`. The change feed does not say how
+/// long it is, so `total` is `None` there until the last page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    pub done: u64,
+    pub total: Option<u64>,
+    /// `true` during the first (full) sync of a cache.
+    pub full: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SyncReport {
+    pub full: bool,
+    pub pages: u64,
+    /// Changes received from the server.
+    pub changes_fetched: u64,
+    /// Of those, changes that touched the cache.
+    pub changes_applied: u64,
+    pub cursor: String,
+    /// The verified server time of the last page (RFC 3339).
+    pub server_time: Option<String>,
+}
+
+/// Cancels a running sync between pages (a cancelled sync resumes later).
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    changes: Vec<Change>,
+    next: String,
+    has_more: bool,
+    server_time: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct ServerTime {
+    server_time: DateTime<Utc>,
+}
+
+/// Mirrors one account's change feed into one cache.
+#[derive(Clone)]
+pub struct SyncEngine {
+    cache: Cache,
+    api: ServerApi,
+    clock: Arc<dyn Clock>,
+    page_size: u32,
+}
+
+impl SyncEngine {
+    pub fn new(cache: Cache, api: ServerApi, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            cache,
+            api,
+            clock,
+            page_size: PAGE_SIZE,
+        }
+    }
+
+    /// Smaller pages (tests exercise resumption with them).
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = n.clamp(1, PAGE_SIZE);
+        self
+    }
+
+    /// The server's key set, cached in the cache; refreshed when asked.
+    async fn keyset(&self, refresh: bool) -> Result<KeySet> {
+        if !refresh && let Some(json) = self.cache.meta(keys::KEYSET)? {
+            return KeySet::from_json(json.as_bytes()).map_err(|e| Error::Protocol(e.to_string()));
+        }
+        let v: serde_json::Value = self.api.get("/v1/keys", &[]).await?;
+        let set = KeySet::from_json(v.to_string().as_bytes())
+            .map_err(|e| Error::Protocol(format!("key set: {e}")))?;
+        self.cache
+            .write(|tx| set_meta(tx, keys::KEYSET, &set.to_json()))?;
+        Ok(set)
+    }
+
+    fn verify_time(set: &KeySet, v: &serde_json::Value) -> Result<DateTime<Utc>> {
+        let env: Envelope = serde_json::from_value(v.clone())
+            .map_err(|e| Error::ServerTimeInvalid(e.to_string()))?;
+        let payload = set
+            .verify(SERVER_TIME_CONTEXT, &env)
+            .map_err(|e| Error::ServerTimeInvalid(e.to_string()))?;
+        let t: ServerTime = serde_json::from_slice(&payload)
+            .map_err(|e| Error::ServerTimeInvalid(e.to_string()))?;
+        Ok(t.server_time)
+    }
+
+    async fn fetch(api: ServerApi, cursor: String, limit: u32) -> Result<Page> {
+        let mut q = vec![("limit", limit.to_string())];
+        if !cursor.is_empty() {
+            q.push(("since", cursor));
+        }
+        api.get("/v1/changes", &q).await
+    }
+
+    /// Runs the change-feed phase to the end of the feed.
+    pub async fn run(
+        &self,
+        progress: &(dyn Fn(SyncProgress) + Send + Sync),
+        cancel: &CancelToken,
+    ) -> Result<SyncReport> {
+        progress(SyncProgress {
+            phase: SyncPhase::Keys,
+            done: 0,
+            total: Some(1),
+            full: false,
+        });
+        let mut set = self.keyset(false).await?;
+        let cursor = self.cache.meta(keys::CURSOR)?.unwrap_or_default();
+        let full = self.cache.meta(keys::FULL_DONE)?.is_none();
+        let mut report = SyncReport {
+            full,
+            cursor: cursor.clone(),
+            ..SyncReport::default()
+        };
+        let mut pending: Option<JoinHandle<Result<Page>>> = Some(tokio::spawn(Self::fetch(
+            self.api.clone(),
+            cursor,
+            self.page_size,
+        )));
+        while let Some(handle) = pending.take() {
+            if cancel.is_cancelled() {
+                handle.abort();
+                return Err(Error::Cancelled);
+            }
+            let page = handle.await.map_err(|e| Error::Protocol(e.to_string()))??;
+            let server_time = match Self::verify_time(&set, &page.server_time) {
+                Ok(t) => t,
+                Err(_) => {
+                    set = self.keyset(true).await?;
+                    Self::verify_time(&set, &page.server_time)?
+                }
+            };
+            if page.has_more {
+                pending = Some(tokio::spawn(Self::fetch(
+                    self.api.clone(),
+                    page.next.clone(),
+                    self.page_size,
+                )));
+            }
+            let fetched = page.changes.len() as u64;
+            let cache = self.cache.clone();
+            let applied =
+                tokio::task::spawn_blocking(move || apply_page(&cache, &page, server_time))
+                    .await
+                    .map_err(|e| Error::Protocol(e.to_string()))??;
+            report.pages += 1;
+            report.changes_fetched += fetched;
+            report.changes_applied += applied.0;
+            report.cursor = applied.1;
+            report.server_time = Some(ts(server_time));
+            let total = pending.is_none().then_some(report.changes_fetched);
+            progress(SyncProgress {
+                phase: SyncPhase::Changes,
+                done: report.changes_fetched,
+                total,
+                full,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Refreshes what the feed does not carry (the data center's time zone)
+    /// and stamps the sync as complete. Returns the data center.
+    pub async fn finish(&self) -> Result<String> {
+        let ov: serde_json::Value = self.api.get("/v1/account", &[]).await?;
+        let tz = ov["time_zone"].as_str().unwrap_or("UTC").to_owned();
+        let dc = ov["data_center"].as_str().unwrap_or_default().to_owned();
+        let now = ts(self.clock.now());
+        self.cache.write(|tx| {
+            set_meta(tx, keys::TIME_ZONE, &tz)?;
+            set_meta(tx, keys::FULL_DONE, &now)?;
+            set_meta(tx, keys::LAST_SYNCED, &now)
+        })?;
+        Ok(dc)
+    }
+}
+
+/// Applies one page, its cursor and the verified server time in ONE
+/// transaction. Returns (changes applied, new cursor).
+fn apply_page(cache: &Cache, page: &Page, server_time: DateTime<Utc>) -> Result<(u64, String)> {
+    cache.write(|tx| {
+        let mut applied = 0;
+        for c in &page.changes {
+            applied += u64::from(apply_change(tx, c)?);
+        }
+        set_meta(tx, keys::CURSOR, &page.next)?;
+        set_meta(tx, keys::SERVER_TIME, &ts(server_time))?;
+        let mark = get_meta(tx, keys::CLOCK_MARK)?
+            .map(|s| crate::cache::parse_ts(&s))
+            .transpose()?;
+        let mark = licensedesk_core::clock::advance(mark, server_time);
+        set_meta(tx, keys::CLOCK_MARK, &ts(mark))?;
+        Ok((applied, page.next.clone()))
+    })
+}
