@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { api, ApiError, toApiError } from './api';
+
+describe('api seam', () => {
+  it('calls the command with its named arguments and returns the DTO', async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === 'assign_codes') return { account: 'a', data_center: 'eu', counters: { total: 10, used: 2, remaining: 8 }, unassigned: 0 };
+      return null;
+    });
+    const o = await api.assignCodes('p1a2b3', 5);
+    expect(o.counters.remaining).toBe(8);
+    expect(calls).toEqual([['assign_codes', { pk: 'p1a2b3', count: 5 }]]);
+  });
+
+  it('turns a Rust {code, message} into an ApiError without touching the text', async () => {
+    mockIPC(() => {
+      throw { code: 'LICENSE_SIGNATURE_INVALID', message: 'the signature does not verify: …' };
+    });
+    const err = await api.installLicenseFiles('this', ['/tmp/x.lic']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe('LICENSE_SIGNATURE_INVALID');
+    expect((err as ApiError).message).toBe('the signature does not verify: …');
+  });
+
+  it('gives anything else a stable IPC_ERROR code', () => {
+    expect(toApiError('boom').code).toBe('IPC_ERROR');
+    expect(toApiError(new Error('x')).message).toBe('x');
+    expect(toApiError({ code: 1 }).code).toBe('IPC_ERROR');
+  });
+
+  it('delivers sync progress events to the listener', async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const seen: unknown[] = [];
+    const off = await api.onSyncProgress((p) => seen.push(p));
+    const { emit } = await import('@tauri-apps/api/event');
+    await emit('sync://progress', { phase: 'codes', done: 5, total: 10 });
+    expect(seen).toEqual([{ phase: 'codes', done: 5, total: 10 }]);
+    off();
+  });
+});
