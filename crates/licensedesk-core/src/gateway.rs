@@ -365,5 +365,8 @@ pub fn check_add(
     }
 }
 
+mod order;
+pub use order::{OrderActivation, OrderExhausted, decide_order_activation};
+
 #[cfg(test)]
 mod tests;

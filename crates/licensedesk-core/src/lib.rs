@@ -12,12 +12,14 @@ pub mod error;
 // Device activation codes (domain.md §1).
 pub mod account;
 pub mod codes;
+pub mod datacenter;
 pub mod device;
 pub mod package;
 pub mod validity;
 
 // Gateway licenses (domain.md §2).
 pub mod gateway;
+pub mod lease;
 
 // File formats and their verification.
 pub mod activation_code;
