@@ -131,6 +131,8 @@ pub(crate) fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {
 /// Meta keys.
 pub(crate) mod keys {
     pub const CURSOR: &str = "sync.cursor";
+    /// Changes applied over the cache's life (each exactly once).
+    pub const CHANGES_SEEN: &str = "sync.changes_seen";
     pub const FULL_DONE: &str = "sync.full_done";
     pub const LAST_SYNCED: &str = "sync.last_synced_at";
     pub const SERVER_TIME: &str = "clock.server_time";

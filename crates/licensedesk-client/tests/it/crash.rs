@@ -1,0 +1,126 @@
+//! `ld-sync` run as a child process and killed with SIGKILL at random points
+//! (seeded): the cache resumes to the same final state as an uninterrupted
+//! sync, every change applied exactly once, and queued outbox items reach
+//! the server exactly once.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use licensedesk_client::{ApiToken, Cache, OutboxAction, Session, SystemClock};
+use rusqlite::Connection;
+
+use crate::support::{ENT, TestServer, session, sync};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ld-sync");
+const CYCLES: usize = 24;
+
+/// xorshift64*: the kill delays are reproducible from the seed.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+fn dump(path: &Path) -> Vec<String> {
+    let c = Connection::open(path).expect("open");
+    let mut out = Vec::new();
+    for (table, order) in [
+        ("account", "id"),
+        ("products", "id"),
+        ("batches", "id"),
+        ("devices", "id"),
+        ("codes", "id"),
+        ("usage_now", "device_id"),
+        ("usage_days", "device_id, day_end"),
+    ] {
+        let mut st = c.prepare(&format!("SELECT * FROM {table} ORDER BY {order}")).expect("select");
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                let cols = (0..n)
+                    .map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(format!("{table}: {}", cols.join("|")))
+            })
+            .expect("rows")
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .expect("collect");
+        out.extend(rows);
+    }
+    out
+}
+
+fn meta(path: &Path, key: &str) -> Option<String> {
+    let c = Connection::open(path).expect("open");
+    c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).ok()
+}
+
+async fn run_child(base: &str, cache: &Path, kill_after: Option<Duration>) -> bool {
+    let mut child = Command::new(BIN)
+        .args([base, ENT, cache.to_str().expect("utf-8"), "25"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ld-sync");
+    match kill_after {
+        Some(d) => {
+            tokio::time::sleep(d).await; // a random kill point, not synchronisation
+            let done_before = child.try_wait().expect("try_wait").is_some();
+            let _ = child.kill(); // SIGKILL
+            tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+            !done_before
+        }
+        None => {
+            let st = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+            assert!(st.success(), "ld-sync failed: {st}");
+            true
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_killed_at_random_points_resumes_to_the_same_state_exactly_once() {
+    let server = TestServer::demo().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let cache_path = dir.path().join("killed.sqlite3");
+    {
+        let cache = Cache::open(&cache_path).expect("cache");
+        let s = Session::new(cache, &server.base, ApiToken::new(ENT), std::sync::Arc::new(SystemClock)).expect("s");
+        for _ in 0..4 {
+            s.enqueue(&OutboxAction::AssignCodes { pk: "psl0003".into(), count: 1 }).expect("queue");
+        }
+    }
+    let unassigned_before = server.get("/v1/account", ENT).await["unassigned"].as_u64().expect("n");
+    let mut rng = Rng(0x5eed_c0ff_ee00_1234);
+    let mut killed_mid_run = 0;
+    for cycle in 0..CYCLES {
+        // Keep the feed growing so that every run has work to be killed in.
+        for i in 0..3 {
+            let (st, _) = server.connect(ENT, "pcc0002", &format!("crash-{cycle}-{i}")).await;
+            assert_eq!(st, 200);
+        }
+        let delay = Duration::from_millis(rng.below(250));
+        killed_mid_run += usize::from(run_child(&server.base, &cache_path, Some(delay)).await);
+    }
+    assert!(run_child(&server.base, &cache_path, None).await);
+    assert!(killed_mid_run >= CYCLES / 2, "only {killed_mid_run} kills landed mid-run");
+
+    // Exactly once: the outbox's 4 assignments, and every change.
+    let unassigned_after = server.get("/v1/account", ENT).await["unassigned"].as_u64().expect("n");
+    assert_eq!(unassigned_before - unassigned_after, 4, "each queued assignment applied once");
+    let total = server.changes_after(ENT, "").await;
+    assert_eq!(meta(&cache_path, "sync.changes_seen"), Some(total.to_string()), "no change applied twice");
+
+    // Same final state as an uninterrupted sync.
+    let ref_dir = tempfile::tempdir().expect("dir");
+    let (reference, _) = session(&server, ref_dir.path(), ENT);
+    sync(&reference).await;
+    let (a, b) = (dump(&cache_path), dump(reference.cache().path()));
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "killed-and-resumed cache differs from the reference");
+}

@@ -1,0 +1,241 @@
+//! A real server on loopback, and helpers to compare the client's cache with
+//! the server's own endpoints.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use licensedesk_client::{ApiToken, Cache, CancelToken, LicenseQuery, ManualClock, Session, SyncReport};
+use licensedesk_server::clock::{Clock, TestClock};
+use licensedesk_server::config::Settings;
+use licensedesk_server::{AppState, build_app, serve};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const ADMIN: &str = "test-admin-token";
+pub use licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN as ENT;
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).expect("instant").with_timezone(&Utc)
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: Arc<TestClock>,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server seeded with the demo data set (`--demo`).
+    pub async fn demo() -> Self {
+        let s = Self::start().await;
+        licensedesk_server::demo::seed(&s.state).expect("demo seed");
+        s
+    }
+
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Arc::new(TestClock::new(at("2026-03-31T10:00:00Z")));
+        let state = AppState::open(dir.path(), clock.clone(), Settings::default(), ADMIN).expect("open");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = build_app(state.clone());
+        let task = tokio::spawn(async move {
+            serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Self { base, clock, state, http: reqwest::Client::new(), dir, stop: Some(tx), task: Some(task) }
+    }
+
+    /// Stops the server and waits until its listener is closed.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task");
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Value {
+        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.expect("send");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.expect("json")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_ok(&self, path: &str, token: &str, body: Value) -> Value {
+        let (s, v) = self.post(path, token, body).await;
+        assert_eq!(s, 200, "POST {path}: {v}");
+        v
+    }
+
+    /// Creates an account; returns (id, token).
+    pub async fn account(&self, kind: &str, dc: &str) -> (i64, String) {
+        let v = self
+            .post_ok("/v1/admin/accounts", ADMIN, json!({"name": format!("{kind} {dc}"), "kind": kind, "data_center": dc}))
+            .await;
+        (v["id"].as_i64().expect("id"), v["token"].as_str().expect("token").to_owned())
+    }
+
+    /// Creates a product with `codes` codes credited.
+    pub async fn product(&self, account: i64, token: &str, pk: &str, codes: u64) {
+        self.post_ok("/v1/products", token, json!({"pk": pk, "name": format!("Product {pk}"), "package": package()}))
+            .await;
+        if codes > 0 {
+            self.post_ok("/v1/admin/batches", ADMIN, json!({"account_id": account, "pk": pk, "count": codes, "package": package()}))
+                .await;
+        }
+    }
+
+    pub async fn connect(&self, token: &str, pk: &str, dk: &str) -> (u16, Value) {
+        self.post("/v1/devices/connect", token, json!({"pk": pk, "dk": dk})).await
+    }
+
+    /// Changes of the account after `cursor` ("cN"), counted in the server DB.
+    pub async fn changes_after(&self, token: &str, cursor: &str) -> i64 {
+        let account = self.get("/v1/account", token).await["id"].as_i64().expect("id");
+        let since: i64 = cursor.trim_start_matches('c').parse().unwrap_or(0);
+        self.state
+            .db
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM changes WHERE account_id = ?1 AND seq > ?2",
+                    [account, since],
+                    |r| r.get(0),
+                )?)
+            })
+            .await
+            .expect("count")
+    }
+
+    /// Every consumption row, from the server's own endpoint, by code.
+    pub async fn all_licenses(&self, token: &str) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/licenses?limit=500&cursor={c}"),
+                None => "/v1/licenses?limit=500".to_owned(),
+            };
+            let page = self.get(&path, token).await;
+            for item in page["items"].as_array().expect("items") {
+                let norm = json!({
+                    "batch_id": item["batch_id"], "batch_kind": item["batch_kind"], "pk": item["pk"],
+                    "product_name": item["product_name"], "dk": item["dk"], "status": item["status"],
+                    "consumed_at": norm_ts(&item["consumed_at"]), "expires_at": norm_ts(&item["expires_at"]),
+                });
+                out.insert(item["code"].as_str().expect("code").to_owned(), norm);
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+}
+
+fn norm_ts(v: &Value) -> Value {
+    v.as_str().map_or(Value::Null, |s| Value::String(at(s).to_rfc3339()))
+}
+
+/// Every consumption row of the client's cache, paged like the UI does.
+pub fn client_licenses(s: &Session) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut q = LicenseQuery { limit: Some(500), ..LicenseQuery::default() };
+    loop {
+        let page = s.licenses(&q).expect("page");
+        for r in page.rows {
+            let t = |v: &Option<String>| v.as_deref().map_or(Value::Null, |s| Value::String(at(s).to_rfc3339()));
+            out.insert(
+                r.code.clone(),
+                json!({
+                    "batch_id": r.batch_id, "batch_kind": r.batch_kind, "pk": r.pk, "product_name": r.product_name,
+                    "dk": r.dk, "status": r.status, "consumed_at": t(&r.consumed_at), "expires_at": t(&r.expires_at),
+                }),
+            );
+        }
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+pub fn package() -> Value {
+    json!({"validity": {"years": 1}, "messages_per_day": 100, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7})
+}
+
+/// A session over a fresh cache in `dir`, with a clock at the server's now.
+pub fn session(server: &TestServer, dir: &std::path::Path, token: &str) -> (Session, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(server.now()));
+    let cache = Cache::open(&dir.join("cache.sqlite3")).expect("cache");
+    let s = Session::new(cache, &server.base, ApiToken::new(token), clock.clone()).expect("session");
+    (s, clock)
+}
+
+pub async fn sync(s: &Session) -> SyncReport {
+    s.sync(&|_| {}, &CancelToken::new()).await.expect("sync")
+}
+
+/// Asserts the cache equals the server's view: overview, cards, every row.
+pub async fn assert_same_view(server: &TestServer, s: &Session, token: &str) {
+    let ov = s.overview().expect("overview");
+    let sv = server.get("/v1/account", token).await;
+    for (k, mine) in [
+        ("total", ov.total),
+        ("used", ov.used),
+        ("remaining", ov.remaining),
+        ("unassigned", ov.unassigned),
+        ("free_codes", ov.free_codes),
+    ] {
+        assert_eq!(sv[k].as_u64(), Some(mine), "overview {k}");
+    }
+    assert_eq!(sv["data_center"].as_str(), Some(ov.data_center.as_str()));
+    assert_eq!(sv["time_zone"].as_str(), Some(ov.time_zone.as_str()));
+    assert_eq!(sv["name"].as_str(), Some(ov.name.as_str()));
+    assert_eq!(sv["kind"].as_str(), Some(ov.kind.as_str()));
+    let cards = s.cards().expect("cards");
+    let scards = server.get("/v1/products", token).await;
+    let scards = scards.as_array().expect("cards");
+    assert_eq!(scards.len(), cards.len(), "card count");
+    for (c, sc) in cards.iter().zip(scards) {
+        assert_eq!(sc["pk"].as_str(), Some(c.pk.as_str()));
+        assert_eq!(sc["name"].as_str(), Some(c.name.as_str()));
+        assert_eq!(sc["package_summary"].as_str(), c.package_summary.as_deref());
+        assert_eq!(sc["overage_policy"].as_str(), Some(c.overage_policy.as_str()));
+        for (k, mine) in [("total", c.total), ("used", c.used), ("remaining", c.remaining), ("devices", c.devices)] {
+            assert_eq!(sc[k].as_u64(), Some(mine), "card {} {k}", c.pk);
+        }
+    }
+    let theirs = server.all_licenses(token).await;
+    let mine = client_licenses(s);
+    assert_eq!(theirs.len(), mine.len(), "consumption row count");
+    for (code, row) in &theirs {
+        assert_eq!(mine.get(code), Some(row), "row of code {code}");
+    }
+}
