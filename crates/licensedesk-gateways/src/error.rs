@@ -1,0 +1,126 @@
+//! The crate's error type: every failure has a stable `code()` (the UI
+//! branches on it) and a message saying what was wrong and what to do.
+
+use licensedesk_core::Coded;
+use licensedesk_core::activation_code::ActivationCodeError;
+use licensedesk_core::clock::ClockError;
+use licensedesk_core::fingerprint::FingerprintError;
+use licensedesk_core::keys::KeyError;
+use licensedesk_core::license::LicenseError;
+use licensedesk_core::offline::OfflineError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path} does not exist: choose the file again")]
+    FileNotFound { path: String },
+    #[error("{path} could not be read ({detail}): check its permissions")]
+    FileUnreadable { path: String, detail: String },
+    #[error("{path} is not a file: choose a file, not a folder")]
+    NotAFile { path: String },
+    #[error(
+        "{path} is larger than {cap} bytes: it is not a LicenseDesk file; check you picked the right file"
+    )]
+    FileTooLarge { path: String, cap: u64 },
+    #[error("no file was given: choose or drop exactly one file")]
+    NoFile,
+    #[error("{count} files were dropped: drop one license file at a time")]
+    TooManyFiles { count: usize },
+    #[error(transparent)]
+    License(#[from] LicenseError),
+    #[error(transparent)]
+    Clock(#[from] ClockError),
+    #[error(transparent)]
+    Fingerprint(#[from] FingerprintError),
+    #[error(transparent)]
+    Code(#[from] ActivationCodeError),
+    #[error(transparent)]
+    Offline(#[from] OfflineError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(
+        "no trusted signing keys yet: connect to the license server once (Sync now) so LicenseDesk can verify licenses"
+    )]
+    KeysMissing,
+    #[error("gateway {id} is not in the registry: pick a gateway from the list")]
+    GatewayNotFound { id: String },
+    #[error(
+        "the license is bound to gateway {fingerprint}, which is not in the registry: add that gateway first, then install the license again"
+    )]
+    GatewayUnknown { fingerprint: String },
+    #[error("a gateway with fingerprint {fingerprint} is already in the registry (\"{name}\")")]
+    GatewayExists { fingerprint: String, name: String },
+    #[error("this machine cannot be removed from the registry")]
+    ThisMachineFixed,
+    #[error("a gateway name must be 1 to 100 characters without control characters")]
+    NameInvalid,
+    #[error(
+        "this machine's id could not be read ({detail}): LicenseDesk needs /etc/machine-id to compute this machine's fingerprint"
+    )]
+    MachineIdUnavailable { detail: String },
+    #[error(
+        "this response does not answer any request exported from this computer: import the response to the request you exported here"
+    )]
+    RequestNotFound,
+    #[error(
+        "the license server could not be reached ({detail}): check the server URL and the network"
+    )]
+    Unreachable { detail: String },
+    #[error("{message}")]
+    Server { code: String, message: String },
+    #[error(
+        "LicenseDesk could not save its gateway data in {path} ({detail}): check free disk space and permissions"
+    )]
+    Storage { path: String, detail: String },
+}
+
+impl Error {
+    pub(crate) fn storage(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        Self::Storage {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// The stable code callers branch on.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Server { code, .. } => code.clone(),
+            other => other.static_code().to_owned(),
+        }
+    }
+
+    fn static_code(&self) -> &'static str {
+        match self {
+            Self::FileNotFound { .. } => "FILE_NOT_FOUND",
+            Self::FileUnreadable { .. } => "FILE_UNREADABLE",
+            Self::NotAFile { .. } => "FILE_NOT_A_FILE",
+            Self::FileTooLarge { .. } => "FILE_TOO_LARGE",
+            Self::NoFile => "FILE_NONE",
+            Self::TooManyFiles { .. } => "FILE_TOO_MANY",
+            Self::License(e) => e.code(),
+            Self::Clock(e) => e.code(),
+            Self::Fingerprint(e) => e.code(),
+            Self::Code(e) => e.code(),
+            Self::Offline(e) => e.code(),
+            Self::Keys(e) => e.code(),
+            Self::KeysMissing => "KEYS_MISSING",
+            Self::GatewayNotFound { .. } => "GATEWAY_NOT_FOUND",
+            Self::GatewayUnknown { .. } => "GATEWAY_UNKNOWN",
+            Self::GatewayExists { .. } => "GATEWAY_EXISTS",
+            Self::ThisMachineFixed => "GATEWAY_THIS_MACHINE",
+            Self::NameInvalid => "GATEWAY_NAME_INVALID",
+            Self::MachineIdUnavailable { .. } => "MACHINE_ID_UNAVAILABLE",
+            Self::RequestNotFound => "OFFLINE_REQUEST_NOT_FOUND",
+            Self::Unreachable { .. } => "SERVER_UNREACHABLE",
+            Self::Server { .. } => "SERVER_ERROR",
+            Self::Storage { .. } => "STORAGE_IO",
+        }
+    }
+
+    /// Whether the server could not be reached (the action may be queued).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable { .. })
+    }
+}

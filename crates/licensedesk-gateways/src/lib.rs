@@ -1,0 +1,30 @@
+//! LicenseDesk gateway registry (domain.md §2), with no tauri.
+//!
+//! - [`Registry`]: this machine (always present, fingerprint computed
+//!   locally) and gateways added from request files or typed fingerprints;
+//!   each gateway's installed license as last known, previous ones kept as
+//!   backups.
+//! - The install pipeline ([`Registry::install_license_file`]): a path from
+//!   the OS is read in one place ([`files::read_os_file`]) with a size cap
+//!   before anything parses it, verified completely by `licensedesk-core`,
+//!   then replaces the installed license atomically. Every failure has a
+//!   stable [`Error::code`].
+//! - Activation codes ([`Registry::activate_code`]): check symbol first,
+//!   then online, or queued when the server is unreachable.
+//! - Offline activation: request export, response import.
+//! - Floating lease status.
+//!
+//! Rules live in `licensedesk-core`; this crate stores and orchestrates.
+
+mod activation;
+pub mod dto;
+mod error;
+pub mod files;
+mod install;
+mod offline;
+mod registry;
+mod server;
+
+pub use error::{Error, Result};
+pub use registry::{APP_ID, MAX_MACHINE_ID_LEN, Registry, this_machine_fingerprint};
+pub use server::{ActivateReply, LeaseReply, PoolReply, ServerApi};

@@ -1,0 +1,180 @@
+//! Fixtures: a registry in a temp dir, a test signing key, a real server.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use licensedesk_core::fingerprint::fingerprint;
+use licensedesk_core::gateway::LicenseKind;
+use licensedesk_core::keys::{KeySet, SigningKeyWithKid};
+use licensedesk_core::license::{LicensePayload, sign_license};
+use licensedesk_gateways::{APP_ID, Registry};
+use licensedesk_server::clock::TestClock;
+use licensedesk_server::config::Settings;
+use licensedesk_server::{AppState, build_app, serve};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const ADMIN: &str = "test-admin-token";
+
+pub fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z")
+        .expect("instant")
+        .with_timezone(&Utc)
+}
+
+pub fn this_fp() -> String {
+    fingerprint(b"machine-a", APP_ID)
+}
+
+pub fn other_fp(n: u32) -> String {
+    fingerprint(format!("gateway-{n}").as_bytes(), APP_ID)
+}
+
+pub struct Local {
+    pub dir: tempfile::TempDir,
+    pub reg: Registry,
+}
+
+impl Local {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::open(dir.path(), &this_fp(), now()).expect("open");
+        Self { dir, reg }
+    }
+
+    /// A registry trusting the test key.
+    pub fn trusting() -> Self {
+        let local = Self::new();
+        local.reg.set_keys(&keyset()).expect("keys");
+        local
+    }
+
+    pub fn reopen(&self) -> Registry {
+        Registry::open(self.dir.path(), &this_fp(), now()).expect("reopen")
+    }
+
+    pub fn file(&self, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        path
+    }
+
+    pub fn installed_bytes(&self) -> Option<Vec<u8>> {
+        self.reg.license_text(&this_fp()).expect("license text")
+    }
+}
+
+pub fn key() -> SigningKeyWithKid {
+    SigningKeyWithKid::from_seed("test-1", [7; 32]).expect("key")
+}
+
+pub fn keyset() -> KeySet {
+    KeySet::single(key().public_entry(now())).expect("keyset")
+}
+
+pub fn payload(id: &str, hardware: Option<String>) -> LicensePayload {
+    LicensePayload {
+        license_id: id.into(),
+        kind: LicenseKind::File,
+        customer: "Buyer Ltd".into(),
+        issued_at: now() - Duration::days(1),
+        expire_at: now() + Duration::days(365),
+        max_connections: 100,
+        max_tags: 500,
+        plugins: vec!["modbus-tcp".into(), "opcua".into()],
+        hardware,
+        product: None,
+        order: None,
+    }
+}
+
+pub fn signed(p: &LicensePayload) -> String {
+    sign_license(p, &key())
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: Arc<TestClock>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = Arc::new(TestClock::new(now()));
+        let state =
+            AppState::open(dir.path(), clock.clone(), Settings::default(), ADMIN).expect("state");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = build_app(state);
+        tokio::spawn(async move {
+            let _ = serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Self {
+            base,
+            clock,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            _stop: tx,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let status = resp.status();
+        let v: Value = resp.json().await.expect("json");
+        assert!(status.is_success(), "POST {path}: {status} {v}");
+        v
+    }
+
+    /// An account: (id, token).
+    pub async fn account(&self) -> (i64, String) {
+        let v = self
+            .post(
+                "/v1/admin/accounts",
+                ADMIN,
+                json!({"name": "Buyer", "kind": "enterprise", "data_center": "cn-east"}),
+            )
+            .await;
+        (
+            v["id"].as_i64().expect("id"),
+            v["token"].as_str().expect("token").to_owned(),
+        )
+    }
+
+    /// An order of `qty` licenses; returns its activation code.
+    pub async fn order(&self, account: i64, no: &str, qty: u32) -> String {
+        let v = self
+            .post(
+                "/v1/admin/gateway-orders",
+                ADMIN,
+                json!({"account_id": account, "order_no": no, "email": "buyer@example.com",
+                       "customer": "Buyer Ltd", "quantity": qty, "max_connections": 200,
+                       "max_tags": 2000, "plugins": ["mqtt", "opcua"], "validity_days": 365}),
+            )
+            .await;
+        v["activation_code"].as_str().expect("code").to_owned()
+    }
+}
+
+/// A URL where nothing listens (a port bound then released).
+pub fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    drop(l);
+    format!("http://{addr}")
+}
