@@ -237,8 +237,14 @@ fn apply_page(cache: &Cache, page: &Page, server_time: DateTime<Utc>) -> Result<
             applied += u64::from(apply_change(tx, c)?);
         }
         set_meta(tx, keys::CURSOR, &page.next)?;
-        let seen: u64 = get_meta(tx, keys::CHANGES_SEEN)?.and_then(|s| s.parse().ok()).unwrap_or(0);
-        set_meta(tx, keys::CHANGES_SEEN, &(seen + page.changes.len() as u64).to_string())?;
+        let seen: u64 = get_meta(tx, keys::CHANGES_SEEN)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        set_meta(
+            tx,
+            keys::CHANGES_SEEN,
+            &(seen + page.changes.len() as u64).to_string(),
+        )?;
         set_meta(tx, keys::SERVER_TIME, &ts(server_time))?;
         let mark = get_meta(tx, keys::CLOCK_MARK)?
             .map(|s| crate::cache::parse_ts(&s))

@@ -13,13 +13,25 @@ async fn queued_actions_reach_the_server_once_and_refusals_are_kept() {
     let dir = tempfile::tempdir().expect("dir");
     let (s, _) = session(&server, dir.path(), &token);
     for _ in 0..3 {
-        s.enqueue(&OutboxAction::AssignCodes { pk: "pout01".into(), count: 2 }).expect("queue");
+        s.enqueue(&OutboxAction::AssignCodes {
+            pk: "pout01".into(),
+            count: 2,
+        })
+        .expect("queue");
     }
-    let bad = s.enqueue(&OutboxAction::AssignCodes { pk: "pout01".into(), count: 500 }).expect("queue");
+    let bad = s
+        .enqueue(&OutboxAction::AssignCodes {
+            pk: "pout01".into(),
+            count: 500,
+        })
+        .expect("queue");
     assert_eq!(s.outbox().list().expect("list").len(), 4);
     sync(&s).await;
     let card = server.get("/v1/products/pout01", &token).await;
-    assert_eq!(card["total"], 6, "three assignments of 2, once each: {card}");
+    assert_eq!(
+        card["total"], 6,
+        "three assignments of 2, once each: {card}"
+    );
     let left = s.outbox().list().expect("list");
     assert_eq!(left.len(), 1, "only the refused one is left: {left:?}");
     assert_eq!(left[0].id, bad.id);
@@ -37,6 +49,10 @@ async fn queued_actions_reach_the_server_once_and_refusals_are_kept() {
     assert_eq!(s.outbox().list().expect("list")[0].state, "rejected");
     s.outbox().dismiss(bad.id).expect("dismiss");
     assert!(s.outbox().list().expect("list").is_empty());
-    assert_eq!(s.outbox().all().expect("all").len(), 3, "history of done items");
+    assert_eq!(
+        s.outbox().all().expect("all").len(),
+        3,
+        "history of done items"
+    );
     assert!(s.outbox().dismiss(bad.id).is_err());
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use licensedesk_client::{ApiToken, Cache, CancelToken, LicenseQuery, ManualClock, Session, SyncReport};
+use licensedesk_client::{
+    ApiToken, Cache, CancelToken, LicenseQuery, ManualClock, Session, SyncReport,
+};
 use licensedesk_server::clock::{Clock, TestClock};
 use licensedesk_server::config::Settings;
 use licensedesk_server::{AppState, build_app, serve};
@@ -17,7 +19,9 @@ pub const ADMIN: &str = "test-admin-token";
 pub use licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN as ENT;
 
 pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("instant").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("instant")
+        .with_timezone(&Utc)
 }
 
 pub struct TestServer {
@@ -41,7 +45,8 @@ impl TestServer {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = Arc::new(TestClock::new(at("2026-03-31T10:00:00Z")));
-        let state = AppState::open(dir.path(), clock.clone(), Settings::default(), ADMIN).expect("open");
+        let state =
+            AppState::open(dir.path(), clock.clone(), Settings::default(), ADMIN).expect("open");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
@@ -53,7 +58,15 @@ impl TestServer {
             .await
             .expect("serve");
         });
-        Self { base, clock, state, http: reqwest::Client::new(), dir, stop: Some(tx), task: Some(task) }
+        Self {
+            base,
+            clock,
+            state,
+            http: reqwest::Client::new(),
+            dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// Stops the server and waits until its listener is closed.
@@ -71,7 +84,13 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Value {
-        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.expect("send");
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("send");
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.json().await.expect("json")
     }
@@ -97,28 +116,46 @@ impl TestServer {
     /// Creates an account; returns (id, token).
     pub async fn account(&self, kind: &str, dc: &str) -> (i64, String) {
         let v = self
-            .post_ok("/v1/admin/accounts", ADMIN, json!({"name": format!("{kind} {dc}"), "kind": kind, "data_center": dc}))
+            .post_ok(
+                "/v1/admin/accounts",
+                ADMIN,
+                json!({"name": format!("{kind} {dc}"), "kind": kind, "data_center": dc}),
+            )
             .await;
-        (v["id"].as_i64().expect("id"), v["token"].as_str().expect("token").to_owned())
+        (
+            v["id"].as_i64().expect("id"),
+            v["token"].as_str().expect("token").to_owned(),
+        )
     }
 
     /// Creates a product with `codes` codes credited.
     pub async fn product(&self, account: i64, token: &str, pk: &str, codes: u64) {
-        self.post_ok("/v1/products", token, json!({"pk": pk, "name": format!("Product {pk}"), "package": package()}))
-            .await;
+        self.post_ok(
+            "/v1/products",
+            token,
+            json!({"pk": pk, "name": format!("Product {pk}"), "package": package()}),
+        )
+        .await;
         if codes > 0 {
-            self.post_ok("/v1/admin/batches", ADMIN, json!({"account_id": account, "pk": pk, "count": codes, "package": package()}))
-                .await;
+            self.post_ok(
+                "/v1/admin/batches",
+                ADMIN,
+                json!({"account_id": account, "pk": pk, "count": codes, "package": package()}),
+            )
+            .await;
         }
     }
 
     pub async fn connect(&self, token: &str, pk: &str, dk: &str) -> (u16, Value) {
-        self.post("/v1/devices/connect", token, json!({"pk": pk, "dk": dk})).await
+        self.post("/v1/devices/connect", token, json!({"pk": pk, "dk": dk}))
+            .await
     }
 
     /// Changes of the account after `cursor` ("cN"), counted in the server DB.
     pub async fn changes_after(&self, token: &str, cursor: &str) -> i64 {
-        let account = self.get("/v1/account", token).await["id"].as_i64().expect("id");
+        let account = self.get("/v1/account", token).await["id"]
+            .as_i64()
+            .expect("id");
         let since: i64 = cursor.trim_start_matches('c').parse().unwrap_or(0);
         self.state
             .db
@@ -160,17 +197,24 @@ impl TestServer {
 }
 
 fn norm_ts(v: &Value) -> Value {
-    v.as_str().map_or(Value::Null, |s| Value::String(at(s).to_rfc3339()))
+    v.as_str()
+        .map_or(Value::Null, |s| Value::String(at(s).to_rfc3339()))
 }
 
 /// Every consumption row of the client's cache, paged like the UI does.
 pub fn client_licenses(s: &Session) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
-    let mut q = LicenseQuery { limit: Some(500), ..LicenseQuery::default() };
+    let mut q = LicenseQuery {
+        limit: Some(500),
+        ..LicenseQuery::default()
+    };
     loop {
         let page = s.licenses(&q).expect("page");
         for r in page.rows {
-            let t = |v: &Option<String>| v.as_deref().map_or(Value::Null, |s| Value::String(at(s).to_rfc3339()));
+            let t = |v: &Option<String>| {
+                v.as_deref()
+                    .map_or(Value::Null, |s| Value::String(at(s).to_rfc3339()))
+            };
             out.insert(
                 r.code.clone(),
                 json!({
@@ -191,10 +235,15 @@ pub fn package() -> Value {
 }
 
 /// A session over a fresh cache in `dir`, with a clock at the server's now.
-pub fn session(server: &TestServer, dir: &std::path::Path, token: &str) -> (Session, Arc<ManualClock>) {
+pub fn session(
+    server: &TestServer,
+    dir: &std::path::Path,
+    token: &str,
+) -> (Session, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(server.now()));
     let cache = Cache::open(&dir.join("cache.sqlite3")).expect("cache");
-    let s = Session::new(cache, &server.base, ApiToken::new(token), clock.clone()).expect("session");
+    let s =
+        Session::new(cache, &server.base, ApiToken::new(token), clock.clone()).expect("session");
     (s, clock)
 }
 
@@ -227,8 +276,16 @@ pub async fn assert_same_view(server: &TestServer, s: &Session, token: &str) {
         assert_eq!(sc["pk"].as_str(), Some(c.pk.as_str()));
         assert_eq!(sc["name"].as_str(), Some(c.name.as_str()));
         assert_eq!(sc["package_summary"].as_str(), c.package_summary.as_deref());
-        assert_eq!(sc["overage_policy"].as_str(), Some(c.overage_policy.as_str()));
-        for (k, mine) in [("total", c.total), ("used", c.used), ("remaining", c.remaining), ("devices", c.devices)] {
+        assert_eq!(
+            sc["overage_policy"].as_str(),
+            Some(c.overage_policy.as_str())
+        );
+        for (k, mine) in [
+            ("total", c.total),
+            ("used", c.used),
+            ("remaining", c.remaining),
+            ("devices", c.devices),
+        ] {
             assert_eq!(sc[k].as_u64(), Some(mine), "card {} {k}", c.pk);
         }
     }

@@ -12,25 +12,81 @@ use crate::support::{ENT, TestServer, session, sync};
 async fn views_match_the_server_and_csv_exports_every_row() {
     let server = TestServer::demo().await;
     let dir = tempfile::tempdir().expect("dir");
-    let (s, _) = session(&server, dir.path(), ENT);
+    let (s, clock) = session(&server, dir.path(), ENT);
     // Usage, so the device quota has something to show.
     let (st, _) = server.connect(ENT, "pwm0001", "quota-dev").await;
     assert_eq!(st, 200);
-    server.post_ok("/v1/devices/pwm0001/quota-dev/messages", ENT, json!({"count": 42})).await;
-    server.post_ok("/v1/devices/pwm0001/quota-dev/ota", ENT, json!({"bytes": 6 * 1_048_576})).await;
+    server
+        .post_ok(
+            "/v1/devices/pwm0001/quota-dev/messages",
+            ENT,
+            json!({"count": 42}),
+        )
+        .await;
+    server
+        .post_ok(
+            "/v1/devices/pwm0001/quota-dev/ota",
+            ENT,
+            json!({"bytes": 6 * 1_048_576}),
+        )
+        .await;
     sync(&s).await;
 
+    // Device quota from the cache equals the server's device detail.
+    let q = s.device_quota("pwm0001", "quota-dev").expect("quota");
+    let d = server.get("/v1/devices/pwm0001/quota-dev", ENT).await;
+    assert_eq!(
+        d["usage"]["messages_today"].as_u64(),
+        Some(q.messages_today)
+    );
+    assert_eq!(q.messages_today, 42);
+    assert_eq!(
+        d["usage"]["ota_this_month"].as_u64(),
+        Some(q.ota_this_month)
+    );
+    assert_eq!(q.ota_this_month, 1);
+    assert_eq!(
+        (q.messages_per_day, q.ota_cap_mb, q.storage_days),
+        (1500, 5, 7)
+    );
+
+    // Some codes expired (no renewal run yet): on both sides, at the same now.
+    server.clock.advance(chrono::Duration::days(200));
+    clock.set(server.now());
     // Filtered, sorted, keyset-paged: same codes in the same order.
-    for (status, sort, desc, srv_sort) in [
-        ("active", LicenseSort::ExpiresAt, true, "expires_at&order=desc"),
-        ("expired", LicenseSort::ConsumedAt, false, "consumed_at&order=asc"),
-        ("unused", LicenseSort::Id, false, "id&order=asc"),
+    for (pk, status, sort, desc, srv_sort) in [
+        (
+            "pwm0001",
+            "active",
+            LicenseSort::ExpiresAt,
+            true,
+            "expires_at&order=desc",
+        ),
+        (
+            "psl0003",
+            "expired",
+            LicenseSort::ConsumedAt,
+            false,
+            "consumed_at&order=asc",
+        ),
+        ("pwm0001", "unused", LicenseSort::Id, false, "id&order=asc"),
     ] {
-        let mut q = LicenseQuery { pk: Some("pwm0001".into()), status: Some(status.into()), sort, desc, limit: Some(97), ..Default::default() };
+        let mut q = LicenseQuery {
+            pk: Some(pk.into()),
+            status: Some(status.into()),
+            sort,
+            desc,
+            limit: Some(97),
+            ..Default::default()
+        };
         let mut mine = Vec::new();
         loop {
             let p = s.licenses(&q).expect("page");
-            assert!(p.rows.iter().all(|r| r.status == status && r.pk.as_deref() == Some("pwm0001")));
+            assert!(
+                p.rows
+                    .iter()
+                    .all(|r| r.status == status && r.pk.as_deref() == Some(pk))
+            );
             mine.extend(p.rows.into_iter().map(|r| r.code));
             match p.next_cursor {
                 Some(c) => q.cursor = Some(c),
@@ -41,9 +97,20 @@ async fn views_match_the_server_and_csv_exports_every_row() {
         let mut cursor = String::new();
         loop {
             let v = server
-                .get(&format!("/v1/licenses?pk=pwm0001&status={status}&sort={srv_sort}&limit=500{cursor}"), ENT)
+                .get(
+                    &format!(
+                        "/v1/licenses?pk={pk}&status={status}&sort={srv_sort}&limit=500{cursor}"
+                    ),
+                    ENT,
+                )
                 .await;
-            theirs.extend(v["items"].as_array().expect("items").iter().map(|i| i["code"].as_str().expect("c").to_owned()));
+            theirs.extend(
+                v["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .map(|i| i["code"].as_str().expect("c").to_owned()),
+            );
             match v["next_cursor"].as_str() {
                 Some(c) => cursor = format!("&cursor={c}"),
                 None => break,
@@ -52,41 +119,56 @@ async fn views_match_the_server_and_csv_exports_every_row() {
         assert!(!mine.is_empty(), "{status}");
         assert_eq!(mine, theirs, "{status} rows");
     }
-    let hits = s.licenses(&LicenseQuery { search: Some("quota-d".into()), ..Default::default() }).expect("search");
+    let hits = s
+        .licenses(&LicenseQuery {
+            search: Some("quota-d".into()),
+            ..Default::default()
+        })
+        .expect("search");
     assert_eq!(hits.rows.len(), 1);
     assert_eq!(hits.rows[0].dk.as_deref(), Some("quota-dev"));
-    assert!(s.licenses(&LicenseQuery { cursor: Some("garbage".into()), ..Default::default() }).is_err());
+    assert!(
+        s.licenses(&LicenseQuery {
+            cursor: Some("garbage".into()),
+            ..Default::default()
+        })
+        .is_err()
+    );
 
     // Near-expiry: same devices, same replacement availability.
     for days in [30, 200] {
         let mine: BTreeSet<(String, bool)> = s
-            .near_expiry(&NearExpiryQuery { days: Some(days), ..Default::default() })
+            .near_expiry(&NearExpiryQuery {
+                days: Some(days),
+                ..Default::default()
+            })
             .expect("near")
             .into_iter()
             .map(|d| (d.dk, d.replacement_available))
             .collect();
-        let v = server.get(&format!("/v1/devices/near-expiry?days={days}"), ENT).await;
+        let v = server
+            .get(&format!("/v1/devices/near-expiry?days={days}"), ENT)
+            .await;
         let theirs: BTreeSet<(String, bool)> = v["devices"]
             .as_array()
             .expect("devices")
             .iter()
-            .map(|d| (d["dk"].as_str().expect("dk").to_owned(), d["replacement_available"].as_bool().expect("b")))
+            .map(|d| {
+                (
+                    d["dk"].as_str().expect("dk").to_owned(),
+                    d["replacement_available"].as_bool().expect("b"),
+                )
+            })
             .collect();
         assert_eq!(mine, theirs, "near expiry within {days} days");
     }
 
-    // Device quota from the cache equals the server's device detail.
-    let q = s.device_quota("pwm0001", "quota-dev").expect("quota");
-    let d = server.get("/v1/devices/pwm0001/quota-dev", ENT).await;
-    assert_eq!(d["usage"]["messages_today"].as_u64(), Some(q.messages_today));
-    assert_eq!(q.messages_today, 42);
-    assert_eq!(d["usage"]["ota_this_month"].as_u64(), Some(q.ota_this_month));
-    assert_eq!(q.ota_this_month, 1);
-    assert_eq!((q.messages_per_day, q.ota_cap_mb, q.storage_days), (1500, 5, 7));
-
     // CSV: every row of the filter, header first.
     let mut csv = Vec::new();
-    let q = LicenseQuery { status: Some("active".into()), ..Default::default() };
+    let q = LicenseQuery {
+        status: Some("active".into()),
+        ..Default::default()
+    };
     let n = s.export_csv(&q, &mut csv).expect("csv");
     let text = String::from_utf8(csv).expect("utf-8");
     assert_eq!(text.lines().count() as u64, n + 1);
