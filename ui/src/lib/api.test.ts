@@ -7,12 +7,12 @@ describe('api seam', () => {
     const calls: [string, unknown][] = [];
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
-      if (cmd === 'assign_codes') return { account: 'a', data_center: 'eu', counters: { total: 10, used: 2, remaining: 8 }, unassigned: 0 };
+      if (cmd === 'device_quota') return { pk: 'p1a2b3', dk: 'dev-1', messages_today: 12 };
       return null;
     });
-    const o = await api.assignCodes('p1a2b3', 5);
-    expect(o.counters.remaining).toBe(8);
-    expect(calls).toEqual([['assign_codes', { pk: 'p1a2b3', count: 5 }]]);
+    const q = await api.deviceQuota('p1a2b3', 'dev-1');
+    expect(q.messages_today).toBe(12);
+    expect(calls).toEqual([['device_quota', { pk: 'p1a2b3', dk: 'dev-1' }]]);
   });
 
   it('turns a Rust {code, message} into an ApiError without touching the text', async () => {

@@ -6,27 +6,30 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
-  Charts,
+  AccountOverview,
   CodeCheck,
   DeviceQuota,
   ErrorBody,
-  Gateway,
+  ActivationOutcome,
+  FloatingStatus,
+  GatewaySummary,
   GatewayLicenseView,
   InstallOutcome,
+  OfflineImportItem,
   LicensePage,
   LicenseQuery,
   NearExpiryDevice,
   NearExpiryQuery,
   OtaCost,
   OutboxItem,
-  Overview,
   ProductCard,
-  ProfileInput,
+  NewProfile,
+  Profile,
+  LicenseCharts,
   ProfileList,
   Settings,
   SyncProgress,
   SyncStatus,
-  Counters,
 } from './types-pending';
 
 export class ApiError extends Error implements ErrorBody {
@@ -62,8 +65,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const COMMANDS = [
   'list_profiles',
   'switch_profile',
-  'save_profile',
-  'delete_profile',
+  'add_profile',
+  'remove_profile',
   'get_settings',
   'save_settings',
   'sync_status',
@@ -71,15 +74,16 @@ export const COMMANDS = [
   'sync_cancel',
   'list_outbox',
   'retry_outbox_item',
+  'dismiss_outbox_item',
   'account_overview',
   'product_cards',
   'assign_codes',
-  'data_center_counters',
   'license_page',
   'license_charts',
   'export_licenses_csv',
   'near_expiry_devices',
   'device_quota',
+  'device_messages_chart',
   'ota_cost',
   'ota_cost_for_file',
   'list_gateways',
@@ -88,6 +92,7 @@ export const COMMANDS = [
   'install_license_files',
   'check_activation_code',
   'activate_gateway',
+  'floating_status',
   'export_offline_request',
   'import_offline_response',
 ] as const;
@@ -105,8 +110,9 @@ export const api = {
   // Profiles and settings
   listProfiles: () => call<ProfileList>('list_profiles'),
   switchProfile: (id: string) => call<ProfileList>('switch_profile', { id }),
-  saveProfile: (profile: ProfileInput) => call<ProfileList>('save_profile', { profile }),
-  deleteProfile: (id: string) => call<ProfileList>('delete_profile', { id }),
+  /** The token goes to the OS keyring in Rust; it is never read back. */
+  addProfile: (profile: NewProfile, token: string) => call<Profile>('add_profile', { profile, token }),
+  removeProfile: (id: string) => call<ProfileList>('remove_profile', { id }),
   getSettings: () => call<Settings>('get_settings'),
   saveSettings: (settings: Settings) => call<Settings>('save_settings', { settings }),
 
@@ -115,39 +121,45 @@ export const api = {
   syncNow: () => call<SyncStatus>('sync_now'),
   syncCancel: () => call<void>('sync_cancel'),
   listOutbox: () => call<OutboxItem[]>('list_outbox'),
-  retryOutboxItem: (id: number | bigint) => call<OutboxItem[]>('retry_outbox_item', { id: Number(id) }),
+  retryOutboxItem: (id: number) => call<OutboxItem[]>('retry_outbox_item', { id }),
+  dismissOutboxItem: (id: number) => call<OutboxItem[]>('dismiss_outbox_item', { id }),
 
   // Products
-  accountOverview: () => call<Overview>('account_overview'),
+  accountOverview: () => call<AccountOverview>('account_overview'),
   productCards: () => call<ProductCard[]>('product_cards'),
-  assignCodes: (pk: string, count: number) => call<Overview>('assign_codes', { pk, count }),
+  /** Online: assigned at once; offline: queued in the outbox (the answer says which). */
+  assignCodes: (pk: string, count: number) => call<OutboxItem>('assign_codes', { pk, count }),
 
   // License Management
-  dataCenterCounters: () => call<Counters>('data_center_counters'),
   licensePage: (query: LicenseQuery) => call<LicensePage>('license_page', { query }),
-  licenseCharts: () => call<Charts>('license_charts'),
+  licenseCharts: () => call<LicenseCharts>('license_charts'),
   /** Opens the native save dialog in Rust; resolves to the written path, or null if cancelled. */
   exportLicensesCsv: (query: LicenseQuery) => call<string | null>('export_licenses_csv', { query }),
 
   // Devices
   nearExpiryDevices: (query: NearExpiryQuery) => call<NearExpiryDevice[]>('near_expiry_devices', { query }),
   deviceQuota: (pk: string, dk: string) => call<DeviceQuota>('device_quota', { pk, dk }),
+  deviceMessagesChart: (pk: string, dk: string) => call<string>('device_messages_chart', { pk, dk }),
   otaCost: (pk: string, dk: string, bytes: number) => call<OtaCost>('ota_cost', { pk, dk, bytes }),
   otaCostForFile: (pk: string, dk: string, path: string) => call<OtaCost>('ota_cost_for_file', { pk, dk, path }),
 
   // Gateway licenses
-  listGateways: () => call<Gateway[]>('list_gateways'),
+  listGateways: () => call<GatewaySummary[]>('list_gateways'),
   gatewayLicense: (gatewayId: string) => call<GatewayLicenseView>('gateway_license', { gatewayId }),
   /** Native open dialog in Rust; null when the user cancelled. */
   uploadLicenseDialog: (gatewayId: string) => call<InstallOutcome | null>('upload_license_dialog', { gatewayId }),
   /** Paths dropped on the window; read once in Rust, with a size cap. */
   installLicenseFiles: (gatewayId: string, paths: string[]) =>
     call<InstallOutcome>('install_license_files', { gatewayId, paths }),
+  /** Regroups what was typed and flags a wrong check symbol (core's rules, offline). */
   checkActivationCode: (input: string) => call<CodeCheck>('check_activation_code', { input }),
-  activateGateway: (gatewayId: string, code: string) => call<InstallOutcome>('activate_gateway', { gatewayId, code }),
+  activateGateway: (gatewayId: string, code: string) => call<ActivationOutcome>('activate_gateway', { gatewayId, code }),
+  floatingStatus: (gatewayId: string) => call<FloatingStatus | null>('floating_status', { gatewayId }),
+  /** Builds the request and saves it through a native save dialog; the path, or null if cancelled. */
   exportOfflineRequest: (gatewayId: string, code: string) =>
     call<string | null>('export_offline_request', { gatewayId, code }),
-  importOfflineResponse: (gatewayId: string) => call<InstallOutcome | null>('import_offline_response', { gatewayId }),
+  /** Native open dialog for the response file; null if cancelled. */
+  importOfflineResponse: () => call<OfflineImportItem[] | null>('import_offline_response'),
 
   // Events
   onSyncProgress: (handler: (p: SyncProgress) => void): Promise<UnlistenFn> =>

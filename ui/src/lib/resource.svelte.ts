@@ -8,6 +8,8 @@ export class Resource<T> {
   data = $state<T | null>(null);
   error = $state<ApiError | null>(null);
   loading = $state(false);
+  /** A value has arrived at least once (it may legitimately be null). */
+  loaded = $state(false);
   #seq = 0;
   #fetch: () => Promise<T>;
 
@@ -16,7 +18,7 @@ export class Resource<T> {
   }
 
   get status(): 'loading' | 'error' | 'ready' {
-    if (this.data !== null) return 'ready';
+    if (this.loaded) return 'ready';
     if (this.error) return 'error';
     return 'loading';
   }
@@ -28,6 +30,7 @@ export class Resource<T> {
       const value = await this.#fetch();
       if (seq !== this.#seq) return;
       this.data = value;
+      this.loaded = true;
       this.error = null;
     } catch (e) {
       if (seq !== this.#seq) return;
