@@ -27,7 +27,7 @@ export function relative(iso: string, now: Date = new Date()): string {
   const then = new Date(iso).getTime();
   if (Number.isNaN(then)) return iso;
   const secs = Math.round((then - now.getTime()) / 1000);
-  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto', style: 'short' });
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto', style: 'long' });
   const abs = Math.abs(secs);
   if (abs < 45) return rtf.format(0, 'second');
   if (abs < 3600) return rtf.format(Math.round(secs / 60), 'minute');

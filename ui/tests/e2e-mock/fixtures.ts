@@ -1,0 +1,183 @@
+// Test data for the mock-IPC Playwright suite ONLY (never shipped: the app
+// shows what Rust returns). `scenario` picks variants: offline, upload error…
+import { mockIPC } from '@tauri-apps/api/mocks';
+
+type Args = Record<string, unknown> | undefined;
+export interface Scenario {
+  offline?: boolean;
+  syncing?: boolean;
+  emptyProducts?: boolean;
+  uploadError?: boolean;
+  trial?: boolean;
+  language?: 'en' | 'zh-CN';
+  theme?: 'light' | 'dark' | 'system';
+}
+
+const NOW = Date.now();
+const ago = (mins: number) => new Date(NOW - mins * 60_000).toISOString();
+const inDays = (d: number) => new Date(NOW + d * 86_400_000).toISOString();
+
+// A chart as Rust is asked to render it: colours from the theme variables.
+function chart(values: number[], limit?: number): string {
+  const w = 480, h = 160, pad = 28, max = Math.max(...values, limit ?? 0) * 1.1;
+  const bw = (w - pad * 2) / values.length;
+  const bars = values
+    .map((v, i) => `<rect x="${pad + i * bw + 2}" y="${h - pad - (v / max) * (h - pad * 2)}" width="${bw - 4}" height="${(v / max) * (h - pad * 2)}" rx="2" style="fill:var(--chart-line)"/>`)
+    .join('');
+  const grid = [0.25, 0.5, 0.75, 1].map((f) => `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - f * (h - pad * 2)}" y2="${h - pad - f * (h - pad * 2)}" style="stroke:var(--chart-grid)"/>`).join('');
+  const lim = limit ? `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - (limit / max) * (h - pad * 2)}" y2="${h - pad - (limit / max) * (h - pad * 2)}" stroke-dasharray="4 3" style="stroke:var(--chart-limit)"/>` : '';
+  const axis = `<line x1="${pad}" x2="${w - pad}" y1="${h - pad}" y2="${h - pad}" style="stroke:var(--chart-text)"/><text x="${pad}" y="${h - 8}" font-size="11" style="fill:var(--chart-text)">-${values.length}</text><text x="${w - pad}" y="${h - 8}" font-size="11" text-anchor="end" style="fill:var(--chart-text)">now</text>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}">${grid}${bars}${lim}${axis}</svg>`;
+}
+
+const products = [
+  { pk: 'p1a2b3', name: 'Smart Meter S2', package_summary: '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d', overage_policy: 'block', total: 1200, used: 1084, remaining: 116, devices: 1090, runs_out: '2026-09', renewal_warnings: 38 },
+  { pk: 'k9x7m2', name: 'Cold-chain Tracker', package_summary: '3 y · 500 msg/day · 2 OTA/mo ≤ 10 MB · 30 d', overage_policy: 'bill', total: 800, used: 412, remaining: 388, devices: 415, runs_out: '2028-02', renewal_warnings: 0 },
+  { pk: 'q4w8e1', name: 'Gateway Bridge G1', package_summary: '1 y · 5000 msg/day · 4 OTA/mo ≤ 50 MB · 14 d', overage_policy: 'block', total: 300, used: 300, remaining: 0, devices: 305, runs_out: null, renewal_warnings: 12 },
+  { pk: 'z5v3n6', name: 'Air Quality Probe', package_summary: null, overage_policy: 'block', total: 0, used: 0, remaining: 0, devices: 0, runs_out: null, renewal_warnings: 0 },
+];
+
+function licenseRows(cursor: number, limit: number, q: Record<string, unknown>) {
+  const statuses = ['active', 'active', 'active', 'expired', 'unused'];
+  const rows = [];
+  const total = 2300;
+  for (let i = cursor; i < Math.min(total, cursor + limit); i++) {
+    const p = products[i % 3]!;
+    const status = statuses[i % statuses.length]!;
+    if (q.status && q.status !== status) continue;
+    if (q.pk && q.pk !== p.pk) continue;
+    const consumed = status === 'unused' ? null : ago(60 * 24 * (700 - (i % 700)));
+    rows.push({
+      code: `${(1000 + i).toString(36).toUpperCase().padStart(4, '0')}-7QKM-2B4R-8HJN-5WZ${(i % 10).toString()}C`,
+      batch_id: 1 + (i % 7),
+      batch_kind: i % 11 === 0 ? 'free' : 'purchase',
+      pk: status === 'unused' && i % 2 ? null : p.pk,
+      product_name: status === 'unused' && i % 2 ? null : p.name,
+      dk: status === 'unused' ? null : `dev-${(100000 + i).toString()}`,
+      consumed_at: consumed,
+      expires_at: consumed ? (status === 'expired' ? ago(60 * 24 * (i % 90 + 1)) : inDays(30 + (i % 900))) : null,
+      status,
+    });
+  }
+  const next = cursor + limit < total ? String(cursor + limit) : null;
+  return { rows, next };
+}
+
+const thisMachine = { id: 'fp-this', name: 'ld-workstation', fingerprint: 'hw1:5f2c9a7e41b0d8c3', this_machine: true, source: 'this_machine', added_at: ago(60 * 24 * 40), kind: 'file', licensed: true, expire_at: inDays(300) };
+const remote = { id: 'fp-remote', name: 'Line 3 edge gateway', fingerprint: 'hw1:a3e0117c9d52f6b8', this_machine: false, source: 'request_file', added_at: ago(60 * 24 * 3), kind: 'trial', licensed: false, expire_at: null };
+
+function gatewayView(id: string, trial: boolean) {
+  const g = id === remote.id ? remote : thisMachine;
+  if (trial || id === remote.id) {
+    return {
+      gateway: { ...g, kind: 'trial', licensed: false, expire_at: null },
+      kind: 'trial', trial: { reason: 'none_installed' }, issued_at: null, expire_at: null, expired: false,
+      connections: { in_use: 4, max: 30, percent: 13, over_limit: false },
+      tags: { in_use: 27, max: 30, percent: 90, over_limit: false },
+      plugins: [], bound_hardware: null, installed: null, backups: 0, pending: [],
+    };
+  }
+  return {
+    gateway: g, kind: 'file', trial: null, issued_at: '2026-01-15T08:00:00Z', expire_at: '2027-01-15T08:00:00Z', expired: false,
+    connections: { in_use: 48, max: 100, percent: 48, over_limit: false },
+    tags: { in_use: 3120, max: 5000, percent: 62, over_limit: false },
+    plugins: ['modbus-tcp', 'opc-ua', 'mqtt-bridge', 's7', 'bacnet'],
+    bound_hardware: g.fingerprint,
+    installed: { license_id: 'LIC-2026-00417', customer: 'Acme Water Works', kind: 'file', issued_at: '2026-01-15T08:00:00Z', expire_at: '2027-01-15T08:00:00Z', max_connections: 100, max_tags: 5000, plugins: ['modbus-tcp', 'opc-ua', 'mqtt-bridge', 's7', 'bacnet'], hardware: g.fingerprint, order: 'SO-88213', installed_at: ago(60 * 24 * 20) },
+    backups: 2,
+    pending: [],
+  };
+}
+
+const VALID_CODE = '7K3MQ9TX2B4R8HJN5WZ0C';
+function checkCode(input: string) {
+  const raw = input.toUpperCase().replace(/[\s-]/g, '');
+  const groups = [4, 4, 4, 4, 5];
+  let out = '', i = 0;
+  for (const g of groups) {
+    if (i >= raw.length) break;
+    out += (out ? '-' : '') + raw.slice(i, i + g);
+    i += g;
+  }
+  const bad = raw.search(/[^0-9A-TV-Z]/);
+  if (bad >= 0) return { formatted: out, complete: false, error: { code: 'CODE_MALFORMED', message: `'${raw[bad]}' (character ${bad + 1}) cannot appear in an activation code: codes use digits and letters except U; check the code for typos` } };
+  if (raw.length > 21) return { formatted: out, complete: false, error: { code: 'CODE_MALFORMED', message: `the activation code has ${raw.length} symbols but needs 21: check that the whole code was copied` } };
+  if (raw.length < 21) return { formatted: out, complete: false, error: null };
+  if (raw !== VALID_CODE) return { formatted: out, complete: false, error: { code: 'CODE_CHECK_MISMATCH', message: 'the activation code contains a typo (its check symbol does not match): compare it symbol by symbol with the original' } };
+  return { formatted: out, complete: true, error: null };
+}
+
+export function install(s: Scenario): void {
+  const state = { settings: { language: s.language ?? 'en', theme: s.theme ?? 'light' } };
+  const status = {
+    online: !s.offline,
+    syncing: !!s.syncing,
+    progress: s.syncing ? { phase: 'changes', done: 1400, total: 2800, full: true } : null,
+    staleness: { last_synced_at: s.offline ? ago(185) : ago(3), age_seconds: s.offline ? 185 * 60 : 180, server_time: ago(3), clock_warning: null },
+    outbox_pending: s.offline ? 2 : 0,
+    outbox_rejected: s.offline ? 1 : 0,
+    last_error: s.offline ? { code: 'SERVER_UNREACHABLE', message: 'the server at http://127.0.0.1:8787 cannot be reached (connection refused); the data shown is from the last sync' } : null,
+  };
+  const handlers: Record<string, (a: Args) => unknown> = {
+    get_settings: () => state.settings,
+    save_settings: (a) => (state.settings = a!.settings as typeof state.settings),
+    list_profiles: () => ({
+      active_id: 'p-hz',
+      profiles: [
+        { id: 'p-hz', name: 'Hangzhou', server_url: 'https://licenses.acme.example', account_label: 'Acme IoT (enterprise)', data_center: 'cn-east' },
+        { id: 'p-fra', name: 'Frankfurt', server_url: 'https://eu.licenses.acme.example', account_label: 'Acme IoT EU', data_center: 'eu-central' },
+      ],
+    }),
+    switch_profile: () => handlers.list_profiles!(undefined),
+    sync_status: () => status,
+    sync_now: () => status,
+    list_outbox: () => [
+      { id: 11, kind: 'gateway_activation', state: 'pending', attempts: 3, created_at: ago(95), updated_at: ago(5), path: '/v1/gateways/activate', body: '{}', error: null, response: null },
+      { id: 12, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: ago(60), updated_at: ago(58), path: '/v1/products/p1a2b3/assign', body: '{}', error: { code: 'NOT_ENOUGH_UNASSIGNED', message: 'cannot assign 50 codes: only 12 are unassigned; assign 12 or fewer' }, response: null },
+    ],
+    account_overview: () => ({ name: 'Acme IoT', kind: 'enterprise', data_center: 'cn-east', time_zone: 'Asia/Shanghai', verified_enterprise: true, total: 2300, used: 1796, remaining: 504, unassigned: 12, free_codes: 10, staleness: status.staleness }),
+    product_cards: () => (s.emptyProducts ? [] : products),
+    license_page: (a) => {
+      const q = (a!.query ?? {}) as Record<string, unknown>;
+      const { rows, next } = licenseRows(Number(q.cursor ?? 0), Number(q.limit ?? 100), q);
+      return { data_center: 'cn-east', total: 2300, used: 1796, remaining: 504, rows, next_cursor: next };
+    },
+    license_charts: () => ({
+      consumption: chart([42, 55, 61, 48, 70, 88, 95, 77, 102, 110, 96, 120]),
+      burn_down: chart([504, 470, 431, 395, 352, 310, 262, 215, 170, 118, 64, 10]),
+      expirations: chart([12, 30, 22, 41, 18, 25, 60, 33, 20, 15, 28, 36]),
+    }),
+    near_expiry_devices: () => [
+      { pk: 'p1a2b3', product_name: 'Smart Meter S2', dk: 'meter-004211', code: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), days_left: 3, replacement_available: true },
+      { pk: 'p1a2b3', product_name: 'Smart Meter S2', dk: 'meter-004388', code: null, activated_at: '2021-06-09T11:40:00Z', expires_at: inDays(9), days_left: 9, replacement_available: true },
+      { pk: 'q4w8e1', product_name: 'Gateway Bridge G1', dk: 'bridge-0091', code: null, activated_at: '2025-06-20T02:00:00Z', expires_at: inDays(14), days_left: 14, replacement_available: false },
+      { pk: 'k9x7m2', product_name: 'Cold-chain Tracker', dk: 'trk-77120', code: null, activated_at: '2023-07-01T00:00:00Z', expires_at: inDays(27), days_left: 27, replacement_available: true },
+    ],
+    device_quota: (a) => ({ pk: a!.pk, product_name: 'Smart Meter S2', dk: a!.dk, status: 'active', online: true, offline_reason: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), package_summary: '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d', messages_per_day: 1500, messages_today: 1126, messages_reset_at: inDays(0.4), ota_per_month: 1, ota_cap_mb: 5, ota_this_month: 0, ota_reset_at: inDays(12), storage_days: 7, retention_cutoff: ago(60 * 24 * 7) }),
+    device_messages_chart: () => chart([900, 1020, 1100, 980, 1250, 1400, 1320, 1180, 1010, 990, 1060, 1210, 1300, 1490, 1350, 1100, 1040, 1000, 1220, 1330, 1280, 1150, 1090, 1170, 1260, 1380, 1420, 1310, 1200, 1126], 1500),
+    ota_cost: (a) => {
+      const bytes = Number(a!.bytes);
+      if (!(bytes > 0)) return Promise.reject({ code: 'OTA_SIZE_INVALID', message: 'the firmware size must be at least 1 byte' });
+      const attempts = Math.max(1, Math.ceil(bytes / (5 * 1048576)));
+      return { bytes, attempts, allowed: attempts <= 1, remaining_this_month: 1, reason: attempts <= 1 ? null : `needs ${attempts} attempts but 1 is left this month and there is no top-up package` };
+    },
+    list_gateways: () => [thisMachine, remote],
+    gateway_license: (a) => gatewayView(String(a!.gatewayId), !!s.trial),
+    floating_status: (a) => (a!.gatewayId === thisMachine.id && !s.trial ? { pool: 'plant-a', pool_points: 500, pool_in_use: 320, ttl_seconds: 300, lease_points: 100, lease_expires_at: inDays(0.003), state: 'leased' } : null),
+    upload_license_dialog: () =>
+      s.uploadError
+        ? Promise.reject({ code: 'LICENSE_SIGNATURE_INVALID', message: 'the license signature does not verify with any trusted key: the file was altered or is not from your vendor; nothing was replaced' })
+        : { gateway_id: thisMachine.id, replaced: true, backup: 'license-20260601.lic', view: gatewayView(thisMachine.id, false) },
+    install_license_files: () => Promise.reject({ code: 'LICENSE_MALFORMED', message: 'license.lic is not a LicenseDesk license file (no armour header); nothing was replaced' }),
+    check_activation_code: (a) => checkCode(String(a!.input)),
+    activate_gateway: () => ({ status: 'activated', reissued: false, remaining: 4, outcome: { gateway_id: thisMachine.id, replaced: true, backup: null, view: gatewayView(thisMachine.id, false) } }),
+  };
+  mockIPC(
+    (cmd, args) => {
+      const h = handlers[cmd];
+      if (!h) return Promise.reject({ code: 'UNKNOWN_COMMAND', message: `fixture has no command ${cmd}` });
+      return h(args as Args);
+    },
+    { shouldMockEvents: true },
+  );
+}

@@ -1,0 +1,248 @@
+// The mock-IPC journeys. Each gets a fresh page; fixtures are in fixtures.ts.
+const nav = (page, name) => page.getByRole('navigation').getByRole('button', { name, exact: true }).click();
+
+async function emit(page, event, payload) {
+  await page.evaluate(([event, payload]) => window.__TAURI_INTERNALS__.invoke('plugin:event|emit', { event, payload }), [event, payload]);
+}
+
+export const tests = [
+  {
+    name: 'products view renders tiles and cards from fixture data',
+    async run({ page, shot, expect }) {
+      await expect.text(page.getByRole('region', { name: 'Total' }), '2,300');
+      await expect.text(page.getByRole('region', { name: 'Used' }), '1,796');
+      await expect.text(page.getByRole('region', { name: 'Remaining' }), '504');
+      await expect.text(page.getByRole('region', { name: 'Unassigned codes' }), '12');
+      await expect.visible(page.getByRole('heading', { name: 'Smart Meter S2' }));
+      await expect.text(page.locator('[data-pk="p1a2b3"]'), '38 devices go offline at renewal');
+      await expect.text(page.locator('[data-pk="p1a2b3"]'), 'runs out ~ 2026-09');
+      await expect.text(page.locator('[data-pk="p1a2b3"]'), '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d');
+      await expect.visible(page.getByRole('button', { name: 'Copy product key p1a2b3' }));
+      await expect.text(page.getByTestId('last-synced'), 'Last synced 3 minutes ago');
+      await shot('products');
+    },
+  },
+  {
+    name: 'products: assign dialog opens from the unassigned tile',
+    async run({ page, expect }) {
+      await page.getByRole('button', { name: 'Assign' }).click();
+      await expect.visible(page.getByRole('dialog', { name: 'Assign codes to a product' }));
+      await expect.visible(page.getByLabel('How many'));
+    },
+  },
+  {
+    name: 'products: empty state says what to do next',
+    scenario: { emptyProducts: true },
+    async run({ page, shot, expect }) {
+      await expect.visible(page.getByRole('heading', { name: 'No products yet' }));
+      await shot('products-empty');
+    },
+  },
+  {
+    name: 'license management: keyset paging, sorting, charts',
+    async run({ page, shot, expect }) {
+      await nav(page, 'License Management');
+      const table = page.getByRole('table', { name: 'Consumption details' });
+      await expect.count(table.locator('tbody tr'), (n) => n === 200, 'first page of rows');
+      await expect.text(page.getByRole('region', { name: 'Total' }), 'cn-east');
+      await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
+      await shot('licenses');
+      // Scrolling to the end fetches the next page through the cursor.
+      await table.locator('tbody tr').last().scrollIntoViewIfNeeded();
+      await expect.count(table.locator('tbody tr'), (n) => n >= 400, 'rows after scrolling');
+      // The header stays in view while scrolled.
+      const th = table.locator('thead th').first();
+      const box = await th.boundingBox();
+      const wrap = await table.locator('xpath=..').boundingBox();
+      expect.true(box && wrap && Math.abs(box.y - wrap.y) < 4, `sticky header at ${box?.y} vs ${wrap?.y}`);
+      await page.getByRole('button', { name: 'Sort by Expires at' }).click();
+      await expect.attr(table.locator('thead th').nth(4), 'aria-sort', 'descending');
+      await page.getByLabel('Status').selectOption('expired');
+      await expect.count(table.locator('tbody tr .chip'), (n) => n > 0, 'expired rows');
+      const texts = await table.locator('tbody tr .chip').allTextContents();
+      expect.true(texts.every((t) => t.trim() === 'Expired'), `statuses ${[...new Set(texts)]}`);
+    },
+  },
+  {
+    name: 'devices: near-expiry list, quota and OTA calculator',
+    async run({ page, shot, expect }) {
+      await nav(page, 'Devices');
+      await expect.visible(page.getByRole('table', { name: 'Devices with near-expiry activation codes' }));
+      await expect.text(page.getByRole('row', { name: /bridge-0091/ }), 'None — will go offline');
+      await page.getByRole('button', { name: 'meter-004211' }).click();
+      const quota = page.getByTestId('quota');
+      await expect.text(quota, '1,126 / 1,500');
+      await expect.visible(quota.getByRole('img', { name: 'Messages per day, last 30 days' }));
+      await page.getByLabel('Firmware size (bytes)').fill('6291456');
+      await expect.text(page.getByTestId('ota-result'), '2 attempts');
+      await expect.text(page.getByTestId('ota-result'), 'Not allowed');
+      await shot('devices');
+      // A firmware file dropped while the calculator is shown goes to it.
+      await emit(page, 'tauri://drag-enter', { paths: ['/tmp/fw.bin'] });
+      await expect.visible(page.getByRole('dialog', { name: 'Drop a firmware file to compute its OTA cost' }));
+      await emit(page, 'tauri://drag-leave', null);
+      await expect.hidden(page.getByRole('dialog', { name: 'Drop a firmware file to compute its OTA cost' }));
+    },
+  },
+  {
+    name: 'gateway license: details list, plugins, floating lease',
+    async run({ page, shot, expect }) {
+      await nav(page, 'Gateway License');
+      const details = page.getByRole('region', { name: 'ld-workstation' });
+      await expect.text(details, 'Issued At');
+      await expect.text(details, '2026-01-15');
+      await expect.text(details, '3,120 / 5,000');
+      await expect.text(details, '48 / 100');
+      await expect.visible(details.getByRole('listitem').filter({ hasText: 'opc-ua' }));
+      await expect.text(details, 'hw1:5f2c9a7e41b0d8c3');
+      await expect.text(page.getByRole('region', { name: 'Floating license' }), 'Lease held');
+      await shot('gateway');
+    },
+  },
+  {
+    name: 'gateway license: trial state when none is installed',
+    scenario: { trial: true },
+    async run({ page, shot, expect }) {
+      await nav(page, 'Gateway License');
+      await expect.text(page.getByTestId('kind-chip'), 'Trial license');
+      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'runs under the built-in trial');
+      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '27 / 30');
+      await shot('gateway-trial');
+    },
+  },
+  {
+    name: 'upload error is shown, stays, and the previous license is still displayed',
+    scenario: { uploadError: true },
+    async run({ page, shot, expect }) {
+      await nav(page, 'Gateway License');
+      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
+      await page.getByRole('button', { name: 'Upload License' }).click();
+      const alert = page.locator('[role="alert"][data-code="LICENSE_SIGNATURE_INVALID"]');
+      await expect.text(alert, 'signature does not verify');
+      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
+      await expect.visible(page.getByText('The license shown below is still installed.'));
+      await shot('gateway-upload-error');
+    },
+  },
+  {
+    name: 'dropping a file shows the overlay, then the error',
+    async run({ page, shot, expect }) {
+      await nav(page, 'Gateway License');
+      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await emit(page, 'tauri://drag-enter', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
+      const overlay = page.getByRole('dialog', { name: 'Drop a license file to install it' });
+      await expect.visible(overlay);
+      await shot('gateway-drop-overlay');
+      await emit(page, 'tauri://drag-drop', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
+      await expect.hidden(overlay);
+      await expect.text(page.locator('[role="alert"][data-code="LICENSE_MALFORMED"]'), 'not a LicenseDesk license file');
+    },
+  },
+  {
+    name: 'activation code groups as you type and flags a wrong check symbol before sending',
+    async run({ page, shot, expect }) {
+      await nav(page, 'Gateway License');
+      const field = page.locator('#activation-code');
+      await field.pressSequentially('7k3mq9tx');
+      await expect.value(field, '7K3M-Q9TX');
+      const activate = page.getByRole('button', { name: 'Activate' });
+      expect.true(await activate.isDisabled(), 'Activate enabled for an incomplete code');
+      await field.fill('');
+      await field.pressSequentially('7K3MQ9TX2B4R8HJN5WZ0D');
+      await expect.value(field, '7K3M-Q9TX-2B4R-8HJN-5WZ0D');
+      await expect.attr(field, 'aria-invalid', 'true');
+      await expect.text(page.locator('#activation-code-msg'), 'check symbol does not match');
+      expect.true(await activate.isDisabled(), 'Activate enabled for a wrong check symbol');
+      await shot('gateway-code-invalid');
+      await field.press('Backspace');
+      await field.pressSequentially('C');
+      await expect.text(page.locator('#activation-code-msg'), 'Check symbol OK');
+      expect.true(!(await activate.isDisabled()), 'Activate disabled for a valid code');
+      await activate.click();
+      await expect.visible(page.getByText('Activated: license LIC-2026-00417 installed (4 left on the order)'));
+      await shot('gateway-code-ok');
+    },
+  },
+  {
+    name: 'language switch changes the strings',
+    async run({ page, shot, expect }) {
+      await nav(page, 'Settings');
+      await page.getByTestId('language').selectOption('zh-CN');
+      const navEl = page.getByRole('navigation');
+      await expect.visible(navEl.getByRole('button', { name: '产品管理' }));
+      await expect.visible(navEl.getByRole('button', { name: '激活码管理' }));
+      await expect.visible(navEl.getByRole('button', { name: '网关许可证' }));
+      await expect.visible(page.getByRole('heading', { name: '设置' }));
+      await navEl.getByRole('button', { name: '产品管理' }).click();
+      await expect.visible(page.getByRole('region', { name: '总数' }));
+      await expect.text(page.getByTestId('last-synced'), '上次同步');
+      await shot('products-zh');
+      await navEl.getByRole('button', { name: '网关许可证' }).click();
+      await expect.visible(page.getByText('签发时间'));
+      await expect.visible(page.getByText('数据标签使用量'));
+      await shot('gateway-zh');
+    },
+  },
+  {
+    name: 'offline: status bar, stale marker, outbox with errors',
+    scenario: { offline: true },
+    async run({ page, shot, expect }) {
+      await expect.text(page.getByRole('contentinfo'), 'Offline');
+      await expect.text(page.getByTestId('stale'), 'Offline — showing data from');
+      await expect.text(page.getByRole('region', { name: 'Total' }), '2,300');
+      await page.getByRole('button', { name: /2 pending/ }).click();
+      const panel = page.getByRole('dialog', { name: 'Outbox' });
+      await expect.text(panel, 'only 12 are unassigned');
+      await expect.text(panel, 'Rejected');
+      await shot('offline-outbox');
+    },
+  },
+  {
+    name: 'sync progress shows phase and n / total',
+    scenario: { syncing: true },
+    async run({ page, shot, expect }) {
+      await expect.text(page.getByRole('contentinfo'), 'Changes 1,400 / 2,800');
+      await expect.visible(page.getByRole('meter', { name: 'Syncing' }));
+      await emit(page, 'sync://progress', { phase: 'changes', done: 2100, total: 2800, full: true });
+      await expect.text(page.getByRole('contentinfo'), 'Changes 2,100 / 2,800');
+      await shot('syncing');
+    },
+  },
+  {
+    name: 'dark theme from the OS',
+    scenario: { theme: 'system', colorScheme: 'dark' },
+    async run({ page, shot, expect }) {
+      await expect.text(page.getByRole('region', { name: 'Total' }), '2,300');
+      await shot('products-dark');
+      await nav(page, 'License Management');
+      await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
+      await shot('licenses-dark');
+      await nav(page, 'Gateway License');
+      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await shot('gateway-dark');
+    },
+  },
+  {
+    name: 'field kit is marked as not yet available and shows no data',
+    async run({ page, shot, expect }) {
+      await nav(page, 'Field Kit');
+      await expect.text(page.getByTestId('not-available'), 'Not yet available');
+      await shot('field-kit');
+    },
+  },
+  {
+    name: 'keyboard: sidebar reachable with Tab, visible focus',
+    async run({ page, expect }) {
+      await expect.visible(page.getByRole('region', { name: 'Total' }));
+      for (let i = 0; i < 12; i++) {
+        await page.keyboard.press('Tab');
+        const label = await page.evaluate(() => document.activeElement?.textContent?.trim());
+        if (label === 'Devices') break;
+      }
+      await page.keyboard.press('Enter');
+      await expect.visible(page.getByRole('heading', { name: 'Devices', exact: true }));
+      const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      expect.true(outline !== 'none', `focus outline is ${outline}`);
+    },
+  },
+];
