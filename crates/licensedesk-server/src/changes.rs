@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -37,7 +37,7 @@ impl Op {
 
 /// Appends a change; call inside the transaction that makes it.
 pub fn record(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account_id: i64,
     entity: &str,
     entity_id: impl ToString,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
 use licensedesk_core::validity::Validity;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
@@ -136,7 +136,7 @@ struct ProductSpec {
     spread_days: i64,
 }
 
-fn seed_tx(tx: &Transaction<'_>, state: &AppState, now: DateTime<Utc>) -> Result<()> {
+fn seed_tx(tx: &Connection, state: &AppState, now: DateTime<Utc>) -> Result<()> {
     let mut rng = Rng(0x1d_e5c0_de5e_ed00);
     let mut ids = Vec::new();
     for a in accounts_list() {
@@ -226,7 +226,7 @@ fn seed_tx(tx: &Transaction<'_>, state: &AppState, now: DateTime<Utc>) -> Result
 }
 
 fn seed_product(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account: i64,
     s: &ProductSpec,
     now: DateTime<Utc>,
@@ -313,7 +313,7 @@ pub fn demo_fingerprint(n: u32) -> String {
 }
 
 fn seed_gateways(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     state: &AppState,
     ent: i64,
     ind: i64,

@@ -107,6 +107,7 @@ fn status_for_core_code(code: &str) -> StatusCode {
         "PACKAGE_MISMATCH",
         "ALREADY_VERIFIED",
         "ALREADY_ENTERPRISE",
+        "LEASE_LAPSED",
         "ASSIGN_COUNT_EXCEEDS_AVAILABLE",
         "COUNTERS_INCONSISTENT",
     ];

@@ -5,7 +5,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use licensedesk_core::account::{AccountKind, verify_as_enterprise};
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -18,25 +18,9 @@ use crate::changes::{self, Op};
 use crate::db::ts;
 use crate::error::{ApiError, Result};
 
-/// Time zone of a data center.
-// TODO(core): move to licensedesk-core (account::DataCenter) once it lands.
+/// Time zone of a data center (core's table).
 pub fn data_center_tz(dc: &str) -> Result<Tz> {
-    let name = match dc {
-        "cn-east" | "cn-north" | "cn-south" => "Asia/Shanghai",
-        "eu-central" => "Europe/Berlin",
-        "eu-west" => "Europe/London",
-        "us-west" => "America/Los_Angeles",
-        "us-east" => "America/New_York",
-        "ap-southeast" => "Asia/Singapore",
-        _ => {
-            return Err(ApiError::invalid(
-                "DATA_CENTER_UNKNOWN",
-                format!("unknown data center {dc:?}: use cn-east, eu-central, us-west, …"),
-            ));
-        }
-    };
-    name.parse::<Tz>()
-        .map_err(|e| ApiError::Internal(format!("time zone {name}: {e}")))
+    licensedesk_core::datacenter::time_zone(dc).map_err(ApiError::core)
 }
 
 /// Parses a stored or requested account kind.
@@ -51,7 +35,7 @@ pub fn parse_kind(kind: &str) -> Result<AccountKind> {
 
 /// Creates an account with its free codes; returns its id.
 pub fn create_account(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     name: &str,
     kind: &str,
     data_center: &str,
@@ -80,7 +64,7 @@ pub fn create_account(
 }
 
 fn grant_free_codes(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account_id: i64,
     n: u64,
     now: DateTime<Utc>,

@@ -8,7 +8,7 @@ use licensedesk_core::device::{
     CodePeriod, ConnectDecision, DeviceCodeState, RenewalDecision, decide_connect, decide_renewal,
 };
 use licensedesk_core::package::Package;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -86,7 +86,7 @@ fn device_by_id(c: &Connection, id: i64) -> Result<DeviceRow> {
 }
 
 fn record_device(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     d: &DeviceRow,
     pk: &str,
     op: Op,
@@ -122,7 +122,7 @@ pub fn code_state(d: &DeviceRow) -> DeviceCodeState {
 /// periods actually covered (fewer only if the pool ran dry meanwhile, which
 /// the write lock rules out).
 fn consume_periods(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     d: &mut DeviceRow,
     p: &ProductRow,
     periods: &[CodePeriod],
@@ -158,7 +158,7 @@ fn consume_periods(
 }
 
 /// Takes a device offline and resets it to inactive (no code left).
-fn take_offline(tx: &Transaction<'_>, d: &mut DeviceRow) -> Result<()> {
+fn take_offline(tx: &Connection, d: &mut DeviceRow) -> Result<()> {
     tx.execute(
         "UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1",
         [d.id],
@@ -171,7 +171,7 @@ fn take_offline(tx: &Transaction<'_>, d: &mut DeviceRow) -> Result<()> {
     Ok(())
 }
 
-fn save_device(tx: &Transaction<'_>, d: &DeviceRow, now: DateTime<Utc>) -> Result<()> {
+fn save_device(tx: &Connection, d: &DeviceRow, now: DateTime<Utc>) -> Result<()> {
     tx.execute(
         "UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6,
          hardware_id = ?7, updated_at = ?8 WHERE id = ?1",
@@ -184,7 +184,7 @@ fn save_device(tx: &Transaction<'_>, d: &DeviceRow, now: DateTime<Utc>) -> Resul
 /// Applies core's renewal decision to one device. Returns
 /// `(renewals, taken_offline)`.
 fn renew_device(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     d: &mut DeviceRow,
     p: &ProductRow,
     now: DateTime<Utc>,
@@ -213,7 +213,7 @@ fn renew_device(
 /// After a package upgrade: every active device's current code expiry is
 /// recomputed with the new validity (core's `rebased`).
 pub fn rebase_product(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     p: &ProductRow,
     pkg: &Package,
     now: DateTime<Utc>,
@@ -320,7 +320,7 @@ fn current_code(c: &Connection, device_id: i64) -> Result<Option<String>> {
 /// The device stays (or becomes) offline and inactive; the device record
 /// and any renewals are committed, the caller answers NO_CODES_AVAILABLE.
 fn no_codes(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     d: &mut DeviceRow,
     p: &ProductRow,
     account_id: i64,
@@ -344,7 +344,7 @@ fn no_codes(
 }
 
 fn connect_tx(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account_id: i64,
     req: &ConnectRequest,
     now: DateTime<Utc>,

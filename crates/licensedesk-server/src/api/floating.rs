@@ -4,11 +4,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::{InUse, LicenseKind, Limits, Resource, check_add};
+use licensedesk_core::lease;
 use licensedesk_core::license::{LicensePayload, sign_license};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -91,7 +92,7 @@ fn view(c: &Connection, p: &PoolRow, now: DateTime<Utc>) -> Result<PoolView> {
 }
 
 pub fn insert_pool(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account_id: i64,
     req: &NewPool,
     now: DateTime<Utc>,
@@ -102,7 +103,7 @@ pub fn insert_pool(
             "a pool needs a name and at least 1 point",
         ));
     }
-    let ttl = req.ttl_seconds.unwrap_or(300).clamp(10, 86_400);
+    let ttl = lease::pool_ttl(req.ttl_seconds);
     tx.execute(
         "INSERT INTO floating_pools (account_id, name, points, ttl_seconds, plugins, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![account_id, req.name.trim(), req.points, ttl, serde_json::to_string(&req.plugins)?, ts(now)],
@@ -215,9 +216,6 @@ pub async fn claim(
     let id = caller.account_id;
     let fp = normalize_fingerprint(&req.fingerprint).map_err(ApiError::core)?;
     let points = req.points.unwrap_or(0);
-    if points == 0 {
-        return Err(ApiError::invalid("LEASE_INVALID", "claim at least 1 point"));
-    }
     let st = state.clone();
     let out = state
         .db
@@ -231,7 +229,7 @@ pub async fn claim(
             let limits = Limits { max_connections: p.points, max_tags: p.points };
             check_add(&limits, &InUse { connections: others, tags: others }, Resource::Tags, points)
                 .map_err(|e| ApiError::conflict("POOL_EXHAUSTED", e.to_string()))?;
-            let until = now + Duration::seconds(i64::from(p.ttl));
+            let until = lease::claim(points, now, p.ttl).map_err(ApiError::core)?;
             tx.execute(
                 "INSERT INTO floating_leases (pool_id, fingerprint, points, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (pool_id, fingerprint) DO UPDATE SET points = ?3, expires_at = ?4",
@@ -269,10 +267,7 @@ pub async fn heartbeat(
                     params![p.id, fp], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             let Some((points, exp)) = lease else { return Err(ApiError::NotFound("lease")) };
-            if parse_ts(&exp)? <= now {
-                return Err(ApiError::conflict("LEASE_LAPSED", "the lease lapsed (no heartbeat within its time-to-live): claim again"));
-            }
-            let until = now + Duration::seconds(i64::from(p.ttl));
+            let until = lease::heartbeat(parse_ts(&exp)?, now, p.ttl).map_err(ApiError::core)?;
             tx.execute("UPDATE floating_leases SET expires_at = ?3 WHERE pool_id = ?1 AND fingerprint = ?2", params![p.id, fp, ts(until)])?;
             changes::record(tx, p.account_id, "floating_lease", format!("{}/{fp}", p.name), Op::Update, now,
                 &json!({"pool": p.name, "fingerprint": fp, "points": points, "expires_at": until}))?;

@@ -9,11 +9,12 @@ use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::activation_code::ActivationCode;
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::LicenseKind;
+use licensedesk_core::gateway::{OrderActivation, decide_order_activation};
 use licensedesk_core::license::{LicensePayload, sign_license, verify_license};
 use licensedesk_core::offline::{
     Credential, ResponseItem, ResponseOutcome, ResponsePayload, parse_request, sign_response,
 };
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -140,7 +141,7 @@ fn view(c: &rusqlite::Connection, o: &OrderRow) -> Result<OrderView> {
 
 /// Inserts an order with a fresh activation code.
 pub fn insert_order(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     o: &NewOrder,
     code: &str,
     now: DateTime<Utc>,
@@ -258,9 +259,8 @@ pub struct ActivateResponse {
 /// Activates (or re-issues for the same hardware) one license of the order.
 /// Idempotent per (order, fingerprint): the UNIQUE constraint makes a second
 /// consumption for the same hardware impossible.
-// TODO(core): move the activate/re-issue/exhausted decision to licensedesk-core.
 fn activate_tx(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     state: &AppState,
     o: &OrderRow,
     fp: &str,
@@ -274,7 +274,23 @@ fn activate_tx(
         )
         .optional()?;
     let signer = &state.keys.signer;
-    let (license_id, license, reissued) = if let Some((id, license_id, old)) = existing {
+    let activated: u32 = tx.query_row(
+        "SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1",
+        [o.id],
+        |r| r.get(0),
+    )?;
+    let decision = decide_order_activation(
+        &o.order.order_no,
+        existing.is_some(),
+        activated,
+        o.order.quantity,
+    )
+    .map_err(ApiError::core)?;
+    let (license_id, license, reissued) = if let (
+        OrderActivation::Reissue,
+        Some((id, license_id, old)),
+    ) = (decision, existing)
+    {
         let payload = verify_license(old.as_bytes(), signer.keyset())
             .map_err(ApiError::core)?
             .into_payload();
@@ -294,20 +310,6 @@ fn activate_tx(
         )?;
         (license_id, license, true)
     } else {
-        let used: u32 = tx.query_row(
-            "SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1",
-            [o.id],
-            |r| r.get(0),
-        )?;
-        if used >= o.order.quantity {
-            return Err(ApiError::conflict(
-                "ORDER_EXHAUSTED",
-                format!(
-                    "order {} has no license left ({} of {} activated): buy more or re-activate an already licensed gateway",
-                    o.order.order_no, used, o.order.quantity
-                ),
-            ));
-        }
         let license_id = format!("lic-{}", hex::encode(os_entropy()?));
         let payload = LicensePayload {
             license_id: license_id.clone(),
@@ -460,7 +462,7 @@ pub async fn offline_activate(
 /// Activates `fingerprint` with activation code `code` inside `tx` (demo
 /// seeding uses it to start with real, signed activations).
 pub(crate) fn activate_in(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     state: &AppState,
     code: &str,
     fingerprint: &str,

@@ -29,14 +29,9 @@ pub async fn time(State(state): State<AppState>) -> Json<TimeResponse> {
     })
 }
 
-/// The current server time as a signed envelope.
+/// The current server time as a signed envelope (core's server-time
+/// statement, verified by clients with `verify_server_time`).
 pub fn signed_time(state: &AppState) -> serde_json::Value {
-    let now = state.now();
-    // TODO(core): use licensedesk_core::clock's signed time statement once it lands.
-    let payload = serde_json::json!({ "server_time": now }).to_string();
-    let env = state.keys.signer.sign(
-        licensedesk_core::keys::SERVER_TIME_CONTEXT,
-        payload.as_bytes(),
-    );
+    let env = licensedesk_core::clock::sign_server_time(state.now(), state.keys.signer.key());
     serde_json::to_value(env).unwrap_or(serde_json::Value::Null)
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::codes::{Counters, account_counters};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use crate::changes::{self, Op};
@@ -16,7 +16,7 @@ pub type Entropy<'a> = &'a mut dyn FnMut() -> Result<[u8; 16]>;
 /// Inserts `n` new unconsumed codes of batch `batch_id`, assigned to
 /// `product_id` (or unassigned), each recorded in the change feed.
 pub fn insert_codes(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account_id: i64,
     batch_id: i64,
     product_id: Option<i64>,
@@ -91,7 +91,7 @@ pub fn account_overview(c: &Connection, account_id: i64) -> Result<(Counters, u6
 /// second active code for the same device impossible. Returns the code's id
 /// and text, or `None` when the pool is empty.
 pub fn consume_one(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     product_id: i64,
     device_id: i64,
     at: DateTime<Utc>,
@@ -112,7 +112,7 @@ pub fn consume_one(
 /// Moves `n` unassigned codes (oldest first) to `product_id`; returns how
 /// many moved.
 pub fn assign(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account_id: i64,
     product_id: i64,
     n: u64,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::codes::{BatchEffect, check_assign, check_batch};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -114,7 +114,7 @@ pub struct NewProduct {
 }
 
 pub fn create_product(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     account_id: i64,
     req: &NewProduct,
     pk: &str,
@@ -279,7 +279,7 @@ pub struct CreditedBatch {
 
 /// Credits a purchased batch, enforcing package consistency.
 pub fn credit_batch(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     req: &CreditBatch,
     now: DateTime<Utc>,
     entropy: Entropy<'_>,

@@ -1,16 +1,23 @@
-//! SQLite storage: one writer connection (every write in `BEGIN IMMEDIATE`),
-//! a few reader connections (WAL lets them read while the writer writes), and
-//! all work run on tokio's blocking pool.
+//! SQLite storage: one writer thread owning the only writing connection, a
+//! few reader connections (WAL lets them read while the writer writes), and
+//! reads run on tokio's blocking pool.
+//!
+//! **Group commit.** Write requests queue up for the writer thread, which
+//! runs every queued request in one `BEGIN IMMEDIATE` transaction, each in
+//! its own savepoint (a request that fails rolls back alone), then commits
+//! once: one fsync (`synchronous=FULL`) for the whole group. A request is
+//! answered only after that commit, so every acknowledged write is durable.
+//! Writes are serialised, so a request's reads-then-writes are atomic.
 
 mod migrations;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{ApiError, Result};
 
@@ -18,6 +25,14 @@ pub use migrations::{MIGRATIONS, migrate};
 
 /// Number of reader connections.
 const READERS: usize = 4;
+/// Most write requests committed together.
+const MAX_GROUP: usize = 256;
+
+/// A write request: runs on the writer's savepoint, says whether it
+/// succeeded, and returns how to deliver its outcome once the group's
+/// commit is known.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+type Deliver = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 
 #[derive(Clone)]
 pub struct Db {
@@ -26,7 +41,7 @@ pub struct Db {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    jobs: Mutex<mpsc::Sender<Job>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -47,17 +62,22 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database and applies pending migrations.
+    /// Opens (creating if needed) the database, applies pending migrations
+    /// and starts the writer thread.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("licensedesk-writer".into())
+            .spawn(move || writer_loop(writer, &queue))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                writer: Mutex::new(writer),
+                jobs: Mutex::new(jobs),
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
@@ -68,19 +88,58 @@ impl Db {
         &self.inner.path
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer connection;
-    /// commits if `f` returns `Ok`, rolls back otherwise.
+    /// Runs `f` inside the writer's `BEGIN IMMEDIATE` transaction (in its own
+    /// savepoint); the result is returned once the group commit succeeded.
+    /// If `f` fails, its changes are rolled back.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        run_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-            write_tx(&mut conn, f)
-        })
-        .await
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        rx.await
+            .map_err(|_| ApiError::Internal("the writer dropped the request".into()))?
+    }
+
+    /// Synchronous write, for start-up work (demo seeding). Blocks the
+    /// calling thread until the writer committed it.
+    pub fn write_sync<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = mpsc::channel::<Result<T>>();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        rx.recv()
+            .map_err(|_| ApiError::Internal("the writer dropped the request".into()))?
+    }
+
+    fn submit<T, F>(&self, f: F, deliver: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn: &Connection| {
+            let out = f(conn);
+            let ok = out.is_ok();
+            let d: Deliver = Box::new(move |commit| {
+                deliver(match commit {
+                    Ok(()) => out,
+                    Err(e) => Err(ApiError::Internal(format!("commit failed: {e}"))),
+                });
+            });
+            (ok, d)
+        });
+        self.inner
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| ApiError::Internal("the writer thread stopped".into()))
     }
 
     /// Runs `f` on a reader connection (a consistent snapshot if `f` opens a
@@ -91,34 +150,63 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        run_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
             let conn = inner.readers[i].lock().unwrap_or_else(|e| e.into_inner());
             f(&conn)
         })
         .await
-    }
-
-    /// Synchronous write, for start-up work (demo seeding, key bootstrap).
-    pub fn write_sync<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        write_tx(&mut conn, f)
-    }
-}
-
-fn write_tx<T>(conn: &mut Connection, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
-}
-
-async fn run_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// The writer thread: group commit of queued write requests.
+fn writer_loop(mut conn: Connection, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut delivers = Vec::with_capacity(group.len());
+        let outcome = run_group(&mut conn, group, &mut delivers);
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "group commit failed");
+        }
+        for d in delivers {
+            d(outcome.clone());
+        }
+    }
+}
+
+fn run_group(
+    conn: &mut Connection,
+    group: Vec<Job>,
+    delivers: &mut Vec<Deliver>,
+) -> std::result::Result<(), String> {
+    let mut tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| e.to_string())?;
+    for job in group {
+        let sp = tx.savepoint().map_err(|e| e.to_string())?;
+        // A panicking request must not take the writer down: it fails alone
+        // (its waiter sees the dropped channel) and its savepoint rolls back.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&sp)));
+        match ran {
+            Ok((true, deliver)) => {
+                sp.commit().map_err(|e| e.to_string())?;
+                delivers.push(deliver);
+            }
+            Ok((false, deliver)) => {
+                drop(sp); // rolls back
+                delivers.push(deliver);
+            }
+            Err(_) => drop(sp),
+        }
+    }
+    tx.commit().map_err(|e| e.to_string())
 }
 
 /// Formats an instant the way it is stored: fixed-width RFC 3339 UTC, so
