@@ -137,7 +137,7 @@ pub fn expirations_next_12_months(cache: &Cache, now: DateTime<Utc>) -> Result<S
         let mut renewed = [0u64; 12];
         let mut offline = [0u64; 12];
         let pks: Vec<(String, i64)> = c
-            .prepare("SELECT pk, (SELECT COUNT(*) FROM codes WHERE product_id = products.id AND consumed_at = '') FROM products")?
+            .prepare("SELECT pk, IFNULL((SELECT remaining FROM pool_counts WHERE product_id = products.id), 0) FROM products")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         for (pk, remaining) in pks {

@@ -27,7 +27,19 @@ fn main() -> anyhow::Result<()> {
         let report = s
             .sync_with(engine, &|p| eprintln!("{p:?}"), &CancelToken::new())
             .await?;
-        println!("{}", serde_json::to_string(&report)?);
+        let hwm = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|n| n.parse::<u64>().ok())
+                })
+            });
+        println!(
+            "{}",
+            serde_json::json!({"report": report, "vm_hwm_kb": hwm})
+        );
         Ok(())
     })
 }

@@ -67,7 +67,8 @@ pub fn apply_change(tx: &Transaction<'_>, c: &Change) -> Result<bool> {
         }
         ("code", "insert") => {
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO codes (id, code, batch_id, product_id) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO codes (id, code, batch_id, product_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET code = ?2, batch_id = ?3, product_id = ?4",
             )?
             .execute(params![
                 int(d, "id")?,

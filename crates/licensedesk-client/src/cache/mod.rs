@@ -14,8 +14,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Embedded migrations, in order; `user_version` = how many are applied.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_pool_counts",
+        include_str!("../../migrations/0002_pool_counts.sql"),
+    ),
+];
 
 /// A cache database. Cheap to clone; one connection behind a mutex (reads
 /// are short and indexed, and SQLite serialises writers anyway).

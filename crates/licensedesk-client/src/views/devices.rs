@@ -136,7 +136,7 @@ pub fn near_expiry(
 fn renewable(c: &Connection, now: DateTime<Utc>, end: &str) -> Result<HashSet<i64>> {
     let mut st = c.prepare_cached(
         "SELECT d.pk, d.id, d.expires_at,
-           (SELECT COUNT(*) FROM codes WHERE product_id = (SELECT id FROM products WHERE pk = d.pk) AND consumed_at = '')
+           IFNULL((SELECT remaining FROM pool_counts WHERE product_id = (SELECT id FROM products WHERE pk = d.pk)), 0)
          FROM devices d WHERE d.status = 'active' AND d.expires_at > ?1 AND d.expires_at <= ?2
          ORDER BY d.pk, d.expires_at, d.id",
     )?;

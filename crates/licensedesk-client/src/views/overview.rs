@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::codes::{Counters, account_counters};
 use licensedesk_core::device::{allocate_renewals, forecast_offline};
 use licensedesk_core::package::Package;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::cache::{Cache, get_meta, keys, parse_opt, parse_ts, ts};
@@ -79,14 +79,16 @@ pub fn staleness(c: &Connection, now: DateTime<Utc>) -> Result<Staleness> {
 
 /// Per-product pools and the unassigned count, summed by core.
 pub(crate) fn counters(c: &Connection) -> Result<(Counters, u64)> {
-    let unassigned: i64 = c.query_row(
-        "SELECT COUNT(*) FROM codes WHERE product_id IS NULL",
-        [],
-        |r| r.get(0),
-    )?;
-    let mut st = c.prepare_cached(
-        "SELECT SUM(consumed_at != ''), SUM(consumed_at = '') FROM codes WHERE product_id IS NOT NULL GROUP BY product_id",
-    )?;
+    let unassigned: i64 = c
+        .query_row(
+            "SELECT remaining + used FROM pool_counts WHERE product_id = 0",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let mut st =
+        c.prepare_cached("SELECT used, remaining FROM pool_counts WHERE product_id != 0")?;
     let pools = st
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
         .map(|r| {
@@ -135,8 +137,8 @@ pub fn cards(cache: &Cache, now: DateTime<Utc>) -> Result<Vec<ProductCard>> {
     cache.read(|c| {
         let mut st = c.prepare_cached(
             "SELECT p.id, p.pk, p.name, p.package, p.overage_policy,
-                    (SELECT COUNT(*) FROM codes WHERE product_id = p.id AND consumed_at != ''),
-                    (SELECT COUNT(*) FROM codes WHERE product_id = p.id AND consumed_at = ''),
+                    IFNULL((SELECT used FROM pool_counts WHERE product_id = p.id), 0),
+                    IFNULL((SELECT remaining FROM pool_counts WHERE product_id = p.id), 0),
                     (SELECT COUNT(*) FROM devices WHERE pk = p.pk)
              FROM products p ORDER BY p.name, p.pk",
         )?;
