@@ -147,14 +147,15 @@ export const api = {
   listGateways: () => call<GatewaySummary[]>('list_gateways'),
   gatewayLicense: (gatewayId: string) => call<GatewayLicenseView>('gateway_license', { gatewayId }),
   /** Native open dialog in Rust; null when the user cancelled. */
-  uploadLicenseDialog: (gatewayId: string) => call<InstallOutcome | null>('upload_license_dialog', { gatewayId }),
+  uploadLicenseDialog: (gatewayId: string | null) => call<InstallOutcome | null>('upload_license_dialog', { gatewayId }),
   /** Paths dropped on the window; read once in Rust, with a size cap. */
-  installLicenseFiles: (gatewayId: string, paths: string[]) =>
+  installLicenseFiles: (gatewayId: string | null, paths: string[]) =>
     call<InstallOutcome>('install_license_files', { gatewayId, paths }),
   /** Regroups what was typed and flags a wrong check symbol (core's rules, offline). */
   checkActivationCode: (input: string) => call<CodeCheck>('check_activation_code', { input }),
   activateGateway: (gatewayId: string, code: string) => call<ActivationOutcome>('activate_gateway', { gatewayId, code }),
-  floatingStatus: (gatewayId: string) => call<FloatingStatus | null>('floating_status', { gatewayId }),
+  /** The gateway's lease in a floating pool of the management platform (online). */
+  floatingStatus: (gatewayId: string, pool: string) => call<FloatingStatus>('floating_status', { gatewayId, pool }),
   /** Builds the request and saves it through a native save dialog; the path, or null if cancelled. */
   exportOfflineRequest: (gatewayId: string, code: string) =>
     call<string | null>('export_offline_request', { gatewayId, code }),

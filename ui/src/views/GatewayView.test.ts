@@ -25,7 +25,6 @@ describe('GatewayView', () => {
     }
     expect(screen.getByText('3,120 / 5,000')).toBeTruthy();
     expect(screen.getByText('opc-ua')).toBeTruthy();
-    expect(screen.getByText('Not managed by a management platform.')).toBeTruthy();
   });
 
   it('keeps an upload error on screen and the previous license displayed', async () => {

@@ -17,16 +17,16 @@ const NOW = Date.now();
 const ago = (mins: number) => new Date(NOW - mins * 60_000).toISOString();
 const inDays = (d: number) => new Date(NOW + d * 86_400_000).toISOString();
 
-// A chart as Rust is asked to render it: colours from the theme variables.
+// A chart shaped like licensedesk-client's (charts.rs): colours as var(--…) presentation attributes.
 function chart(values: number[], limit?: number): string {
   const w = 480, h = 160, pad = 28, max = Math.max(...values, limit ?? 0) * 1.1;
   const bw = (w - pad * 2) / values.length;
   const bars = values
-    .map((v, i) => `<rect x="${pad + i * bw + 2}" y="${h - pad - (v / max) * (h - pad * 2)}" width="${bw - 4}" height="${(v / max) * (h - pad * 2)}" rx="2" style="fill:var(--chart-line)"/>`)
+    .map((v, i) => `<rect x="${pad + i * bw + 2}" y="${h - pad - (v / max) * (h - pad * 2)}" width="${bw - 4}" height="${(v / max) * (h - pad * 2)}" rx="2" fill="var(--accent)"/>`)
     .join('');
-  const grid = [0.25, 0.5, 0.75, 1].map((f) => `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - f * (h - pad * 2)}" y2="${h - pad - f * (h - pad * 2)}" style="stroke:var(--chart-grid)"/>`).join('');
-  const lim = limit ? `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - (limit / max) * (h - pad * 2)}" y2="${h - pad - (limit / max) * (h - pad * 2)}" stroke-dasharray="4 3" style="stroke:var(--chart-limit)"/>` : '';
-  const axis = `<line x1="${pad}" x2="${w - pad}" y1="${h - pad}" y2="${h - pad}" style="stroke:var(--chart-text)"/><text x="${pad}" y="${h - 8}" font-size="11" style="fill:var(--chart-text)">-${values.length}</text><text x="${w - pad}" y="${h - 8}" font-size="11" text-anchor="end" style="fill:var(--chart-text)">now</text>`;
+  const grid = [0.25, 0.5, 0.75, 1].map((f) => `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - f * (h - pad * 2)}" y2="${h - pad - f * (h - pad * 2)}" stroke="var(--grid)"/>`).join('');
+  const lim = limit ? `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - (limit / max) * (h - pad * 2)}" y2="${h - pad - (limit / max) * (h - pad * 2)}" stroke-dasharray="4 3" stroke="var(--danger)"/>` : '';
+  const axis = `<line x1="${pad}" x2="${w - pad}" y1="${h - pad}" y2="${h - pad}" stroke="var(--muted)"/><text x="${pad}" y="${h - 8}" font-size="11" fill="var(--muted)">-${values.length}</text><text x="${w - pad}" y="${h - 8}" font-size="11" text-anchor="end" fill="var(--muted)">now</text>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}">${grid}${bars}${lim}${axis}</svg>`;
 }
 
@@ -163,7 +163,7 @@ export function install(s: Scenario): void {
     },
     list_gateways: () => [thisMachine, remote],
     gateway_license: (a) => gatewayView(String(a!.gatewayId), !!s.trial),
-    floating_status: (a) => (a!.gatewayId === thisMachine.id && !s.trial ? { pool: 'plant-a', pool_points: 500, pool_in_use: 320, ttl_seconds: 300, lease_points: 100, lease_expires_at: inDays(0.003), state: 'leased' } : null),
+    floating_status: (a) => ({ pool: String(a!.pool), pool_points: 500, pool_in_use: 320, ttl_seconds: 300, lease_points: a!.gatewayId === thisMachine.id ? 100 : null, lease_expires_at: a!.gatewayId === thisMachine.id ? inDays(0.003) : null, state: a!.gatewayId === thisMachine.id ? 'leased' : 'none' }),
     upload_license_dialog: () =>
       s.uploadError
         ? Promise.reject({ code: 'LICENSE_SIGNATURE_INVALID', message: 'the license signature does not verify with any trusted key: the file was altered or is not from your vendor; nothing was replaced' })

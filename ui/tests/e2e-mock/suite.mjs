@@ -95,7 +95,11 @@ export const tests = [
       await expect.text(details, '48 / 100');
       await expect.visible(details.getByRole('listitem').filter({ hasText: 'opc-ua' }));
       await expect.text(details, 'hw1:5f2c9a7e41b0d8c3');
-      await expect.text(page.getByRole('region', { name: 'Floating license' }), 'Lease held');
+      const floating = page.getByRole('region', { name: 'Floating license' });
+      await floating.getByLabel('Pool').fill('plant-a');
+      await floating.getByRole('button', { name: 'Check lease' }).click();
+      await expect.text(floating, 'Lease held');
+      await expect.text(floating, '320 / 500 points in use');
       await shot('gateway');
     },
   },

@@ -252,6 +252,8 @@ export const en = {
   'gateway.leaseTtl': 'Lease time-to-live',
   'gateway.leaseNone': 'No lease: the gateway is not holding points from the pool.',
   'gateway.notManaged': 'Not managed by a management platform.',
+  'gateway.leaseCheck': 'Check lease',
+  'gateway.leasePoolHint': 'For a gateway managed by a management platform: the pool it takes points from.',
   'gateway.importResult.installed': 'Installed',
   'gateway.importResult.refused': 'Refused',
   'gateway.importResult.failed': 'Failed',

@@ -245,6 +245,8 @@ export const zhCN: Catalogue = {
   'gateway.leaseTtl': '租约有效时长',
   'gateway.leaseNone': '无租约：网关未持有点数池中的点数。',
   'gateway.notManaged': '未由管理平台管理。',
+  'gateway.leaseCheck': '查询租约',
+  'gateway.leasePoolHint': '用于由管理平台管理的网关：网关从中获取点数的点数池。',
   'gateway.importResult.installed': '已安装',
   'gateway.importResult.refused': '被拒绝',
   'gateway.importResult.failed': '失败',
