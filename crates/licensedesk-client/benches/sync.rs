@@ -6,6 +6,7 @@
 //! 2. an incremental sync of 1,000 changes on that cache;
 //! 3. the License Management query (filter + sort + page) p50 / p95;
 //! 4. the sync's peak memory (VmHWM).
+//!
 //! The server's database is seeded directly in SQL (its own schema), with
 //! the change rows the server itself would have written.
 

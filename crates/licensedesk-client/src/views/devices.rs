@@ -132,6 +132,9 @@ pub fn near_expiry(
     })
 }
 
+/// A product pool's remaining codes and its expiring devices.
+type Pool = (u64, Vec<(i64, DateTime<Utc>)>);
+
 /// Devices in the window that their pool can renew (before any search).
 fn renewable(c: &Connection, now: DateTime<Utc>, end: &str) -> Result<HashSet<i64>> {
     let mut st = c.prepare_cached(
@@ -150,7 +153,7 @@ fn renewable(c: &Connection, now: DateTime<Utc>, end: &str) -> Result<HashSet<i6
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut by_pk: HashMap<String, (u64, Vec<(i64, DateTime<Utc>)>)> = HashMap::new();
+    let mut by_pk: HashMap<String, Pool> = HashMap::new();
     for (pk, id, exp, rem) in rows {
         let e = by_pk.entry(pk).or_insert_with(|| (rem as u64, Vec::new()));
         e.1.push((id, parse_ts(&exp)?));

@@ -29,7 +29,7 @@ pub struct TestServer {
     pub clock: Arc<TestClock>,
     pub state: AppState,
     pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -63,7 +63,7 @@ impl TestServer {
             clock,
             state,
             http: reqwest::Client::new(),
-            dir,
+            _dir: dir,
             stop: Some(tx),
             task: Some(task),
         }
