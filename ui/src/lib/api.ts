@@ -27,7 +27,6 @@ import type {
   Profile,
   LicenseCharts,
   ProfileList,
-  Settings,
   SyncProgress,
   SyncStatus,
 } from './types-pending';
@@ -67,8 +66,6 @@ export const COMMANDS = [
   'switch_profile',
   'add_profile',
   'remove_profile',
-  'get_settings',
-  'save_settings',
   'sync_status',
   'sync_now',
   'sync_cancel',
@@ -113,8 +110,6 @@ export const api = {
   /** The token goes to the OS keyring in Rust; it is never read back. */
   addProfile: (profile: NewProfile, token: string) => call<Profile>('add_profile', { profile, token }),
   removeProfile: (id: string) => call<ProfileList>('remove_profile', { id }),
-  getSettings: () => call<Settings>('get_settings'),
-  saveSettings: (settings: Settings) => call<Settings>('save_settings', { settings }),
 
   // Sync and outbox
   syncStatus: () => call<SyncStatus>('sync_status'),

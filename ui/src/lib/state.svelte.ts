@@ -1,8 +1,16 @@
 // App-wide state shared by the shell and the views: current page, theme,
 // sync status, profiles, toasts. Values come from Rust through api.ts.
-import { api, toApiError, type ApiError } from './api';
+import { toApiError, type ApiError } from './api';
 import { setLocale } from './i18n/index.svelte';
-import type { Language, ProfileList, Settings, SyncStatus, Theme } from './types-pending';
+import type { ProfileList, SyncStatus } from './types-pending';
+
+/** Preferences of this window (not sent to Rust). */
+export type Language = 'en' | 'zh-CN';
+export type Theme = 'light' | 'dark' | 'system';
+export interface Settings {
+  language: Language;
+  theme: Theme;
+}
 
 export type Page = 'products' | 'licenses' | 'devices' | 'gateway' | 'fieldKit' | 'settings';
 export const PAGES: Page[] = ['products', 'licenses', 'devices', 'gateway', 'fieldKit', 'settings'];
@@ -63,18 +71,39 @@ export function applySettings(s: Settings): void {
   applyTheme(s.theme);
 }
 
-export async function saveSettings(patch: Partial<Settings>): Promise<void> {
-  const next: Settings = { ...app.settings, ...patch };
-  applySettings(next);
+// Language and theme are preferences of this window only: kept in the
+// webview's storage, no round trip to Rust. The default follows the OS.
+const SETTINGS_KEY = 'licensedesk.settings';
+
+export function loadSettings(): Settings {
+  const osLang: Language =
+    typeof navigator !== 'undefined' && navigator.language?.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+  const fallback: Settings = { language: osLang, theme: 'system' };
   try {
-    applySettings(await api.saveSettings(next));
-  } catch (e) {
-    toastError(e);
+    const raw = globalThis.localStorage?.getItem(SETTINGS_KEY);
+    if (!raw) return fallback;
+    const s = JSON.parse(raw) as Partial<Settings>;
+    return {
+      language: s.language === 'en' || s.language === 'zh-CN' ? s.language : fallback.language,
+      theme: s.theme === 'light' || s.theme === 'dark' || s.theme === 'system' ? s.theme : 'system',
+    };
+  } catch {
+    return fallback;
   }
 }
 
-export function setLanguage(language: Language): Promise<void> {
-  return saveSettings({ language });
+export function saveSettings(patch: Partial<Settings>): void {
+  const next: Settings = { ...app.settings, ...patch };
+  applySettings(next);
+  try {
+    globalThis.localStorage?.setItem(SETTINGS_KEY, JSON.stringify(next));
+  } catch {
+    // Storage unavailable: the choice lasts for this session.
+  }
+}
+
+export function setLanguage(language: Language): void {
+  saveSettings({ language });
 }
 
 export function reloadViews(): void {

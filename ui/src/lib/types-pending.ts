@@ -32,13 +32,6 @@ export interface ProfileList {
   profiles: Profile[];
   active_id: string | null;
 }
-export type Language = 'en' | 'zh-CN';
-export type Theme = 'light' | 'dark' | 'system';
-/** Pending: app settings kept by Rust. */
-export interface Settings {
-  language: Language;
-  theme: Theme;
-}
 
 // ── Sync status, progress, outbox (licensedesk-client sync.rs, outbox.rs) ─
 export type SyncPhase = 'keys' | 'outbox' | 'changes' | 'account' | 'done';

@@ -108,7 +108,8 @@ function checkCode(input: string) {
 }
 
 export function install(s: Scenario): void {
-  const state = { settings: { language: s.language ?? 'en', theme: s.theme ?? 'light' } };
+  // Window preferences live in the webview's storage (see state.svelte.ts).
+  localStorage.setItem('licensedesk.settings', JSON.stringify({ language: s.language ?? 'en', theme: s.theme ?? 'light' }));
   const status = {
     online: !s.offline,
     syncing: !!s.syncing,
@@ -119,8 +120,6 @@ export function install(s: Scenario): void {
     last_error: s.offline ? { code: 'SERVER_UNREACHABLE', message: 'the server at http://127.0.0.1:8787 cannot be reached (connection refused); the data shown is from the last sync' } : null,
   };
   const handlers: Record<string, (a: Args) => unknown> = {
-    get_settings: () => state.settings,
-    save_settings: (a) => (state.settings = a!.settings as typeof state.settings),
     list_profiles: () => ({
       active_id: 'p-hz',
       profiles: [

@@ -68,7 +68,7 @@ export const tests = [
     async run({ page, shot, expect }) {
       await nav(page, 'Devices');
       await expect.visible(page.getByRole('table', { name: 'Devices with near-expiry activation codes' }));
-      await expect.text(page.getByRole('row', { name: /bridge-0091/ }), 'None — will go offline');
+      await expect.text(page.getByRole('row', { name: /bridge-0091/ }), 'None');
       await page.getByRole('button', { name: 'meter-004211' }).click();
       const quota = page.getByTestId('quota');
       await expect.text(quota, '1,126 / 1,500');
