@@ -29,7 +29,7 @@ import type {
   ProfileList,
   SyncProgress,
   SyncStatus,
-} from './types-pending';
+} from './types';
 
 export class ApiError extends Error implements ErrorBody {
   readonly code: string;

@@ -2,7 +2,7 @@
 // them into text for the current locale. Nothing here computes a quota, a
 // count or a date rule.
 import { locale } from './i18n/index.svelte';
-import type { Int } from './types-pending';
+import type { Int } from './types';
 
 export function num(n: Int | null | undefined): string {
   if (n === null || n === undefined) return '—';

@@ -2,7 +2,7 @@
 // sync status, profiles, toasts. Values come from Rust through api.ts.
 import { toApiError, type ApiError } from './api';
 import { setLocale } from './i18n/index.svelte';
-import type { ProfileList, SyncStatus } from './types-pending';
+import type { ProfileList, SyncStatus } from './types';
 
 /** Preferences of this window (not sent to Rust). */
 export type Language = 'en' | 'zh-CN';
