@@ -1,6 +1,13 @@
 //! `Idempotency-Key` on POST: the first response for a (caller, key) is
 //! stored; the same key with the same request replays it byte for byte, the
 //! same key with another request is refused with 422.
+//!
+//! Atomicity: the request's database write records the key (status 0, the
+//! write's result) in the same savepoint as the mutation (see
+//! [`crate::db::Db::write`]); the final response then replaces that row. If
+//! the server dies between the two, a retry finds status 0 and re-runs the
+//! handler in replay mode: its write returns the recorded result without
+//! mutating again, so the mutation happens exactly once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +29,37 @@ use crate::error::ApiError;
 const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Records older than this are forgotten by the maintenance sweep.
 pub const RETENTION_HOURS: i64 = 24;
+
+/// The idempotency context of the request being handled.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    scope: String,
+    key: String,
+    request_hash: String,
+    /// The recorded write result of a committed attempt whose response was lost.
+    pub replay: Option<String>,
+}
+
+tokio::task_local! {
+    static CTX: Ctx;
+}
+
+/// The current request's idempotency context, if it carries a key.
+pub fn current() -> Option<Ctx> {
+    CTX.try_with(Clone::clone).ok()
+}
+
+/// Records (status 0 = committed, response pending) the write result under
+/// the request's key, in the caller's savepoint.
+pub fn reserve(conn: &rusqlite::Connection, c: &Ctx, result: &str) -> crate::error::Result<()> {
+    conn.execute(
+        "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at)
+         VALUES (?1, ?2, ?3, 0, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+         ON CONFLICT (scope, key) DO NOTHING",
+        rusqlite::params![c.scope, c.key, c.request_hash, result.as_bytes()],
+    )?;
+    Ok(())
+}
 
 /// Serialises requests that share a key, so a retry racing the original
 /// waits for it and then replays its response.
@@ -111,7 +149,7 @@ async fn handle(
             .await
             .map_err(IntoResponse::into_response)?;
 
-    let out = if let Some((stored_hash, status, body)) = stored {
+    let out = if let Some((stored_hash, status, body)) = stored.clone().filter(|s| s.1 != 0) {
         if stored_hash == request_hash {
             let mut resp = Response::new(Body::from(body));
             *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -125,9 +163,17 @@ async fn handle(
         } else {
             ApiError::IdempotencyKeyReused.into_response()
         }
+    } else if stored.as_ref().is_some_and(|s| s.0 != request_hash) {
+        ApiError::IdempotencyKeyReused.into_response()
     } else {
-        let resp = next
-            .run(Request::from_parts(parts, Body::from(bytes)))
+        let ctx = Ctx {
+            scope: scope.clone(),
+            key: key.clone(),
+            request_hash: request_hash.clone(),
+            replay: stored.map(|s| String::from_utf8_lossy(&s.2).into_owned()),
+        };
+        let resp = CTX
+            .scope(ctx, next.run(Request::from_parts(parts, Body::from(bytes))))
             .await;
         let status = resp.status();
         let (rparts, rbody) = resp.into_parts();
@@ -143,8 +189,9 @@ async fn handle(
                 .db
                 .write(move |tx| {
                     tx.execute(
-                        "INSERT OR IGNORE INTO idempotency (scope, key, request_hash, status, body, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (scope, key) DO UPDATE SET status = ?4, body = ?5",
                         rusqlite::params![s, k, request_hash, status.as_u16(), body, now],
                     )?;
                     Ok(())

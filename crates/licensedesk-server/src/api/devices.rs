@@ -304,6 +304,7 @@ pub struct ConnectResponse {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+#[derive(Serialize, Deserialize)]
 enum Outcome {
     Connected(ConnectResponse),
     NoCodes { pk: String, unassigned: i64 },

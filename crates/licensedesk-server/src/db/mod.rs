@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Result};
 
@@ -91,11 +93,29 @@ impl Db {
     /// Runs `f` inside the writer's `BEGIN IMMEDIATE` transaction (in its own
     /// savepoint); the result is returned once the group commit succeeded.
     /// If `f` fails, its changes are rolled back.
+    ///
+    /// Inside a request carrying an `Idempotency-Key` (see
+    /// [`crate::idempotency`]), the successful result is also recorded under
+    /// that key in the same savepoint, so the mutation and its idempotency
+    /// record commit together; when the request is a retry whose response
+    /// was lost (a crash after the commit), `f` is not run again and the
+    /// recorded result is returned instead.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
-        T: Send + 'static,
+        T: Send + Serialize + DeserializeOwned + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        let ctx = crate::idempotency::current();
+        if let Some(stored) = ctx.as_ref().and_then(|c| c.replay.clone()) {
+            return serde_json::from_str(&stored).map_err(Into::into);
+        }
+        let f = move |conn: &Connection| {
+            let out = f(conn)?;
+            if let Some(c) = &ctx {
+                crate::idempotency::reserve(conn, c, &serde_json::to_string(&out)?)?;
+            }
+            Ok(out)
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
         self.submit(f, move |out| {
             let _ = tx.send(out);

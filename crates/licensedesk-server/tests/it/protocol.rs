@@ -38,6 +38,29 @@ async fn idempotency_key_replays_and_refuses_another_body() {
     let second = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &credit).await;
     assert_eq!(first.0, StatusCode::OK);
     assert_eq!(first, second, "same key and body → same response");
+    // A crash after the commit but before the response was recorded leaves
+    // the key reserved (status 0) with the write's result: a retry replays
+    // it without crediting again.
+    let c = rusqlite::Connection::open(s.state.db.path()).expect("open");
+    let reserved = c
+        .execute(
+            "UPDATE idempotency SET status = 0 WHERE key = 'k-1' AND scope = ?1",
+            [licensedesk_server::auth::hash_token(&format!(
+                "Bearer {ADMIN}"
+            ))],
+        )
+        .expect("simulate lost response");
+    assert_eq!(reserved, 1);
+    let third = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &credit).await;
+    assert_eq!(third, first);
+    let status: i64 = c
+        .query_row(
+            "SELECT status FROM idempotency WHERE key = 'k-1'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("row");
+    assert_eq!(status, 200);
     assert_eq!(
         s.ok("/v1/products/pidem", &t).await["total"],
         3,
