@@ -16,6 +16,7 @@ import type {
   GatewayLicenseView,
   InstallOutcome,
   OfflineImportItem,
+  ReplayReport,
   LicensePage,
   LicenseQuery,
   NearExpiryDevice,
@@ -84,6 +85,10 @@ export const COMMANDS = [
   'ota_cost',
   'ota_cost_for_file',
   'list_gateways',
+  'add_gateway',
+  'remove_gateway',
+  'add_gateways_from_request',
+  'replay_gateway_activations',
   'gateway_license',
   'upload_license_dialog',
   'install_license_files',
@@ -140,6 +145,12 @@ export const api = {
 
   // Gateway licenses
   listGateways: () => call<GatewaySummary[]>('list_gateways'),
+  addGateway: (name: string, fingerprint: string) => call<GatewaySummary>('add_gateway', { name, fingerprint }),
+  removeGateway: (gatewayId: string) => call<GatewaySummary[]>('remove_gateway', { gatewayId }),
+  /** Native open dialog for an activation request file; null if cancelled. */
+  addGatewaysFromRequest: () => call<GatewaySummary[] | null>('add_gateways_from_request'),
+  /** Sends activations queued while offline. */
+  replayGatewayActivations: () => call<ReplayReport>('replay_gateway_activations'),
   gatewayLicense: (gatewayId: string) => call<GatewayLicenseView>('gateway_license', { gatewayId }),
   /** Native open dialog in Rust; null when the user cancelled. */
   uploadLicenseDialog: (gatewayId: string | null) => call<InstallOutcome | null>('upload_license_dialog', { gatewayId }),

@@ -293,3 +293,8 @@ export interface CodeCheck {
   /** A definite problem (bad character, too long, wrong check symbol); null while merely incomplete. */
   error: ErrorBody | null;
 }
+export interface ReplayReport {
+  activated: number;
+  rejected: number;
+  still_pending: number;
+}

@@ -262,6 +262,17 @@ export const en = {
   'gateway.source.request_file': 'From a request file',
   'gateway.source.typed': 'Typed fingerprint',
   'gateway.seconds': '{n} s',
+  'gateway.add': 'Add gateway',
+  'gateway.addTitle': 'Add a gateway',
+  'gateway.addFromFile': 'From a request file…',
+  'gateway.addOr': 'or type its hardware identifier',
+  'gateway.name': 'Name',
+  'gateway.fingerprint': 'Hardware identifier',
+  'gateway.added': 'Gateway {name} added',
+  'gateway.addedMany': '{n} gateways added',
+  'gateway.remove': 'Remove gateway {name}',
+  'gateway.replay': 'Send now',
+  'gateway.replayed': '{activated} activated, {rejected} rejected, {pending} still waiting',
 
   // Field Kit
   'fieldKit.title': 'Field Kit',
