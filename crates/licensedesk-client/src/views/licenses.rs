@@ -113,6 +113,18 @@ fn filter(q: &LicenseQuery, now: DateTime<Utc>, args: &mut Vec<Value>) -> Result
         args.push(v);
         format!("?{}", args.len())
     };
+    // A unary `+` keeps SQLite from choosing a range index on a column the
+    // page is not sorted by (that would sort every match: ~0.5 s on 1M rows).
+    let exp = if q.sort == LicenseSort::ExpiresAt {
+        "c.expires_at"
+    } else {
+        "+c.expires_at"
+    };
+    let con = if q.sort == LicenseSort::ConsumedAt {
+        "c.consumed_at"
+    } else {
+        "+c.consumed_at"
+    };
     let mut sql = String::from(" WHERE 1");
     if let Some(pk) = &q.pk {
         let a = push(Value::Text(pk.clone()), args);
@@ -122,14 +134,14 @@ fn filter(q: &LicenseQuery, now: DateTime<Utc>, args: &mut Vec<Value>) -> Result
     }
     match q.status.as_deref() {
         None | Some("") => {}
-        Some("unused") => sql.push_str(" AND c.consumed_at = ''"),
+        Some("unused") => sql.push_str(&format!(" AND {con} = ''")),
         Some("active") => {
             let a = push(Value::Text(ts(now)), args);
-            sql.push_str(&format!(" AND c.consumed_at != '' AND c.expires_at > {a}"));
+            sql.push_str(&format!(" AND {con} != '' AND {exp} > {a}"));
         }
         Some("expired") => {
             let a = push(Value::Text(ts(now)), args);
-            sql.push_str(&format!(" AND c.consumed_at != '' AND c.expires_at <= {a}"));
+            sql.push_str(&format!(" AND {con} != '' AND {exp} <= {a}"));
         }
         Some(s) => {
             return Err(Error::Invalid(format!(
@@ -143,7 +155,7 @@ fn filter(q: &LicenseQuery, now: DateTime<Utc>, args: &mut Vec<Value>) -> Result
             Value::Text(ts(now + Duration::days(i64::from(days.min(36_500))))),
             args,
         );
-        sql.push_str(&format!(" AND c.expires_at > {a} AND c.expires_at <= {b}"));
+        sql.push_str(&format!(" AND {exp} > {a} AND {exp} <= {b}"));
     }
     if let Some(t) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let a = push(Value::Text(like(t)), args);
