@@ -157,6 +157,26 @@ fn consume_periods(
     Ok(done)
 }
 
+/// Codes counted for a decision: up to this many first (cheap); the whole
+/// pool only when the decision ran out at that probe.
+const AVAILABLE_PROBE: u64 = 64;
+
+/// Runs a core decision with the product's available codes, counting the
+/// whole pool only when the probe was not enough.
+fn decide_with_pool<D>(
+    tx: &Connection,
+    product_id: i64,
+    decide: impl Fn(u64) -> Result<D>,
+    ran_out: impl Fn(&D) -> bool,
+) -> Result<D> {
+    let probe = pool::available_up_to(tx, product_id, AVAILABLE_PROBE)?;
+    let decision = decide(probe)?;
+    if probe == AVAILABLE_PROBE && ran_out(&decision) {
+        return decide(pool::product_counters(tx, product_id)?.remaining());
+    }
+    Ok(decision)
+}
+
 /// Takes a device offline and resets it to inactive (no code left).
 fn take_offline(tx: &Connection, d: &mut DeviceRow) -> Result<()> {
     tx.execute(
@@ -192,10 +212,14 @@ fn renew_device(
     let Some(pkg) = &p.package else {
         return Ok((0, false));
     };
-    let available = pool::product_counters(tx, p.id)?.remaining();
-    let (periods, offline) = match decide_renewal(&code_state(d), now, &pkg.validity, available)
-        .map_err(ApiError::core)?
-    {
+    let state = code_state(d);
+    let decision = decide_with_pool(
+        tx,
+        p.id,
+        |n| decide_renewal(&state, now, &pkg.validity, n).map_err(ApiError::core),
+        |d| matches!(d, RenewalDecision::WentOffline { .. }),
+    )?;
+    let (periods, offline) = match decision {
         RenewalDecision::NotDue => return Ok((0, false)),
         RenewalDecision::Renewed { periods } => (periods, false),
         RenewalDecision::WentOffline { periods, .. } => (periods, true),
@@ -375,9 +399,13 @@ fn connect_tx(
         // A product without a package has never had codes credited.
         return no_codes(tx, &mut d, &p, account_id, now);
     };
-    let available = pool::product_counters(tx, p.id)?.remaining();
-    let decision =
-        decide_connect(&code_state(&d), now, &pkg.validity, available).map_err(ApiError::core)?;
+    let state = code_state(&d);
+    let decision = decide_with_pool(
+        tx,
+        p.id,
+        |n| decide_connect(&state, now, &pkg.validity, n).map_err(ApiError::core),
+        |d| matches!(d, ConnectDecision::NoCodes { .. }),
+    )?;
     let consumed = match decision {
         ConnectDecision::AlreadyActive { .. } => false,
         ConnectDecision::ConsumeFirst { period } => {

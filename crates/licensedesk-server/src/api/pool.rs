@@ -55,6 +55,17 @@ pub fn product_counters(c: &Connection, product_id: i64) -> Result<Counters> {
     Counters::new(used as u64, remaining as u64).map_err(ApiError::core)
 }
 
+/// Unconsumed codes of a product's pool, counted up to `cap` (enough for a
+/// connect or renewal decision without reading the whole pool).
+pub fn available_up_to(c: &Connection, product_id: i64, cap: u64) -> Result<u64> {
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM codes WHERE product_id = ?1 AND consumed_at IS NULL LIMIT ?2)",
+        )?
+        .query_row(params![product_id, cap as i64], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
 /// Unassigned codes of an account.
 pub fn unassigned(c: &Connection, account_id: i64) -> Result<u64> {
     let n: i64 = c.query_row(
