@@ -45,6 +45,9 @@ pub fn ensure(purpose: Purpose) -> Result<()> {
     if has_ui {
         ensure_npm(&root.join("ui"))?;
     }
+    if purpose == Purpose::Test && has_desktop {
+        ensure_cargo_tool("tauri-driver", "2.1.0", "tauri-driver")?;
+    }
     Ok(())
 }
 
@@ -134,9 +137,10 @@ pub fn ensure_npm(dir: &std::path::Path) -> Result<()> {
 }
 
 /// `cargo install --locked NAME --version VERSION` unless `bin` is on PATH.
-#[allow(dead_code)] // used once the end-to-end suite lands (tauri-driver)
 pub fn ensure_cargo_tool(name: &str, version: &str, bin: &str) -> Result<()> {
-    if sh::on_path(bin) {
+    let cargo_bin =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo/bin").join(bin));
+    if sh::on_path(bin) || cargo_bin.is_some_and(|p| p.is_file()) {
         return Ok(());
     }
     let status = sh::status(

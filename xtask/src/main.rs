@@ -6,10 +6,14 @@
 
 mod bench;
 mod deps;
+mod desktop;
+mod e2e;
 mod fuzz;
+mod outcome;
 mod run;
 mod sh;
 mod test;
+mod ui;
 
 use anyhow::{Result, bail};
 
@@ -18,9 +22,13 @@ usage: cargo xtask <task>
 
 tasks:
   run                 install what is missing, start the license server with demo data
-                      (and the desktop app against it, once it exists)
-  test                everything CI checks: fmt, clippy -D warnings, all tests
-  bench <name>        print benchmark figures: verify | server
+                      and open the desktop app against it
+  test                everything CI checks: fmt, clippy -D warnings, all tests (Rust,
+                      bindings, Tauri mock runtime, UI, end to end under Xvfb)
+  bindings            regenerate ui/src/bindings/ from the Rust types
+  e2e                 the end-to-end suite alone (real app + real server under Xvfb)
+  bundle              build the .deb
+  bench <name>        print benchmark figures: verify | server | startup
   fuzz [seconds]      run every cargo-fuzz target for a bounded time (default 30 s each)
 ";
 
@@ -31,6 +39,9 @@ fn main() -> Result<()> {
         Some("run") => run::run(rest),
         Some("test") => test::test(rest),
         Some("bench") => bench::bench(rest),
+        Some("bindings") => desktop::bindings(rest),
+        Some("bundle") => desktop::bundle(rest),
+        Some("e2e") => e2e::e2e(rest),
         Some("fuzz") => fuzz::fuzz(rest),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");

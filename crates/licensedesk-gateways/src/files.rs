@@ -43,6 +43,23 @@ pub fn read_os_file(path: &Path, cap: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The size of a file a user picked or dropped (a firmware image: only its
+/// size matters, its bytes are never read).
+pub fn file_size(path: &Path) -> Result<u64> {
+    let shown = || path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        ErrorKind::NotFound => Error::FileNotFound { path: shown() },
+        _ => Error::FileUnreadable {
+            path: shown(),
+            detail: e.to_string(),
+        },
+    })?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile { path: shown() });
+    }
+    Ok(meta.len())
+}
+
 /// Exactly one path out of what was dropped or picked.
 pub fn single_path<P: AsRef<Path>>(paths: &[P]) -> Result<&Path> {
     match paths {

@@ -1,0 +1,205 @@
+//! Device activation code views (from the active profile's cache):
+//! overview, product cards, code assignment, License Management (page,
+//! charts, CSV), near-expiry devices, device quota and OTA cost.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use licensedesk_client::{
+    AccountOverview, DeviceQuota, LicensePage, LicenseQuery, NearExpiryDevice, NearExpiryQuery,
+    OutboxAction, OutboxItem, ProductCard, Session, charts,
+};
+use licensedesk_core::Coded;
+use licensedesk_core::package::ota_cost as core_ota_cost;
+use licensedesk_core::package::quota::{OtaDecision, OveragePolicy, decide_ota};
+use licensedesk_gateways::files::file_size;
+use serde::{Deserialize, Serialize};
+use tauri::{Runtime, State, Window};
+use ts_rs::TS;
+
+use crate::error::{CmdError, CmdResult};
+use crate::state::AppState;
+
+#[tauri::command]
+pub fn account_overview(state: State<'_, AppState>) -> CmdResult<AccountOverview> {
+    Ok(state.sessions.session()?.overview()?)
+}
+
+#[tauri::command]
+pub fn product_cards(state: State<'_, AppState>) -> CmdResult<Vec<ProductCard>> {
+    Ok(state.sessions.session()?.cards()?)
+}
+
+/// Assigns `count` unassigned codes to product `pk`: queued in the outbox
+/// and sent at once when the server answers (the item says which).
+#[tauri::command]
+pub async fn assign_codes(
+    state: State<'_, AppState>,
+    pk: String,
+    count: u64,
+) -> CmdResult<OutboxItem> {
+    let s = state.sessions.session()?;
+    let item = s.enqueue(&OutboxAction::AssignCodes { pk, count })?;
+    // A sync flushes the outbox first; offline, the item stays queued.
+    let _ = s
+        .sync(&|_| {}, &licensedesk_client::CancelToken::new())
+        .await;
+    Ok(s.outbox()
+        .all()?
+        .into_iter()
+        .find(|i| i.id == item.id)
+        .unwrap_or(item))
+}
+
+#[tauri::command]
+pub fn license_page(state: State<'_, AppState>, query: LicenseQuery) -> CmdResult<LicensePage> {
+    Ok(state.sessions.session()?.licenses(&query)?)
+}
+
+/// The License Management charts (SVG strings themed by CSS variables).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct LicenseCharts {
+    pub consumption: String,
+    pub burn_down: String,
+    pub expirations: String,
+}
+
+#[tauri::command]
+pub fn license_charts(state: State<'_, AppState>) -> CmdResult<LicenseCharts> {
+    let s = state.sessions.session()?;
+    let now = s.now();
+    Ok(LicenseCharts {
+        consumption: charts::consumed_per_month(s.cache(), now, 12)?,
+        burn_down: charts::burn_down(s.cache(), now)?,
+        expirations: charts::expirations_next_12_months(s.cache(), now)?,
+    })
+}
+
+fn write_csv(s: &Session, query: &LicenseQuery, path: &PathBuf) -> CmdResult<u64> {
+    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    let tmp = dir.join(".licensedesk-export.csv.tmp");
+    let io = |e: std::io::Error| CmdError::new("EXPORT_IO", format!("{}: {e}", path.display()));
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut out = BufWriter::new(file);
+    let rows = s.export_csv(query, &mut out)?;
+    out.flush().map_err(io)?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(rows)
+}
+
+/// Exports every row matching `query` (streamed) to a file chosen in a
+/// save dialog; the written path, `null` when cancelled.
+#[tauri::command]
+pub async fn export_licenses_csv<R: Runtime>(
+    window: Window<R>,
+    state: State<'_, AppState>,
+    query: LicenseQuery,
+) -> CmdResult<Option<String>> {
+    let s = state.sessions.session()?;
+    let Some(path) = state
+        .dialogs
+        .save(&window, "Export License Management", "licenses.csv")
+        .await
+    else {
+        return Ok(None);
+    };
+    write_csv(&s, &query, &path)?;
+    Ok(Some(path.display().to_string()))
+}
+
+#[tauri::command]
+pub fn near_expiry_devices(
+    state: State<'_, AppState>,
+    query: NearExpiryQuery,
+) -> CmdResult<Vec<NearExpiryDevice>> {
+    Ok(state.sessions.session()?.near_expiry(&query)?)
+}
+
+#[tauri::command]
+pub fn device_quota(state: State<'_, AppState>, pk: String, dk: String) -> CmdResult<DeviceQuota> {
+    Ok(state.sessions.session()?.device_quota(&pk, &dk)?)
+}
+
+#[tauri::command]
+pub fn device_messages_chart(
+    state: State<'_, AppState>,
+    pk: String,
+    dk: String,
+) -> CmdResult<String> {
+    let s = state.sessions.session()?;
+    Ok(charts::device_messages(s.cache(), &pk, &dk, s.now())?)
+}
+
+/// What an OTA upgrade of a given image would cost a device.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct OtaCost {
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub attempts: u32,
+    pub allowed: bool,
+    /// Attempts left this month before this upgrade.
+    #[ts(type = "number")]
+    pub remaining_this_month: u64,
+    /// Why it is refused or billed, when it is.
+    pub reason: Option<String>,
+}
+
+fn ota(s: &Session, pk: &str, dk: &str, bytes: u64) -> CmdResult<OtaCost> {
+    let q = s.device_quota(pk, dk)?;
+    let attempts =
+        core_ota_cost(bytes, q.ota_cap_mb).map_err(|e| CmdError::new(e.code(), e.to_string()))?;
+    let policy: OveragePolicy = s
+        .cards()?
+        .into_iter()
+        .find(|c| c.pk == pk)
+        .and_then(|c| serde_json::from_value(serde_json::Value::String(c.overage_policy)).ok())
+        .unwrap_or_default();
+    let used = u32::try_from(q.ota_this_month).unwrap_or(u32::MAX);
+    let (allowed, reason) = match decide_ota(attempts, used, q.ota_per_month, 0, policy) {
+        OtaDecision::Allowed { .. } => (true, None),
+        OtaDecision::AllowedWithOverage { overage, .. } => (
+            true,
+            Some(format!(
+                "{overage} attempt(s) beyond this month's allowance are billed as overage"
+            )),
+        ),
+        OtaDecision::Refused { needs_topups } => (
+            false,
+            Some(format!(
+                "needs {attempts} attempt(s) but {} remain this month: buy {needs_topups} top-up attempt(s) or wait for {}",
+                q.ota_per_month.saturating_sub(used),
+                q.ota_reset_at
+            )),
+        ),
+    };
+    Ok(OtaCost {
+        bytes,
+        attempts,
+        allowed,
+        remaining_this_month: u64::from(q.ota_per_month).saturating_sub(q.ota_this_month),
+        reason,
+    })
+}
+
+#[tauri::command]
+pub fn ota_cost(
+    state: State<'_, AppState>,
+    pk: String,
+    dk: String,
+    bytes: u64,
+) -> CmdResult<OtaCost> {
+    ota(&state.sessions.session()?, &pk, &dk, bytes)
+}
+
+/// The OTA cost of a firmware file dropped on the calculator (its size only).
+#[tauri::command]
+pub fn ota_cost_for_file(
+    state: State<'_, AppState>,
+    pk: String,
+    dk: String,
+    path: PathBuf,
+) -> CmdResult<OtaCost> {
+    let bytes = file_size(&path)?;
+    ota(&state.sessions.session()?, &pk, &dk, bytes)
+}

@@ -1,0 +1,108 @@
+//! The active profile's session (licensedesk-client) and the sync state the
+//! status bar shows.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use licensedesk_client::{CancelToken, Client, NewProfile, Session, SyncProgress};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::{CmdError, CmdResult};
+
+/// What the sync is doing (shared with the progress callback).
+#[derive(Default)]
+pub struct SyncRuntime {
+    pub cancel: Option<CancelToken>,
+    pub progress: Option<SyncProgress>,
+    pub last_error: Option<CmdError>,
+    pub online: Option<bool>,
+}
+
+pub struct Sessions {
+    pub client: Client,
+    active: Mutex<Option<Session>>,
+    pub sync: Arc<Mutex<SyncRuntime>>,
+}
+
+/// The profiles and which one is active.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ProfileList {
+    pub profiles: Vec<licensedesk_client::Profile>,
+    pub active_id: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Sessions {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            active: Mutex::new(None),
+            sync: Arc::default(),
+        }
+    }
+
+    /// With no profile yet, adds one for `url` + `token` (the demo server
+    /// `cargo xtask run` starts, the end-to-end suite's server).
+    pub fn bootstrap(&self, url: &str, token: &str) -> CmdResult<()> {
+        if !self.client.profiles().list()?.is_empty() {
+            return Ok(());
+        }
+        let p = self.client.add_profile(
+            NewProfile {
+                name: "Demo".into(),
+                server_url: url.into(),
+                account_label: "demo".into(),
+            },
+            &licensedesk_client::ApiToken::new(token),
+        )?;
+        self.client.profiles().set_active(&p.id)?;
+        Ok(())
+    }
+
+    /// The active profile's session (opened once).
+    pub fn session(&self) -> CmdResult<Session> {
+        let mut active = lock(&self.active);
+        if let Some(s) = active.as_ref() {
+            return Ok(s.clone());
+        }
+        let Some(profile) = self.client.profiles().active()? else {
+            return Err(CmdError::new(
+                "PROFILE_MISSING",
+                "no profile yet: add one in Settings (server URL and API token)",
+            ));
+        };
+        let s = self.client.session(&profile.id)?;
+        *active = Some(s.clone());
+        Ok(s)
+    }
+
+    pub fn list(&self) -> CmdResult<ProfileList> {
+        Ok(ProfileList {
+            profiles: self.client.profiles().list()?,
+            active_id: self.client.profiles().active()?.map(|p| p.id),
+        })
+    }
+
+    pub fn switch(&self, id: &str) -> CmdResult<ProfileList> {
+        let s = self.client.switch_profile(id)?;
+        *lock(&self.active) = Some(s);
+        *lock(&self.sync) = SyncRuntime::default();
+        self.list()
+    }
+
+    pub fn remove(&self, id: &str) -> CmdResult<ProfileList> {
+        let was_active = self.client.profiles().active()?.is_some_and(|p| p.id == id);
+        if was_active {
+            *lock(&self.active) = None;
+        }
+        self.client.remove_profile(id)?;
+        self.list()
+    }
+
+    pub fn runtime(&self) -> MutexGuard<'_, SyncRuntime> {
+        lock(&self.sync)
+    }
+}

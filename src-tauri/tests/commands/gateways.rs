@@ -1,0 +1,277 @@
+//! Gateway License commands through IPC.
+
+use chrono::{Duration, Utc};
+use licensedesk_core::gateway::LicenseKind;
+use licensedesk_core::license::{LicensePayload, sign_license};
+use serde_json::json;
+
+use crate::support::{Harness, dead_url, key};
+
+fn license(id: &str) -> String {
+    sign_license(
+        &LicensePayload {
+            license_id: id.into(),
+            kind: LicenseKind::File,
+            customer: "Buyer Ltd".into(),
+            issued_at: Utc::now() - Duration::days(1),
+            expire_at: Utc::now() + Duration::days(365),
+            max_connections: 100,
+            max_tags: 500,
+            plugins: vec!["opcua".into()],
+            hardware: None,
+            product: None,
+            order: None,
+        },
+        &key(),
+    )
+}
+
+#[test]
+fn registry_and_license_view_shapes() {
+    let h = Harness::new(None);
+    let list = h.invoke("list_gateways", json!({})).expect("list");
+    let me = &list[0];
+    assert_eq!(me["this_machine"], true);
+    assert_eq!(me["kind"], "trial");
+    assert_eq!(me["id"], h.this_machine());
+
+    let view = h
+        .invoke("gateway_license", json!({ "gatewayId": h.this_machine() }))
+        .expect("view");
+    assert_eq!(view["kind"], "trial");
+    assert_eq!(view["trial"], json!({ "reason": "none_installed" }));
+    assert_eq!(
+        view["connections"],
+        json!({"in_use": 0, "max": 30, "percent": 0, "over_limit": false})
+    );
+    assert_eq!(view["installed"], json!(null));
+
+    // Argument names are camelCase on the JS side.
+    let err = h
+        .invoke("gateway_license", json!({ "gateway_id": h.this_machine() }))
+        .expect_err("snake case");
+    assert!(err.to_string().contains("gatewayId"), "{err}");
+    assert_eq!(
+        h.error_code("gateway_license", json!({"gatewayId": "nope"})),
+        "GATEWAY_NOT_FOUND"
+    );
+}
+
+#[test]
+fn add_and_remove_gateways() {
+    let h = Harness::new(None);
+    let fp = licensedesk_core::fingerprint::fingerprint(b"other", "licensedesk-edge");
+    let added = h
+        .invoke("add_gateway", json!({"name": "Line 3", "fingerprint": fp}))
+        .expect("add");
+    assert_eq!(
+        (added["name"].as_str(), added["source"].as_str()),
+        (Some("Line 3"), Some("typed"))
+    );
+    assert_eq!(
+        h.error_code("add_gateway", json!({"name": "Dup", "fingerprint": fp})),
+        "GATEWAY_EXISTS"
+    );
+    assert_eq!(
+        h.error_code("add_gateway", json!({"name": "Bad", "fingerprint": "1234"})),
+        "FINGERPRINT_MALFORMED"
+    );
+    let left = h
+        .invoke("remove_gateway", json!({"gatewayId": fp}))
+        .expect("remove");
+    assert_eq!(left.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        h.error_code("remove_gateway", json!({"gatewayId": h.this_machine()})),
+        "GATEWAY_THIS_MACHINE"
+    );
+}
+
+#[test]
+fn drop_and_dialog_share_the_install_pipeline() {
+    let h = Harness::new(None);
+    let good = h.file("good.lic", license("lic-1").as_bytes());
+    assert_eq!(
+        h.error_code("install_license_files", json!({"paths": [good]})),
+        "KEYS_MISSING"
+    );
+    h.trust_test_key();
+    let out = h
+        .invoke(
+            "install_license_files",
+            json!({"gatewayId": null, "paths": [good]}),
+        )
+        .expect("install");
+    assert_eq!(out["replaced"], false);
+    assert_eq!(out["view"]["kind"], "file");
+    assert_eq!(out["view"]["installed"]["license_id"], "lic-1");
+
+    let mut damaged = license("lic-2").into_bytes();
+    damaged[70] ^= 0x01;
+    let bad = h.file("bad.lic", &damaged);
+    let code = h.error_code("install_license_files", json!({"paths": [bad]}));
+    assert!(code.starts_with("LICENSE_"), "{code}");
+    let huge = h.file("huge.lic", &vec![b'A'; 100 * 1024]);
+    assert_eq!(
+        h.error_code("install_license_files", json!({"paths": [huge]})),
+        "FILE_TOO_LARGE"
+    );
+    assert_eq!(
+        h.error_code("install_license_files", json!({"paths": [good, good]})),
+        "FILE_TOO_MANY"
+    );
+    assert_eq!(
+        h.error_code("install_license_files", json!({"paths": []})),
+        "FILE_NONE"
+    );
+
+    // The dialog: cancelled → null; picked → the same pipeline.
+    h.answer_dialog(None);
+    assert_eq!(
+        h.invoke("upload_license_dialog", json!({}))
+            .expect("cancel"),
+        json!(null)
+    );
+    let second = h.file("second.lic", license("lic-3").as_bytes());
+    h.answer_dialog(Some(second));
+    let out = h
+        .invoke(
+            "upload_license_dialog",
+            json!({"gatewayId": h.this_machine()}),
+        )
+        .expect("upload");
+    assert_eq!(out["replaced"], true);
+    assert_eq!(out["view"]["installed"]["license_id"], "lic-3");
+    h.answer_dialog(Some(bad));
+    let code = h.error_code("upload_license_dialog", json!({}));
+    assert!(code.starts_with("LICENSE_"), "{code}");
+    let view = h
+        .invoke("gateway_license", json!({"gatewayId": h.this_machine()}))
+        .expect("view");
+    assert_eq!(
+        view["installed"]["license_id"], "lic-3",
+        "a bad file changes nothing"
+    );
+    assert_eq!(view["backups"], 1);
+}
+
+#[test]
+fn activation_code_field_checks_offline() {
+    let h = Harness::new(None);
+    let partial = h
+        .invoke("check_activation_code", json!({"input": "abcd efg"}))
+        .expect("partial");
+    assert_eq!(
+        partial,
+        json!({"formatted": "ABCD-EFG", "complete": false, "error": null})
+    );
+    let code = licensedesk_core::activation_code::ActivationCode::from_entropy([5; 16]).canonical();
+    let full = h
+        .invoke(
+            "check_activation_code",
+            json!({"input": code.to_lowercase()}),
+        )
+        .expect("full");
+    assert_eq!(
+        (full["complete"].as_bool(), full["formatted"].as_str()),
+        (Some(true), Some(code.as_str()))
+    );
+    let mut typo: Vec<char> = code.chars().collect();
+    typo[0] = if typo[0] == '0' { '1' } else { '0' };
+    let typo: String = typo.into_iter().collect();
+    let wrong = h
+        .invoke("check_activation_code", json!({"input": typo}))
+        .expect("typo");
+    assert_eq!(wrong["error"]["code"], "CODE_CHECK_MISMATCH");
+    // The command refuses the typo before any network, even with no server.
+    assert_eq!(
+        h.error_code(
+            "activate_gateway",
+            json!({"gatewayId": h.this_machine(), "code": typo})
+        ),
+        "CODE_CHECK_MISMATCH"
+    );
+    assert_eq!(
+        h.error_code(
+            "activate_gateway",
+            json!({"gatewayId": h.this_machine(), "code": code})
+        ),
+        "PROFILE_MISSING"
+    );
+}
+
+#[test]
+fn unreachable_server_queues_activations() {
+    let h = Harness::new(Some(&dead_url()));
+    let code = licensedesk_core::activation_code::ActivationCode::from_entropy([6; 16]).canonical();
+    let out = h
+        .invoke(
+            "activate_gateway",
+            json!({"gatewayId": h.this_machine(), "code": code}),
+        )
+        .expect("queued");
+    assert_eq!(out["status"], "queued");
+    assert_eq!(out["pending"]["code"], code.as_str());
+    let report = h
+        .invoke("replay_gateway_activations", json!({}))
+        .expect("replay");
+    assert_eq!(
+        report,
+        json!({"activated": 0, "rejected": 0, "still_pending": 1})
+    );
+    assert_eq!(
+        h.error_code(
+            "floating_status",
+            json!({"gatewayId": h.this_machine(), "pool": "edge"})
+        ),
+        "SERVER_UNREACHABLE"
+    );
+}
+
+#[test]
+fn offline_bundles_through_dialogs() {
+    let h = Harness::new(None);
+    let code = licensedesk_core::activation_code::ActivationCode::from_entropy([8; 16]).canonical();
+    let target = h.dir.path().join("out.ldreq");
+    h.answer_dialog(Some(target.clone()));
+    let written = h
+        .invoke(
+            "export_offline_request",
+            json!({"gatewayId": h.this_machine(), "code": code}),
+        )
+        .expect("export");
+    assert_eq!(written.as_str(), Some(target.to_string_lossy().as_ref()));
+    assert!(
+        std::fs::read_to_string(&target)
+            .expect("file")
+            .contains(&h.this_machine())
+    );
+    h.answer_dialog(None);
+    assert_eq!(
+        h.invoke(
+            "export_offline_request",
+            json!({"gatewayId": h.this_machine(), "code": code})
+        )
+        .expect("cancel"),
+        json!(null)
+    );
+
+    // The exported request names this machine only: nothing new to add.
+    h.answer_dialog(Some(target));
+    assert_eq!(
+        h.invoke("add_gateways_from_request", json!({}))
+            .expect("add"),
+        json!([])
+    );
+
+    h.trust_test_key();
+    let junk = h.file("junk.ldresp", b"{\"not\": \"a response\"}");
+    h.answer_dialog(Some(junk));
+    let code = h.error_code("import_offline_response", json!({}));
+    assert!(code.starts_with("OFFLINE_"), "{code}");
+    h.answer_dialog(None);
+    assert_eq!(
+        h.invoke("import_offline_response", json!({}))
+            .expect("cancel"),
+        json!(null)
+    );
+}

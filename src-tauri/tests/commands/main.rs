@@ -1,0 +1,9 @@
+//! Mock-runtime tests of every command (`tauri::test`): argument names,
+//! success shapes, `{code, message}` errors, and the capabilities (ACL)
+//! refusing what the app does not declare. No display needed.
+
+mod acl;
+mod gateways;
+mod profiles;
+mod support;
+mod views;

@@ -1,0 +1,156 @@
+//! A mock app with the real capabilities and a scripted dialog.
+
+use std::path::PathBuf;
+
+use licensedesk_core::keys::{KeySet, SigningKeyWithKid};
+use licensedesk_desktop::AppState;
+use licensedesk_desktop::dialogs::Dialogs;
+use serde_json::Value;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow};
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub app: tauri::App<MockRuntime>,
+    pub webview: WebviewWindow<MockRuntime>,
+}
+
+pub fn key() -> SigningKeyWithKid {
+    SigningKeyWithKid::from_seed("test-1", [7; 32]).expect("key")
+}
+
+impl Harness {
+    pub fn new(server: Option<&str>) -> Self {
+        Self::with(server.map(|s| (s.to_owned(), None)))
+    }
+
+    pub fn with(server: Option<(String, Option<String>)>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let machine_id = dir.path().join("machine-id");
+        std::fs::write(&machine_id, "mock-machine\n").expect("machine id");
+        let state = AppState::with(
+            &dir.path().join("data"),
+            &machine_id,
+            server,
+            Dialogs::Scripted(Default::default()),
+        )
+        .expect("state");
+        let app = licensedesk_desktop::app(mock_builder(), state)
+            .build(tauri::generate_context!())
+            .expect("mock app");
+        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("main window");
+        Self { dir, app, webview }
+    }
+
+    pub fn state(&self) -> tauri::State<'_, AppState> {
+        self.app.state::<AppState>()
+    }
+
+    /// Trusts the test signing key.
+    pub fn trust_test_key(&self) {
+        let keys = KeySet::single(key().public_entry(chrono::Utc::now())).expect("keys");
+        self.state().gateways.set_keys(&keys).expect("set keys");
+    }
+
+    pub fn this_machine(&self) -> String {
+        self.state().gateways.this_machine()
+    }
+
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        path
+    }
+
+    pub fn answer_dialog(&self, path: Option<PathBuf>) {
+        self.state().dialogs.push(path);
+    }
+
+    /// Invokes `cmd` as the UI would (`tauri://localhost`, pitfall 3).
+    pub fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().expect("url"),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().expect("json"))
+    }
+
+    /// An error that must be `{code, message}`; returns the code.
+    pub fn error_code(&self, cmd: &str, args: Value) -> String {
+        let err = self.invoke(cmd, args).expect_err(cmd);
+        let obj = err
+            .as_object()
+            .unwrap_or_else(|| panic!("{cmd}: not an object: {err}"));
+        assert_eq!(obj.len(), 2, "{cmd}: {err}");
+        assert!(
+            obj["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{err}"
+        );
+        obj["code"].as_str().expect("code").to_owned()
+    }
+}
+
+/// A URL where nothing listens.
+pub fn dead_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    drop(l);
+    format!("http://{addr}")
+}
+
+/// A real `licensedesk-server` with the demo data set, on its own runtime.
+pub struct DemoServer {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl DemoServer {
+    pub fn start() -> Self {
+        use licensedesk_server::{
+            AppState, build_app, clock::SystemClock, config::Settings, demo, serve,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let state = AppState::open(
+            dir.path(),
+            std::sync::Arc::new(SystemClock),
+            Settings::default(),
+            "admin",
+        )
+        .expect("server state");
+        demo::seed(&state).expect("demo data");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        rt.spawn(async move {
+            let _ = serve(listener, build_app(state), std::future::pending()).await;
+        });
+        Self {
+            url,
+            _dir: dir,
+            _rt: rt,
+        }
+    }
+
+    /// A harness whose profile is the demo enterprise account.
+    pub fn harness(&self) -> Harness {
+        Harness::with(Some((
+            self.url.clone(),
+            Some(licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN.to_owned()),
+        )))
+    }
+}

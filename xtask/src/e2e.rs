@@ -1,0 +1,100 @@
+//! `cargo xtask e2e`: the end-to-end suite — the real debug app (built with
+//! `tauri/custom-protocol` so it loads `ui/dist`, pitfall 2) driven by
+//! tauri-driver + WebKitWebDriver under Xvfb, against a real
+//! `licensedesk-server --demo` on loopback (started by the suite).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Result, bail};
+
+use crate::outcome::{self, Outcome};
+use crate::{deps, sh, ui};
+
+pub fn present() -> bool {
+    sh::root().join("tests/e2e/run.mjs").is_file()
+}
+
+/// Builds the app with the UI embedded; returns the binary.
+pub fn build_app(release: bool) -> Result<PathBuf> {
+    let mut cmd = sh::cargo();
+    cmd.args([
+        "build",
+        "-p",
+        "licensedesk-desktop",
+        "--features",
+        "tauri/custom-protocol",
+    ]);
+    if release {
+        cmd.arg("--release");
+    }
+    sh::run(&mut cmd)?;
+    let profile = if release { "release" } else { "debug" };
+    Ok(sh::target_dir().join(profile).join("licensedesk"))
+}
+
+/// Builds the license server; returns the binary.
+pub fn build_server(release: bool) -> Result<PathBuf> {
+    let mut cmd = sh::cargo();
+    cmd.args(["build", "-p", "licensedesk-server"]);
+    if release {
+        cmd.arg("--release");
+    }
+    sh::run(&mut cmd)?;
+    let profile = if release { "release" } else { "debug" };
+    Ok(sh::target_dir().join(profile).join("licensedesk-server"))
+}
+
+/// Runs the suite; its closing line is `e2e: N passed, N failed`.
+pub fn suite() -> Result<Outcome> {
+    deps::ensure_cargo_tool("tauri-driver", "2.1.0", "tauri-driver")?;
+    ui::build()?;
+    let app = build_app(false)?;
+    let server = build_server(false)?;
+    let mut cmd = Command::new("xvfb-run");
+    cmd.args([
+        "-a",
+        "-s",
+        "-screen 0 1440x900x24",
+        "node",
+        "tests/e2e/run.mjs",
+    ])
+    .current_dir(sh::root())
+    .env("LICENSEDESK_APP", &app)
+    .env("LICENSEDESK_SERVER_BIN", &server)
+    .env(
+        "LICENSEDESK_SCREENSHOTS",
+        sh::root().join("docs/screenshots"),
+    )
+    .env("PATH", path_with_cargo_bin());
+    outcome::run_counted("e2e", &mut cmd, outcome::parse_plain)
+}
+
+/// PATH with `~/.cargo/bin` (where `cargo install` puts tauri-driver).
+pub fn path_with_cargo_bin() -> std::ffi::OsString {
+    let mut paths: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo").into_os_string())
+    }) {
+        paths.push(PathBuf::from(home).join("bin"));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+pub fn e2e(args: &[String]) -> Result<()> {
+    if let Some(arg) = args.first() {
+        bail!("`cargo xtask e2e` takes no arguments (got `{arg}`)");
+    }
+    deps::ensure(deps::Purpose::Test)?;
+    if !present() {
+        bail!("no end-to-end suite yet (tests/e2e/run.mjs)");
+    }
+    let o = suite()?;
+    println!("{} passed, {} failed", o.passed, o.failed);
+    if !o.ok() {
+        bail!("end-to-end tests failed");
+    }
+    Ok(())
+}
