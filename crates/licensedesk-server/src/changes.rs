@@ -45,8 +45,7 @@ pub fn record(
     at: DateTime<Utc>,
     data: &serde_json::Value,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    tx.prepare_cached("INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
         params![
             account_id,
             entity,

@@ -45,8 +45,7 @@ pub fn create_account(
 ) -> Result<i64> {
     let parsed = parse_kind(kind)?;
     data_center_tz(data_center)?;
-    let id: i64 = tx.query_row(
-        "INSERT INTO accounts (name, kind, data_center, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    let id: i64 = tx.prepare_cached("INSERT INTO accounts (name, kind, data_center, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id")?.query_row(
         params![name, kind, data_center, token_hash, ts(now)],
         |r| r.get(0),
     )?;
@@ -73,8 +72,7 @@ fn grant_free_codes(
     if n == 0 {
         return Ok(());
     }
-    let batch: i64 = tx.query_row(
-        "INSERT INTO batches (account_id, kind, quantity, created_at) VALUES (?1, 'free', ?2, ?3) RETURNING id",
+    let batch: i64 = tx.prepare_cached("INSERT INTO batches (account_id, kind, quantity, created_at) VALUES (?1, 'free', ?2, ?3) RETURNING id")?.query_row(
         params![account_id, n as i64, ts(now)],
         |r| r.get(0),
     )?;
@@ -165,8 +163,7 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<J
 pub fn overview_of(c: &rusqlite::Connection, id: i64) -> Result<Overview> {
     let a = common::account(c, id)?;
     let (counters, unassigned) = pool::account_overview(c, id)?;
-    let free: i64 = c.query_row(
-        "SELECT COALESCE(SUM(quantity), 0) FROM batches WHERE account_id = ?1 AND kind = 'free'",
+    let free: i64 = c.prepare_cached("SELECT COALESCE(SUM(quantity), 0) FROM batches WHERE account_id = ?1 AND kind = 'free'")?.query_row(
         [id],
         |r| r.get(0),
     )?;
@@ -202,10 +199,10 @@ pub async fn verify_enterprise(
             let grant = verify_as_enterprise(parse_kind(&a.kind)?, a.verified_enterprise)
                 .map_err(ApiError::core)?;
             {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE accounts SET kind = ?2, verified_enterprise = 1 WHERE id = ?1",
-                    params![id, serde_json::to_value(grant.kind)?.as_str()],
-                )?;
+                )?
+                .execute(params![id, serde_json::to_value(grant.kind)?.as_str()])?;
                 changes::record(
                     tx,
                     id,

@@ -26,19 +26,18 @@ impl AccountRow {
 }
 
 pub fn account(c: &Connection, id: i64) -> Result<AccountRow> {
-    c.query_row(
+    c.prepare_cached(
         "SELECT id, name, kind, data_center, verified_enterprise FROM accounts WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(AccountRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                kind: r.get(2)?,
-                data_center: r.get(3)?,
-                verified_enterprise: r.get(4)?,
-            })
-        },
-    )
+    )?
+    .query_row([id], |r| {
+        Ok(AccountRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            data_center: r.get(3)?,
+            verified_enterprise: r.get(4)?,
+        })
+    })
     .optional()?
     .ok_or(ApiError::NotFound("account"))
 }
@@ -75,11 +74,10 @@ pub fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
 
 /// The product with key `pk` of account `account_id`, or 404.
 pub fn product_by_pk(c: &Connection, account_id: i64, pk: &str) -> Result<ProductRow> {
-    c.query_row(
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE account_id = ?1 AND pk = ?2"),
-        params![account_id, pk],
-        product_from_row,
-    )
+    c.prepare_cached(&format!(
+        "SELECT {PRODUCT_COLS} FROM products WHERE account_id = ?1 AND pk = ?2"
+    ))?
+    .query_row(params![account_id, pk], product_from_row)
     .optional()?
     .ok_or(ApiError::NotFound("product"))
 }

@@ -130,10 +130,8 @@ fn consume_periods(
 ) -> Result<usize> {
     let mut done = 0;
     for period in periods {
-        tx.execute(
-            "UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1",
-            [d.id],
-        )?;
+        tx.prepare_cached("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1")?
+            .execute([d.id])?;
         let Some((code_id, code)) =
             pool::consume_one(tx, p.id, d.id, period.consumed_at, period.expires_at)?
         else {
@@ -179,10 +177,8 @@ fn decide_with_pool<D>(
 
 /// Takes a device offline and resets it to inactive (no code left).
 fn take_offline(tx: &Connection, d: &mut DeviceRow) -> Result<()> {
-    tx.execute(
-        "UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1",
-        [d.id],
-    )?;
+    tx.prepare_cached("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1")?
+        .execute([d.id])?;
     d.status = "inactive".into();
     d.online = false;
     d.offline_reason = Some("no_codes".into());
@@ -192,9 +188,8 @@ fn take_offline(tx: &Connection, d: &mut DeviceRow) -> Result<()> {
 }
 
 fn save_device(tx: &Connection, d: &DeviceRow, now: DateTime<Utc>) -> Result<()> {
-    tx.execute(
-        "UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6,
-         hardware_id = ?7, updated_at = ?8 WHERE id = ?1",
+    tx.prepare_cached("UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6,
+         hardware_id = ?7, updated_at = ?8 WHERE id = ?1")?.execute(
         params![d.id, d.status, d.online, d.offline_reason, d.activated_at.map(ts), d.expires_at.map(ts),
                 d.hardware_id, ts(now)],
     )?;
@@ -257,10 +252,10 @@ pub fn rebase_product(
         {
             d.activated_at = Some(consumed_at);
             d.expires_at = Some(expires_at);
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE codes SET expires_at = ?2 WHERE device_id = ?1 AND active = 1",
-                params![d.id, ts(expires_at)],
-            )?;
+            )?
+            .execute(params![d.id, ts(expires_at)])?;
             save_device(tx, &d, now)?;
             record_device(tx, &d, &p.pk, Op::Update, now)?;
         }
@@ -355,10 +350,8 @@ fn no_codes(
         d.status != "inactive" || d.online || d.offline_reason.as_deref() != Some("no_codes");
     take_offline(tx, d)?;
     save_device(tx, d, now)?;
-    tx.execute(
-        "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
-        params![d.id, ts(now)],
-    )?;
+    tx.prepare_cached("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1")?
+        .execute(params![d.id, ts(now)])?;
     if changed {
         record_device(tx, d, &p.pk, Op::Update, now)?;
     }
@@ -384,9 +377,8 @@ fn connect_tx(
     let mut d = match device_by_dk(tx, p.id, &req.dk)? {
         Some(d) => d,
         None => {
-            let id: i64 = tx.query_row(
-                "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+            let id: i64 = tx.prepare_cached("INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id")?.query_row(
                 params![account_id, p.id, req.dk, req.hardware_id, req.via, ts(now)],
                 |r| r.get(0),
             )?;
@@ -428,10 +420,9 @@ fn connect_tx(
     let was_online = d.online;
     d.online = true;
     d.offline_reason = None;
-    tx.execute(
-        "UPDATE devices SET status = 'active', online = 1, offline_reason = NULL, activated_at = ?2, expires_at = ?3,
+    tx.prepare_cached("UPDATE devices SET status = 'active', online = 1, offline_reason = NULL, activated_at = ?2, expires_at = ?3,
          last_seen_at = ?4, hardware_id = COALESCE(?5, hardware_id), connected_via = COALESCE(?6, connected_via), updated_at = ?4
-         WHERE id = ?1",
+         WHERE id = ?1")?.execute(
         params![d.id, d.activated_at.map(ts), d.expires_at.map(ts), ts(now), req.hardware_id, req.via],
     )?;
     if consumed || !was_online {

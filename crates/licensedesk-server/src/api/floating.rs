@@ -56,8 +56,7 @@ struct PoolRow {
 }
 
 fn pool(c: &Connection, account_id: i64, name: &str) -> Result<PoolRow> {
-    c.query_row(
-        "SELECT id, account_id, name, points, ttl_seconds, plugins FROM floating_pools WHERE account_id = ?1 AND name = ?2",
+    c.prepare_cached("SELECT id, account_id, name, points, ttl_seconds, plugins FROM floating_pools WHERE account_id = ?1 AND name = ?2")?.query_row(
         params![account_id, name],
         |r| {
             Ok(PoolRow {
@@ -104,8 +103,7 @@ pub fn insert_pool(
         ));
     }
     let ttl = lease::pool_ttl(req.ttl_seconds);
-    tx.execute(
-        "INSERT INTO floating_pools (account_id, name, points, ttl_seconds, plugins, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    tx.prepare_cached("INSERT INTO floating_pools (account_id, name, points, ttl_seconds, plugins, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
         params![account_id, req.name.trim(), req.points, ttl, serde_json::to_string(&req.plugins)?, ts(now)],
     )
     .map_err(|e| match e {
@@ -221,8 +219,7 @@ pub async fn claim(
         .db
         .write(move |tx| {
             let p = pool(tx, id, &name)?;
-            let others: u32 = tx.query_row(
-                "SELECT COALESCE(SUM(points), 0) FROM floating_leases WHERE pool_id = ?1 AND expires_at > ?2 AND fingerprint <> ?3",
+            let others: u32 = tx.prepare_cached("SELECT COALESCE(SUM(points), 0) FROM floating_leases WHERE pool_id = ?1 AND expires_at > ?2 AND fingerprint <> ?3")?.query_row(
                 params![p.id, ts(now), fp],
                 |r| r.get(0),
             )?;
@@ -230,9 +227,8 @@ pub async fn claim(
             check_add(&limits, &InUse { connections: others, tags: others }, Resource::Tags, points)
                 .map_err(|e| ApiError::conflict("POOL_EXHAUSTED", e.to_string()))?;
             let until = lease::claim(points, now, p.ttl).map_err(ApiError::core)?;
-            tx.execute(
-                "INSERT INTO floating_leases (pool_id, fingerprint, points, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (pool_id, fingerprint) DO UPDATE SET points = ?3, expires_at = ?4",
+            tx.prepare_cached("INSERT INTO floating_leases (pool_id, fingerprint, points, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (pool_id, fingerprint) DO UPDATE SET points = ?3, expires_at = ?4")?.execute(
                 params![p.id, fp, points, ts(until), ts(now)],
             )?;
             changes::record(tx, p.account_id, "floating_lease", format!("{}/{fp}", p.name), Op::Update, now,
@@ -268,7 +264,7 @@ pub async fn heartbeat(
                 .optional()?;
             let Some((points, exp)) = lease else { return Err(ApiError::NotFound("lease")) };
             let until = lease::heartbeat(parse_ts(&exp)?, now, p.ttl).map_err(ApiError::core)?;
-            tx.execute("UPDATE floating_leases SET expires_at = ?3 WHERE pool_id = ?1 AND fingerprint = ?2", params![p.id, fp, ts(until)])?;
+            tx.prepare_cached("UPDATE floating_leases SET expires_at = ?3 WHERE pool_id = ?1 AND fingerprint = ?2")?.execute( params![p.id, fp, ts(until)])?;
             changes::record(tx, p.account_id, "floating_lease", format!("{}/{fp}", p.name), Op::Update, now,
                 &json!({"pool": p.name, "fingerprint": fp, "points": points, "expires_at": until}))?;
             Ok(LeaseResponse { license: lease_license(&st, &p, &fp, points, now, until), fingerprint: fp, points, expires_at: until })
@@ -293,10 +289,11 @@ pub async fn release(
         .db
         .write(move |tx| {
             let p = pool(tx, id, &name)?;
-            let n = tx.execute(
-                "DELETE FROM floating_leases WHERE pool_id = ?1 AND fingerprint = ?2",
-                params![p.id, fp],
-            )?;
+            let n = tx
+                .prepare_cached(
+                    "DELETE FROM floating_leases WHERE pool_id = ?1 AND fingerprint = ?2",
+                )?
+                .execute(params![p.id, fp])?;
             if n > 0 {
                 changes::record(
                     tx,

@@ -274,11 +274,9 @@ fn activate_tx(
         )
         .optional()?;
     let signer = &state.keys.signer;
-    let activated: u32 = tx.query_row(
-        "SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1",
-        [o.id],
-        |r| r.get(0),
-    )?;
+    let activated: u32 = tx
+        .prepare_cached("SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1")?
+        .query_row([o.id], |r| r.get(0))?;
     let decision = decide_order_activation(
         &o.order.order_no,
         existing.is_some(),
@@ -295,10 +293,10 @@ fn activate_tx(
             .map_err(ApiError::core)?
             .into_payload();
         let license = sign_license(&payload, signer.key());
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE gateway_activations SET license = ?2, reissued = reissued + 1 WHERE id = ?1",
-            params![id, license],
-        )?;
+        )?
+        .execute(params![id, license])?;
         changes::record(
             tx,
             o.account_id,
@@ -325,8 +323,7 @@ fn activate_tx(
             order: Some(o.order.order_no.clone()),
         };
         let license = sign_license(&payload, signer.key());
-        tx.execute(
-            "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        tx.prepare_cached("INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
             params![o.id, fp, license_id, license, ts(now)],
         )?;
         changes::record(
@@ -340,11 +337,9 @@ fn activate_tx(
         )?;
         (license_id, license, false)
     };
-    let used: u32 = tx.query_row(
-        "SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1",
-        [o.id],
-        |r| r.get(0),
-    )?;
+    let used: u32 = tx
+        .prepare_cached("SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1")?
+        .query_row([o.id], |r| r.get(0))?;
     Ok(ActivateResponse {
         license,
         license_id,

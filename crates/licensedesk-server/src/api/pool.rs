@@ -47,8 +47,7 @@ pub fn insert_codes(
 
 /// Used / Remaining of one product's pool.
 pub fn product_counters(c: &Connection, product_id: i64) -> Result<Counters> {
-    let (used, remaining): (i64, i64) = c.query_row(
-        "SELECT COUNT(consumed_at), COUNT(*) - COUNT(consumed_at) FROM codes WHERE product_id = ?1",
+    let (used, remaining): (i64, i64) = c.prepare_cached("SELECT COUNT(consumed_at), COUNT(*) - COUNT(consumed_at) FROM codes WHERE product_id = ?1")?.query_row(
         [product_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
@@ -68,11 +67,9 @@ pub fn available_up_to(c: &Connection, product_id: i64, cap: u64) -> Result<u64>
 
 /// Unassigned codes of an account.
 pub fn unassigned(c: &Connection, account_id: i64) -> Result<u64> {
-    let n: i64 = c.query_row(
-        "SELECT COUNT(*) FROM codes WHERE account_id = ?1 AND product_id IS NULL",
-        [account_id],
-        |r| r.get(0),
-    )?;
+    let n: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM codes WHERE account_id = ?1 AND product_id IS NULL")?
+        .query_row([account_id], |r| r.get(0))?;
     Ok(n as u64)
 }
 

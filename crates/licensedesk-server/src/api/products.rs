@@ -43,11 +43,9 @@ pub struct ProductCard {
 
 pub fn card(c: &Connection, p: &ProductRow) -> Result<ProductCard> {
     let counters = pool::product_counters(c, p.id)?;
-    let devices: i64 = c.query_row(
-        "SELECT COUNT(*) FROM devices WHERE product_id = ?1",
-        [p.id],
-        |r| r.get(0),
-    )?;
+    let devices: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM devices WHERE product_id = ?1")?
+        .query_row([p.id], |r| r.get(0))?;
     Ok(ProductCard {
         pk: p.pk.clone(),
         name: p.name.clone(),
@@ -144,9 +142,8 @@ pub fn create_product(
         .map(serde_json::to_string)
         .transpose()?;
     let policy = policy_str(req.overage_policy.unwrap_or_default());
-    let id: i64 = tx.query_row(
-        "INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+    let id: i64 = tx.prepare_cached("INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id")?.query_row(
         params![account_id, pk, req.name.trim(), package, policy, ts(now)],
         |r| r.get(0),
     )?;
@@ -210,8 +207,7 @@ pub async fn upgrade(
         .write(move |tx| {
             let p = common::product_by_pk(tx, id, &pk)?;
             let policy = req.overage_policy.unwrap_or(p.policy);
-            tx.execute(
-                "UPDATE products SET package = ?1, overage_policy = ?2, updated_at = ?3 WHERE id = ?4",
+            tx.prepare_cached("UPDATE products SET package = ?1, overage_policy = ?2, updated_at = ?3 WHERE id = ?4")?.execute(
                 params![serde_json::to_string(&req.package)?, policy_str(policy), ts(now), p.id],
             )?;
             changes::record(
@@ -289,10 +285,8 @@ pub fn credit_batch(
         check_batch(p.package.as_ref(), &req.package, req.count).map_err(ApiError::core)?;
     let package_json = serde_json::to_string(&req.package)?;
     if effect == BatchEffect::SetsProductPackage {
-        tx.execute(
-            "UPDATE products SET package = ?1, updated_at = ?2 WHERE id = ?3",
-            params![package_json, ts(now), p.id],
-        )?;
+        tx.prepare_cached("UPDATE products SET package = ?1, updated_at = ?2 WHERE id = ?3")?
+            .execute(params![package_json, ts(now), p.id])?;
         changes::record(
             tx,
             p.account_id,
@@ -303,9 +297,8 @@ pub fn credit_batch(
             &json!({"pk": p.pk, "package": req.package}),
         )?;
     }
-    let batch: i64 = tx.query_row(
-        "INSERT INTO batches (account_id, product_id, kind, package, quantity, reference, created_at)
-         VALUES (?1, ?2, 'purchase', ?3, ?4, ?5, ?6) RETURNING id",
+    let batch: i64 = tx.prepare_cached("INSERT INTO batches (account_id, product_id, kind, package, quantity, reference, created_at)
+         VALUES (?1, ?2, 'purchase', ?3, ?4, ?5, ?6) RETURNING id")?.query_row(
         params![p.account_id, p.id, package_json, req.count as i64, req.reference, ts(now)],
         |r| r.get(0),
     )?;
@@ -375,8 +368,7 @@ pub async fn topup(
         .db
         .write(move |tx| {
             let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
-            tx.execute(
-                "UPDATE products SET ota_topups = ota_topups + ?1, message_topups = message_topups + ?2, updated_at = ?3 WHERE id = ?4",
+            tx.prepare_cached("UPDATE products SET ota_topups = ota_topups + ?1, message_topups = message_topups + ?2, updated_at = ?3 WHERE id = ?4")?.execute(
                 params![req.ota_attempts, req.messages, ts(now), p.id],
             )?;
             let p = common::product_by_pk(tx, req.account_id, &req.pk)?;

@@ -158,13 +158,11 @@ pub async fn messages(
                     });
                 }
             };
-            tx.execute(
-                "INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (device_id, day) DO UPDATE SET messages = messages + ?3, overage = overage + ?4",
+            tx.prepare_cached("INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (device_id, day) DO UPDATE SET messages = messages + ?3, overage = overage + ?4")?.execute(
                 params![d.id, ts(day.start), count as i64, overage as i64],
             )?;
-            tx.execute(
-                "INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, ?3, ?4)",
+            tx.prepare_cached("INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, ?3, ?4)")?.execute(
                 params![d.id, ts(now), direction, format!("{count} message(s)")],
             )?;
             let usage = usage_now(tx, &a, &p, d.id, now)?;
@@ -230,17 +228,15 @@ pub async fn ota(
                         });
                     }
                 };
-            tx.execute(
-                "INSERT INTO usage_months (device_id, month, ota_attempts, ota_overage, topups_used) VALUES (?1, ?2, ?3, ?4, ?5)
+            tx.prepare_cached("INSERT INTO usage_months (device_id, month, ota_attempts, ota_overage, topups_used) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (device_id, month) DO UPDATE SET ota_attempts = ota_attempts + ?3,
-                   ota_overage = ota_overage + ?4, topups_used = topups_used + ?5",
+                   ota_overage = ota_overage + ?4, topups_used = topups_used + ?5")?.execute(
                 params![d.id, ts(month.start), from_allowance, overage, topups_used],
             )?;
             if topups_used > 0 {
-                tx.execute("UPDATE products SET ota_topups = ota_topups - ?1 WHERE id = ?2", params![topups_used, p.id])?;
+                tx.prepare_cached("UPDATE products SET ota_topups = ota_topups - ?1 WHERE id = ?2")?.execute( params![topups_used, p.id])?;
             }
-            tx.execute(
-                "INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, 'ota', ?3)",
+            tx.prepare_cached("INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, 'ota', ?3)")?.execute(
                 params![d.id, ts(now), format!("OTA {bytes} bytes = {cost} attempt(s)")],
             )?;
             let p = common::product_by_pk(tx, id, &pk)?;
@@ -306,8 +302,7 @@ pub async fn purge_logs(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
             for p in products {
                 let Some(pkg) = &p.package else { continue };
                 let cutoff = retention_cutoff(now, pkg.storage_days);
-                let n = tx.execute(
-                    "DELETE FROM device_logs WHERE at < ?1 AND device_id IN (SELECT id FROM devices WHERE product_id = ?2)",
+                let n = tx.prepare_cached("DELETE FROM device_logs WHERE at < ?1 AND device_id IN (SELECT id FROM devices WHERE product_id = ?2)")?.execute(
                     params![ts(cutoff), p.id],
                 )? as u64;
                 if n > 0 {
