@@ -1,6 +1,6 @@
 // The ONE seam between the UI and Rust. Every `invoke` and every event
 // `listen` goes through this module, typed with the generated bindings
-// (src/bindings/, pending ones in ./types-pending.ts). Errors always reach the
+// (src/bindings/, re-exported by ./types.ts). Errors always reach the
 // UI as `ApiError { code, message }`: views branch on `code` and show
 // `message`; nothing here or above parses error text.
 import { invoke } from '@tauri-apps/api/core';
@@ -28,6 +28,7 @@ import type {
   Profile,
   LicenseCharts,
   ProfileList,
+  Settings,
   SyncProgress,
   SyncStatus,
 } from './types';
@@ -65,6 +66,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const COMMANDS = [
   'list_profiles',
   'switch_profile',
+  'get_settings',
+  'save_settings',
   'add_profile',
   'remove_profile',
   'sync_status',
@@ -115,6 +118,8 @@ export const api = {
   /** The token goes to the OS keyring in Rust; it is never read back. */
   addProfile: (profile: NewProfile, token: string) => call<Profile>('add_profile', { profile, token }),
   removeProfile: (id: string) => call<ProfileList>('remove_profile', { id }),
+  getSettings: () => call<Settings>('get_settings'),
+  saveSettings: (settings: Settings) => call<Settings>('save_settings', { settings }),
 
   // Sync and outbox
   syncStatus: () => call<SyncStatus>('sync_status'),

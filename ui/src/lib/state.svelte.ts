@@ -1,16 +1,10 @@
 // App-wide state shared by the shell and the views: current page, theme,
 // sync status, profiles, toasts. Values come from Rust through api.ts.
-import { toApiError, type ApiError } from './api';
 import { setLocale } from './i18n/index.svelte';
-import type { ProfileList, SyncStatus } from './types';
+import { api, toApiError, type ApiError } from './api';
+import type { Language, ProfileList, Settings, SyncStatus, Theme } from './types';
 
-/** Preferences of this window (not sent to Rust). */
-export type Language = 'en' | 'zh-CN';
-export type Theme = 'light' | 'dark' | 'system';
-export interface Settings {
-  language: Language;
-  theme: Theme;
-}
+export type { Language, Settings, Theme };
 
 export type Page = 'products' | 'licenses' | 'devices' | 'gateway' | 'fieldKit' | 'settings';
 export const PAGES: Page[] = ['products', 'licenses', 'devices', 'gateway', 'fieldKit', 'settings'];
@@ -71,8 +65,9 @@ export function applySettings(s: Settings): void {
   applyTheme(s.theme);
 }
 
-// Language and theme are preferences of this window only: kept in the
-// webview's storage, no round trip to Rust. The default follows the OS.
+// Language and theme: Rust keeps them (get_settings / save_settings); a copy
+// in the webview's storage paints the first frame in the right language and
+// theme before Rust answers. Without either, the OS decides.
 const SETTINGS_KEY = 'licensedesk.settings';
 
 export function loadSettings(): Settings {
@@ -95,10 +90,26 @@ export function loadSettings(): Settings {
 export function saveSettings(patch: Partial<Settings>): void {
   const next: Settings = { ...app.settings, ...patch };
   applySettings(next);
+  remember(next);
+  api.saveSettings(next).catch(toastError);
+}
+
+function remember(s: Settings): void {
   try {
-    globalThis.localStorage?.setItem(SETTINGS_KEY, JSON.stringify(next));
+    globalThis.localStorage?.setItem(SETTINGS_KEY, JSON.stringify(s));
   } catch {
-    // Storage unavailable: the choice lasts for this session.
+    // Storage unavailable: Rust's copy still holds.
+  }
+}
+
+/** Rust's settings win over the cached copy once they arrive. */
+export async function syncSettingsFromRust(): Promise<void> {
+  try {
+    const s = await api.getSettings();
+    applySettings(s);
+    remember(s);
+  } catch (e) {
+    toastError(e);
   }
 }
 

@@ -6,6 +6,7 @@ export const status = {
   staleness: { last_synced_at: new Date(Date.now() - 180_000).toISOString(), age_seconds: 180, server_time: null, clock_warning: null },
   outbox_pending: 0,
   outbox_rejected: 0,
+  gateway_pending: 0,
   last_error: null,
 };
 export const overview = { name: 'Acme', kind: 'enterprise', data_center: 'cn-east', time_zone: 'Asia/Shanghai', verified_enterprise: true, total: 2300, used: 1796, remaining: 504, unassigned: 0, free_codes: 10, staleness: status.staleness };

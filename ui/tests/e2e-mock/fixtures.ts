@@ -117,9 +117,13 @@ export function install(s: Scenario): void {
     staleness: { last_synced_at: s.offline ? ago(185) : ago(3), age_seconds: s.offline ? 185 * 60 : 180, server_time: ago(3), clock_warning: null },
     outbox_pending: s.offline ? 2 : 0,
     outbox_rejected: s.offline ? 1 : 0,
+    gateway_pending: 0,
     last_error: s.offline ? { code: 'SERVER_UNREACHABLE', message: 'the server at http://127.0.0.1:8787 cannot be reached (connection refused); the data shown is from the last sync' } : null,
   };
+  let settings = { language: s.language ?? 'en', theme: s.theme ?? 'light' };
   const handlers: Record<string, (a: Args) => unknown> = {
+    get_settings: () => settings,
+    save_settings: (a) => (settings = a!.settings as typeof settings),
     list_profiles: () => ({
       active_id: 'p-hz',
       profiles: [

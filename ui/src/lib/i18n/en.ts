@@ -50,6 +50,8 @@ export const en = {
   // Status bar
   'status.online': 'Online',
   'status.offline': 'Offline',
+  'status.checking': 'Connecting…',
+  'status.gatewayPending': '{n} activations queued',
   'status.lastSynced': 'Last synced',
   'status.lastSyncedAgo': 'Last synced {age}',
   'status.neverSynced': 'Never synced',
@@ -185,6 +187,7 @@ export const en = {
   'devices.calcDrop': 'or drop a firmware file here',
   'devices.calcAttempts': '{n} attempts',
   'devices.calcAllowed': 'Allowed',
+  'devices.calcDigits': 'Type the size in bytes, digits only (e.g. 6291456).',
   'devices.calcRefused': 'Not allowed',
   'devices.calcRemaining': '{n} left this month',
   'devices.chart': 'Messages per day, last 30 days',

@@ -2,7 +2,7 @@
 // template that calls it re-renders when the language changes.
 import { en, type Catalogue, type MessageKey } from './en';
 import { zhCN } from './zh-CN';
-import type { Language } from '../state.svelte';
+import type { Language } from '../types';
 
 export type { MessageKey };
 export const catalogues: Record<Language, Catalogue> = { en, 'zh-CN': zhCN };

@@ -47,6 +47,8 @@ export const zhCN: Catalogue = {
 
   'status.online': '在线',
   'status.offline': '离线',
+  'status.checking': '连接中…',
+  'status.gatewayPending': '{n} 个激活已排队',
   'status.lastSynced': '上次同步',
   'status.lastSyncedAgo': '上次同步 {age}',
   'status.neverSynced': '从未同步',
@@ -179,6 +181,7 @@ export const zhCN: Catalogue = {
   'devices.calcDrop': '或将固件文件拖放到这里',
   'devices.calcAttempts': '{n} 次',
   'devices.calcAllowed': '允许',
+  'devices.calcDigits': '请输入以字节为单位的大小，仅限数字（例如 6291456）。',
   'devices.calcRefused': '不允许',
   'devices.calcRemaining': '本月剩余 {n} 次',
   'devices.chart': '最近 30 天每日消息数',
