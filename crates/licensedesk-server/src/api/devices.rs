@@ -34,6 +34,8 @@ pub struct DeviceRow {
     pub activated_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// The active code, when already known (set by a consumption).
+    pub code: Option<String>,
 }
 
 const DEVICE_COLS: &str = "id, account_id, product_id, dk, hardware_id, status, online, offline_reason, activated_at, expires_at, last_seen_at";
@@ -52,6 +54,7 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(DeviceRow, [Optio
             activated_at: None,
             expires_at: None,
             last_seen_at: None,
+            code: None,
         },
         [r.get(8)?, r.get(9)?, r.get(10)?],
     ))
@@ -130,14 +133,20 @@ fn consume_periods(
 ) -> Result<usize> {
     let mut done = 0;
     for period in periods {
-        tx.prepare_cached("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1")?
+        // Only an active device holds an active code (going inactive clears it).
+        if d.status == "active" {
+            tx.prepare_cached(
+                "UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1",
+            )?
             .execute([d.id])?;
+        }
         let Some((code_id, code)) =
             pool::consume_one(tx, p.id, d.id, period.consumed_at, period.expires_at)?
         else {
             break;
         };
         done += 1;
+        d.code = Some(code.clone());
         d.status = "active".into();
         d.activated_at = Some(period.consumed_at);
         d.expires_at = Some(period.expires_at);
@@ -180,6 +189,7 @@ fn take_offline(tx: &Connection, d: &mut DeviceRow) -> Result<()> {
     tx.prepare_cached("UPDATE codes SET active = NULL WHERE device_id = ?1 AND active = 1")?
         .execute([d.id])?;
     d.status = "inactive".into();
+    d.code = None;
     d.online = false;
     d.offline_reason = Some("no_codes".into());
     d.activated_at = None;
@@ -345,15 +355,18 @@ fn no_codes(
     p: &ProductRow,
     account_id: i64,
     now: DateTime<Utc>,
+    op: Op,
 ) -> Result<Outcome> {
-    let changed =
-        d.status != "inactive" || d.online || d.offline_reason.as_deref() != Some("no_codes");
+    let changed = op == Op::Insert
+        || d.status != "inactive"
+        || d.online
+        || d.offline_reason.as_deref() != Some("no_codes");
     take_offline(tx, d)?;
     save_device(tx, d, now)?;
     tx.prepare_cached("UPDATE devices SET last_seen_at = ?2 WHERE id = ?1")?
         .execute(params![d.id, ts(now)])?;
     if changed {
-        record_device(tx, d, &p.pk, Op::Update, now)?;
+        record_device(tx, d, &p.pk, op, now)?;
     }
     Ok(Outcome::NoCodes {
         pk: p.pk.clone(),
@@ -374,7 +387,14 @@ fn connect_tx(
             "a device key has 1 to 128 characters",
         ));
     }
-    let mut d = match device_by_dk(tx, p.id, &req.dk)? {
+    let existing = device_by_dk(tx, p.id, &req.dk)?;
+    // A new device's insert is recorded once, with its state after connecting.
+    let op = if existing.is_some() {
+        Op::Update
+    } else {
+        Op::Insert
+    };
+    let mut d = match existing {
         Some(d) => d,
         None => {
             let id: i64 = tx.prepare_cached("INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
@@ -382,14 +402,25 @@ fn connect_tx(
                 params![account_id, p.id, req.dk, req.hardware_id, req.via, ts(now)],
                 |r| r.get(0),
             )?;
-            let d = device_by_id(tx, id)?;
-            record_device(tx, &d, &p.pk, Op::Insert, now)?;
-            d
+            DeviceRow {
+                id,
+                account_id,
+                product_id: p.id,
+                dk: req.dk.clone(),
+                hardware_id: req.hardware_id.clone(),
+                status: "inactive".into(),
+                online: false,
+                offline_reason: None,
+                activated_at: None,
+                expires_at: None,
+                last_seen_at: None,
+                code: None,
+            }
         }
     };
     let Some(pkg) = p.package.clone() else {
         // A product without a package has never had codes credited.
-        return no_codes(tx, &mut d, &p, account_id, now);
+        return no_codes(tx, &mut d, &p, account_id, now, op);
     };
     let state = code_state(&d);
     let decision = decide_with_pool(
@@ -402,19 +433,19 @@ fn connect_tx(
         ConnectDecision::AlreadyActive { .. } => false,
         ConnectDecision::ConsumeFirst { period } => {
             if consume_periods(tx, &mut d, &p, &[period], now)? == 0 {
-                return no_codes(tx, &mut d, &p, account_id, now);
+                return no_codes(tx, &mut d, &p, account_id, now, op);
             }
             true
         }
         ConnectDecision::Renew { periods } => {
             if consume_periods(tx, &mut d, &p, &periods, now)? < periods.len() {
-                return no_codes(tx, &mut d, &p, account_id, now);
+                return no_codes(tx, &mut d, &p, account_id, now, op);
             }
             true
         }
         ConnectDecision::NoCodes { renewed, .. } => {
             consume_periods(tx, &mut d, &p, &renewed, now)?;
-            return no_codes(tx, &mut d, &p, account_id, now);
+            return no_codes(tx, &mut d, &p, account_id, now, op);
         }
     };
     let was_online = d.online;
@@ -425,16 +456,20 @@ fn connect_tx(
          WHERE id = ?1")?.execute(
         params![d.id, d.activated_at.map(ts), d.expires_at.map(ts), ts(now), req.hardware_id, req.via],
     )?;
-    if consumed || !was_online {
-        record_device(tx, &d, &p.pk, Op::Update, now)?;
+    if consumed || !was_online || op == Op::Insert {
+        record_device(tx, &d, &p.pk, op, now)?;
     }
+    let code = match d.code.take() {
+        Some(c) => Some(c),
+        None => current_code(tx, d.id)?,
+    };
     Ok(Outcome::Connected(ConnectResponse {
         pk: p.pk,
         dk: d.dk,
         status: d.status,
         online: true,
         consumed,
-        code: current_code(tx, d.id)?,
+        code,
         activated_at: d.activated_at,
         expires_at: d.expires_at,
     }))
