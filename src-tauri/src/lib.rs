@@ -10,6 +10,7 @@ pub mod dialogs;
 pub mod error;
 pub mod session;
 pub mod settings;
+pub mod startup;
 pub mod state;
 
 use tauri::{Manager, Runtime};
@@ -38,6 +39,11 @@ pub fn run() {
         Ok(())
     });
     builder
+        .on_page_load(|_, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished && startup::enabled() {
+                startup::report_and_exit();
+            }
+        })
         .invoke_handler(commands::handler::<tauri::Wry>())
         .run(context)
         .unwrap_or_else(|e| {

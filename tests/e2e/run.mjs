@@ -1,0 +1,110 @@
+// End-to-end suite: the real app (LICENSEDESK_APP, built with
+// tauri/custom-protocol) driven by tauri-driver + WebKitWebDriver under
+// Xvfb (`cargo xtask e2e` wraps this in xvfb-run) against a real
+// `licensedesk-server --demo` (LICENSEDESK_SERVER_BIN) on a loopback port.
+// Closing line: `e2e: N passed, N failed`.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session, waitFor } from './wd.mjs';
+import { journeys } from './journeys.mjs';
+
+const APP = process.env.LICENSEDESK_APP;
+const SERVER_BIN = process.env.LICENSEDESK_SERVER_BIN;
+const SHOTS = process.env.LICENSEDESK_SCREENSHOTS ?? 'docs/screenshots';
+if (!APP || !SERVER_BIN) {
+  console.error('set LICENSEDESK_APP and LICENSEDESK_SERVER_BIN (cargo xtask e2e does)');
+  process.exit(2);
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+const tmp = mkdtempSync(join(tmpdir(), 'licensedesk-e2e-'));
+const children = [];
+const spawnLogged = (name, bin, args, env) => {
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  child.log = log;
+  children.push(child);
+  return child;
+};
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const serverData = join(tmp, 'server');
+const serverProc = spawnLogged('server', SERVER_BIN, ['--data-dir', serverData, '--listen', `127.0.0.1:${port}`, '--demo'], {});
+await waitFor('the license server', () => fetch(`${base}/health`).then((r) => r.ok).catch(() => false), 60000);
+const tokens = JSON.parse(readFileSync(join(serverData, 'demo-tokens.json'), 'utf8'));
+const token = tokens.accounts.find((a) => a.kind === 'enterprise').token;
+
+const http = async (method, path, body, auth = token) => {
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const v = await r.json();
+  if (!r.ok) throw new Error(`${method} ${path}: ${JSON.stringify(v)}`);
+  return v;
+};
+const server = {
+  get: (p) => http('GET', p),
+  post: (p, b) => http('POST', p, b),
+  admin: (p, b) => http('POST', p, b, tokens.admin_token),
+  stop: () => serverProc.kill('SIGKILL'),
+};
+
+const machineId = join(tmp, 'machine-id');
+writeFileSync(machineId, 'licensedesk-e2e-machine\n');
+const driverPort = await freePort();
+const driver = spawnLogged('tauri-driver', 'tauri-driver', ['--port', String(driverPort), '--native-port', String(await freePort())], {
+  LICENSEDESK_SERVER_URL: base,
+  LICENSEDESK_TOKEN: token,
+  LICENSEDESK_DATA_DIR: join(tmp, 'app'),
+  LICENSEDESK_MACHINE_ID_FILE: machineId,
+});
+const wdBase = `http://127.0.0.1:${driverPort}`;
+await waitFor('tauri-driver', () => fetch(`${wdBase}/status`).then((r) => r.ok).catch(() => false), 30000);
+
+mkdirSync(SHOTS, { recursive: true });
+let passed = 0;
+let failed = 0;
+const started = Date.now();
+const wd = await Session.create(wdBase, APP);
+try {
+  for (const j of journeys) {
+    const t0 = Date.now();
+    try {
+      await j.run({ wd, server, tmp });
+      await wd.screenshot(join(SHOTS, j.shot));
+      passed++;
+      console.log(`  ✓ ${j.name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`  ✗ ${j.name}\n    ${String(e?.message ?? e).split('\n').join('\n    ')}`);
+      await wd.screenshot(join(tmp, `failed-${j.shot}`)).catch(() => {});
+    }
+  }
+} finally {
+  await wd.close();
+  for (const c of children) c.kill('SIGKILL');
+  if (failed) {
+    console.log(`    (server and driver logs, screenshots of failures: ${tmp})`);
+    writeFileSync(join(tmp, 'driver.log'), driver.log.join(''));
+    writeFileSync(join(tmp, 'server.log'), serverProc.log.join(''));
+  } else {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+console.log(`\ne2e: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,94 @@
+// A minimal W3C WebDriver client over Node's fetch (tauri-driver in front
+// of WebKitWebDriver), plus polling helpers: every wait is for a condition.
+import { writeFileSync } from 'node:fs';
+
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+export async function waitFor(what, fn, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last?.message ?? last})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export class Session {
+  constructor(base, id) {
+    this.base = base;
+    this.id = id;
+  }
+
+  static async create(base, application) {
+    const r = await fetch(`${base}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capabilities: { alwaysMatch: { 'tauri:options': { application } } } }),
+    });
+    const v = await r.json();
+    if (!r.ok) throw new Error(`new session: ${JSON.stringify(v)}`);
+    return new Session(base, v.value.sessionId);
+  }
+
+  async cmd(method, path, body) {
+    const r = await fetch(`${this.base}/session/${this.id}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const v = await r.json();
+    if (!r.ok) throw new Error(`${method} ${path}: ${JSON.stringify(v.value ?? v)}`);
+    return v.value;
+  }
+
+  async findAll(css) {
+    const found = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return found.map((e) => e[ELEMENT]);
+  }
+  async xpathAll(xpath) {
+    const found = await this.cmd('POST', '/elements', { using: 'xpath', value: xpath });
+    return found.map((e) => e[ELEMENT]);
+  }
+  async find(css) {
+    return waitFor(`element ${css}`, async () => (await this.findAll(css))[0]);
+  }
+  async findX(xpath) {
+    return waitFor(`element ${xpath}`, async () => (await this.xpathAll(xpath))[0]);
+  }
+  text(el) {
+    return this.cmd('GET', `/element/${el}/text`);
+  }
+  attr(el, name) {
+    return this.cmd('GET', `/element/${el}/attribute/${name}`);
+  }
+  click(el) {
+    return this.cmd('POST', `/element/${el}/click`, {});
+  }
+  type(el, text) {
+    return this.cmd('POST', `/element/${el}/value`, { text });
+  }
+  exec(script, args = []) {
+    return this.cmd('POST', '/execute/sync', { script, args });
+  }
+  /** Clicks the first button whose text contains `label`. */
+  async button(label) {
+    const el = await this.findX(`//button[contains(normalize-space(.), '${label}')]`);
+    await this.click(el);
+  }
+  async textOf(css) {
+    return this.text(await this.find(css));
+  }
+  async screenshot(path) {
+    const png = await this.cmd('GET', '/screenshot');
+    writeFileSync(path, Buffer.from(png, 'base64'));
+  }
+  close() {
+    return fetch(`${this.base}/session/${this.id}`, { method: 'DELETE' }).catch(() => {});
+  }
+}
