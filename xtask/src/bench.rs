@@ -12,8 +12,11 @@ const BENCHES: &[(&str, &str, &str)] = &[
 
 pub fn bench(args: &[String]) -> Result<()> {
     let names: Vec<&str> = BENCHES.iter().map(|(name, _, _)| *name).collect();
+    if args.first().map(String::as_str) == Some("startup") {
+        return crate::startup::bench();
+    }
     let Some(name) = args.first() else {
-        bail!("usage: cargo xtask bench <{}>", names.join("|"));
+        bail!("usage: cargo xtask bench <{}|startup>", names.join("|"));
     };
     let Some((_, package, bench)) = BENCHES.iter().find(|(n, _, _)| n == name) else {
         bail!("unknown benchmark `{name}`; known: {}", names.join(", "));

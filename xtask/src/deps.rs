@@ -21,7 +21,7 @@ pub enum Purpose {
 
 const BUILD: &[&str] = &["build-essential", "pkg-config"];
 const DESKTOP: &[&str] = &["libwebkit2gtk-4.1-dev", "libsoup-3.0-dev"];
-const DESKTOP_TEST: &[&str] = &["xvfb", "webkit2gtk-driver", "chromium"];
+const DESKTOP_TEST: &[&str] = &["xvfb", "webkit2gtk-driver", "chromium", "xdotool"];
 
 /// Installs everything `purpose` needs for the tree as it is.
 pub fn ensure(purpose: Purpose) -> Result<()> {

@@ -12,6 +12,7 @@ mod fuzz;
 mod outcome;
 mod run;
 mod sh;
+mod startup;
 mod test;
 mod ui;
 

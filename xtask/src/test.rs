@@ -28,10 +28,18 @@ pub fn test(args: &[String]) -> Result<()> {
     ]))?;
 
     // Includes the bindings staleness check and the Tauri mock-runtime
-    // tests (src-tauri).
+    // tests (src-tauri). Benches are compiled by clippy above but not run:
+    // they print figures (`cargo xtask bench`), they are not tests.
     let mut outcomes = vec![outcome::run_counted(
         "rust",
-        sh::cargo().args(["test", "--workspace", "--all-targets", "--no-fail-fast"]),
+        sh::cargo().args([
+            "test",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--tests",
+            "--no-fail-fast",
+        ]),
         outcome::parse_cargo,
     )?];
     if ui::present() {
