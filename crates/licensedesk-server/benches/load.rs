@@ -100,7 +100,9 @@ fn main() {
         let package = json!({"validity": {"years": 5}, "messages_per_day": 1500, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7});
         http.post(format!("{base}/v1/products")).bearer_auth(&token).json(&json!({"pk": "pbench", "name": "Bench", "package": package}))
             .send().await.expect("product");
-        let mut left = total;
+        // Codes for the warm-up and the measured activations.
+        let warmup = total / 2;
+        let mut left = total + warmup;
         while left > 0 {
             let n = left.min(100_000);
             let r = http.post(format!("{base}/v1/admin/batches")).bearer_auth(ADMIN)
@@ -110,7 +112,7 @@ fn main() {
             left -= n;
         }
 
-        println!("load: {clients} concurrent clients, {total} requests per endpoint, server in-process on {base}");
+        println!("load: {clients} concurrent clients, {total} requests per endpoint (after {warmup} warm-up activations), server in-process on {base}");
         let (h, b) = (http.clone(), base.clone());
         // Warm-up of connections.
         run(clients, clients * 4, move |_| {
@@ -122,6 +124,21 @@ fn main() {
             let (h, b) = (h.clone(), b.clone());
             async move { h.get(format!("{b}/health")).send().await.is_ok_and(|r| r.status().is_success()) }
         }).await;
+        // Warm-up activations (not measured): the WAL file reaches its
+        // steady size, as on a server that has been running for a while.
+        let (h, b, t) = (http.clone(), base.clone(), token.clone());
+        run(clients, warmup, move |i| {
+            let (h, b, t) = (h.clone(), b.clone(), t.clone());
+            async move {
+                h.post(format!("{b}/v1/devices/connect"))
+                    .bearer_auth(t)
+                    .json(&json!({"pk": "pbench", "dk": format!("warm-{i}")}))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
         let (h, b, t) = (http.clone(), base.clone(), token.clone());
         let activation = run(clients, total, move |i| {
             let (h, b, t) = (h.clone(), b.clone(), t.clone());

@@ -116,6 +116,8 @@ pub fn rotate(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<String> {
     let tmp = dir.join("current.tmp");
     fs::write(&tmp, format!("{kid}\n"))?;
     fs::rename(&tmp, dir.join("current"))?;
+    // Loading checks the new set and republishes `keyset.json`.
+    KeyStore::load(dir)?;
     Ok(kid)
 }
 

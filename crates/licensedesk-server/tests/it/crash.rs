@@ -166,6 +166,20 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     p2.child.kill().expect("kill");
     p2.child.wait().expect("reap");
 
+    // `rotate-key` adds a current key next to the old one.
+    let out = Command::new(env!("CARGO_BIN_EXE_licensedesk-server"))
+        .args(["rotate-key", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("rotate-key");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("new current signing key"));
+    let keyset: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("keys").join("keyset.json")).expect("keyset"),
+    )
+    .expect("json");
+    assert_eq!(keyset["keys"].as_array().map(Vec::len), Some(2));
+
     let c = rusqlite::Connection::open(dir.path().join("licensedesk.sqlite3")).expect("open");
     let check: String = c
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

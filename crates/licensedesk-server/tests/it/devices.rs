@@ -199,3 +199,27 @@ async fn near_expiry_view_with_search_and_replacement() {
     assert_eq!(v["devices"][0]["dk"], "early");
     assert_eq!(v["devices"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn a_code_consumed_through_another_data_center_counts_at_home() {
+    let s = TestServer::start().await;
+    let (id, t) = s.account("enterprise", "cn-east").await;
+    s.product(id, &t, "proam", doc_package(), "block", 2).await;
+    let (st, _) = s
+        .post(
+            "/v1/devices/connect",
+            &t,
+            json!({"pk": "proam", "dk": "roamer", "via": "eu-central"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let lic = s.ok("/v1/licenses?pk=proam&status=active", &t).await;
+    assert_eq!(
+        (
+            lic["data_center"].as_str(),
+            lic["items"].as_array().map(Vec::len)
+        ),
+        (Some("cn-east"), Some(1))
+    );
+    assert_eq!(s.ok("/v1/products/proam", &t).await["used"], 1);
+}
