@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod billing;
 pub mod common;
 pub mod devices;
 pub mod expiry;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::messages))
         .routes(routes!(usage::ota))
         .routes(routes!(usage::logs))
+        .routes(routes!(billing::preview))
         .routes(routes!(licenses::consumption))
         .routes(routes!(gateways::create_order))
         .routes(routes!(gateways::lookup_order))

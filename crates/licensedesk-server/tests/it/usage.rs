@@ -174,3 +174,50 @@ async fn device_logs_are_purged_after_the_storage_duration() {
         .cloned();
     assert_eq!(purge.map(|p| p["data"]["purged"].clone()), Some(json!(1)));
 }
+
+#[tokio::test]
+async fn overage_is_billed_on_the_first_of_next_month_offset_by_topups() {
+    let s = TestServer::start().await; // 2026-03-31T10:00Z = 18:00 in Berlin (CEST)
+    let (id, t) = s.account("individual", "eu-central").await;
+    s.product(id, &t, "povr", doc_package(), "bill", 1).await;
+    s.connect(&t, "povr", "d").await;
+    s.post_ok("/v1/devices/povr/d/messages", &t, json!({"count": 1600}))
+        .await; // 100 over
+    s.post_ok("/v1/devices/povr/d/ota", &t, json!({"bytes": 12 * MB}))
+        .await; // 3 attempts, 2 over
+    s.post_ok(
+        "/v1/admin/topups",
+        ADMIN,
+        json!({"account_id": id, "pk": "povr", "messages": 30, "ota_attempts": 5}),
+    )
+    .await;
+    let b = s.ok("/v1/products/povr/billing", &t).await;
+    assert_eq!(
+        b["billed_at"], "2026-03-31T22:00:00Z",
+        "1 April 00:00 in Berlin"
+    );
+    assert_eq!(
+        (
+            b["message_overage"].as_u64(),
+            b["messages"]["billed"].as_u64(),
+            b["messages"]["topups_used"].as_u64()
+        ),
+        (Some(100), Some(70), Some(30))
+    );
+    assert_eq!(
+        (
+            b["ota_overage"].as_u64(),
+            b["ota"]["billed"].as_u64(),
+            b["ota"]["topups_used"].as_u64()
+        ),
+        (Some(2), Some(0), Some(2))
+    );
+    // Next month starts clean.
+    let b = s
+        .ok("/v1/products/povr/billing?at=2026-04-15T00:00:00Z", &t)
+        .await;
+    assert_eq!(
+        (b["message_overage"].as_u64(), b["ota_overage"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
