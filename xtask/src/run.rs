@@ -64,6 +64,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .env("LICENSEDESK_DATA_DIR", &app_data);
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         eprintln!("xtask: no display; opening the app under xvfb-run");
+        deps::ensure_apt(&["xvfb"])?;
         let mut xvfb = Command::new("xvfb-run");
         xvfb.args(["-a", "-s", "-screen 0 1440x900x24"]).arg(&app);
         for (k, v) in open.get_envs() {
