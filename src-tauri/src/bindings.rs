@@ -8,7 +8,12 @@ use ts_rs::{Config, TS};
 
 /// Where the bindings live.
 pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings")
+    // At run time first: a shared target dir may hold a test binary built
+    // in another clone.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../ui/src/bindings")
 }
 
 /// Writes every binding into `dir`.

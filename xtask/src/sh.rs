@@ -5,9 +5,14 @@ use std::process::{Command, ExitStatus};
 
 use anyhow::{Context, Result, bail};
 
-/// The repository root (the parent of `xtask/`).
+/// The repository root (the parent of `xtask/`). `cargo run` sets
+/// `CARGO_MANIFEST_DIR` at run time too; it wins over the compile-time
+/// value, because a target dir shared between clones may hold an xtask
+/// binary built in another clone.
 pub fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
