@@ -3,6 +3,7 @@
 //! sync, every change applied exactly once, and queued outbox items reach
 //! the server exactly once.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -66,33 +67,59 @@ fn meta(path: &Path, key: &str) -> Option<String> {
         .ok()
 }
 
-async fn run_child(base: &str, token: &str, cache: &Path, kill_after: Option<Duration>) -> bool {
+/// How a child sync run is stopped.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// Let it finish (it must succeed).
+    Finish,
+    /// SIGKILL after a random delay.
+    After(Duration),
+    /// SIGKILL right after it reports its n-th applied page.
+    AfterPages(usize),
+}
+
+/// Runs `ld-sync` once; returns whether it was cut short (killed before it
+/// printed its final report).
+async fn run_child(base: &str, token: &str, cache: &Path, stop: Stop) -> bool {
     let mut child = Command::new(BIN)
         .args([base, token, cache.to_str().expect("utf-8"), "25"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(match stop {
+            Stop::AfterPages(_) => Stdio::piped(),
+            _ => Stdio::null(),
+        })
         .spawn()
         .expect("spawn ld-sync");
-    match kill_after {
-        Some(d) => {
-            tokio::time::sleep(d).await; // a random kill point, not synchronisation
-            let done_before = child.try_wait().expect("try_wait").is_some();
-            let _ = child.kill(); // SIGKILL
-            tokio::task::spawn_blocking(move || child.wait())
-                .await
-                .expect("join")
-                .expect("wait");
-            !done_before
+    match stop {
+        Stop::After(d) => tokio::time::sleep(d).await, // a random kill point, not synchronisation
+        Stop::AfterPages(n) => {
+            let stderr = child.stderr.take().expect("stderr");
+            tokio::task::spawn_blocking(move || {
+                // One progress line per applied page; stop reading at the n-th.
+                BufReader::new(stderr).lines().take(n).for_each(drop);
+            })
+            .await
+            .expect("join");
         }
-        None => {
-            let st = tokio::task::spawn_blocking(move || child.wait())
-                .await
-                .expect("join")
-                .expect("wait");
-            assert!(st.success(), "ld-sync failed: {st}");
-            true
-        }
+        Stop::Finish => {}
     }
+    tokio::task::spawn_blocking(move || {
+        if !matches!(stop, Stop::Finish) {
+            let _ = child.kill(); // SIGKILL
+        }
+        let out = child.wait_with_output().expect("wait");
+        let finished = !out.stdout.is_empty();
+        if matches!(stop, Stop::Finish) {
+            assert!(
+                out.status.success() && finished,
+                "ld-sync failed: {}",
+                out.status
+            );
+        }
+        !finished
+    })
+    .await
+    .expect("join")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,10 +137,14 @@ async fn sync_killed_at_random_points_resumes_to_the_same_state_exactly_once() {
                 .await;
             assert_eq!(st, 200);
         }
-        let delay = Duration::from_millis(rng.below(250));
-        killed_mid_run += usize::from(run_child(&server.base, ENT, &cache_path, Some(delay)).await);
+        // Killed right after a random page (1–6) of this run was applied:
+        // the kill lands while the next page is fetched or applied.
+        let pages = 1 + usize::try_from(rng.below(6)).expect("small");
+        killed_mid_run +=
+            usize::from(run_child(&server.base, ENT, &cache_path, Stop::AfterPages(pages)).await);
     }
-    assert!(run_child(&server.base, ENT, &cache_path, None).await);
+    eprintln!("killed mid-run: {killed_mid_run}/{CYCLES}");
+    assert!(!run_child(&server.base, ENT, &cache_path, Stop::Finish).await);
     assert!(
         killed_mid_run >= CYCLES / 2,
         "only {killed_mid_run} kills landed mid-run"
@@ -171,9 +202,9 @@ async fn outbox_items_survive_kill_9_and_reach_the_server_exactly_once() {
             queue(1);
         }
         let delay = Duration::from_millis(rng.below(40));
-        run_child(&server.base, &token, &cache_path, Some(delay)).await;
+        run_child(&server.base, &token, &cache_path, Stop::After(delay)).await;
     }
-    assert!(run_child(&server.base, &token, &cache_path, None).await);
+    assert!(!run_child(&server.base, &token, &cache_path, Stop::Finish).await);
     let card = server.get("/v1/products/pkill1", &token).await;
     assert_eq!(
         card["total"], 10,
