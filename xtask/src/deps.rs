@@ -20,7 +20,13 @@ pub enum Purpose {
 }
 
 const BUILD: &[&str] = &["build-essential", "pkg-config"];
-const DESKTOP: &[&str] = &["libwebkit2gtk-4.1-dev", "libsoup-3.0-dev"];
+/// The webkit/soup headers, and a CJK font so 简体中文 renders (a bare
+/// Debian has none: the UI would show empty boxes).
+const DESKTOP: &[&str] = &[
+    "libwebkit2gtk-4.1-dev",
+    "libsoup-3.0-dev",
+    "fonts-wqy-microhei",
+];
 const DESKTOP_TEST: &[&str] = &["xvfb", "webkit2gtk-driver", "chromium", "xdotool"];
 
 /// Installs everything `purpose` needs for the tree as it is.
