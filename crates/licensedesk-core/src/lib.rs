@@ -24,8 +24,10 @@ pub mod lease;
 // File formats and their verification.
 pub mod activation_code;
 pub mod clock;
+pub mod delegate;
 pub mod fingerprint;
 pub mod keys;
+pub mod ledger;
 pub mod license;
 pub mod offline;
 

@@ -28,10 +28,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::issued_in_future;
+use crate::delegate::{self, DelegateCert, DelegateError};
 use crate::error::Coded;
 use crate::fingerprint::same_hardware;
 use crate::gateway::LicenseKind;
-use crate::keys::{self, EnvelopeError, EnvelopeRef, KeySet, LICENSE_CONTEXT, SigningKeyWithKid};
+use crate::keys::{
+    self, Envelope, EnvelopeError, EnvelopeRef, KeySet, LICENSE_CONTEXT, SigningKeyWithKid,
+};
 
 /// A license file larger than this is refused before anything is parsed.
 pub const MAX_LICENSE_LEN: usize = 64 * 1024;
@@ -142,6 +145,9 @@ pub enum LicenseError {
         "the license is bound to hardware {bound}, not to this gateway ({actual}): install it on the gateway it was issued for, or request a license for {actual}"
     )]
     HardwareMismatch { bound: String, actual: String },
+    /// A delegated license failed its certificate chain (see [`crate::delegate`]).
+    #[error(transparent)]
+    Delegate(DelegateError),
     #[error("the license expired at {expire_at} (now {now}): renew the license")]
     Expired {
         expire_at: DateTime<Utc>,
@@ -172,6 +178,7 @@ impl Coded for LicenseError {
             Self::HardwareMismatch { .. } => "LICENSE_HARDWARE_MISMATCH",
             Self::Expired { .. } => "LICENSE_EXPIRED",
             Self::NotYetValid { .. } => "LICENSE_NOT_YET_VALID",
+            Self::Delegate(e) => e.code(),
         }
     }
 }
@@ -201,6 +208,7 @@ impl From<EnvelopeError> for LicenseError {
 pub struct VerifiedLicense {
     payload: LicensePayload,
     kid: String,
+    delegate: Option<DelegateCert>,
 }
 
 impl VerifiedLicense {
@@ -213,6 +221,37 @@ impl VerifiedLicense {
     /// The id of the key that signed it.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+    /// The verified delegate certificate of a license issued offline by a
+    /// field kit; `None` for a license signed by a server key.
+    pub fn delegate(&self) -> Option<&DelegateCert> {
+        self.delegate.as_ref()
+    }
+}
+
+/// The armoured body: an envelope, plus the delegate certificate envelope
+/// for a delegated license. Field order is the canonical order.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body<'a> {
+    v: u32,
+    alg: &'a str,
+    kid: &'a str,
+    payload: &'a str,
+    sig: &'a str,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    cert: Option<EnvelopeRef<'a>>,
+}
+
+impl<'a> Body<'a> {
+    fn envelope(&self) -> EnvelopeRef<'a> {
+        EnvelopeRef {
+            v: self.v,
+            alg: self.alg,
+            kid: self.kid,
+            payload: self.payload,
+            sig: self.sig,
+        }
     }
 }
 
@@ -239,6 +278,34 @@ fn payload_json(payload: &LicensePayload) -> Vec<u8> {
 pub fn sign_license(payload: &LicensePayload, key: &SigningKeyWithKid) -> String {
     let envelope = keys::sign(LICENSE_CONTEXT, key, &payload_json(payload));
     armor::encode(envelope.to_json().as_bytes())
+}
+
+/// Signs a license with a delegate key; the file carries `cert`, the
+/// certificate envelope the server signed for that key.
+pub fn sign_delegated_license(
+    payload: &LicensePayload,
+    cert: &Envelope,
+    delegate_key: &SigningKeyWithKid,
+) -> String {
+    let ctx = delegate::delegated_license_context(cert.as_ref());
+    let envelope = keys::sign(&ctx, delegate_key, &payload_json(payload));
+    let body = Body {
+        cert: Some(cert.as_ref()),
+        ..body_of(envelope.as_ref())
+    };
+    // Integers and strings only: serialisation cannot fail.
+    armor::encode(&serde_json::to_vec(&body).unwrap_or_default())
+}
+
+fn body_of(e: EnvelopeRef<'_>) -> Body<'_> {
+    Body {
+        v: e.v,
+        alg: e.alg,
+        kid: e.kid,
+        payload: e.payload,
+        sig: e.sig,
+        cert: None,
+    }
 }
 
 fn parse_payload(bytes: &[u8]) -> Result<LicensePayload, LicenseError> {
@@ -289,8 +356,8 @@ pub fn verify_license(text: &[u8], keys: &KeySet) -> Result<VerifiedLicense, Lic
         return Err(LicenseError::TooLarge { len: text.len() });
     }
     let envelope_json = armor::decode(text)?;
-    let envelope: EnvelopeRef<'_> = match serde_json::from_slice(&envelope_json) {
-        Ok(envelope) => envelope,
+    let body: Body<'_> = match serde_json::from_slice(&envelope_json) {
+        Ok(body) => body,
         Err(e) => {
             return Err(
                 match serde_json::from_slice::<VersionOnly>(&envelope_json) {
@@ -304,16 +371,32 @@ pub fn verify_license(text: &[u8], keys: &KeySet) -> Result<VerifiedLicense, Lic
             );
         }
     };
-    if envelope.to_json().as_bytes() != envelope_json.as_slice() {
+    if serde_json::to_vec(&body).ok().as_deref() != Some(envelope_json.as_slice()) {
         return Err(LicenseError::Envelope {
             detail: "envelope JSON is not in canonical form".into(),
         });
     }
-    keys.verify_ref(LICENSE_CONTEXT, envelope)?;
-    let payload = keys::decode_payload(envelope.payload)?;
+    let envelope = body.envelope();
+    let delegate = match body.cert {
+        None => {
+            keys.verify_ref(LICENSE_CONTEXT, envelope)?;
+            None
+        }
+        Some(cert_env) => {
+            let cert = delegate::verify_cert(cert_env, keys).map_err(LicenseError::Delegate)?;
+            delegate::verify_delegated_signature(&cert, cert_env, envelope)
+                .map_err(LicenseError::Delegate)?;
+            Some(cert)
+        }
+    };
+    let payload = parse_payload(&keys::decode_payload(envelope.payload)?)?;
+    if let Some(cert) = &delegate {
+        delegate::check_scope(cert, &payload).map_err(LicenseError::Delegate)?;
+    }
     Ok(VerifiedLicense {
-        payload: parse_payload(&payload)?,
+        payload,
         kid: envelope.kid.to_owned(),
+        delegate,
     })
 }
 

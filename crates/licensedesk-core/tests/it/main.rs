@@ -2,6 +2,8 @@
 
 mod support;
 
+mod field_delegate;
+mod field_ledger;
 mod formats_activation_code;
 mod formats_license;
 mod formats_offline;
