@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use licensedesk_client::Client;
 use licensedesk_gateways::{Registry, ServerApi, this_machine_fingerprint};
 
 use crate::dialogs::Dialogs;
@@ -34,19 +35,41 @@ impl AppState {
         let server = std::env::var("LICENSEDESK_SERVER_URL")
             .ok()
             .map(|url| (url, std::env::var("LICENSEDESK_TOKEN").ok()));
-        Self::with(data_dir, &machine_id_file(), server, Dialogs::Native)
+        // API tokens in the OS keyring when one answers, else 0600 files;
+        // which one (and why not the keyring) goes to stderr, never a token.
+        let client = Client::open(&data_dir.join("client"))?;
+        eprintln!("licensedesk: API tokens: {}", client.token_store().detail);
+        Self::build(
+            data_dir,
+            &machine_id_file(),
+            server,
+            Dialogs::Native,
+            client,
+        )
     }
 
-    /// With an explicit machine id file and server (tests).
+    /// With an explicit machine id file and server (tests); API tokens in
+    /// 0600 files, never the user's keyring.
     pub fn with(
         data_dir: &Path,
         machine_id_file: &Path,
         server: Option<(String, Option<String>)>,
         dialogs: Dialogs,
     ) -> CmdResult<Self> {
+        let client = Client::open_with_file_tokens(&data_dir.join("client"))?;
+        Self::build(data_dir, machine_id_file, server, dialogs, client)
+    }
+
+    fn build(
+        data_dir: &Path,
+        machine_id_file: &Path,
+        server: Option<(String, Option<String>)>,
+        dialogs: Dialogs,
+        client: Client,
+    ) -> CmdResult<Self> {
         let fp = this_machine_fingerprint(machine_id_file)?;
         let gateways = Registry::open(&data_dir.join("gateways"), &fp, Self::now())?;
-        let sessions = Sessions::new(licensedesk_client::Client::open(&data_dir.join("client"))?);
+        let sessions = Sessions::new(client);
         if let Some((url, Some(token))) = &server {
             sessions.bootstrap(url, token)?;
         }

@@ -37,6 +37,8 @@ pub enum Error {
     NotFound(String),
     #[error("no API token stored for profile {0:?}: sign in again")]
     TokenMissing(String),
+    #[error("the OS keyring failed: {0}")]
+    TokenStore(String),
     #[error("outbox item {0} not found")]
     OutboxItemNotFound(i64),
     #[error("the local cache failed: {0}")]
@@ -67,6 +69,7 @@ impl Coded for Error {
             Self::Invalid(_) => "INVALID_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
             Self::TokenMissing(_) => "TOKEN_MISSING",
+            Self::TokenStore(_) => "TOKEN_STORE_FAILED",
             Self::OutboxItemNotFound(_) => "OUTBOX_ITEM_NOT_FOUND",
             Self::Cache(_) => "CACHE_ERROR",
             Self::CacheTooNew { .. } => "CACHE_TOO_NEW",

@@ -32,7 +32,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorBody, Result};
 pub use outbox::{FlushReport, Outbox, OutboxAction, OutboxItem};
 pub use profiles::{NewProfile, Profile, Profiles};
-pub use secrets::{ApiToken, FileTokenStore, TokenStore};
+pub use secrets::{
+    ApiToken, FileTokenStore, KeyringTokenStore, OsTokenStore, TokenStore, TokenStoreInfo,
+    TokenStoreKind,
+};
 pub use sync::{CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport};
 pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryQuery};
 pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort};
@@ -50,9 +53,19 @@ pub struct Client {
 }
 
 impl Client {
-    /// Uses `data_dir` (created if needed), tokens in 0600 files under
-    /// `data_dir/secrets`, and the system clock.
+    /// Uses `data_dir` (created if needed), the system clock, and tokens in
+    /// the OS keyring when one answers, otherwise in 0600 files under
+    /// `data_dir/secrets` ([`OsTokenStore`]; [`Self::token_store`] says
+    /// which).
     pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let tokens = Arc::new(OsTokenStore::open(&data_dir.join("secrets")));
+        Ok(Self::with(data_dir, tokens, Arc::new(SystemClock)))
+    }
+
+    /// [`Self::open`] with tokens only ever in 0600 files (tests, headless
+    /// tools: never the user's keyring).
+    pub fn open_with_file_tokens(data_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let tokens = Arc::new(FileTokenStore::new(&data_dir.join("secrets")));
         Ok(Self::with(data_dir, tokens, Arc::new(SystemClock)))
@@ -70,6 +83,11 @@ impl Client {
 
     pub fn profiles(&self) -> &Profiles {
         &self.profiles
+    }
+
+    /// Where the API tokens are kept (keyring or file) and why.
+    pub fn token_store(&self) -> TokenStoreInfo {
+        self.tokens.describe()
     }
 
     /// Adds a profile and stores its token.

@@ -1,15 +1,25 @@
 //! API tokens: never in the cache database, never in logs (`Debug` of
 //! [`ApiToken`] prints `ApiToken(***)`).
 //!
-//! Storage is a [`TokenStore`]. [`FileTokenStore`] keeps one file per
-//! profile, mode 0600, in `DATA_DIR/secrets/`. An OS keyring store is not
-//! built in yet (see the crate README): the `keyring` crate's Linux backends
-//! need D-Bus development libraries or a running secret service; the Tauri
-//! shell can implement [`TokenStore`] over it and fall back to the file.
+//! Storage is a [`TokenStore`]:
+//! - [`KeyringTokenStore`]: the OS keyring (`keyring` crate: macOS Keychain,
+//!   Windows Credential Manager, the Secret Service over D-Bus on Linux —
+//!   pure-Rust zbus, no libdbus);
+//! - [`FileTokenStore`]: one file per profile, mode 0600, in
+//!   `DATA_DIR/secrets/`;
+//! - [`OsTokenStore`]: what [`crate::Client::open`] uses — the keyring when
+//!   one answers at startup, otherwise the 0600 files; [`TokenStore::describe`]
+//!   says which and why (logged once, never with a token).
+
+mod os;
 
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
 use crate::error::{Error, Result};
+
+pub use os::{KEYRING_SERVICE, KeyringTokenStore, OsTokenStore};
 
 /// A bearer token. Not `Display`; `Debug` redacts.
 #[derive(Clone, PartialEq, Eq)]
@@ -36,6 +46,25 @@ pub trait TokenStore: Send + Sync {
     fn get(&self, profile_id: &str) -> Result<Option<ApiToken>>;
     fn set(&self, profile_id: &str, token: &ApiToken) -> Result<()>;
     fn delete(&self, profile_id: &str) -> Result<()>;
+    /// Which kind of store this is and where (for logs and status).
+    fn describe(&self) -> TokenStoreInfo;
+}
+
+/// The kind of store holding the API tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStoreKind {
+    /// The OS keyring (Keychain, Credential Manager, Secret Service).
+    Keyring,
+    /// 0600 files in the data directory.
+    File,
+}
+
+/// Which store holds the tokens, and why (e.g. why not the keyring).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenStoreInfo {
+    pub kind: TokenStoreKind,
+    pub detail: String,
 }
 
 /// One 0600 file per profile under `dir`.
@@ -52,15 +81,21 @@ impl FileTokenStore {
     }
 
     fn path(&self, profile_id: &str) -> Result<PathBuf> {
-        if profile_id.is_empty()
-            || !profile_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Error::Invalid(format!("profile id {profile_id:?}")));
-        }
+        check_id(profile_id)?;
         Ok(self.dir.join(format!("{profile_id}.token")))
     }
+}
+
+/// A profile id as every store accepts it: `[A-Za-z0-9_-]+`.
+fn check_id(profile_id: &str) -> Result<()> {
+    if profile_id.is_empty()
+        || !profile_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::Invalid(format!("profile id {profile_id:?}")));
+    }
+    Ok(())
 }
 
 impl TokenStore for FileTokenStore {
@@ -85,6 +120,13 @@ impl TokenStore for FileTokenStore {
         match std::fs::remove_file(self.path(profile_id)?) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
+        }
+    }
+
+    fn describe(&self) -> TokenStoreInfo {
+        TokenStoreInfo {
+            kind: TokenStoreKind::File,
+            detail: format!("0600 files in {}", self.dir.display()),
         }
     }
 }

@@ -5,6 +5,7 @@ mod charts;
 mod crash;
 mod offline;
 mod outbox;
+mod secrets;
 mod support;
 mod sync;
 mod views;
