@@ -1,5 +1,5 @@
 //! Background upkeep: renewals at expiry, lapsed floating leases, log
-//! retention and old idempotency records. Each job is a plain function of
+//! retention, old idempotency records, expired field allotments. Each job is a plain function of
 //! `(state, now)` so tests can run it at a test-clock instant through the
 //! admin maintenance endpoint instead of waiting.
 
@@ -16,6 +16,8 @@ pub struct Report {
     pub leases_culled: u64,
     pub logs_purged: u64,
     pub idempotency_forgotten: u64,
+    #[serde(default)]
+    pub allotments_expired: u64,
 }
 
 /// Runs every job once at the state's current time.
@@ -27,6 +29,7 @@ pub async fn run_once(state: &AppState) -> Result<Report> {
     report.taken_offline = offline;
     report.leases_culled = crate::api::floating::cull_lapsed(state, now).await?;
     report.logs_purged = crate::api::usage::purge_logs(state, now).await?;
+    report.allotments_expired = crate::api::field::expire_allotments(state, now).await?;
     let cutoff = crate::db::ts(now - chrono::Duration::hours(crate::idempotency::RETENTION_HOURS));
     report.idempotency_forgotten = state
         .db

@@ -124,13 +124,17 @@ fn view(c: &rusqlite::Connection, o: &OrderRow) -> Result<OrderView> {
         })
         .collect::<Result<Vec<_>>>()?;
     let used = activations.len() as u32;
+    let reserved = crate::api::field::reserved_for_order(c, o.id)?;
     Ok(OrderView {
         order_no: o.order.order_no.clone(),
         customer: o.order.customer.clone(),
         activation_code: o.code.clone(),
         quantity: o.order.quantity,
         used,
-        remaining: o.order.quantity.saturating_sub(used),
+        remaining: o
+            .order
+            .quantity
+            .saturating_sub(used.saturating_add(reserved)),
         max_connections: o.order.max_connections,
         max_tags: o.order.max_tags,
         plugins: o.order.plugins.clone(),
@@ -277,6 +281,8 @@ fn activate_tx(
     let activated: u32 = tx
         .prepare_cached("SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1")?
         .query_row([o.id], |r| r.get(0))?;
+    // Licenses reserved by open field allotments are not available online.
+    let activated = activated.saturating_add(crate::api::field::reserved_for_order(tx, o.id)?);
     let decision = decide_order_activation(
         &o.order.order_no,
         existing.is_some(),
@@ -340,11 +346,15 @@ fn activate_tx(
     let used: u32 = tx
         .prepare_cached("SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1")?
         .query_row([o.id], |r| r.get(0))?;
+    let reserved = crate::api::field::reserved_for_order(tx, o.id)?;
     Ok(ActivateResponse {
         license,
         license_id,
         reissued,
-        remaining: o.order.quantity.saturating_sub(used),
+        remaining: o
+            .order
+            .quantity
+            .saturating_sub(used.saturating_add(reserved)),
     })
 }
 

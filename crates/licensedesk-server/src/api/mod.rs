@@ -6,6 +6,7 @@ pub mod billing;
 pub mod common;
 pub mod devices;
 pub mod expiry;
+pub mod field;
 pub mod floating;
 pub mod gateways;
 pub mod keys;
@@ -93,6 +94,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(floating::heartbeat))
         .routes(routes!(floating::release))
         .routes(routes!(floating::pool_status))
+        .routes(routes!(field::checkout))
+        .routes(routes!(field::get_allotment))
+        .routes(routes!(field::reconcile::reconcile))
+        .routes(routes!(field::return_allotment))
+        .routes(routes!(field::audit_log))
         .routes(routes!(admin::maintenance))
         .split_for_parts();
     let openapi = std::sync::Arc::new(openapi);

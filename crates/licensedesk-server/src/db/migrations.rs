@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "pool_indexes",
         include_str!("../../migrations/0002_pool_indexes.sql"),
     ),
+    (3, "field", include_str!("../../migrations/0003_field.sql")),
 ];
 
 /// Applies every migration newer than `user_version`, all in one

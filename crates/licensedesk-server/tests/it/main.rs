@@ -5,6 +5,7 @@ mod accounts;
 mod concurrency;
 mod crash;
 mod devices;
+mod field;
 mod gateways;
 mod licenses;
 mod protocol;

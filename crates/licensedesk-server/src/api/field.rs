@@ -1,0 +1,364 @@
+//! Offline field activation (issue 6): a field kit checks out an allotment
+//! of an order's gateway licenses for its own delegate key, issues them
+//! offline, and reconciles its ledger here; the server consumes each
+//! allotment slot exactly once. Every rule (certificate, chain, ledger, slot
+//! rule) is licensedesk-core's; this module stores and counts.
+
+pub mod reconcile;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Duration, Utc};
+use licensedesk_core::delegate::{DelegateCert, DelegateScope, sign_cert};
+use licensedesk_core::gateway::LicenseKind;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::common::os_entropy;
+use crate::auth::Caller;
+use crate::changes::{self, Op};
+use crate::db::ts;
+use crate::error::{ApiError, Result};
+
+pub use reconcile::{ReconcileReport, SlotConflict};
+
+/// Server-side caps of one checkout.
+pub const MAX_ALLOTMENT_LICENSES: u32 = 500;
+pub const MAX_ALLOTMENT_DAYS: u32 = 90;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutRequest {
+    pub order_no: String,
+    pub count: u32,
+    pub days: u32,
+    pub delegate_kid: String,
+    /// base64url (no padding) Ed25519 public key; the private key never
+    /// leaves the field kit.
+    pub delegate_public_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AllotmentView {
+    pub allotment_id: String,
+    pub order_no: String,
+    pub max_licenses: u32,
+    /// Slots reconciled as consumed.
+    pub consumed: u32,
+    pub conflicts: u32,
+    /// Slots still reserved (0 once returned or expired).
+    pub reserved: u32,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub state: String,
+    /// The signed delegate certificate envelope (JSON text).
+    pub certificate: String,
+}
+
+pub(crate) fn audit(
+    tx: &Connection,
+    account_id: i64,
+    allotment_id: &str,
+    action: &str,
+    now: DateTime<Utc>,
+    detail: &serde_json::Value,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO field_audit (account_id, allotment_id, at, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![account_id, allotment_id, ts(now), action, detail.to_string()])?;
+    Ok(())
+}
+
+/// Licenses of `order_id` still reserved by open allotments.
+pub fn reserved_for_order(c: &Connection, order_id: i64) -> Result<u32> {
+    Ok(c.prepare_cached(
+        "SELECT COALESCE(SUM(a.max_licenses - (SELECT COUNT(*) FROM field_slots s WHERE s.allotment_id = a.id)), 0)
+         FROM field_allotments a WHERE a.order_id = ?1 AND a.state = 'open'",
+    )?
+    .query_row([order_id], |r| r.get(0))?)
+}
+
+/// The order's licenses neither activated nor reserved.
+pub(crate) fn order_free(c: &Connection, order_id: i64, quantity: u32) -> Result<u32> {
+    let activated: u32 = c
+        .prepare_cached("SELECT COUNT(*) FROM gateway_activations WHERE order_id = ?1")?
+        .query_row([order_id], |r| r.get(0))?;
+    Ok(quantity.saturating_sub(activated.saturating_add(reserved_for_order(c, order_id)?)))
+}
+
+struct Order {
+    id: i64,
+    quantity: u32,
+    scope: DelegateScope,
+}
+
+fn caller_order(c: &Connection, account_id: i64, order_no: &str) -> Result<Order> {
+    c.query_row(
+        "SELECT id, quantity, customer, max_connections, max_tags, plugins, validity_days
+         FROM gateway_orders WHERE order_no = ?1 AND account_id = ?2",
+        params![order_no.trim(), account_id],
+        |r| {
+            Ok(Order {
+                id: r.get(0)?,
+                quantity: r.get(1)?,
+                scope: DelegateScope {
+                    kind: LicenseKind::Activation,
+                    customer: r.get(2)?,
+                    order: Some(order_no.trim().to_owned()),
+                    product: None,
+                    plugins: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+                    max_connections: r.get(3)?,
+                    max_tags: r.get(4)?,
+                    max_license_days: r.get(6)?,
+                },
+            })
+        },
+    )
+    .optional()?
+    .ok_or(ApiError::NotFound("order"))
+}
+
+fn checkout_tx(
+    tx: &Connection,
+    state: &AppState,
+    account_id: i64,
+    req: &CheckoutRequest,
+    id: String,
+    now: DateTime<Utc>,
+) -> Result<AllotmentView> {
+    if req.count == 0
+        || req.count > MAX_ALLOTMENT_LICENSES
+        || req.days == 0
+        || req.days > MAX_ALLOTMENT_DAYS
+    {
+        return Err(ApiError::invalid(
+            "ALLOTMENT_INVALID",
+            format!(
+                "an allotment is 1 to {MAX_ALLOTMENT_LICENSES} licenses for 1 to {MAX_ALLOTMENT_DAYS} days"
+            ),
+        ));
+    }
+    let order = caller_order(tx, account_id, &req.order_no)?;
+    let free = order_free(tx, order.id, order.quantity)?;
+    if req.count > free {
+        return Err(ApiError::conflict(
+            "ALLOTMENT_EXCEEDS_ORDER",
+            format!(
+                "order {} has {free} licenses neither activated nor reserved; ask for at most {free}",
+                req.order_no
+            ),
+        ));
+    }
+    let cert = DelegateCert {
+        v: 1,
+        allotment_id: id.clone(),
+        delegate_kid: req.delegate_kid.clone(),
+        delegate_public_key: req.delegate_public_key.clone(),
+        scope: order.scope,
+        max_licenses: req.count,
+        not_before: now,
+        not_after: now + Duration::days(i64::from(req.days)),
+    };
+    cert.validate().map_err(ApiError::core)?;
+    let envelope = sign_cert(&cert, state.keys.signer.key()).to_json();
+    tx.prepare_cached(
+        "INSERT INTO field_allotments (id, account_id, order_id, delegate_kid, delegate_public_key, max_licenses,
+           not_before, not_after, certificate, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7)",
+    )?
+    .execute(params![id, account_id, order.id, cert.delegate_kid, cert.delegate_public_key, cert.max_licenses,
+        ts(cert.not_before), ts(cert.not_after), envelope])
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            ApiError::conflict("DELEGATE_KEY_REUSED", "this delegate key already has an allotment: generate a new key")
+        }
+        e => e.into(),
+    })?;
+    let detail = json!({"order_no": req.order_no, "max_licenses": req.count, "not_after": cert.not_after,
+        "delegate_kid": cert.delegate_kid});
+    audit(tx, account_id, &id, "checkout", now, &detail)?;
+    changes::record(
+        tx,
+        account_id,
+        "field_allotment",
+        &id,
+        Op::Insert,
+        now,
+        &detail,
+    )?;
+    allotment_view(tx, account_id, &id)
+}
+
+/// Check out an allotment: reserve `count` licenses of an order for
+/// `days` and sign a delegate certificate for the kit's public key.
+#[utoipa::path(post, path = "/v1/field/allotments", tag = "field", request_body = CheckoutRequest,
+    responses((status = 200, body = AllotmentView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+pub async fn checkout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<CheckoutRequest>,
+) -> Result<Json<AllotmentView>> {
+    let now = state.now();
+    let id = format!("alt-{}", hex::encode(os_entropy()?));
+    let st = state.clone();
+    let view = state
+        .db
+        .write(move |tx| checkout_tx(tx, &st, caller.account_id, &req, id, now))
+        .await?;
+    Ok(Json(view))
+}
+
+pub(crate) fn allotment_view(c: &Connection, account_id: i64, id: &str) -> Result<AllotmentView> {
+    c.query_row(
+        "SELECT a.id, o.order_no, a.max_licenses, a.not_before, a.not_after, a.state, a.certificate,
+           (SELECT COUNT(*) FROM field_slots s WHERE s.allotment_id = a.id AND s.status = 'consumed'),
+           (SELECT COUNT(*) FROM field_slots s WHERE s.allotment_id = a.id AND s.status = 'conflict')
+         FROM field_allotments a JOIN gateway_orders o ON o.id = a.order_id WHERE a.id = ?1 AND a.account_id = ?2",
+        params![id, account_id],
+        |r| {
+            let (max, state): (u32, String) = (r.get(2)?, r.get(5)?);
+            let (consumed, conflicts): (u32, u32) = (r.get(7)?, r.get(8)?);
+            let open = state == "open";
+            Ok((AllotmentView {
+                allotment_id: r.get(0)?,
+                order_no: r.get(1)?,
+                max_licenses: max,
+                consumed,
+                conflicts,
+                reserved: if open { max.saturating_sub(consumed + conflicts) } else { 0 },
+                not_before: DateTime::<Utc>::MIN_UTC,
+                not_after: DateTime::<Utc>::MIN_UTC,
+                state,
+                certificate: r.get(6)?,
+            }, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+        },
+    )
+    .optional()?
+    .ok_or(ApiError::NotFound("allotment"))
+    .and_then(|(mut v, nb, na)| {
+        v.not_before = crate::db::parse_ts(&nb)?;
+        v.not_after = crate::db::parse_ts(&na)?;
+        Ok(v)
+    })
+}
+
+/// One allotment of the caller's account.
+#[utoipa::path(get, path = "/v1/field/allotments/{id}", tag = "field", params(("id" = String, Path)),
+    responses((status = 200, body = AllotmentView), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_allotment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AllotmentView>> {
+    let view = state
+        .db
+        .read(move |c| allotment_view(c, caller.account_id, &id))
+        .await?;
+    Ok(Json(view))
+}
+
+/// Return an allotment: its unused reservations go back to the order.
+/// Returning again changes nothing.
+#[utoipa::path(post, path = "/v1/field/allotments/{id}/return", tag = "field", params(("id" = String, Path)),
+    responses((status = 200, body = AllotmentView), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn return_allotment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AllotmentView>> {
+    let now = state.now();
+    let account = caller.account_id;
+    let view = state
+        .db
+        .write(move |tx| {
+            let before = allotment_view(tx, account, &id)?;
+            let n = tx.execute(
+                "UPDATE field_allotments SET state = 'returned', closed_at = ?2 WHERE id = ?1 AND state = 'open'",
+                params![id, ts(now)],
+            )?;
+            if n == 1 {
+                let detail = json!({"state": "returned", "released": before.reserved});
+                audit(tx, account, &id, "return", now, &detail)?;
+                changes::record(tx, account, "field_allotment", &id, Op::Update, now, &detail)?;
+            }
+            allotment_view(tx, account, &id)
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+/// Maintenance: open allotments past their `not_after` expire, releasing
+/// their unused reservations. Returns how many expired.
+pub async fn expire_allotments(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
+    state
+        .db
+        .write(move |tx| {
+            let expired: Vec<(String, i64)> = tx
+                .prepare(
+                    "UPDATE field_allotments SET state = 'expired', closed_at = ?1
+                     WHERE state = 'open' AND not_after <= ?1 RETURNING id, account_id",
+                )?
+                .query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, account) in &expired {
+                let detail = json!({"state": "expired"});
+                audit(tx, *account, id, "expire", now, &detail)?;
+                changes::record(
+                    tx,
+                    *account,
+                    "field_allotment",
+                    id,
+                    Op::Update,
+                    now,
+                    &detail,
+                )?;
+            }
+            Ok(expired.len() as u64)
+        })
+        .await
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub allotment_id: String,
+    pub at: String,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+/// The field audit log of the caller's account (checkouts, issuances,
+/// reconciliations, returns, expiries), oldest first, at most 1000.
+#[utoipa::path(get, path = "/v1/field/audit", tag = "field",
+    responses((status = 200, body = Vec<AuditEntry>)), security(("bearer" = [])))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<AuditEntry>>> {
+    let rows = state
+        .db
+        .read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, allotment_id, at, action, detail FROM field_audit WHERE account_id = ?1 ORDER BY id LIMIT 1000",
+            )?;
+            let rows = st
+                .query_map([caller.account_id], |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        allotment_id: r.get(1)?,
+                        at: r.get(2)?,
+                        action: r.get(3)?,
+                        detail: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(Json(rows))
+}

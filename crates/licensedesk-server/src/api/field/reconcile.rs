@@ -1,0 +1,250 @@
+//! Reconciliation: the kit uploads its ledger export; core verifies it
+//! completely; each new record is stored once (`PRIMARY KEY (allotment_id,
+//! seq)`) and each new slot is consumed once (`PRIMARY KEY (allotment_id,
+//! slot)` + the order's `UNIQUE (order_id, fingerprint)`), so any number of
+//! retries consumes nothing more.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use licensedesk_core::ledger::{ExportEntry, VerifiedLedger, verify_export};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{AllotmentView, allotment_view, audit, order_free};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::changes::{self, Op};
+use crate::db::ts;
+use crate::error::{ApiError, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SlotConflict {
+    pub slot: u32,
+    pub fingerprint: String,
+    pub license_id: String,
+    /// `HARDWARE_ALREADY_ACTIVATED` (the gateway got a license of this order
+    /// elsewhere meanwhile) or `ORDER_EXHAUSTED` (issued after the allotment
+    /// was returned or expired, and the order has no license left).
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReconcileReport {
+    pub allotment: AllotmentView,
+    /// Records in the uploaded ledger.
+    pub entries: u64,
+    /// Records this upload stored for the first time.
+    pub new_entries: u64,
+    /// Slots this upload consumed for the first time.
+    pub newly_consumed: u32,
+    /// Every conflicting slot of the allotment.
+    pub conflicts: Vec<SlotConflict>,
+}
+
+struct Allotment {
+    account_id: i64,
+    id: String,
+    order_id: i64,
+    order_no: String,
+    quantity: u32,
+    open: bool,
+    certificate: String,
+}
+
+fn load(c: &Connection, account_id: i64, id: &str) -> Result<Allotment> {
+    c.query_row(
+        "SELECT a.order_id, o.order_no, o.quantity, a.state = 'open', a.certificate
+         FROM field_allotments a JOIN gateway_orders o ON o.id = a.order_id WHERE a.id = ?1 AND a.account_id = ?2",
+        params![id, account_id],
+        |r| {
+            Ok(Allotment {
+                account_id,
+                id: id.to_owned(),
+                order_id: r.get(0)?,
+                order_no: r.get(1)?,
+                quantity: r.get(2)?,
+                open: r.get(3)?,
+                certificate: r.get(4)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or(ApiError::NotFound("allotment"))
+}
+
+/// Stores the record once; `true` when it is new. A different record under
+/// the same sequence number is a forked ledger.
+fn store_record(
+    tx: &Connection,
+    a: &Allotment,
+    e: &ExportEntry,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let r = &e.record;
+    // At most MAX_RECORDS (core): always fits.
+    let seq = i64::try_from(r.seq).unwrap_or(i64::MAX);
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO field_issuances (allotment_id, seq, slot, fingerprint, license_id, record_hash, issued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (allotment_id, seq) DO NOTHING",
+        )?
+        .execute(params![a.id, seq, r.slot, r.fingerprint, r.license_id, r.hash, ts(r.issued_at)])?;
+    if inserted == 0 {
+        let stored: String = tx
+            .prepare_cached(
+                "SELECT record_hash FROM field_issuances WHERE allotment_id = ?1 AND seq = ?2",
+            )?
+            .query_row(params![a.id, seq], |row| row.get(0))?;
+        if stored != r.hash {
+            return Err(ApiError::conflict(
+                "LEDGER_FORKED",
+                format!(
+                    "record {} differs from the one already reconciled: upload the kit's own, complete ledger",
+                    r.seq
+                ),
+            ));
+        }
+        return Ok(false);
+    }
+    let detail = json!({"seq": r.seq, "slot": r.slot, "fingerprint": r.fingerprint, "license_id": r.license_id,
+        "issued_at": r.issued_at});
+    audit(tx, a.account_id, &a.id, "issuance", now, &detail)?;
+    Ok(true)
+}
+
+/// Consumes the entry's slot once; `true` when it was consumed now.
+fn consume_slot(
+    tx: &Connection,
+    a: &Allotment,
+    e: &ExportEntry,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let r = &e.record;
+    // Decided before the slot row exists: an open allotment holds its
+    // reservation; a closed one needs a free license of the order.
+    let capacity = a.open || order_free(tx, a.order_id, a.quantity)? > 0;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO field_slots (allotment_id, slot, fingerprint, license_id, status, reconciled_at)
+             VALUES (?1, ?2, ?3, ?4, 'consumed', ?5) ON CONFLICT (allotment_id, slot) DO NOTHING",
+        )?
+        .execute(params![a.id, r.slot, r.fingerprint, r.license_id, ts(now)])?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let activated = capacity
+        && tx
+            .prepare_cached(
+                "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![a.order_id, r.fingerprint, r.license_id, e.license, ts(r.issued_at)])?
+            == 1;
+    if !activated {
+        let code = if capacity {
+            "HARDWARE_ALREADY_ACTIVATED"
+        } else {
+            "ORDER_EXHAUSTED"
+        };
+        tx.prepare_cached(
+            "UPDATE field_slots SET status = 'conflict', conflict_code = ?3 WHERE allotment_id = ?1 AND slot = ?2",
+        )?
+        .execute(params![a.id, r.slot, code])?;
+        return Ok(false);
+    }
+    changes::record(
+        tx,
+        a.account_id,
+        "gateway_activation",
+        &r.license_id,
+        Op::Insert,
+        now,
+        &json!({"order_no": a.order_no, "fingerprint": r.fingerprint, "license_id": r.license_id,
+                "issued_at": r.issued_at, "allotment_id": a.id}),
+    )?;
+    Ok(true)
+}
+
+fn conflicts(c: &Connection, id: &str) -> Result<Vec<SlotConflict>> {
+    let mut st = c.prepare_cached(
+        "SELECT slot, fingerprint, license_id, conflict_code FROM field_slots
+         WHERE allotment_id = ?1 AND status = 'conflict' ORDER BY slot",
+    )?;
+    let rows = st
+        .query_map([id], |r| {
+            Ok(SlotConflict {
+                slot: r.get(0)?,
+                fingerprint: r.get(1)?,
+                license_id: r.get(2)?,
+                code: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+fn reconcile_tx(
+    tx: &Connection,
+    account: i64,
+    id: &str,
+    ledger: &VerifiedLedger,
+    now: DateTime<Utc>,
+) -> Result<ReconcileReport> {
+    let a = load(tx, account, id)?;
+    if ledger.cert_envelope.to_json() != a.certificate {
+        return Err(ApiError::conflict(
+            "FIELD_CERT_MISMATCH",
+            "this ledger was issued under another allotment's certificate: reconcile it against its own allotment",
+        ));
+    }
+    let (mut new_entries, mut newly_consumed) = (0u64, 0u32);
+    let mut seen_slots = std::collections::HashSet::new();
+    for e in &ledger.entries {
+        new_entries += u64::from(store_record(tx, &a, e, now)?);
+        if seen_slots.insert(e.record.slot) {
+            newly_consumed += u32::from(consume_slot(tx, &a, e, now)?);
+        }
+    }
+    let conflicts = conflicts(tx, id)?;
+    let detail = json!({"entries": ledger.summary.records, "new_entries": new_entries,
+        "newly_consumed": newly_consumed, "conflicts": conflicts.len()});
+    audit(tx, account, id, "reconcile", now, &detail)?;
+    if new_entries > 0 {
+        changes::record(tx, account, "field_allotment", id, Op::Update, now, &detail)?;
+    }
+    Ok(ReconcileReport {
+        allotment: allotment_view(tx, account, id)?,
+        entries: ledger.summary.records,
+        new_entries,
+        newly_consumed,
+        conflicts,
+    })
+}
+
+/// Reconcile a field kit's ledger export (the body): every entry's chain
+/// and the ledger are verified; each slot is consumed exactly once however
+/// often the same ledger (or a longer one) is uploaded.
+#[utoipa::path(post, path = "/v1/field/allotments/{id}/reconcile", tag = "field", params(("id" = String, Path)),
+    request_body(content = String, description = "the ledger export JSON", content_type = "application/json"),
+    responses((status = 200, body = ReconcileReport), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reconcile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<ReconcileReport>> {
+    let now = state.now();
+    // Verified before the write: signature checks never hold the writer.
+    let ledger = verify_export(&body, state.keys.signer.keyset()).map_err(ApiError::core)?;
+    let report = state
+        .db
+        .write(move |tx| reconcile_tx(tx, caller.account_id, &id, &ledger, now))
+        .await?;
+    Ok(Json(report))
+}
