@@ -36,6 +36,7 @@ pub fn run() {
         };
         let state = AppState::open(&dir).map_err(|e| e.message)?;
         app.manage(state);
+        commands::sync::spawn_background_sync(app.handle().clone());
         Ok(())
     });
     builder

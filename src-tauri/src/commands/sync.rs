@@ -2,7 +2,7 @@
 
 use licensedesk_client::{CancelToken, OutboxItem, Staleness, SyncProgress};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
@@ -75,12 +75,20 @@ pub async fn sync_now<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> CmdResult<SyncStatus> {
+    run_sync(&app, &state).await
+}
+
+/// One sync of the active profile (the command and the background loop).
+/// While a sync runs, asking for another returns its status: the running one
+/// reports progress and fresh data as usual.
+pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdResult<SyncStatus> {
     let session = state.sessions.session()?;
     let cancel = CancelToken::new();
     {
         let mut rt = state.sessions.runtime();
         if rt.cancel.is_some() {
-            return Err(CmdError::new("SYNC_RUNNING", "a sync is already running"));
+            drop(rt);
+            return status(state);
         }
         rt.cancel = Some(cancel.clone());
     }
@@ -105,9 +113,26 @@ pub async fn sync_now<R: Runtime>(
         rt.online = Some(online);
         rt.last_error = result.err().map(CmdError::from);
     }
-    let s = status(&state)?;
+    let s = status(state)?;
     let _ = app.emit(STATUS_EVENT, &s);
     Ok(s)
+}
+
+/// How often the app syncs by itself while it runs.
+pub const BACKGROUND_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Syncs at start-up, then every [`BACKGROUND_SYNC_EVERY`], for as long as
+/// the app runs. A failed sync (offline, no profile yet) is shown in the
+/// status bar and tried again at the next tick; a sync the user started is
+/// never interrupted.
+pub fn spawn_background_sync<R: Runtime>(app: AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let state = app.state::<AppState>();
+            let _ = run_sync(&app, &state).await;
+            tokio::time::sleep(BACKGROUND_SYNC_EVERY).await;
+        }
+    });
 }
 
 /// Cancels a running sync between pages (it resumes next time).
