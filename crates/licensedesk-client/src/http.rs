@@ -40,6 +40,12 @@ impl ServerApi {
         &self.base
     }
 
+    /// The profile's API token, for another client of the same server (the
+    /// gateway endpoints); `Debug` of it stays redacted.
+    pub fn token(&self) -> &ApiToken {
+        &self.token
+    }
+
     fn unreachable(&self, e: &reqwest::Error) -> Error {
         Error::ServerUnreachable {
             url: self.base.clone(),

@@ -157,6 +157,12 @@ impl Session {
         &self.cache
     }
 
+    /// This profile's server and credentials (base URL and API token, read
+    /// from the token store when the session was opened).
+    pub fn api(&self) -> &ServerApi {
+        &self.api
+    }
+
     pub fn profile(&self) -> Option<&Profile> {
         self.profile.as_ref().map(|(p, _)| p)
     }

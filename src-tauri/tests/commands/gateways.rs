@@ -5,7 +5,7 @@ use licensedesk_core::gateway::LicenseKind;
 use licensedesk_core::license::{LicensePayload, sign_license};
 use serde_json::json;
 
-use crate::support::{Harness, dead_url, key};
+use crate::support::{DemoServer, Harness, dead_url, key};
 
 fn license(id: &str) -> String {
     sign_license(
@@ -273,5 +273,55 @@ fn offline_bundles_through_dialogs() {
         h.invoke("import_offline_response", json!({}))
             .expect("cancel"),
         json!(null)
+    );
+}
+
+/// Online gateway calls carry the ACTIVE profile's token (from the token
+/// store), not an environment variable: the demo account's pool answers for
+/// its profile and refuses a profile with a wrong token.
+#[test]
+fn floating_status_uses_the_active_profiles_token() {
+    let server = DemoServer::start();
+    let h = Harness::new(None);
+    let args = json!({"gatewayId": h.this_machine(), "pool": "edge-fleet"});
+    assert_eq!(
+        h.error_code("floating_status", args.clone()),
+        "PROFILE_MISSING"
+    );
+
+    let add = |name: &str, token: &str| {
+        h.invoke(
+            "add_profile",
+            json!({"profile": {"name": name, "server_url": server.url, "account_label": name},
+                   "token": token}),
+        )
+        .expect("add profile")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let good = add("demo", licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN);
+    let bad = add("stale", "not-a-valid-token");
+
+    h.invoke("switch_profile", json!({"id": good}))
+        .expect("switch");
+    let status = h.invoke("floating_status", args.clone()).expect("status");
+    assert_eq!(status["pool"], "edge-fleet");
+    assert_eq!(status["pool_points"], 200);
+    assert_eq!(status["state"], "none");
+
+    h.invoke("switch_profile", json!({"id": bad}))
+        .expect("switch");
+    let code = h.error_code("floating_status", args.clone());
+    assert!(
+        code.contains("UNAUTHORI") || code.contains("TOKEN"),
+        "{code}"
+    );
+
+    h.invoke("switch_profile", json!({"id": good}))
+        .expect("switch back");
+    assert_eq!(
+        h.invoke("floating_status", args).expect("status")["pool_in_use"],
+        status["pool_in_use"]
     );
 }

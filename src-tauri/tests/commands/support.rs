@@ -22,11 +22,13 @@ pub fn key() -> SigningKeyWithKid {
 }
 
 impl Harness {
+    /// With a first profile for `server` (a token it never checks) or none.
     pub fn new(server: Option<&str>) -> Self {
-        Self::with(server.map(|s| (s.to_owned(), None)))
+        Self::with(server.map(|s| (s.to_owned(), "unchecked-token".to_owned())))
     }
 
-    pub fn with(server: Option<(String, Option<String>)>) -> Self {
+    /// With a first profile (server URL, API token) or none.
+    pub fn with(server: Option<(String, String)>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let machine_id = dir.path().join("machine-id");
         std::fs::write(&machine_id, "mock-machine\n").expect("machine id");
@@ -150,7 +152,7 @@ impl DemoServer {
     pub fn harness(&self) -> Harness {
         Harness::with(Some((
             self.url.clone(),
-            Some(licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN.to_owned()),
+            licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN.to_owned(),
         )))
     }
 }
