@@ -54,6 +54,15 @@ enum Command {
     Keygen(commands::keys::KeygenArgs),
     /// Sign a license payload (JSON) with a signing key (development and tests).
     Sign(commands::keys::SignArgs),
+    /// Field kit issuance ledgers.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Verify a ledger export: exit 0 and a summary, or non-zero, the reason and the record number.
+    Verify(commands::ledger::LedgerVerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -91,6 +100,7 @@ fn main() {
         Command::OtaCost(args) => commands::misc::ota_cost(&args),
         Command::Keygen(args) => commands::keys::keygen(&args, now),
         Command::Sign(args) => commands::keys::sign(&args),
+        Command::Ledger(LedgerCommand::Verify(args)) => commands::ledger::verify(&args, &home),
     };
     std::process::exit(output::emit(outcome, cli.json));
 }

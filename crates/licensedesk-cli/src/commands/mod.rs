@@ -2,6 +2,7 @@
 
 pub mod install;
 pub mod keys;
+pub mod ledger;
 pub mod misc;
 pub mod request;
 pub mod show;
@@ -54,6 +55,13 @@ pub fn license_json(license: &VerifiedLicense) -> Value {
     let mut value = serde_json::to_value(license.payload()).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
         map.insert("kid".into(), json!(license.kid()));
+        if let Some(c) = license.delegate() {
+            map.insert(
+                "delegate".into(),
+                json!({"allotment_id": c.allotment_id, "delegate_kid": c.delegate_kid,
+                       "max_licenses": c.max_licenses, "not_after": c.not_after}),
+            );
+        }
     }
     value
 }

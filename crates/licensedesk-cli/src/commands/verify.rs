@@ -48,9 +48,16 @@ pub fn run(args: &VerifyArgs, home: &Home, now: DateTime<Utc>) -> Outcome {
             check_for_install(&license, &bound, now)?;
         }
     }
+    let issuer = match license.delegate() {
+        Some(c) => format!(
+            "delegate key {}, allotment {}, certified by the server",
+            license.kid(),
+            c.allotment_id
+        ),
+        None => format!("key {}", license.kid()),
+    };
     let human = format!(
-        "valid license (key {})\n{}",
-        license.kid(),
+        "valid license ({issuer})\n{}",
         license_text(license.payload())
     );
     Ok(Report::new(license_json(&license), human))

@@ -1,5 +1,6 @@
 //! ldctl integration tests: the real binary on temporary folders.
 
+mod field;
 mod install;
 mod show;
 mod tools;
