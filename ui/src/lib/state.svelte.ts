@@ -25,6 +25,8 @@ export const app = $state({
   toasts: [] as Toast[],
   /** Bumped after a sync or a profile switch: views reload their data. */
   epoch: 0,
+  /** The user pressed Sync now: its end is announced (background syncs are quiet). */
+  syncRequested: false,
 });
 
 let toastId = 0;
@@ -46,6 +48,17 @@ export function toastError(e: unknown): ApiError {
 export function dismissToast(id: number): void {
   const i = app.toasts.findIndex((t) => t.id === id);
   if (i >= 0) app.toasts.splice(i, 1);
+}
+
+/** Sync now, as the user asked: the status bar announces its end. */
+export async function requestSync(): Promise<void> {
+  app.syncRequested = true;
+  try {
+    app.sync = await api.syncNow();
+  } catch (e) {
+    app.syncRequested = false;
+    toastError(e);
+  }
 }
 
 export function navigate(page: Page): void {

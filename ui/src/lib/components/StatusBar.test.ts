@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import StatusBar from './StatusBar.svelte';
-import { app } from '../state.svelte';
+import { tick } from 'svelte';
+import { app, requestSync } from '../state.svelte';
 import { status } from '../../test/fixtures';
 
 describe('StatusBar', () => {
@@ -44,5 +45,22 @@ describe('StatusBar', () => {
     await waitFor(() => expect(screen.getByText('only 12 are unassigned')).toBeTruthy());
     expect(screen.getByText('Assign codes')).toBeTruthy();
     expect(screen.getByText('Rejected')).toBeTruthy();
+  });
+
+  it('announces the end of a sync the user asked for, and stays quiet for background syncs', async () => {
+    app.toasts.splice(0);
+    app.sync = { ...status, syncing: true };
+    render(StatusBar);
+    // A background sync ends: the views reload, no toast.
+    app.sync = { ...status, syncing: false };
+    await tick();
+    expect(app.toasts.length).toBe(0);
+    // The user presses Sync now; the command answers once the sync is over.
+    mockIPC((cmd) => (cmd === 'sync_now' ? { ...status, syncing: false } : null));
+    app.sync = { ...status, syncing: true };
+    await tick();
+    await requestSync();
+    await tick();
+    expect(app.toasts.map((t) => t.text)).toEqual(['Sync finished']);
   });
 });
