@@ -35,6 +35,11 @@ pub enum Error {
     Invalid(String),
     #[error("no {0} in the local cache: sync first or check the name")]
     NotFound(String),
+    /// The cache of this profile has never completed a sync.
+    #[error(
+        "nothing is synced yet: LicenseDesk fetches the account as soon as the server answers, or press Sync now"
+    )]
+    NotSynced,
     #[error("no API token stored for profile {0:?}: sign in again")]
     TokenMissing(String),
     #[error("the OS keyring failed: {0}")]
@@ -68,6 +73,7 @@ impl Coded for Error {
             Self::ProfileNotFound(_) => "PROFILE_NOT_FOUND",
             Self::Invalid(_) => "INVALID_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
+            Self::NotSynced => "NOT_SYNCED",
             Self::TokenMissing(_) => "TOKEN_MISSING",
             Self::TokenStore(_) => "TOKEN_STORE_FAILED",
             Self::OutboxItemNotFound(_) => "OUTBOX_ITEM_NOT_FOUND",

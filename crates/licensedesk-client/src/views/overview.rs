@@ -109,7 +109,8 @@ pub fn overview(cache: &Cache, now: DateTime<Utc>) -> Result<AccountOverview> {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .map_err(|_| Error::NotFound("account (sync first)".into()))?;
+            .optional()?
+            .ok_or(Error::NotSynced)?;
         let (counters, unassigned) = counters(c)?;
         let free: i64 = c.query_row(
             "SELECT COALESCE(SUM(quantity), 0) FROM batches WHERE kind = 'free'",

@@ -42,6 +42,7 @@ export const en = {
   'common.no': 'No',
   'common.none': '—',
   'common.errorTitle': 'Something went wrong',
+  'common.notSyncedTitle': 'Not synced yet',
   'common.dismiss': 'Dismiss',
   'common.notifications': 'Notifications',
   'common.loadMore': 'Load more',

@@ -40,6 +40,7 @@ export const zhCN: Catalogue = {
   'common.no': '否',
   'common.none': '—',
   'common.errorTitle': '出错了',
+  'common.notSyncedTitle': '尚未同步',
   'common.dismiss': '关闭',
   'common.notifications': '通知',
   'common.loadMore': '加载更多',
