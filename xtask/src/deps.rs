@@ -27,7 +27,16 @@ const DESKTOP: &[&str] = &[
     "libsoup-3.0-dev",
     "fonts-wqy-microhei",
 ];
-const DESKTOP_TEST: &[&str] = &["xvfb", "webkit2gtk-driver", "chromium", "xdotool"];
+/// Xvfb, the WebDriver and browser of the UI suites, xdotool for the native
+/// dialog journey, and a private D-Bus + gnome-keyring for the keyring test.
+const DESKTOP_TEST: &[&str] = &[
+    "xvfb",
+    "webkit2gtk-driver",
+    "chromium",
+    "xdotool",
+    "dbus-daemon",
+    "gnome-keyring",
+];
 
 /// Installs everything `purpose` needs for the tree as it is.
 pub fn ensure(purpose: Purpose) -> Result<()> {
