@@ -1,0 +1,102 @@
+//! The field kit's errors, each with a stable code.
+
+use licensedesk_core::Coded;
+use licensedesk_core::delegate::DelegateError;
+use licensedesk_core::fingerprint::FingerprintError;
+use licensedesk_core::ledger::LedgerError;
+use licensedesk_core::offline::OfflineError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not {action} {path}: {detail}")]
+    Io {
+        action: &'static str,
+        path: String,
+        detail: String,
+    },
+    #[error("{path} is too large ({len} bytes; at most {max}): choose an activation request file")]
+    FileTooLarge { path: String, len: u64, max: u64 },
+    #[error("the field kit database failed: {0}")]
+    Db(String),
+    #[error(
+        "the field kit's delegate key is unreadable ({0}): restore it from a backup, or check out a new allotment"
+    )]
+    KeyInvalid(String),
+    #[error("this computer has no usable random source: {0}")]
+    RandomUnavailable(String),
+    #[error("allotment '{0}' is not in this field kit: check one out first")]
+    AllotmentNotFound(String),
+    #[error("the certificate the server returned is not for this kit's key ({0})")]
+    CertNotForThisKit(String),
+    #[error(
+        "gateway {gateway} of the request asks for {found}, but this allotment is for order '{expected}': issue it from a matching allotment, or type the fingerprint"
+    )]
+    WrongOrder {
+        gateway: usize,
+        found: String,
+        expected: String,
+    },
+    #[error("the server could not be reached ({0}): check the network and retry")]
+    Network(String),
+    #[error("the server refused ({status} {code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Request(#[from] OfflineError),
+    #[error("the fingerprint is not valid: {0}")]
+    Fingerprint(#[from] FingerprintError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Delegate(#[from] DelegateError),
+}
+
+impl Coded for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "FIELD_IO",
+            Self::FileTooLarge { .. } => "FIELD_FILE_TOO_LARGE",
+            Self::Db(_) => "FIELD_DB",
+            Self::KeyInvalid(_) => "FIELD_KEY_INVALID",
+            Self::RandomUnavailable(_) => "RANDOM_UNAVAILABLE",
+            Self::AllotmentNotFound(_) => "FIELD_ALLOTMENT_NOT_FOUND",
+            Self::CertNotForThisKit(_) => "FIELD_CERT_NOT_FOR_THIS_KIT",
+            Self::WrongOrder { .. } => "FIELD_REQUEST_WRONG_ORDER",
+            Self::Network(_) => "FIELD_NETWORK",
+            Self::Server { .. } => "FIELD_SERVER_REFUSED",
+            Self::Request(e) => e.code(),
+            Self::Fingerprint(e) => e.code(),
+            Self::Ledger(e) => e.code(),
+            Self::Delegate(e) => e.code(),
+        }
+    }
+}
+
+impl Error {
+    /// The server's own code when the server refused, else [`Coded::code`].
+    pub fn detail_code(&self) -> &str {
+        match self {
+            Self::Server { code, .. } => code,
+            other => other.code(),
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, e: &std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Db(e.to_string())
+    }
+}

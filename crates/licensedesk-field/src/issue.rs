@@ -1,0 +1,221 @@
+//! Offline issuance: core's slot rule, then the ledger record committed,
+//! then (only then) the license file written.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+use licensedesk_core::Coded as _;
+use licensedesk_core::clock::advance;
+use licensedesk_core::delegate::delegated_payload;
+use licensedesk_core::fingerprint::normalize_fingerprint;
+use licensedesk_core::ledger::{ExportEntry, LedgerRecord, NewRecord, append, decide_issuance};
+use licensedesk_core::license::sign_delegated_license;
+use licensedesk_core::offline::Credential;
+use rusqlite::TransactionBehavior;
+use serde::Serialize;
+
+use crate::files::{read_request_file, write_atomically};
+use crate::store::Kit;
+use crate::{Error, Result};
+
+/// A license the kit issued (or re-issued) for one gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issued {
+    pub allotment_id: String,
+    pub fingerprint: String,
+    pub slot: u32,
+    pub seq: u64,
+    pub license_id: String,
+    pub issued_at: DateTime<Utc>,
+    /// The gateway already had a license: the same one is returned and
+    /// nothing new is recorded.
+    pub reissue: bool,
+    /// The armoured license text.
+    pub license: String,
+}
+
+/// A point of [`Kit::issue_requests_with`] a caller may observe (the crash
+/// tests abort there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueStage {
+    /// The gateway's ledger record is committed; its file is not written yet.
+    AfterLedger,
+    /// The gateway's license file is written.
+    AfterFile,
+}
+
+/// What happened to one gateway of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewayOutcome {
+    pub fingerprint: String,
+    pub name: Option<String>,
+    /// The license file written.
+    pub file: Option<PathBuf>,
+    pub issued: Option<Issued>,
+    /// Why it was refused (`code`, `message`).
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// The license file name of a gateway.
+pub fn license_file_name(fingerprint: &str) -> String {
+    format!("license-{fingerprint}.lic")
+}
+
+fn issued_of(e: &ExportEntry, reissue: bool) -> Issued {
+    let r: &LedgerRecord = &e.record;
+    Issued {
+        allotment_id: r.allotment_id.clone(),
+        fingerprint: r.fingerprint.clone(),
+        slot: r.slot,
+        seq: r.seq,
+        license_id: r.license_id.clone(),
+        issued_at: r.issued_at,
+        reissue,
+        license: e.license.clone(),
+    }
+}
+
+impl Kit {
+    /// Issues (or re-issues) the license of `fingerprint` under
+    /// `allotment_id` at `now`. A new license's ledger record is committed
+    /// (durable) before this returns; nothing is written on refusal
+    /// (`LEDGER_ALLOTMENT_EXHAUSTED`, `DELEGATE_CERT_EXPIRED`,
+    /// `CLOCK_SET_BACK`, …).
+    pub fn issue(
+        &mut self,
+        allotment_id: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Issued> {
+        let fingerprint = normalize_fingerprint(fingerprint)?;
+        let now = now.trunc_subsecs(0);
+        let key = self.key().clone();
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let a = Kit::allotment_in(&tx, allotment_id)?;
+        let entries = Kit::entries_in(&tx, allotment_id)?;
+        let records: Vec<LedgerRecord> = entries.iter().map(|e| e.record.clone()).collect();
+        let mark = Kit::clock_mark_in(&tx)?;
+        let decision = decide_issuance(&records, &a.cert, &fingerprint, now, mark)?;
+        Kit::set_clock_mark_in(&tx, advance(mark, now))?;
+        if decision.reissue {
+            let existing = entries
+                .iter()
+                .find(|e| e.record.slot == decision.slot)
+                .ok_or_else(|| Error::Db("a re-issued slot has no record".into()))?;
+            let issued = issued_of(existing, true);
+            tx.commit()?;
+            return Ok(issued);
+        }
+        let license_id = format!("{}-{}", a.cert.allotment_id, decision.slot);
+        let payload = delegated_payload(&a.cert, &license_id, &fingerprint, now);
+        let license = sign_delegated_license(&payload, &a.cert_env, key.signing());
+        let record = append(
+            &records,
+            NewRecord {
+                allotment_id: &a.cert.allotment_id,
+                slot: decision.slot,
+                fingerprint: &fingerprint,
+                license_id: &license_id,
+                license_text: &license,
+                issued_at: payload.issued_at,
+            },
+        );
+        let entry = ExportEntry { record, license };
+        Kit::insert_record(&tx, &entry)?;
+        tx.commit()?;
+        Ok(issued_of(&entry, false))
+    }
+
+    /// Issues the license of `fingerprint` and writes it into `out_dir`
+    /// (after the ledger commit). Returns the license and its file.
+    pub fn issue_to_file(
+        &mut self,
+        allotment_id: &str,
+        fingerprint: &str,
+        out_dir: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<(Issued, PathBuf)> {
+        let issued = self.issue(allotment_id, fingerprint, now)?;
+        let file = out_dir.join(license_file_name(&issued.fingerprint));
+        write_atomically(&file, issued.license.as_bytes())?;
+        Ok((issued, file))
+    }
+
+    /// Issues one license per gateway of the request files `requests`, each
+    /// written into `out_dir`. A file that cannot be read or parsed fails
+    /// the whole call before anything is issued; a gateway that is refused
+    /// is reported in its outcome and the others go on.
+    pub fn issue_requests(
+        &mut self,
+        allotment_id: &str,
+        requests: &[PathBuf],
+        out_dir: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<GatewayOutcome>> {
+        self.issue_requests_with(allotment_id, requests, out_dir, now, &mut |_, _| {})
+    }
+
+    /// [`Kit::issue_requests`], calling `observe(stage, gateway index)` at
+    /// each [`IssueStage`].
+    pub fn issue_requests_with(
+        &mut self,
+        allotment_id: &str,
+        requests: &[PathBuf],
+        out_dir: &Path,
+        now: DateTime<Utc>,
+        observe: &mut dyn FnMut(IssueStage, usize),
+    ) -> Result<Vec<GatewayOutcome>> {
+        let order = Kit::allotment_in(&self.db, allotment_id)?.cert.scope.order;
+        let mut gateways = Vec::new();
+        for path in requests {
+            let request = read_request_file(path)?;
+            for (i, g) in request.gateways().iter().enumerate() {
+                if let Credential::Order(o) = &g.credential
+                    && Some(o.trim()) == order.as_deref()
+                {
+                    gateways.push((g.fingerprint.clone(), g.name.clone()));
+                    continue;
+                }
+                let found = match &g.credential {
+                    Credential::Order(o) => format!("order '{o}'"),
+                    Credential::Code(_) => "an activation code".to_owned(),
+                };
+                return Err(Error::WrongOrder {
+                    gateway: i + 1,
+                    found,
+                    expected: order.clone().unwrap_or_default(),
+                });
+            }
+        }
+        let mut outcomes = Vec::with_capacity(gateways.len());
+        for (index, (fingerprint, name)) in gateways.into_iter().enumerate() {
+            let mut outcome = GatewayOutcome {
+                fingerprint: fingerprint.clone(),
+                name,
+                file: None,
+                issued: None,
+                code: None,
+                message: None,
+            };
+            match self.issue(allotment_id, &fingerprint, now) {
+                Ok(issued) => {
+                    observe(IssueStage::AfterLedger, index);
+                    let file = out_dir.join(license_file_name(&issued.fingerprint));
+                    write_atomically(&file, issued.license.as_bytes())?;
+                    observe(IssueStage::AfterFile, index);
+                    outcome.file = Some(file);
+                    outcome.issued = Some(issued);
+                }
+                Err(e) => {
+                    outcome.code = Some(e.code().to_owned());
+                    outcome.message = Some(e.to_string());
+                }
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}

@@ -1,0 +1,235 @@
+//! The two online steps: checkout and reconcile (reqwest; the caller's
+//! bearer token is passed in and never stored here).
+
+use chrono::{DateTime, Utc};
+use licensedesk_core::delegate::{DelegateCert, verify_cert};
+use licensedesk_core::keys::{Envelope, KeySet};
+use rusqlite::{TransactionBehavior, params};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::store::{AllotmentSummary, Kit};
+use crate::{Error, Result};
+
+#[derive(Deserialize)]
+struct AllotmentWire {
+    allotment_id: String,
+    consumed: u32,
+    state: String,
+    certificate: String,
+}
+
+#[derive(Deserialize)]
+struct ConflictWire {
+    slot: u32,
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct ReportWire {
+    allotment: AllotmentWire,
+    entries: u64,
+    new_entries: u64,
+    newly_consumed: u32,
+    conflicts: Vec<ConflictWire>,
+}
+
+/// What one reconcile did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileOutcome {
+    /// Records uploaded.
+    pub entries: u64,
+    /// Records the server stored for the first time with this upload.
+    pub new_entries: u64,
+    /// Slots consumed for the first time with this upload.
+    pub newly_consumed: u32,
+    /// Slots consumed in all (server side).
+    pub consumed: u32,
+    pub conflicts: u32,
+    pub summary: AllotmentSummary,
+}
+
+#[derive(Deserialize)]
+struct ErrorWire {
+    code: String,
+    message: String,
+}
+
+fn network(e: &reqwest::Error) -> Error {
+    Error::Network(e.to_string())
+}
+
+async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| network(&e))?;
+    if !status.is_success() {
+        let body: Option<ErrorWire> = serde_json::from_slice(&bytes).ok();
+        let (code, message) = body.map_or_else(
+            || {
+                (
+                    "HTTP_ERROR".to_owned(),
+                    String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+                )
+            },
+            |b| (b.code, b.message),
+        );
+        return Err(Error::Server {
+            status: status.as_u16(),
+            code,
+            message,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|e| Error::Server {
+        status: status.as_u16(),
+        code: "FIELD_RESPONSE_MALFORMED".into(),
+        message: e.to_string(),
+    })
+}
+
+fn url(base: &str, path: &str) -> String {
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+/// Checks out `count` licenses of order `order_no` for `days` days from the
+/// server at `base` for this kit's delegate key; verifies the certificate
+/// with the server's key set and stores it. Returns the allotment.
+pub async fn checkout(
+    kit: &mut Kit,
+    base: &str,
+    token: &str,
+    order_no: &str,
+    count: u32,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<AllotmentSummary> {
+    let http = reqwest::Client::new();
+    let keyset: KeySet = answer(
+        http.get(url(base, "/v1/keys"))
+            .send()
+            .await
+            .map_err(|e| network(&e))?,
+    )
+    .await?;
+    let body = json!({"order_no": order_no, "count": count, "days": days,
+        "delegate_kid": kit.key().kid(), "delegate_public_key": kit.key().public_key()});
+    let view: AllotmentWire = answer(
+        http.post(url(base, "/v1/field/allotments"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| network(&e))?,
+    )
+    .await?;
+    let env: Envelope = serde_json::from_str(&view.certificate)
+        .map_err(|e| Error::CertNotForThisKit(e.to_string()))?;
+    let cert: DelegateCert = verify_cert(env.as_ref(), &keyset)?;
+    if cert.delegate_kid != kit.key().kid()
+        || cert.delegate_public_key != kit.key().public_key()
+        || cert.allotment_id != view.allotment_id
+    {
+        return Err(Error::CertNotForThisKit(format!(
+            "certificate for key '{}'",
+            cert.delegate_kid
+        )));
+    }
+    kit.store_allotment(base, &cert, &env, &keyset, now)?;
+    kit.summary(&cert.allotment_id, now)
+}
+
+/// Uploads the ledger of `allotment_id` to the server at `base` (the one it
+/// was checked out from; its address may have changed) and stores each
+/// record's result. One call is one upload under a fresh `Idempotency-Key`,
+/// re-sent with the same key if the connection fails (so a lost answer is
+/// replayed, not re-applied); the server stores each record and consumes
+/// each slot once, so calling this any number of times is safe and each
+/// answer reports what that call changed.
+pub async fn reconcile(
+    kit: &mut Kit,
+    base: &str,
+    token: &str,
+    allotment_id: &str,
+    now: DateTime<Utc>,
+) -> Result<ReconcileOutcome> {
+    kit.verify_ledger(allotment_id)?;
+    let body = kit.export(allotment_id)?;
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| Error::RandomUnavailable(e.to_string()))?;
+    let key = format!("field-reconcile-{}", hex::encode(nonce));
+    let http = reqwest::Client::new();
+    let url = url(
+        base,
+        &format!("/v1/field/allotments/{allotment_id}/reconcile"),
+    );
+    let send = || {
+        http.post(&url)
+            .bearer_auth(token)
+            .header("idempotency-key", &key)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let resp = match send().await {
+        Ok(resp) => resp,
+        Err(_) => send().await.map_err(|e| network(&e))?,
+    };
+    let report: ReportWire = answer(resp).await?;
+    kit.store_reconcile(allotment_id, &report, now)?;
+    Ok(ReconcileOutcome {
+        entries: report.entries,
+        new_entries: report.new_entries,
+        newly_consumed: report.newly_consumed,
+        consumed: report.allotment.consumed,
+        conflicts: report.conflicts.len() as u32,
+        summary: kit.summary(allotment_id, now)?,
+    })
+}
+
+fn conflict_message(code: &str) -> String {
+    match code {
+        "HARDWARE_ALREADY_ACTIVATED" => {
+            "this gateway got a license of the order elsewhere meanwhile; its field license was not counted".into()
+        }
+        "ORDER_EXHAUSTED" => {
+            "issued after the allotment was returned or expired, and the order has no license left".into()
+        }
+        other => format!("the server did not count this license ({other})"),
+    }
+}
+
+impl Kit {
+    fn store_reconcile(
+        &mut self,
+        allotment_id: &str,
+        report: &ReportWire,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE ledger SET sync_state = 'reconciled', sync_code = NULL, sync_message = NULL
+             WHERE allotment_id = ?1 AND seq <= ?2",
+            params![allotment_id, report.entries as i64],
+        )?;
+        for c in &report.conflicts {
+            tx.execute(
+                "UPDATE ledger SET sync_state = 'conflict', sync_code = ?3, sync_message = ?4
+                 WHERE allotment_id = ?1 AND slot = ?2",
+                params![allotment_id, c.slot, c.code, conflict_message(&c.code)],
+            )?;
+        }
+        tx.execute(
+            "UPDATE allotments SET server_state = ?2, consumed = ?3, synced_at = ?4 WHERE id = ?1",
+            params![
+                allotment_id,
+                report.allotment.state,
+                report.allotment.consumed,
+                now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

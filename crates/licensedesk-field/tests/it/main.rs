@@ -1,0 +1,7 @@
+//! licensedesk-field against a real licensedesk-server on loopback and the
+//! real `ldctl`.
+
+mod crash;
+mod flow;
+mod refusals;
+mod support;
