@@ -90,11 +90,12 @@ impl Kit {
     ) -> Result<Issued> {
         let fingerprint = normalize_fingerprint(fingerprint)?;
         let now = now.trunc_subsecs(0);
-        let key = self.key().clone();
+        let dir = self.dir().to_owned();
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let a = Kit::allotment_in(&tx, allotment_id)?;
+        let key = crate::DelegateKey::load(&dir, &a.cert.delegate_kid)?;
         let entries = Kit::entries_in(&tx, allotment_id)?;
         let records: Vec<LedgerRecord> = entries.iter().map(|e| e.record.clone()).collect();
         let mark = Kit::clock_mark_in(&tx)?;

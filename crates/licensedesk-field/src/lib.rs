@@ -1,9 +1,9 @@
 //! The laptop side of offline field activation (issue 6), without tauri.
 //!
-//! A [`Kit`] lives in one data directory: its delegate key (a 0600 file,
-//! generated from OS randomness; the private key never leaves the machine)
-//! and `field.sqlite3` (allotments, the hash-chained issuance ledger, the
-//! clock guard's high-water mark).
+//! A [`Kit`] lives in one data directory: its delegate keys (one per
+//! allotment, `keys/<kid>.key`, 0600, generated from OS randomness; a
+//! private key never leaves the machine) and `field.sqlite3` (allotments,
+//! the hash-chained issuance ledger, the clock guard's high-water mark).
 //!
 //! - [`checkout`] (online): reserve N licenses of an order for D days; the
 //!   server signs a delegate certificate for this kit's public key.

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::key::DelegateKey;
 use crate::store::{AllotmentSummary, Kit};
 use crate::{Error, Result};
 
@@ -92,10 +93,32 @@ fn url(base: &str, path: &str) -> String {
 }
 
 /// Checks out `count` licenses of order `order_no` for `days` days from the
-/// server at `base` for this kit's delegate key; verifies the certificate
-/// with the server's key set and stores it. Returns the allotment.
+/// server at `base` for a new delegate key of this kit (one key per
+/// allotment); verifies the certificate with the server's key set and
+/// stores it. Returns the allotment.
 pub async fn checkout(
     kit: &mut Kit,
+    base: &str,
+    token: &str,
+    order_no: &str,
+    count: u32,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<AllotmentSummary> {
+    let key = DelegateKey::generate(kit.dir())?;
+    match checkout_with(kit, &key, base, token, order_no, count, days, now).await {
+        Ok(summary) => Ok(summary),
+        Err(e) => {
+            key.discard(kit.dir());
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn checkout_with(
+    kit: &mut Kit,
+    key: &DelegateKey,
     base: &str,
     token: &str,
     order_no: &str,
@@ -112,7 +135,7 @@ pub async fn checkout(
     )
     .await?;
     let body = json!({"order_no": order_no, "count": count, "days": days,
-        "delegate_kid": kit.key().kid(), "delegate_public_key": kit.key().public_key()});
+        "delegate_kid": key.kid(), "delegate_public_key": key.public_key()});
     let view: AllotmentWire = answer(
         http.post(url(base, "/v1/field/allotments"))
             .bearer_auth(token)
@@ -125,8 +148,8 @@ pub async fn checkout(
     let env: Envelope = serde_json::from_str(&view.certificate)
         .map_err(|e| Error::CertNotForThisKit(e.to_string()))?;
     let cert: DelegateCert = verify_cert(env.as_ref(), &keyset)?;
-    if cert.delegate_kid != kit.key().kid()
-        || cert.delegate_public_key != kit.key().public_key()
+    if cert.delegate_kid != key.kid()
+        || cert.delegate_public_key != key.public_key()
         || cert.allotment_id != view.allotment_id
     {
         return Err(Error::CertNotForThisKit(format!(

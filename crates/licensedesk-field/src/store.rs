@@ -20,7 +20,6 @@ const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
 #[derive(Debug)]
 pub struct Kit {
     dir: PathBuf,
-    key: DelegateKey,
     pub(crate) db: Connection,
 }
 
@@ -107,7 +106,6 @@ impl Kit {
     /// Opens (or creates) the kit in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, &e))?;
-        let key = DelegateKey::load_or_create(dir)?;
         let mut db = Connection::open(dir.join("field.sqlite3"))?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
@@ -116,7 +114,6 @@ impl Kit {
         migrate(&mut db)?;
         Ok(Self {
             dir: dir.to_owned(),
-            key,
             db,
         })
     }
@@ -125,8 +122,10 @@ impl Kit {
         &self.dir
     }
 
-    pub fn key(&self) -> &DelegateKey {
-        &self.key
+    /// The delegate key of `allotment_id` (the private half stays here).
+    pub fn delegate_key(&self, allotment_id: &str) -> Result<DelegateKey> {
+        let a = Self::allotment_in(&self.db, allotment_id)?;
+        DelegateKey::load(&self.dir, &a.cert.delegate_kid)
     }
 
     /// Stores a checked-out allotment (verified by the caller).
@@ -263,10 +262,11 @@ impl Kit {
     pub fn export(&self, allotment_id: &str) -> Result<String> {
         let a = Self::allotment_in(&self.db, allotment_id)?;
         let entries = Self::entries_in(&self.db, allotment_id)?;
+        let key = DelegateKey::load(&self.dir, &a.cert.delegate_kid)?;
         Ok(licensedesk_core::ledger::export(
             &a.cert_env,
             &entries,
-            self.key.signing(),
+            key.signing(),
         ))
     }
 

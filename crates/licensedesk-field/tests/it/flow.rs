@@ -169,5 +169,24 @@ async fn check_out_five_issue_offline_install_reconcile_exactly_once() {
             .iter()
             .all(|i| i.state == SyncState::Reconciled)
     );
+
+    // The same kit checks out again with a new delegate key (the server
+    // certifies a key once); a refused checkout leaves no key behind.
+    let keys_dir = tmp.path().join("kit/keys");
+    let count_keys = || std::fs::read_dir(&keys_dir).expect("keys").count();
+    assert_eq!(count_keys(), 1);
+    let err = checkout(&mut kit, &server.base, &token, ORDER, 100, 7, t0())
+        .await
+        .expect_err("more than the order");
+    assert_eq!(err.detail_code(), "ALLOTMENT_EXCEEDS_ORDER", "{err}");
+    assert_eq!(count_keys(), 1, "the refused checkout's key is discarded");
+    let b = checkout(&mut kit, &server.base, &token, ORDER, 1, 7, t0())
+        .await
+        .expect("second checkout");
+    assert_ne!(
+        kit.delegate_key(&b.allotment_id).expect("key").kid(),
+        kit.delegate_key(&id).expect("key").kid()
+    );
+    assert_eq!(kit.allotments(t0()).expect("list").len(), 2);
     server.stop().await;
 }

@@ -111,18 +111,18 @@ async fn refusals_carry_their_code_and_write_nothing() {
     assert_eq!(kit.verify_ledger(&id).expect("chain").records, 2);
 
     // The key is a 0600 file and survives reopening; the mark persists.
-    let kid = kit.key().kid().to_owned();
+    let kid = kit.delegate_key(&id).expect("key").kid().to_owned();
     drop(kit);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(kit_dir.join("delegate-key"))
+        let mode = std::fs::metadata(kit_dir.join(format!("keys/{kid}.key")))
             .expect("key file")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let mut kit = Kit::open(&kit_dir).expect("reopen");
-    assert_eq!(kit.key().kid(), kid);
+    assert_eq!(kit.delegate_key(&id).expect("key").kid(), kid);
     refused(&mut kit, &id, &out, 1, t0(), "CLOCK_SET_BACK");
 }
