@@ -3,5 +3,6 @@
 
 mod crash;
 mod flow;
+mod reconcile;
 mod refusals;
 mod support;
