@@ -219,6 +219,10 @@ struct Checkpoints {
     running: Arc<AtomicBool>,
     /// The checkpointer finished: the writer checkpoints the tail.
     done: Arc<AtomicBool>,
+    /// WAL size at which the next checkpoint is handed over: the threshold,
+    /// or a bit more than the last handed-over size while a long read keeps
+    /// the WAL from restarting (no checkpoint after every group then).
+    next_at: std::cell::Cell<u32>,
     request: mpsc::Sender<()>,
 }
 
@@ -257,6 +261,7 @@ impl Checkpoints {
             frames,
             running,
             done,
+            next_at: std::cell::Cell::new(CHECKPOINT_FRAMES),
             request,
         })
     }
@@ -268,11 +273,17 @@ impl Checkpoints {
             if let Err(e) = checkpoint(writer) {
                 tracing::warn!(error = %e, "checkpoint failed");
             }
-        } else if self.frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES
-            && !self.running.swap(true, Ordering::AcqRel)
-            && self.request.send(()).is_err()
-        {
-            self.running.store(false, Ordering::Release);
+            return;
+        }
+        let frames = self.frames.load(Ordering::Relaxed);
+        if frames < CHECKPOINT_FRAMES {
+            self.next_at.set(CHECKPOINT_FRAMES);
+        } else if frames >= self.next_at.get() && !self.running.swap(true, Ordering::AcqRel) {
+            self.next_at
+                .set(frames.saturating_add(CHECKPOINT_FRAMES / 4));
+            if self.request.send(()).is_err() {
+                self.running.store(false, Ordering::Release);
+            }
         }
     }
 }
@@ -363,4 +374,38 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
 
 pub fn parse_ts_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_ts).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes several times the checkpoint threshold: the checkpointer and
+    /// the writer's tail checkpoint keep restarting the WAL, so its file
+    /// stays near the threshold instead of growing with every write.
+    #[test]
+    fn wal_restarts_instead_of_growing() {
+        const FRAME: u64 = 4096 + 24;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("t.sqlite3")).expect("open");
+        let value = "x".repeat(64 * 1024); // ~17 frames per write
+        for i in 0..(5 * CHECKPOINT_FRAMES / 17) {
+            let v = value.clone();
+            db.write_sync(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                    rusqlite::params![format!("k{}", i % 50), v],
+                )?;
+                Ok(())
+            })
+            .expect("write");
+        }
+        let wal = std::fs::metadata(dir.path().join("t.sqlite3-wal"))
+            .expect("wal")
+            .len();
+        assert!(
+            wal < 3 * u64::from(CHECKPOINT_FRAMES) * FRAME,
+            "the WAL grew to {wal} bytes: it was never restarted"
+        );
+    }
 }
