@@ -34,6 +34,16 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     crate::commands::sync::SyncStatus::export_all(&cfg)?;
     crate::commands::views::LicenseCharts::export_all(&cfg)?;
     crate::commands::views::OtaCost::export_all(&cfg)?;
+    crate::commands::field::FieldIssueReport::export_all(&cfg)?;
+    {
+        use licensedesk_field::*;
+        AllotmentSummary::export_all(&cfg)?;
+        IssuedView::export_all(&cfg)?;
+        SyncState::export_all(&cfg)?;
+        GatewayOutcome::export_all(&cfg)?;
+        Issued::export_all(&cfg)?;
+        ReconcileOutcome::export_all(&cfg)?;
+    }
     {
         use licensedesk_client::*;
         AccountOverview::export_all(&cfg)?;

@@ -38,4 +38,11 @@ pub const COMMANDS: &[&str] = &[
     "device_messages_chart",
     "ota_cost",
     "ota_cost_for_file",
+    "field_allotments",
+    "field_checkout",
+    "field_issue_files",
+    "field_issue_dialog",
+    "field_issue_fingerprint",
+    "field_issued",
+    "field_reconcile",
 ];

@@ -39,3 +39,13 @@ impl From<licensedesk_client::Error> for CmdError {
         }
     }
 }
+
+impl From<licensedesk_field::Error> for CmdError {
+    /// A server refusal keeps the server's own code.
+    fn from(e: licensedesk_field::Error) -> Self {
+        Self {
+            code: e.detail_code().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use licensedesk_client::Client;
+use licensedesk_field::Kit;
 use licensedesk_gateways::{Registry, ServerApi, this_machine_fingerprint};
 
 use crate::dialogs::Dialogs;
@@ -24,6 +25,25 @@ pub struct AppState {
     pub gateways: Arc<Registry>,
     pub dialogs: Dialogs,
     pub sessions: Sessions,
+    /// The field kit (`<data dir>/field`: delegate keys, ledger), opened
+    /// once; a tokio mutex because checkout and reconcile hold it across
+    /// their requests.
+    pub field: tokio::sync::Mutex<Kit>,
+    /// Where issued field licenses go: `<field_out>/<allotment id>/`
+    /// (`~/LicenseDesk/field` in the app, under the data dir in tests).
+    pub field_out: PathBuf,
+}
+
+/// `~/LicenseDesk/field` (`LICENSEDESK_FIELD_OUT` overrides it), else
+/// under the data dir when there is no home.
+fn field_out_dir(data_dir: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("LICENSEDESK_FIELD_OUT") {
+        return dir.into();
+    }
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(|h| PathBuf::from(h).join("LicenseDesk").join("field"))
+        .unwrap_or_else(|| data_dir.join("field-out"))
 }
 
 impl AppState {
@@ -44,6 +64,7 @@ impl AppState {
             bootstrap,
             Dialogs::Native,
             client,
+            field_out_dir(data_dir),
         )
     }
 
@@ -56,7 +77,15 @@ impl AppState {
         dialogs: Dialogs,
     ) -> CmdResult<Self> {
         let client = Client::open_with_file_tokens(&data_dir.join("client"))?;
-        Self::build(data_dir, machine_id_file, bootstrap, dialogs, client)
+        let field_out = data_dir.join("field-out");
+        Self::build(
+            data_dir,
+            machine_id_file,
+            bootstrap,
+            dialogs,
+            client,
+            field_out,
+        )
     }
 
     fn build(
@@ -65,9 +94,11 @@ impl AppState {
         bootstrap: Option<(String, String)>,
         dialogs: Dialogs,
         client: Client,
+        field_out: PathBuf,
     ) -> CmdResult<Self> {
         let fp = this_machine_fingerprint(machine_id_file)?;
         let gateways = Registry::open(&data_dir.join("gateways"), &fp, Self::now())?;
+        let field = Kit::open(&data_dir.join("field"))?;
         let sessions = Sessions::new(client);
         if let Some((url, token)) = &bootstrap {
             sessions.bootstrap(url, token)?;
@@ -77,11 +108,21 @@ impl AppState {
             gateways: Arc::new(gateways),
             dialogs,
             sessions,
+            field: tokio::sync::Mutex::new(field),
+            field_out,
         })
     }
 
     pub fn now() -> DateTime<Utc> {
         Utc::now()
+    }
+
+    /// The active profile's server URL and API token (field checkout and
+    /// reconcile). `PROFILE_MISSING` until a profile is added.
+    pub fn server_and_token(&self) -> CmdResult<(String, String)> {
+        let session = self.sessions.session()?;
+        let api = session.api();
+        Ok((api.base_url().to_owned(), api.token().expose().to_owned()))
     }
 
     /// The gateway endpoints of the active profile's server, with that

@@ -13,19 +13,22 @@ use licensedesk_core::license::sign_delegated_license;
 use licensedesk_core::offline::Credential;
 use rusqlite::TransactionBehavior;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::files::{read_request_file, write_atomically};
 use crate::store::Kit;
 use crate::{Error, Result};
 
 /// A license the kit issued (or re-issued) for one gateway.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Issued {
     pub allotment_id: String,
     pub fingerprint: String,
     pub slot: u32,
     pub seq: u64,
     pub license_id: String,
+    /// RFC 3339.
+    #[ts(type = "string")]
     pub issued_at: DateTime<Utc>,
     /// The gateway already had a license: the same one is returned and
     /// nothing new is recorded.
@@ -45,16 +48,27 @@ pub enum IssueStage {
 }
 
 /// What happened to one gateway of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct GatewayOutcome {
     pub fingerprint: String,
     pub name: Option<String>,
     /// The license file written.
+    #[ts(type = "string | null")]
     pub file: Option<PathBuf>,
     pub issued: Option<Issued>,
     /// Why it was refused (`code`, `message`).
     pub code: Option<String>,
     pub message: Option<String>,
+}
+
+/// `t` rounded up to a whole second.
+fn ceil_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = t.trunc_subsecs(0);
+    if whole == t {
+        whole
+    } else {
+        whole + chrono::Duration::seconds(1)
+    }
 }
 
 /// The license file name of a gateway.
@@ -89,7 +103,10 @@ impl Kit {
         now: DateTime<Utc>,
     ) -> Result<Issued> {
         let fingerprint = normalize_fingerprint(fingerprint)?;
-        let now = now.trunc_subsecs(0);
+        // Licenses carry whole seconds. Rounded up, never down: a license
+        // issued in the very second of its checkout must not predate the
+        // certificate's (sub-second) `not_before`.
+        let now = ceil_to_second(now);
         let dir = self.dir().to_owned();
         let tx = self
             .db

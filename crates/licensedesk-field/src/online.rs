@@ -8,6 +8,7 @@ use rusqlite::{TransactionBehavior, params};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use ts_rs::TS;
 
 use crate::key::DelegateKey;
 use crate::store::{AllotmentSummary, Kit};
@@ -37,7 +38,7 @@ struct ReportWire {
 }
 
 /// What one reconcile did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct ReconcileOutcome {
     /// Records uploaded.
     pub entries: u64,

@@ -10,6 +10,7 @@ use licensedesk_core::keys::{Envelope, KeySet};
 use licensedesk_core::ledger::{ChainSummary, ExportEntry, LedgerRecord, verify_chain};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::key::DelegateKey;
 use crate::{Error, Result};
@@ -24,7 +25,7 @@ pub struct Kit {
 }
 
 /// Where a ledger record stands with the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     PendingSync,
@@ -33,13 +34,15 @@ pub enum SyncState {
 }
 
 /// One issued license (one gateway) as the Field Kit view lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct IssuedView {
     pub allotment_id: String,
     pub seq: u64,
     pub slot: u32,
     pub fingerprint: String,
     pub license_id: String,
+    /// RFC 3339.
+    #[ts(type = "string")]
     pub issued_at: DateTime<Utc>,
     pub state: SyncState,
     /// The server's code and message when `state` is `Conflict`.
@@ -48,7 +51,7 @@ pub struct IssuedView {
 }
 
 /// An allotment with what is left of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct AllotmentSummary {
     pub allotment_id: String,
     pub server: String,
@@ -56,8 +59,14 @@ pub struct AllotmentSummary {
     pub max_licenses: u32,
     pub issued: u32,
     pub remaining: u32,
+    /// RFC 3339.
+    #[ts(type = "string")]
     pub not_before: DateTime<Utc>,
+    /// RFC 3339: the delegate certificate's end.
+    #[ts(type = "string")]
     pub not_after: DateTime<Utc>,
+    /// Seconds from `now` to `not_after` (0 once expired).
+    pub expires_in_secs: i64,
     /// `now` is past `not_after`: nothing more can be issued.
     pub expired: bool,
     pub pending_sync: u32,
@@ -66,6 +75,8 @@ pub struct AllotmentSummary {
     /// The server's state and count after the last reconcile.
     pub server_state: String,
     pub consumed: u32,
+    /// RFC 3339, the last reconcile.
+    #[ts(type = "string | null")]
     pub synced_at: Option<DateTime<Utc>>,
 }
 
@@ -362,6 +373,7 @@ impl Kit {
             remaining: max.saturating_sub(used),
             not_before: parse_ts(&not_before)?,
             not_after,
+            expires_in_secs: (not_after - now).num_seconds().max(0),
             expired: now >= not_after,
             pending_sync: count(SyncState::PendingSync),
             reconciled: count(SyncState::Reconciled),

@@ -1,6 +1,7 @@
 //! The app's commands, one module per area. Never in `lib.rs` (tauri's
 //! `__cmd__` macros would clash).
 
+pub mod field;
 pub mod gateways;
 pub mod profiles;
 pub mod sync;
@@ -48,5 +49,12 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         views::device_messages_chart,
         views::ota_cost,
         views::ota_cost_for_file,
+        field::field_allotments,
+        field::field_checkout,
+        field::field_issue_files,
+        field::field_issue_dialog,
+        field::field_issue_fingerprint,
+        field::field_issued,
+        field::field_reconcile,
     ]
 }

@@ -7,6 +7,10 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AccountOverview,
+  AllotmentSummary,
+  FieldIssueReport,
+  IssuedView,
+  ReconcileOutcome,
   CodeCheck,
   DeviceQuota,
   ErrorBody,
@@ -100,6 +104,13 @@ export const COMMANDS = [
   'floating_status',
   'export_offline_request',
   'import_offline_response',
+  'field_allotments',
+  'field_checkout',
+  'field_issue_files',
+  'field_issue_dialog',
+  'field_issue_fingerprint',
+  'field_issued',
+  'field_reconcile',
 ] as const;
 
 export const EVENTS = {
@@ -172,6 +183,22 @@ export const api = {
     call<string | null>('export_offline_request', { gatewayId, code }),
   /** Native open dialog for the response file; null if cancelled. */
   importOfflineResponse: () => call<OfflineImportItem[] | null>('import_offline_response'),
+
+  // Field kit (offline field activation). Checkout and reconcile are online
+  // (the active profile's server); issuing is offline. License files go to
+  // ~/LicenseDesk/field/<allotment>/ (the report says where).
+  fieldAllotments: () => call<AllotmentSummary[]>('field_allotments'),
+  fieldCheckout: (orderNo: string, count: number, days: number) =>
+    call<AllotmentSummary>('field_checkout', { orderNo, count, days }),
+  /** Request files dropped on the window: one outcome per gateway. */
+  fieldIssueFiles: (allotmentId: string, paths: string[]) =>
+    call<FieldIssueReport>('field_issue_files', { allotmentId, paths }),
+  /** Native open dialog for a request file; null if cancelled. */
+  fieldIssueDialog: (allotmentId: string) => call<FieldIssueReport | null>('field_issue_dialog', { allotmentId }),
+  fieldIssueFingerprint: (allotmentId: string, fingerprint: string) =>
+    call<FieldIssueReport>('field_issue_fingerprint', { allotmentId, fingerprint }),
+  fieldIssued: (allotmentId: string) => call<IssuedView[]>('field_issued', { allotmentId }),
+  fieldReconcile: (allotmentId: string) => call<ReconcileOutcome>('field_reconcile', { allotmentId }),
 
   // Events
   onSyncProgress: (handler: (p: SyncProgress) => void): Promise<UnlistenFn> =>

@@ -44,3 +44,10 @@ export type { UsageView } from '../bindings/UsageView';
 
 /** A count from Rust (ts-rs emits `number`; bigint is accepted for safety). */
 export type Int = number | bigint;
+export type { AllotmentSummary } from '../bindings/AllotmentSummary';
+export type { FieldIssueReport } from '../bindings/FieldIssueReport';
+export type { GatewayOutcome } from '../bindings/GatewayOutcome';
+export type { Issued } from '../bindings/Issued';
+export type { IssuedView } from '../bindings/IssuedView';
+export type { ReconcileOutcome } from '../bindings/ReconcileOutcome';
+export type { SyncState } from '../bindings/SyncState';

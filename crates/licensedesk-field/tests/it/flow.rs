@@ -20,6 +20,8 @@ async fn check_out_five_issue_offline_install_reconcile_exactly_once() {
         .expect("checkout");
     let id = a.allotment_id.clone();
     assert_eq!((a.max_licenses, a.remaining, a.issued), (5, 5, 0));
+    assert_eq!(a.expires_in_secs, (a.not_after - t0()).num_seconds());
+    assert!(a.expires_in_secs > 6 * 86_400, "{a:?}");
     assert_eq!(server.order_remaining().await, 5, "5 reserved");
     server.stop().await; // the network is cut from here on
 

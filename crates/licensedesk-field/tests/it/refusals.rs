@@ -85,7 +85,10 @@ async fn refusals_carry_their_code_and_write_nothing() {
     );
     let summary = kit.summary(&id, two_hours).expect("summary");
     assert_eq!((summary.issued, summary.remaining), (2, 0));
-    assert!(kit.summary(&id, late).expect("summary").expired);
+    let expired = kit.summary(&id, late).expect("summary");
+    assert!(expired.expired);
+    assert_eq!(expired.expires_in_secs, 0);
+    assert!(summary.expires_in_secs > 0 && !summary.expired);
 
     // Bad input: a request for another order, an oversized file, a typo.
     let other = request_file(tmp.path(), "other.json", &[3], "ORD-OTHER");
@@ -125,4 +128,24 @@ async fn refusals_carry_their_code_and_write_nothing() {
     let mut kit = Kit::open(&kit_dir).expect("reopen");
     assert_eq!(kit.delegate_key(&id).expect("key").kid(), kid);
     refused(&mut kit, &id, &out, 1, t0(), "CLOCK_SET_BACK");
+}
+
+/// Issuing in the very second of the checkout (the server's `not_before`
+/// has sub-seconds, licenses carry whole seconds) is not "expired".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuing_in_the_second_of_the_checkout_is_valid() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let now = t0() + Duration::milliseconds(400);
+    let server = Server::start(&tmp.path().join("server"), now).await;
+    let token = server.account_with_order(3).await;
+    let mut kit = Kit::open(&tmp.path().join("kit")).expect("kit");
+    let a = checkout(&mut kit, &server.base, &token, ORDER, 1, 7, now)
+        .await
+        .expect("checkout");
+    server.stop().await;
+    let issued = kit
+        .issue(&a.allotment_id, &fingerprint(1), now)
+        .expect("issued in the checkout's second");
+    assert!(issued.issued_at >= a.not_before, "{issued:?} {a:?}");
+    assert_eq!(issued.issued_at, t0() + Duration::seconds(1));
 }

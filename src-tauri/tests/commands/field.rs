@@ -1,0 +1,243 @@
+//! Field Kit commands through IPC: argument names, shapes, `{code,
+//! message}` errors, and one journey against the real demo server
+//! (checkout → offline issue from a request file and a typed fingerprint
+//! → reconcile, twice).
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use licensedesk_core::offline::{Credential, OfflineRequest, RequestEntry};
+use serde_json::{Value, json};
+
+use crate::support::{DemoServer, Harness, dead_url};
+
+const ORDER: &str = "ORD-2025-0001";
+
+fn fingerprint(n: u32) -> String {
+    licensedesk_core::fingerprint::fingerprint(
+        format!("field-machine-{n}").as_bytes(),
+        "licensedesk-edge",
+    )
+}
+
+fn request_file(dir: &Path, ns: &[u32]) -> PathBuf {
+    let entries = ns
+        .iter()
+        .map(|&n| {
+            let mut nonce = [0u8; 16];
+            nonce[..4].copy_from_slice(&n.to_be_bytes());
+            RequestEntry::new(
+                &fingerprint(n),
+                Credential::Order(ORDER.to_owned()),
+                nonce,
+                Utc::now(),
+                Some(format!("gw-{n}")),
+            )
+            .expect("entry")
+        })
+        .collect();
+    let path = dir.join("request.json");
+    let request = OfflineRequest::new(entries).expect("request");
+    std::fs::write(&path, request.to_json()).expect("write request");
+    path
+}
+
+#[test]
+fn empty_kit_shapes_and_errors() {
+    let h = Harness::new(None);
+    assert_eq!(
+        h.invoke("field_allotments", json!({})).expect("list"),
+        json!([])
+    );
+    assert_eq!(
+        h.error_code("field_issued", json!({"allotmentId": "nope"})),
+        "FIELD_ALLOTMENT_NOT_FOUND"
+    );
+    assert_eq!(
+        h.error_code(
+            "field_checkout",
+            json!({"orderNo": ORDER, "count": 2, "days": 7})
+        ),
+        "PROFILE_MISSING"
+    );
+    assert_eq!(
+        h.error_code("field_reconcile", json!({"allotmentId": "nope"})),
+        "PROFILE_MISSING"
+    );
+    assert_eq!(
+        h.error_code(
+            "field_issue_files",
+            json!({"allotmentId": "nope", "paths": []})
+        ),
+        "FIELD_NO_FILES"
+    );
+    let req = request_file(h.dir.path(), &[1]);
+    assert_eq!(
+        h.error_code(
+            "field_issue_files",
+            json!({"allotmentId": "../x", "paths": [req]})
+        ),
+        "FIELD_ALLOTMENT_NOT_FOUND"
+    );
+    assert_eq!(
+        h.error_code(
+            "field_issue_fingerprint",
+            json!({"allotmentId": "nope", "fingerprint": fingerprint(1)})
+        ),
+        "FIELD_ALLOTMENT_NOT_FOUND"
+    );
+    // A cancelled dialog is `null`.
+    h.answer_dialog(None);
+    assert_eq!(
+        h.invoke("field_issue_dialog", json!({"allotmentId": "nope"}))
+            .expect("cancelled"),
+        Value::Null
+    );
+    // camelCase argument names.
+    let err = h
+        .invoke("field_issued", json!({"allotment_id": "nope"}))
+        .expect_err("snake case");
+    assert!(err.to_string().contains("allotmentId"), "{err}");
+}
+
+#[test]
+fn checkout_with_the_server_unreachable_is_a_network_error() {
+    let h = Harness::new(Some(&dead_url()));
+    assert_eq!(
+        h.error_code(
+            "field_checkout",
+            json!({"orderNo": ORDER, "count": 2, "days": 7})
+        ),
+        "FIELD_NETWORK"
+    );
+    assert_eq!(
+        h.invoke("field_allotments", json!({})).expect("list"),
+        json!([])
+    );
+}
+
+#[test]
+fn checkout_issue_offline_and_reconcile_against_the_demo_server() {
+    let server = DemoServer::start();
+    let h = server.harness();
+    let a = h
+        .invoke(
+            "field_checkout",
+            json!({"orderNo": ORDER, "count": 2, "days": 7}),
+        )
+        .expect("checkout");
+    assert_eq!(a["order_no"], ORDER);
+    assert_eq!(
+        (a["max_licenses"].as_u64(), a["remaining"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let secs = a["expires_in_secs"].as_i64().expect("expires_in_secs");
+    assert!((6 * 86_400..=7 * 86_400).contains(&secs), "{a}");
+    assert_eq!(a["expired"], false);
+    assert!(
+        a["not_after"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{a}"
+    );
+    let id = a["allotment_id"].as_str().expect("id").to_owned();
+    let list = h.invoke("field_allotments", json!({})).expect("list");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["allotment_id"], id);
+    assert_eq!(list[0]["not_after"], a["not_after"]);
+
+    // Three gateways for two licenses: the third is refused, per gateway.
+    let req = request_file(h.dir.path(), &[1, 2, 3]);
+    let report = h
+        .invoke(
+            "field_issue_files",
+            json!({"allotmentId": id, "paths": [req]}),
+        )
+        .expect("issue");
+    let out_dir = PathBuf::from(report["out_dir"].as_str().expect("out_dir"));
+    assert!(
+        out_dir.starts_with(h.dir.path()) && out_dir.ends_with(&id),
+        "{report}"
+    );
+    let outcomes = report["outcomes"].as_array().expect("outcomes");
+    assert_eq!(outcomes.len(), 3);
+    for o in &outcomes[..2] {
+        assert_eq!(o["code"], Value::Null, "{o}");
+        assert_eq!(o["issued"]["reissue"], false);
+        let file = o["file"].as_str().expect("file");
+        assert!(Path::new(file).starts_with(&out_dir), "{o}");
+        let text = std::fs::read_to_string(file).expect("license file");
+        assert_eq!(o["issued"]["license"].as_str(), Some(text.as_str()));
+    }
+    assert_eq!(outcomes[2]["code"], "LEDGER_ALLOTMENT_EXHAUSTED");
+    assert!(
+        outcomes[2]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(
+        (&outcomes[2]["file"], &outcomes[2]["issued"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(outcomes[2]["name"], "gw-3");
+
+    // A typed fingerprint: the same gateway is re-issued, a new one refused.
+    let again = h
+        .invoke(
+            "field_issue_fingerprint",
+            json!({"allotmentId": id, "fingerprint": fingerprint(1)}),
+        )
+        .expect("reissue");
+    assert_eq!(again["outcomes"][0]["issued"]["reissue"], true);
+    assert_eq!(
+        again["outcomes"][0]["issued"]["slot"],
+        outcomes[0]["issued"]["slot"]
+    );
+    assert_eq!(
+        h.error_code(
+            "field_issue_fingerprint",
+            json!({"allotmentId": id, "fingerprint": fingerprint(4)})
+        ),
+        "LEDGER_ALLOTMENT_EXHAUSTED"
+    );
+
+    let issued = h
+        .invoke("field_issued", json!({"allotmentId": id}))
+        .expect("issued");
+    let states: Vec<&Value> = issued
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| &r["state"])
+        .collect();
+    assert_eq!(states, [&json!("pending_sync"), &json!("pending_sync")]);
+
+    let first = h
+        .invoke("field_reconcile", json!({"allotmentId": id}))
+        .expect("reconcile");
+    assert_eq!(
+        (first["newly_consumed"].as_u64(), first["consumed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(first["summary"]["reconciled"], 2);
+    assert_eq!(first["summary"]["pending_sync"], 0);
+    let second = h
+        .invoke("field_reconcile", json!({"allotmentId": id}))
+        .expect("reconcile again");
+    assert_eq!(
+        (
+            second["newly_consumed"].as_u64(),
+            second["consumed"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    let issued = h
+        .invoke("field_issued", json!({"allotmentId": id}))
+        .expect("issued");
+    assert!(
+        issued
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["state"] == "reconciled"),
+        "{issued}"
+    );
+}
