@@ -52,7 +52,7 @@ pub fn record(
             entity_id.to_string(),
             op.as_str(),
             ts(at),
-            data.to_string()
+            serde_json::to_string(data)?
         ],
     )?;
     Ok(())
