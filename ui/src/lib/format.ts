@@ -42,3 +42,11 @@ export function barWidth(value: Int, max: Int): string {
   if (!(m > 0)) return '0%';
   return `${Math.min(100, Math.max(0, (v / m) * 100))}%`;
 }
+
+/** "in 6 days" / "6天后" for a number of seconds Rust computed (never a rule). */
+export function inSeconds(secs: number): string {
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'always', style: 'long' });
+  if (secs >= 86400) return rtf.format(Math.floor(secs / 86400), 'day');
+  if (secs >= 3600) return rtf.format(Math.floor(secs / 3600), 'hour');
+  return rtf.format(Math.max(1, Math.floor(secs / 60)), 'minute');
+}

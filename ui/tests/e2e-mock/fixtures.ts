@@ -11,6 +11,7 @@ export interface Scenario {
   trial?: boolean;
   language?: 'en' | 'zh-CN';
   theme?: 'light' | 'dark' | 'system';
+  emptyFieldKit?: boolean;
 }
 
 const NOW = Date.now();
@@ -65,6 +66,61 @@ function licenseRows(cursor: number, limit: number, q: Record<string, unknown>) 
 
 const thisMachine = { id: 'fp-this', name: 'ld-workstation', fingerprint: 'hw1:5f2c9a7e41b0d8c3', this_machine: true, source: 'this_machine', added_at: ago(60 * 24 * 40), kind: 'file', licensed: true, expire_at: inDays(300) };
 const remote = { id: 'fp-remote', name: 'Line 3 edge gateway', fingerprint: 'hw1:a3e0117c9d52f6b8', this_machine: false, source: 'request_file', added_at: ago(60 * 24 * 3), kind: 'trial', licensed: false, expire_at: null };
+
+
+// Field kit: one allotment of 5 (3 issued: reconciled, conflict, pending) that
+// the journey issues into; state kept per page.
+const FIELD_ID = 'alt-7c1e94d2a0b35f68';
+const fp = (n: number) => `0P4P-15${n}3-6RC7-E76${n}U`;
+function fieldKit(empty: boolean) {
+  const issued: { seq: number; slot: number; fingerprint: string; license_id: string; issued_at: string; state: string; code: string | null; message: string | null }[] = empty
+    ? []
+    : [
+        { seq: 1, slot: 1, fingerprint: fp(1), license_id: `${FIELD_ID}-1`, issued_at: ago(60 * 26), state: 'reconciled', code: null, message: null },
+        { seq: 2, slot: 2, fingerprint: fp(2), license_id: `${FIELD_ID}-2`, issued_at: ago(60 * 25), state: 'conflict', code: 'HARDWARE_ALREADY_ACTIVATED', message: 'this gateway got a license of the order elsewhere meanwhile; its field license was not counted' },
+        { seq: 3, slot: 3, fingerprint: fp(3), license_id: `${FIELD_ID}-3`, issued_at: ago(45), state: 'pending_sync', code: null, message: null },
+      ];
+  const max = 5;
+  const summary = () => ({
+    allotment_id: FIELD_ID, server: 'http://127.0.0.1:8787', order_no: 'ORD-2025-0001', max_licenses: max,
+    issued: issued.length, remaining: max - issued.length, not_before: ago(60 * 30), not_after: inDays(6.2),
+    expires_in_secs: Math.round(6.2 * 86400), expired: false,
+    pending_sync: issued.filter((i) => i.state === 'pending_sync').length,
+    reconciled: issued.filter((i) => i.state === 'reconciled').length,
+    conflicts: issued.filter((i) => i.state === 'conflict').length,
+    server_state: 'open', consumed: 1, synced_at: empty ? null : ago(60 * 24),
+  });
+  let checkedOut = !empty;
+  const outDir = `/home/me/LicenseDesk/field/${FIELD_ID}`;
+  const issue = (fingerprint: string, name: string | null) => {
+    const existing = issued.find((i) => i.fingerprint === fingerprint);
+    if (existing) return { fingerprint, name, file: `${outDir}/license-${fingerprint}.lic`, issued: { ...existing, allotment_id: FIELD_ID, reissue: true, license: '' }, code: null, message: null };
+    if (issued.length >= max) return { fingerprint, name, file: null, issued: null, code: 'LEDGER_ALLOTMENT_EXHAUSTED', message: `all ${max} licenses of allotment ${FIELD_ID} are issued: check out a new allotment` };
+    const row = { seq: issued.length + 1, slot: issued.length + 1, fingerprint, license_id: `${FIELD_ID}-${issued.length + 1}`, issued_at: new Date().toISOString(), state: 'pending_sync', code: null, message: null };
+    issued.push(row);
+    return { fingerprint, name, file: `${outDir}/license-${fingerprint}.lic`, issued: { ...row, allotment_id: FIELD_ID, reissue: false, license: '' }, code: null, message: null };
+  };
+  return {
+    field_allotments: () => (checkedOut ? [summary()] : []),
+    field_checkout: (a: Args) => {
+      if (!a?.orderNo) return Promise.reject({ code: 'ORDER_NOT_FOUND', message: 'no order with that number in this account' });
+      checkedOut = true;
+      return summary();
+    },
+    field_issued: () => issued.map((i) => ({ ...i, allotment_id: FIELD_ID })),
+    field_issue_files: (a: Args) => ({ out_dir: outDir, outcomes: (a!.paths as string[]).flatMap((_, f) => [issue(fp(4 + f * 2), `gw-${4 + f * 2}`), issue(fp(5 + f * 2), `gw-${5 + f * 2}`), issue(fp(6 + f * 2), `gw-${6 + f * 2}`)]) }),
+    field_issue_dialog: () => null,
+    field_issue_fingerprint: (a: Args) => {
+      const o = issue(String(a!.fingerprint), null);
+      return o.code ? Promise.reject({ code: o.code, message: o.message }) : { out_dir: outDir, outcomes: [o] };
+    },
+    field_reconcile: () => {
+      const n = issued.filter((i) => i.state === 'pending_sync').length;
+      issued.forEach((i) => i.state === 'pending_sync' && (i.state = 'reconciled'));
+      return { entries: issued.length, new_entries: n, newly_consumed: n, consumed: 1 + n, conflicts: 0, summary: summary() };
+    },
+  };
+}
 
 function gatewayView(id: string, trial: boolean) {
   const g = id === remote.id ? remote : thisMachine;
@@ -173,6 +229,7 @@ export function install(s: Scenario): void {
         : { gateway_id: thisMachine.id, replaced: true, backup: 'license-20260601.lic', view: gatewayView(thisMachine.id, false) },
     install_license_files: () => Promise.reject({ code: 'LICENSE_MALFORMED', message: 'license.lic is not a LicenseDesk license file (no armour header); nothing was replaced' }),
     check_activation_code: (a) => checkCode(String(a!.input)),
+    ...fieldKit(!!s.emptyFieldKit),
     activate_gateway: () => ({ status: 'activated', reissued: false, remaining: 4, outcome: { gateway_id: thisMachine.id, replaced: true, backup: null, view: gatewayView(thisMachine.id, false) } }),
   };
   mockIPC(

@@ -227,11 +227,53 @@ export const tests = [
     },
   },
   {
-    name: 'field kit is marked as not yet available and shows no data',
+    name: 'field kit: allotment, drop request files, per-gateway results, typed fingerprint, reconcile',
     async run({ page, shot, expect }) {
       await nav(page, 'Field Kit');
-      await expect.text(page.getByTestId('not-available'), 'Not yet available');
+      const card = page.getByRole('region', { name: 'Allotment' });
+      await expect.text(card.getByTestId('remaining'), '2 / 5');
+      await expect.text(card.getByTestId('expiry'), 'Expires in 6 days');
+      const table = page.getByRole('table', { name: 'Issued licenses' });
+      await expect.count(table.locator('tbody tr'), (n) => n === 3, 'issued rows');
+      await expect.text(table.locator('tbody tr').nth(0), 'Reconciled');
+      await expect.text(table.locator('tbody tr').nth(1), 'Conflict');
+      await expect.text(table.locator('tbody tr').nth(1), 'HARDWARE_ALREADY_ACTIVATED');
+      await expect.text(table.locator('tbody tr').nth(2), 'Pending sync');
+      // A request file of three gateways dropped on the window: two issued, the third refused.
+      await emit(page, 'tauri://drag-enter', { paths: ['/home/me/site-a.json'], position: { x: 10, y: 10 } });
+      const overlay = page.getByRole('dialog', { name: 'Drop request files to issue licenses' });
+      await expect.visible(overlay);
+      await emit(page, 'tauri://drag-drop', { paths: ['/home/me/site-a.json'], position: { x: 10, y: 10 } });
+      await expect.hidden(overlay);
+      const results = page.getByRole('region', { name: 'Result per gateway' });
+      await expect.count(results.locator('li'), (n) => n === 3, 'gateway results');
+      await expect.text(results.locator('li').nth(0), 'Issued');
+      await expect.text(results.locator('li').nth(2), 'Refused');
+      await expect.text(results.locator('li').nth(2), 'LEDGER_ALLOTMENT_EXHAUSTED');
+      await expect.text(results.getByTestId('out-dir'), '/home/me/LicenseDesk/field/');
+      await expect.text(card.getByTestId('remaining'), '0 / 5');
+      await expect.count(table.locator('tbody tr'), (n) => n === 5, 'issued rows after the drop');
       await shot('field-kit');
+      // A typed fingerprint of a gateway already licensed is re-issued.
+      await page.getByLabel('Gateway fingerprint').fill('0P4P-1543-6RC7-E764U');
+      await page.getByRole('button', { name: 'Issue', exact: true }).click();
+      await expect.text(results.locator('li').nth(0), 'Re-issued');
+      // Reconcile: every pending row becomes reconciled.
+      await page.getByRole('button', { name: 'Reconcile' }).click();
+      await expect.text(page.getByRole('status').filter({ hasText: 'Reconciled:' }).first(), '3 newly consumed');
+      await expect.count(table.getByText('Pending sync'), (n) => n === 0, 'pending rows after reconcile');
+    },
+  },
+  {
+    name: 'field kit: empty kit says what to do, checkout offline is disabled',
+    scenario: { emptyFieldKit: true, offline: true },
+    async run({ page, shot, expect }) {
+      await nav(page, 'Field Kit');
+      await expect.visible(page.getByRole('heading', { name: 'No allotment yet' }));
+      await expect.visible(page.getByTestId('field-offline'));
+      await page.getByLabel('Order number').fill('ORD-2025-0001');
+      expect.true(await page.getByRole('button', { name: 'Check out', exact: true }).isDisabled(), 'checkout enabled offline');
+      await shot('field-kit-empty-offline');
     },
   },
   {

@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import FieldKitView from './FieldKitView.svelte';
+import { drop } from '../lib/state.svelte';
+import type { AllotmentSummary, IssuedView } from '../lib/types';
+
+const ID = 'alt-0011';
+const summary: AllotmentSummary = {
+  allotment_id: ID, server: 'http://s', order_no: 'ORD-9', max_licenses: 5, issued: 2, remaining: 3,
+  not_before: '2026-03-31T10:00:00Z', not_after: '2026-04-07T10:00:00Z', expires_in_secs: 2 * 86400 + 3600,
+  expired: false, pending_sync: 1, reconciled: 0, conflicts: 1, server_state: 'open', consumed: 0, synced_at: null,
+};
+const issued: IssuedView[] = [
+  { allotment_id: ID, seq: 1, slot: 1, fingerprint: 'FP-ONE', license_id: `${ID}-1`, issued_at: '2026-03-31T11:00:00Z', state: 'conflict', code: 'HARDWARE_ALREADY_ACTIVATED', message: 'activated elsewhere meanwhile' },
+  { allotment_id: ID, seq: 2, slot: 2, fingerprint: 'FP-TWO', license_id: `${ID}-2`, issued_at: '2026-03-31T11:05:00Z', state: 'pending_sync', code: null, message: null },
+];
+
+afterEach(() => {
+  drop.claim = null;
+});
+
+describe('FieldKitView', () => {
+  it("shows Rust's allotment numbers and each license's sync state", async () => {
+    mockIPC((cmd) => (cmd === 'field_allotments' ? [summary] : cmd === 'field_issued' ? issued : null));
+    render(FieldKitView);
+    const card = await screen.findByRole('region', { name: 'Allotment' });
+    await waitFor(() => expect(within(card).getByTestId('remaining').textContent).toContain('3 / 5'));
+    expect(within(card).getByTestId('expiry').textContent).toContain('Expires in 2 days');
+    const table = await screen.findByRole('table', { name: 'Issued licenses' });
+    const rows = within(table).getAllByRole('row');
+    expect(rows[1]!.textContent).toContain('Conflict');
+    expect(rows[1]!.textContent).toContain('HARDWARE_ALREADY_ACTIVATED');
+    expect(rows[1]!.textContent).toContain('activated elsewhere meanwhile');
+    expect(rows[2]!.textContent).toContain('Pending sync');
+  });
+
+  it('issues dropped request files for the shown allotment and lists each gateway', async () => {
+    let sent: unknown = null;
+    mockIPC((cmd, args) => {
+      if (cmd === 'field_allotments') return [summary];
+      if (cmd === 'field_issued') return issued;
+      if (cmd === 'field_issue_files') {
+        sent = args;
+        return {
+          out_dir: `/home/me/LicenseDesk/field/${ID}`,
+          outcomes: [
+            { fingerprint: 'FP-3', name: 'gw-3', file: `/out/license-FP-3.lic`, issued: { allotment_id: ID, fingerprint: 'FP-3', slot: 3, seq: 3, license_id: `${ID}-3`, issued_at: '2026-03-31T12:00:00Z', reissue: false, license: '' }, code: null, message: null },
+            { fingerprint: 'FP-9', name: 'gw-9', file: null, issued: null, code: 'LEDGER_ALLOTMENT_EXHAUSTED', message: 'all 5 licenses are issued' },
+          ],
+        };
+      }
+      return null;
+    });
+    render(FieldKitView);
+    await screen.findByRole('region', { name: 'Allotment' });
+    await waitFor(() => expect(drop.claim?.title).toBe('Drop request files to issue licenses'));
+    drop.claim!.onDrop(['/tmp/r.json']);
+    const results = await screen.findByRole('region', { name: 'Result per gateway' });
+    expect(sent).toEqual({ allotmentId: ID, paths: ['/tmp/r.json'] });
+    const items = within(results).getAllByRole('listitem');
+    expect(items[0]!.textContent).toContain('Issued');
+    expect(items[1]!.textContent).toContain('Refused');
+    expect(items[1]!.textContent).toContain('LEDGER_ALLOTMENT_EXHAUSTED');
+    expect(items[1]!.textContent).toContain('all 5 licenses are issued');
+  });
+
+  it("shows Rust's error and recovers on retry; an empty kit says what to do", async () => {
+    let fail = true;
+    mockIPC((cmd) => {
+      if (cmd === 'field_allotments' && fail) throw { code: 'FIELD_DB', message: 'the field kit database failed: disk I/O error' };
+      return cmd === 'field_allotments' ? [] : null;
+    });
+    render(FieldKitView);
+    const alert = await screen.findByRole('alert');
+    expect(alert.getAttribute('data-code')).toBe('FIELD_DB');
+    fail = false;
+    await fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(await screen.findByText('No allotment yet')).toBeTruthy();
+    expect(drop.claim).toBeNull();
+  });
+});
