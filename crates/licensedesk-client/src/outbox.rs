@@ -19,13 +19,31 @@ pub enum OutboxAction {
     GatewayActivation { code: String, fingerprint: String },
     /// Assign unassigned codes to a product.
     AssignCodes { pk: String, count: u64 },
+    /// Report a license installed for a gateway (domain.md §2: "the install
+    /// is recorded for sync with the server"). The license's kind is
+    /// `license_kind` here (`kind` is this enum's tag) and `kind` on the wire.
+    LicenseInstall {
+        license_id: String,
+        fingerprint: String,
+        #[ts(type = "string")]
+        installed_at: DateTime<Utc>,
+        /// `trial`, `file`, `activation` or `floating`.
+        license_kind: String,
+        /// `file`, `activation`, `offline` or `field`.
+        source: String,
+    },
 }
+
+/// License kinds and install sources the server accepts.
+const LICENSE_KINDS: &[&str] = &["trial", "file", "activation", "floating"];
+const INSTALL_SOURCES: &[&str] = &["file", "activation", "offline", "field"];
 
 impl OutboxAction {
     fn kind(&self) -> &'static str {
         match self {
             Self::GatewayActivation { .. } => "gateway_activation",
             Self::AssignCodes { .. } => "assign_codes",
+            Self::LicenseInstall { .. } => "license_install",
         }
     }
 
@@ -43,6 +61,29 @@ impl OutboxAction {
                 (
                     format!("/v1/products/{pk}/assign"),
                     serde_json::json!({"count": count}).to_string(),
+                )
+            }
+            Self::LicenseInstall {
+                license_id,
+                fingerprint,
+                installed_at,
+                license_kind,
+                source,
+            } => {
+                if license_id.trim().is_empty() {
+                    return Err(Error::Invalid("an install needs a license id".into()));
+                }
+                if !LICENSE_KINDS.contains(&license_kind.as_str()) {
+                    return Err(Error::Invalid(format!("license kind {license_kind:?}")));
+                }
+                if !INSTALL_SOURCES.contains(&source.as_str()) {
+                    return Err(Error::Invalid(format!("install source {source:?}")));
+                }
+                (
+                    "/v1/gateway/installs".into(),
+                    serde_json::json!({"license_id": license_id, "fingerprint": fingerprint,
+                        "installed_at": installed_at, "kind": license_kind, "source": source})
+                    .to_string(),
                 )
             }
         })

@@ -325,3 +325,65 @@ fn floating_status_uses_the_active_profiles_token() {
         status["pool_in_use"]
     );
 }
+
+#[test]
+fn an_install_is_queued_for_the_server_best_effort() {
+    // With a profile whose server is down: installed, and the report waits
+    // in that profile's outbox.
+    let h = Harness::new(Some(&dead_url()));
+    h.trust_test_key();
+    let good = h.file("good.lic", license("lic-report").as_bytes());
+    let out = h
+        .invoke("install_license_files", json!({"paths": [good]}))
+        .expect("install despite the server being down");
+    assert_eq!(out["view"]["installed"]["license_id"], "lic-report");
+    let items = h.invoke("list_outbox", json!({})).expect("outbox");
+    let items = items.as_array().expect("items");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["kind"], "license_install");
+    assert_eq!(items[0]["state"], "pending");
+    assert_eq!(items[0]["path"], "/v1/gateway/installs");
+    let body: serde_json::Value =
+        serde_json::from_str(items[0]["body"].as_str().expect("body")).expect("json");
+    assert_eq!(body["license_id"], "lic-report");
+    assert_eq!(body["fingerprint"], out["view"]["gateway"]["fingerprint"]);
+    assert_eq!(body["kind"], "file");
+    assert_eq!(body["source"], "file");
+
+    // The dialog queues the same report.
+    let second = h.file("second.lic", license("lic-report-2").as_bytes());
+    h.answer_dialog(Some(second));
+    h.invoke("upload_license_dialog", json!({}))
+        .expect("upload");
+    let items = h.invoke("list_outbox", json!({})).expect("outbox");
+    assert_eq!(items.as_array().map(Vec::len), Some(2));
+
+    // Without a profile the install succeeds and nothing is queued.
+    let h = Harness::new(None);
+    h.trust_test_key();
+    let good = h.file("good.lic", license("lic-alone").as_bytes());
+    h.invoke("install_license_files", json!({"paths": [good]}))
+        .expect("install without a profile");
+}
+
+#[test]
+fn a_queued_install_reaches_the_server_on_sync() {
+    let server = DemoServer::start();
+    let h = server.harness();
+    h.trust_test_key();
+    let good = h.file("good.lic", license("lic-synced").as_bytes());
+    h.invoke("install_license_files", json!({"paths": [good]}))
+        .expect("install");
+    h.invoke("sync_now", json!({})).expect("sync");
+    let items = h.invoke("list_outbox", json!({})).expect("outbox");
+    assert_eq!(items, json!([]), "sent, nothing left");
+    h.invoke("sync_now", json!({})).expect("sync again");
+    let session = h.state().sessions.session().expect("session");
+    let rows: serde_json::Value = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(session.api().get("/v1/gateway/installs", &[]))
+        .expect("installs");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "exactly once: {rows:?}");
+    assert_eq!(rows[0]["license_id"], "lic-synced");
+}

@@ -3,4 +3,12 @@
 /**
  * What can be queued.
  */
-export type OutboxAction = { "kind": "gateway_activation", code: string, fingerprint: string, } | { "kind": "assign_codes", pk: string, count: number, };
+export type OutboxAction = { "kind": "gateway_activation", code: string, fingerprint: string, } | { "kind": "assign_codes", pk: string, count: number, } | { "kind": "license_install", license_id: string, fingerprint: string, installed_at: string, 
+/**
+ * `trial`, `file`, `activation` or `floating`.
+ */
+license_kind: string, 
+/**
+ * `file`, `activation`, `offline` or `field`.
+ */
+source: string, };

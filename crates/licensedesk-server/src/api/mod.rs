@@ -9,6 +9,7 @@ pub mod expiry;
 pub mod field;
 pub mod floating;
 pub mod gateways;
+pub mod installs;
 pub mod keys;
 pub mod licenses;
 pub mod pool;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(gateways::lookup_order))
         .routes(routes!(gateways::activate))
         .routes(routes!(gateways::offline_activate))
+        .routes(routes!(installs::record, installs::list))
         .routes(routes!(floating::create_pool))
         .routes(routes!(floating::claim))
         .routes(routes!(floating::heartbeat))

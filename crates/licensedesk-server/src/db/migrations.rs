@@ -12,6 +12,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../../migrations/0002_pool_indexes.sql"),
     ),
     (3, "field", include_str!("../../migrations/0003_field.sql")),
+    (
+        4,
+        "gateway_installs",
+        include_str!("../../migrations/0004_gateway_installs.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one

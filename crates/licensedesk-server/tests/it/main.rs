@@ -7,6 +7,7 @@ mod crash;
 mod devices;
 mod field;
 mod gateways;
+mod installs;
 mod licenses;
 mod protocol;
 mod support;
