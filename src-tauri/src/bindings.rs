@@ -43,6 +43,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         GatewayOutcome::export_all(&cfg)?;
         Issued::export_all(&cfg)?;
         ReconcileOutcome::export_all(&cfg)?;
+        AuditEntry::export_all(&cfg)?;
     }
     {
         use licensedesk_client::*;

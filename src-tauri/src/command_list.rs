@@ -45,4 +45,5 @@ pub const COMMANDS: &[&str] = &[
     "field_issue_fingerprint",
     "field_issued",
     "field_reconcile",
+    "field_audit",
 ];

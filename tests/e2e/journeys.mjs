@@ -1,8 +1,9 @@
-// The five journeys of issue 5, each asserting what the user sees and
-// saving a screenshot (taken after the expected state is on screen).
+// The journeys of issues 5 and 6, each asserting what the user sees and
+// saving a screenshot (taken after the expected state is on screen). The
+// "server stopped" journey stops the server, so it stays last.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { waitFor } from './wd.mjs';
 
 const digits = (s) => Number(String(s).replace(/[^0-9]/g, ''));
@@ -104,6 +105,58 @@ export const journeys = [
       await wd.button('Sync now');
       await tilesEqual(wd, { total: before.total + 25, used: before.used, remaining: before.remaining + 25 });
       if (!(await wd.exec('return window.__sawProgress'))) throw new Error('no progress was shown');
+    },
+  },
+  {
+    name: 'field kit: check out 2 → issue a typed fingerprint → pending sync → Reconcile → reconciled',
+    shot: '06-field-kit.png',
+    async run({ wd, server }) {
+      const orderNo = 'ORD-2025-0001';
+      // The demo order exists and has licenses left (the gateway journey used one).
+      const order = await server.post('/v1/gateway/orders/lookup', { order_no: orderNo, email: 'ops@hzmeters.example' });
+      if (!order.activation_code) throw new Error(`no demo order ${orderNo}`);
+      // A real gateway fingerprint, from the real ldctl next to the server binary.
+      const ldctl = process.env.LICENSEDESK_LDCTL ?? join(dirname(process.env.LICENSEDESK_SERVER_BIN), 'ldctl');
+      const { fingerprint } = JSON.parse(execFileSync(ldctl, ['fingerprint', '--json', '--machine-id', 'licensedesk-e2e-field-gateway-1']).toString());
+
+      await wd.button('Field Kit');
+      await wd.find('[data-view="fieldKit"]');
+      await wd.find('[data-view="fieldKit"] .empty, [data-testid="allotment"]');
+      const orderInput = await wd.find('form.checkout input.mono');
+      await wd.type(orderInput, orderNo);
+      const [count, days] = await wd.findAll('form.checkout .two input');
+      await wd.clear(count);
+      await wd.type(count, '2');
+      await wd.clear(days);
+      await wd.type(days, '7');
+      await wd.click(await wd.find('form.checkout button[type="submit"]'));
+      await waitFor('2 / 2 remaining', async () => (await wd.textOf('[data-testid="remaining"]')).includes('2 / 2'), 30000);
+
+      const fp = await wd.find('form.fp input');
+      await wd.type(fp, fingerprint);
+      await wd.click(await wd.find('form.fp button[type="submit"]'));
+      const row = () => wd.findX(`//section[@aria-labelledby="fk-issued"]//tbody/tr[td[normalize-space(.)="${fingerprint}"]]`);
+      await waitFor('the issued row pending sync', async () => (await wd.text(await row())).includes('Pending sync'));
+      await waitFor('1 / 2 remaining', async () => (await wd.textOf('[data-testid="remaining"]')).includes('1 / 2'));
+
+      await wd.button('Reconcile');
+      await waitFor('the issued row reconciled', async () => (await wd.text(await row())).includes('Reconciled'), 30000);
+      // The server's own audit log, shown beside the local list.
+      await wd.click(await wd.find('details[data-testid="audit"] summary'));
+      await wd.find('[data-testid="audit"] li[data-action="checkout"]');
+      await wd.find('[data-testid="audit"] li[data-action="issuance"]');
+      const rec = await wd.find('[data-testid="audit"] li[data-action="reconcile"]');
+      if (!(await wd.text(rec)).includes('1 newly consumed')) throw new Error(`audit entry: ${await wd.text(rec)}`);
+      const log = await server.get('/v1/field/audit');
+      const consumed = log.filter((e) => e.action === 'reconcile').reduce((n, e) => n + e.detail.newly_consumed, 0);
+      if (consumed !== 1) throw new Error(`server consumed ${consumed}, want 1`);
+      // Frame the shot: toasts dismissed, the issued list and the audit log in view.
+      for (const b of await wd.findAll('.toasts button[aria-label="Dismiss"]')) await wd.click(b).catch(() => {});
+      await waitFor('the toasts to go', async () => (await wd.findAll('.toasts .toast')).length === 0);
+      await wd.exec(`document.querySelector('[data-testid="audit"]').scrollIntoView({ block: 'end' });
+        const table = document.querySelector('section[aria-labelledby="fk-issued"] .scroll');
+        if (table) table.scrollLeft = table.scrollWidth;`);
+      await wd.find('[data-testid="audit"] li[data-action="reconcile"]');
     },
   },
   {

@@ -70,6 +70,9 @@ export class Session {
   click(el) {
     return this.cmd('POST', `/element/${el}/click`, {});
   }
+  clear(el) {
+    return this.cmd('POST', `/element/${el}/clear`, {});
+  }
   type(el, text) {
     return this.cmd('POST', `/element/${el}/value`, { text });
   }

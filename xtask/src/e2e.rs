@@ -45,12 +45,20 @@ pub fn build_server(release: bool) -> Result<PathBuf> {
     Ok(sh::target_dir().join(profile).join("licensedesk-server"))
 }
 
+/// Builds `ldctl` (the field journey computes a gateway fingerprint with
+/// it); returns the binary.
+pub fn build_ldctl() -> Result<PathBuf> {
+    sh::run(sh::cargo().args(["build", "-p", "licensedesk-cli", "--bin", "ldctl"]))?;
+    Ok(sh::target_dir().join("debug").join("ldctl"))
+}
+
 /// Runs the suite; its closing line is `e2e: N passed, N failed`.
 pub fn suite() -> Result<Outcome> {
     deps::ensure_cargo_tool("tauri-driver", "2.1.0", "tauri-driver")?;
     ui::build()?;
     let app = build_app(false)?;
     let server = build_server(false)?;
+    let ldctl = build_ldctl()?;
     let mut cmd = Command::new("xvfb-run");
     cmd.args([
         "-a",
@@ -62,6 +70,7 @@ pub fn suite() -> Result<Outcome> {
     .current_dir(sh::root())
     .env("LICENSEDESK_APP", &app)
     .env("LICENSEDESK_SERVER_BIN", &server)
+    .env("LICENSEDESK_LDCTL", &ldctl)
     .env(
         "LICENSEDESK_SCREENSHOTS",
         sh::root().join("docs/screenshots"),

@@ -257,3 +257,35 @@ impl Kit {
         Ok(())
     }
 }
+
+/// One entry of the server's field audit log (checkout, issuance, reconcile,
+/// return, expire), as `GET /v1/field/audit` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub allotment_id: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub action: String,
+    /// What the server recorded with the action (counts, state, …).
+    #[ts(type = "Record<string, unknown>")]
+    pub detail: serde_json::Value,
+}
+
+/// The server's audit log entries of `allotment_id` (oldest first), from
+/// the server at `base` (online, read-only).
+pub async fn audit(base: &str, token: &str, allotment_id: &str) -> Result<Vec<AuditEntry>> {
+    let entries: Vec<AuditEntry> = answer(
+        reqwest::Client::new()
+            .get(url(base, "/v1/field/audit"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| network(&e))?,
+    )
+    .await?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| e.allotment_id == allotment_id)
+        .collect())
+}

@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use licensedesk_field::{AllotmentSummary, GatewayOutcome, IssuedView, ReconcileOutcome};
+use licensedesk_field::{
+    AllotmentSummary, AuditEntry, GatewayOutcome, IssuedView, ReconcileOutcome,
+};
 use serde::Serialize;
 use tauri::{Runtime, State, Window};
 use ts_rs::TS;
@@ -179,4 +181,20 @@ pub async fn field_reconcile(
         licensedesk_field::reconcile(&mut kit, &base, &token, &allotment_id, AppState::now())
             .await?,
     )
+}
+
+/// The server's audit log of `allotmentId` (checkout, issuances,
+/// reconciliations, return or expiry), oldest first (online).
+#[tauri::command]
+pub async fn field_audit(
+    state: State<'_, AppState>,
+    allotment_id: String,
+) -> CmdResult<Vec<AuditEntry>> {
+    let (base, token) = state.server_and_token()?;
+    state
+        .field
+        .lock()
+        .await
+        .summary(&allotment_id, AppState::now())?;
+    Ok(licensedesk_field::audit(&base, &token, &allotment_id).await?)
 }

@@ -56,5 +56,6 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         field::field_issue_fingerprint,
         field::field_issued,
         field::field_reconcile,
+        field::field_audit,
     ]
 }

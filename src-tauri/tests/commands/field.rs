@@ -65,6 +65,10 @@ fn empty_kit_shapes_and_errors() {
         "PROFILE_MISSING"
     );
     assert_eq!(
+        h.error_code("field_audit", json!({"allotmentId": "nope"})),
+        "PROFILE_MISSING"
+    );
+    assert_eq!(
         h.error_code(
             "field_issue_files",
             json!({"allotmentId": "nope", "paths": []})
@@ -239,5 +243,40 @@ fn checkout_issue_offline_and_reconcile_against_the_demo_server() {
             .iter()
             .all(|r| r["state"] == "reconciled"),
         "{issued}"
+    );
+
+    // The server's audit log of this allotment: the checkout, each issuance
+    // the first upload brought, then both reconciliations (the second
+    // consumed nothing new).
+    let audit = h
+        .invoke("field_audit", json!({"allotmentId": id}))
+        .expect("audit");
+    let rows = audit.as_array().expect("rows");
+    let actions: Vec<&Value> = rows.iter().map(|r| &r["action"]).collect();
+    assert_eq!(
+        actions,
+        [
+            &json!("checkout"),
+            &json!("issuance"),
+            &json!("issuance"),
+            &json!("reconcile"),
+            &json!("reconcile")
+        ],
+        "{audit}"
+    );
+    assert!(rows.iter().all(|r| r["allotment_id"] == id), "{audit}");
+    assert_eq!(rows[0]["detail"]["max_licenses"], 2, "{audit}");
+    assert_eq!(rows[1]["detail"]["fingerprint"], fingerprint(1), "{audit}");
+    assert_eq!(
+        (
+            &rows[3]["detail"]["newly_consumed"],
+            &rows[4]["detail"]["newly_consumed"]
+        ),
+        (&json!(2), &json!(0)),
+        "{audit}"
+    );
+    assert_eq!(
+        h.error_code("field_audit", json!({"allotmentId": "nope"})),
+        "FIELD_ALLOTMENT_NOT_FOUND"
     );
 }

@@ -8,6 +8,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AccountOverview,
   AllotmentSummary,
+  AuditEntry,
   FieldIssueReport,
   IssuedView,
   ReconcileOutcome,
@@ -111,6 +112,7 @@ export const COMMANDS = [
   'field_issue_fingerprint',
   'field_issued',
   'field_reconcile',
+  'field_audit',
 ] as const;
 
 export const EVENTS = {
@@ -199,6 +201,8 @@ export const api = {
     call<FieldIssueReport>('field_issue_fingerprint', { allotmentId, fingerprint }),
   fieldIssued: (allotmentId: string) => call<IssuedView[]>('field_issued', { allotmentId }),
   fieldReconcile: (allotmentId: string) => call<ReconcileOutcome>('field_reconcile', { allotmentId }),
+  /** The server's audit log of the allotment, oldest first (online). */
+  fieldAudit: (allotmentId: string) => call<AuditEntry[]>('field_audit', { allotmentId }),
 
   // Events
   onSyncProgress: (handler: (p: SyncProgress) => void): Promise<UnlistenFn> =>

@@ -45,6 +45,7 @@ export type { UsageView } from '../bindings/UsageView';
 /** A count from Rust (ts-rs emits `number`; bigint is accepted for safety). */
 export type Int = number | bigint;
 export type { AllotmentSummary } from '../bindings/AllotmentSummary';
+export type { AuditEntry } from '../bindings/AuditEntry';
 export type { FieldIssueReport } from '../bindings/FieldIssueReport';
 export type { GatewayOutcome } from '../bindings/GatewayOutcome';
 export type { Issued } from '../bindings/Issued';

@@ -3,7 +3,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import { mockIPC } from '@tauri-apps/api/mocks';
 import FieldKitView from './FieldKitView.svelte';
 import { drop } from '../lib/state.svelte';
-import type { AllotmentSummary, IssuedView } from '../lib/types';
+import type { AllotmentSummary, AuditEntry, IssuedView } from '../lib/types';
 
 const ID = 'alt-0011';
 const summary: AllotmentSummary = {
@@ -63,6 +63,36 @@ describe('FieldKitView', () => {
     expect(items[1]!.textContent).toContain('Refused');
     expect(items[1]!.textContent).toContain('LEDGER_ALLOTMENT_EXHAUSTED');
     expect(items[1]!.textContent).toContain('all 5 licenses are issued');
+  });
+
+  it("shows the server's audit log of the allotment when opened", async () => {
+    const audit: AuditEntry[] = [
+      { id: 1, allotment_id: ID, at: '2026-03-31T10:00:00Z', action: 'checkout', detail: { order_no: 'ORD-9', max_licenses: 5 } },
+      { id: 4, allotment_id: ID, at: '2026-03-31T12:00:00Z', action: 'reconcile', detail: { entries: 2, new_entries: 2, newly_consumed: 1, conflicts: 1 } },
+    ];
+    let asked: unknown = null;
+    mockIPC((cmd, args) => {
+      if (cmd === 'field_allotments') return [summary];
+      if (cmd === 'field_issued') return issued;
+      if (cmd === 'field_audit') {
+        asked = args;
+        return audit;
+      }
+      return null;
+    });
+    render(FieldKitView);
+    const details = await screen.findByTestId('audit');
+    expect(details.textContent).toContain('Server audit log');
+    expect(asked).toBeNull();
+    (details as HTMLDetailsElement).open = true;
+    await fireEvent(details, new Event('toggle'));
+    const list = await screen.findByRole('list', { name: 'Server audit log' });
+    expect(asked).toEqual({ allotmentId: ID });
+    const items = within(list).getAllByRole('listitem');
+    expect(items[0]!.textContent).toContain('Checkout');
+    expect(items[0]!.textContent).toContain('5 licenses of ORD-9');
+    expect(items[1]!.textContent).toContain('Reconcile');
+    expect(items[1]!.textContent).toContain('2 records uploaded, 1 newly consumed, 1 conflicts');
   });
 
   it("shows Rust's error and recovers on retry; an empty kit says what to do", async () => {

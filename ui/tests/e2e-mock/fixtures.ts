@@ -91,6 +91,7 @@ function fieldKit(empty: boolean) {
     server_state: 'open', consumed: 1, synced_at: empty ? null : ago(60 * 24),
   });
   let checkedOut = !empty;
+  let reconciles = 0;
   const outDir = `/home/me/LicenseDesk/field/${FIELD_ID}`;
   const issue = (fingerprint: string, name: string | null) => {
     const existing = issued.find((i) => i.fingerprint === fingerprint);
@@ -114,7 +115,14 @@ function fieldKit(empty: boolean) {
       const o = issue(String(a!.fingerprint), null);
       return o.code ? Promise.reject({ code: o.code, message: o.message }) : { out_dir: outDir, outcomes: [o] };
     },
+    field_audit: () => [
+      { id: 1, allotment_id: FIELD_ID, at: '2026-03-31T10:00:00Z', action: 'checkout', detail: { order_no: summary().order_no, max_licenses: summary().max_licenses } },
+      ...(reconciles > 0
+        ? [{ id: 2, allotment_id: FIELD_ID, at: '2026-03-31T12:00:00Z', action: 'reconcile', detail: { entries: issued.length, new_entries: issued.length, newly_consumed: issued.length, conflicts: 0 } }]
+        : []),
+    ],
     field_reconcile: () => {
+      reconciles++;
       const n = issued.filter((i) => i.state === 'pending_sync').length;
       issued.forEach((i) => i.state === 'pending_sync' && (i.state = 'reconciled'));
       return { entries: issued.length, new_entries: n, newly_consumed: n, consumed: 1 + n, conflicts: 0, summary: summary() };

@@ -262,6 +262,11 @@ export const tests = [
       await page.getByRole('button', { name: 'Reconcile' }).click();
       await expect.text(page.getByRole('status').filter({ hasText: 'Reconciled:' }).first(), '3 newly consumed');
       await expect.count(table.getByText('Pending sync'), (n) => n === 0, 'pending rows after reconcile');
+      // The server's own audit log, beside the local list.
+      await page.getByTestId('audit').locator('summary').click();
+      const audit = page.getByRole('list', { name: 'Server audit log' });
+      await expect.text(audit.locator('li').nth(0), 'Checkout');
+      await expect.text(audit.locator('li').nth(1), 'Reconcile');
     },
   },
   {

@@ -331,6 +331,18 @@ export const en = {
   'fieldKit.issuedEmptyBody': 'Drop request files above or type a fingerprint; each license is recorded in the ledger before its file is written.',
   'fieldKit.emptyTitle': 'No allotment yet',
   'fieldKit.emptyBody': 'Check out an allotment while online, then issue licenses on site without a network.',
+  'fieldKit.auditTitle': 'Server audit log',
+  'fieldKit.auditHint': "The server's own record of this allotment",
+  'fieldKit.auditEmpty': 'The server has no entry for this allotment yet.',
+  'fieldKit.auditCheckout': 'Checkout',
+  'fieldKit.auditIssuance': 'Issued',
+  'fieldKit.auditIssuanceDetail': 'slot {slot} · {fp}',
+  'fieldKit.auditReconcile': 'Reconcile',
+  'fieldKit.auditReturn': 'Return',
+  'fieldKit.auditExpire': 'Expired',
+  'fieldKit.auditCheckoutDetail': '{n} licenses of {order}',
+  'fieldKit.auditReconcileDetail': '{n} records uploaded, {c} newly consumed, {k} conflicts',
+  'fieldKit.auditReturnDetail': '{n} unused reservations released',
 
   // Settings
   'settings.title': 'Settings',
