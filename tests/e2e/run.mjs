@@ -86,6 +86,9 @@ try {
     const t0 = Date.now();
     try {
       await j.run({ wd, server, tmp });
+      // The journey has asserted what it needs; for the picture, give views a
+      // moment to replace their loading placeholders (pitfall 6) — not a check.
+      await waitFor('no loading placeholders', async () => (await wd.findAll('.sk')).length === 0, 10000).catch(() => {});
       await wd.screenshot(join(SHOTS, j.shot));
       passed++;
       console.log(`  ✓ ${j.name} (${Date.now() - t0} ms)`);

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::outcome::{self, Outcome};
 use crate::{deps, sh, ui};
@@ -30,7 +30,28 @@ pub fn build_app(release: bool) -> Result<PathBuf> {
     }
     sh::run(&mut cmd)?;
     let profile = if release { "release" } else { "debug" };
-    Ok(sh::target_dir().join(profile).join("licensedesk"))
+    let built = sh::target_dir().join(profile).join("licensedesk");
+    // The target dir is shared (between clones, and with `cargo test`, which
+    // rebuilds this binary without `custom-protocol`, so that it would load
+    // the Vite dev URL): run a copy that only this build writes.
+    let own = sh::target_dir()
+        .join(profile)
+        .join(format!("licensedesk-ui-{:016x}", clone_id()));
+    std::fs::copy(&built, &own)
+        .with_context(|| format!("could not copy {} to {}", built.display(), own.display()))?;
+    Ok(own)
+}
+
+/// A stable id of this clone (its path), so clones sharing a target dir do
+/// not run each other's app (each embeds its own `ui/dist`).
+fn clone_id() -> u64 {
+    // FNV-1a: stable across runs and Rust versions, unlike `DefaultHasher`.
+    sh::root()
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// Builds the license server; returns the binary.
