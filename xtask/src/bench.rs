@@ -8,6 +8,7 @@ use crate::{deps, sh};
 const BENCHES: &[(&str, &str, &str)] = &[
     ("verify", "licensedesk-core", "verify"),
     ("server", "licensedesk-server", "load"),
+    ("sync", "licensedesk-client", "sync"),
 ];
 
 pub fn bench(args: &[String]) -> Result<()> {
