@@ -2,10 +2,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use licensedesk_core::device::{NEAR_EXPIRY_DEFAULT_DAYS, allocate_renewals};
-use licensedesk_core::package::quota::{message_window, ota_window};
+use licensedesk_core::package::quota::{local_day_start, message_window, ota_window};
 use licensedesk_core::package::{Package, retention_cutoff};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -52,15 +52,7 @@ fn local_start(d: &str, tz: Tz, next_day: bool) -> Result<DateTime<Utc>> {
     } else {
         date
     };
-    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(midnight + Duration::hours(1)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| Error::Invalid(format!("{d} has no midnight in {tz}")))
+    local_day_start(date, tz).ok_or_else(|| Error::Invalid(format!("{d} has no start in {tz}")))
 }
 
 /// Devices whose code expires within the window (earliest first).

@@ -71,7 +71,7 @@ pub fn local_date(instant: DateTime<Utc>, tz: Tz) -> Result<NaiveDate, QuotaErro
 /// DST gap swallows midnight, the first local time that exists that day
 /// (searched in 15-minute steps: every real offset change is a multiple of
 /// 15 minutes). Where midnight happens twice, the earlier one.
-fn local_day_start(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+pub fn local_day_start(date: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
     let midnight: NaiveDateTime = date.and_hms_opt(0, 0, 0)?;
     (0..96).find_map(|step| {
         let local = midnight.checked_add_signed(TimeDelta::minutes(15 * step))?;

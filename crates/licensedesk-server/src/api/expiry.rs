@@ -3,11 +3,12 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::{HashMap, HashSet};
 
 use licensedesk_core::device::allocate_renewals;
+use licensedesk_core::package::quota::local_day_start;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 use serde::{Deserialize, Serialize};
@@ -57,17 +58,8 @@ pub struct NearExpiryList {
 
 /// First instant of local date `d` in `tz`.
 fn local_start(d: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {
-    let midnight = d
-        .and_hms_opt(0, 0, 0)
-        .ok_or_else(|| ApiError::invalid("DATE_INVALID", "bad date"))?;
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(midnight + Duration::hours(1)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::invalid("DATE_INVALID", format!("{d} has no midnight in {tz}")))
+    local_day_start(d, tz)
+        .ok_or_else(|| ApiError::invalid("DATE_INVALID", format!("{d} has no start in {tz}")))
 }
 
 /// Devices with near-expiry activation codes.
