@@ -200,6 +200,34 @@ fn lease_license(
     sign_license(&payload, state.keys.signer.key())
 }
 
+/// Records a claimed or extended lease in the change feed and answers with
+/// its signed floating license.
+fn leased(
+    tx: &rusqlite::Connection,
+    state: &AppState,
+    p: &PoolRow,
+    fp: String,
+    points: u32,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<LeaseResponse> {
+    changes::record(
+        tx,
+        p.account_id,
+        "floating_lease",
+        format!("{}/{fp}", p.name),
+        Op::Update,
+        now,
+        &json!({"pool": p.name, "fingerprint": fp, "points": points, "expires_at": until}),
+    )?;
+    Ok(LeaseResponse {
+        license: lease_license(state, p, &fp, points, now, until),
+        fingerprint: fp,
+        points,
+        expires_at: until,
+    })
+}
+
 /// Claim (or resize) a lease of points for a gateway.
 #[utoipa::path(post, path = "/v1/floating/pools/{name}/claim", tag = "floating", params(("name" = String, Path)),
     request_body = LeaseRequest, responses((status = 200, body = LeaseResponse), (status = 409, body = crate::error::ErrorBody)),
@@ -231,9 +259,7 @@ pub async fn claim(
                  ON CONFLICT (pool_id, fingerprint) DO UPDATE SET points = ?3, expires_at = ?4")?.execute(
                 params![p.id, fp, points, ts(until), ts(now)],
             )?;
-            changes::record(tx, p.account_id, "floating_lease", format!("{}/{fp}", p.name), Op::Update, now,
-                &json!({"pool": p.name, "fingerprint": fp, "points": points, "expires_at": until}))?;
-            Ok(LeaseResponse { license: lease_license(&st, &p, &fp, points, now, until), fingerprint: fp, points, expires_at: until })
+            leased(tx, &st, &p, fp, points, now, until)
         })
         .await?;
     Ok(Json(out))
@@ -265,9 +291,7 @@ pub async fn heartbeat(
             let Some((points, exp)) = lease else { return Err(ApiError::NotFound("lease")) };
             let until = lease::heartbeat(parse_ts(&exp)?, now, p.ttl).map_err(ApiError::core)?;
             tx.prepare_cached("UPDATE floating_leases SET expires_at = ?3 WHERE pool_id = ?1 AND fingerprint = ?2")?.execute( params![p.id, fp, ts(until)])?;
-            changes::record(tx, p.account_id, "floating_lease", format!("{}/{fp}", p.name), Op::Update, now,
-                &json!({"pool": p.name, "fingerprint": fp, "points": points, "expires_at": until}))?;
-            Ok(LeaseResponse { license: lease_license(&st, &p, &fp, points, now, until), fingerprint: fp, points, expires_at: until })
+            leased(tx, &st, &p, fp, points, now, until)
         })
         .await?;
     Ok(Json(out))
