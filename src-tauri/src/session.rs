@@ -16,6 +16,10 @@ pub struct SyncRuntime {
     pub progress: Option<SyncProgress>,
     pub last_error: Option<CmdError>,
     pub online: Option<bool>,
+    /// Bumped on every change (start, progress, end): the UI keeps the
+    /// newest status it has seen, whichever way it arrived (an answer to
+    /// `sync_status` can be overtaken by the events that follow it).
+    pub seq: u64,
 }
 
 pub struct Sessions {
@@ -89,7 +93,13 @@ impl Sessions {
     pub fn switch(&self, id: &str) -> CmdResult<ProfileList> {
         let s = self.client.switch_profile(id)?;
         *lock(&self.active) = Some(s);
-        *lock(&self.sync) = SyncRuntime::default();
+        let mut rt = lock(&self.sync);
+        let seq = rt.seq + 1;
+        *rt = SyncRuntime {
+            seq,
+            ..SyncRuntime::default()
+        };
+        drop(rt);
         self.list()
     }
 

@@ -29,6 +29,10 @@ pub struct SyncStatus {
     pub gateway_pending: u32,
     /// The last sync's failure, kept until a sync succeeds.
     pub last_error: Option<CmdError>,
+    /// Grows with every change of this status: of two statuses, the one
+    /// with the larger `seq` is the newer.
+    #[ts(type = "number")]
+    pub seq: u64,
 }
 
 fn status(state: &AppState) -> CmdResult<SyncStatus> {
@@ -59,6 +63,7 @@ fn status(state: &AppState) -> CmdResult<SyncStatus> {
             .filter(|p| p.error.is_none())
             .count() as u32,
         last_error: rt.last_error.clone(),
+        seq: rt.seq,
     })
 }
 
@@ -91,12 +96,17 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
             return status(state);
         }
         rt.cancel = Some(cancel.clone());
+        rt.seq += 1;
     }
     let shared = state.sessions.sync.clone();
     let emitter = app.clone();
     let progress = move |p: SyncProgress| {
+        {
+            let mut rt = shared.lock().unwrap_or_else(|e| e.into_inner());
+            rt.progress = Some(p.clone());
+            rt.seq += 1;
+        }
         let _ = emitter.emit(PROGRESS_EVENT, &p);
-        shared.lock().unwrap_or_else(|e| e.into_inner()).progress = Some(p);
     };
     let result = session.sync(&progress, &cancel).await;
     let online = !matches!(
@@ -112,6 +122,7 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
         rt.progress = None;
         rt.online = Some(online);
         rt.last_error = result.err().map(CmdError::from);
+        rt.seq += 1;
     }
     let s = status(state)?;
     let _ = app.emit(STATUS_EVENT, &s);

@@ -18,8 +18,21 @@ fn sync_then_every_view_answers_from_the_cache() {
         let v: Value = serde_json::from_str(e.payload()).unwrap_or(Value::Null);
         seen.lock().unwrap_or_else(|p| p.into_inner()).push(v);
     });
+    let ended: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen_end = ended.clone();
+    h.app.listen_any("sync://status", move |e| {
+        let v: Value = serde_json::from_str(e.payload()).unwrap_or(Value::Null);
+        seen_end.lock().unwrap_or_else(|p| p.into_inner()).push(v);
+    });
+    let before = h.invoke("sync_status", json!({})).expect("status");
     let status = h.invoke("sync_now", json!({})).expect("sync");
     assert_eq!(status["online"], true, "{status}");
+    // Every change of the status counts up: the UI keeps the newest of an
+    // answer and the events, whichever arrives first.
+    let (s0, s1) = (before["seq"].as_u64(), status["seq"].as_u64());
+    assert!(s1 > s0, "seq {s0:?} → {s1:?}");
+    let last_event = ended.lock().unwrap_or_else(|p| p.into_inner()).last().cloned();
+    assert_eq!(last_event.map(|e| e["seq"].clone()), Some(status["seq"].clone()));
     assert_eq!(status["last_error"], json!(null));
     assert!(
         status["staleness"]["last_synced_at"].is_string(),

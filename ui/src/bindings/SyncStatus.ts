@@ -18,4 +18,9 @@ gateway_pending: number,
 /**
  * The last sync's failure, kept until a sync succeeds.
  */
-last_error: CmdError | null, };
+last_error: CmdError | null, 
+/**
+ * Grows with every change of this status: of two statuses, the one
+ * with the larger `seq` is the newer.
+ */
+seq: number, };

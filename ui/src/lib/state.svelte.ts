@@ -50,11 +50,20 @@ export function dismissToast(id: number): void {
   if (i >= 0) app.toasts.splice(i, 1);
 }
 
+/**
+ * Takes a sync status unless a newer one is already here: an answer to
+ * `sync_status` / `sync_now` and the `sync://status` events can arrive in
+ * any order, and the newest (largest `seq`) must win.
+ */
+export function applySyncStatus(s: SyncStatus): void {
+  if (!app.sync || s.seq >= app.sync.seq) app.sync = s;
+}
+
 /** Sync now, as the user asked: the status bar announces its end. */
 export async function requestSync(): Promise<void> {
   app.syncRequested = true;
   try {
-    app.sync = await api.syncNow();
+    applySyncStatus(await api.syncNow());
   } catch (e) {
     app.syncRequested = false;
     toastError(e);

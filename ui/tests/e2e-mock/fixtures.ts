@@ -183,6 +183,7 @@ export function install(s: Scenario): void {
     outbox_rejected: s.offline ? 1 : 0,
     gateway_pending: 0,
     last_error: s.offline ? { code: 'SERVER_UNREACHABLE', message: 'the server at http://127.0.0.1:8787 cannot be reached (connection refused); the data shown is from the last sync' } : null,
+    seq: 1,
   };
   let settings = { language: s.language ?? 'en', theme: s.theme ?? 'light' };
   const handlers: Record<string, (a: Args) => unknown> = {

@@ -63,4 +63,20 @@ describe('StatusBar', () => {
     await tick();
     expect(app.toasts.map((t) => t.text)).toEqual(['Sync finished']);
   });
+
+  it('a sync that ended unseen still refreshes the views (its time is new)', async () => {
+    mockIPC(() => null);
+    app.sync = { ...status };
+    render(StatusBar);
+    await tick();
+    const before = app.epoch;
+    // Never saw it running: only the newer last-synced time tells.
+    app.sync = { ...status, seq: 5, staleness: { ...status.staleness, last_synced_at: new Date().toISOString() } };
+    await tick();
+    expect(app.epoch).toBe(before + 1);
+    // The same status again changes nothing.
+    app.sync = { ...app.sync };
+    await tick();
+    expect(app.epoch).toBe(before + 1);
+  });
 });
