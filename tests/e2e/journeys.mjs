@@ -129,12 +129,12 @@ export const journeys = [
       await wd.type(count, '2');
       await wd.clear(days);
       await wd.type(days, '7');
-      await wd.click(await wd.find('form.checkout button[type="submit"]'));
+      await wd.clickOn('form.checkout button[type="submit"]');
       await waitFor('2 / 2 remaining', async () => (await wd.textOf('[data-testid="remaining"]')).includes('2 / 2'), 30000);
 
       const fp = await wd.find('form.fp input');
       await wd.type(fp, fingerprint);
-      await wd.click(await wd.find('form.fp button[type="submit"]'));
+      await wd.clickOn('form.fp button[type="submit"]');
       const row = () => wd.findX(`//section[@aria-labelledby="fk-issued"]//tbody/tr[td[normalize-space(.)="${fingerprint}"]]`);
       await waitFor('the issued row pending sync', async () => (await wd.text(await row())).includes('Pending sync'));
       await waitFor('1 / 2 remaining', async () => (await wd.textOf('[data-testid="remaining"]')).includes('1 / 2'));
@@ -142,11 +142,11 @@ export const journeys = [
       await wd.button('Reconcile');
       await waitFor('the issued row reconciled', async () => (await wd.text(await row())).includes('Reconciled'), 30000);
       // The server's own audit log, shown beside the local list.
-      await wd.click(await wd.find('details[data-testid="audit"] summary'));
+      await wd.clickOn('details[data-testid="audit"] summary');
       await wd.find('[data-testid="audit"] li[data-action="checkout"]');
       await wd.find('[data-testid="audit"] li[data-action="issuance"]');
-      const rec = await wd.find('[data-testid="audit"] li[data-action="reconcile"]');
-      if (!(await wd.text(rec)).includes('1 newly consumed')) throw new Error(`audit entry: ${await wd.text(rec)}`);
+      const rec = await wd.textOf('[data-testid="audit"] li[data-action="reconcile"]');
+      if (!rec.includes('1 newly consumed')) throw new Error(`audit entry: ${rec}`);
       const log = await server.get('/v1/field/audit');
       const consumed = log.filter((e) => e.action === 'reconcile').reduce((n, e) => n + e.detail.newly_consumed, 0);
       if (consumed !== 1) throw new Error(`server consumed ${consumed}, want 1`);

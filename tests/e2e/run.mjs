@@ -95,6 +95,9 @@ try {
     } catch (e) {
       failed++;
       console.log(`  ✗ ${j.name}\n    ${String(e?.message ?? e).split('\n').join('\n    ')}`);
+      // What the window showed, for a failure seen only in a CI log.
+      const [bar] = await wd.findAll('footer.statusbar').catch(() => []);
+      if (bar) console.log(`    status bar: ${(await wd.text(bar).catch(() => '?')).replace(/\s+/g, ' ')}`);
       await wd.screenshot(join(tmp, `failed-${j.shot}`)).catch(() => {});
     }
   }
@@ -105,6 +108,8 @@ try {
     console.log(`    (server and driver logs, screenshots of failures: ${tmp})`);
     writeFileSync(join(tmp, 'driver.log'), driver.log.join(''));
     writeFileSync(join(tmp, 'server.log'), serverProc.log.join(''));
+    const tail = driver.log.join('').trim().split('\n').slice(-15);
+    console.log(`    app and driver log, last lines:\n      ${tail.join('\n      ')}`);
   } else {
     rmSync(tmp, { recursive: true, force: true });
   }

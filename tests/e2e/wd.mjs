@@ -79,13 +79,27 @@ export class Session {
   exec(script, args = []) {
     return this.cmd('POST', '/execute/sync', { script, args });
   }
-  /** Clicks the first button whose text contains `label`. */
-  async button(label) {
-    const el = await this.findX(`//button[contains(normalize-space(.), '${label}')]`);
-    await this.click(el);
+  /**
+   * Finds an element and acts on it, again from the finding if the element
+   * went stale in between (a view re-rendered it): `fn`'s result.
+   */
+  async on(what, finder, fn, timeoutMs) {
+    const r = await waitFor(what, async () => {
+      const [el] = await finder();
+      return el && { value: await fn(el) };
+    }, timeoutMs);
+    return r.value;
   }
-  async textOf(css) {
-    return this.text(await this.find(css));
+  /** Clicks the first button whose text contains `label`. */
+  button(label) {
+    const xpath = `//button[contains(normalize-space(.), '${label}')]`;
+    return this.on(`button ${label}`, () => this.xpathAll(xpath), (el) => this.click(el));
+  }
+  clickOn(css) {
+    return this.on(`element ${css}`, () => this.findAll(css), (el) => this.click(el));
+  }
+  textOf(css) {
+    return this.on(`element ${css}`, () => this.findAll(css), (el) => this.text(el));
   }
   async screenshot(path) {
     const png = await this.cmd('GET', '/screenshot');
