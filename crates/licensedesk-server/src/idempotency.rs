@@ -8,6 +8,10 @@
 //! the server dies between the two, a retry finds status 0 and re-runs the
 //! handler in replay mode: its write returns the recorded result without
 //! mutating again, so the mutation happens exactly once.
+//!
+//! A keyed request runs to its end even if the client hangs up (its own
+//! task), holding the key's in-flight lock until its response is recorded:
+//! a retry racing it waits and replays instead of mutating again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -102,9 +106,18 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         )
         .into_response();
     }
-    match handle(state, key, req, next).await {
-        Ok(r) | Err(r) => r,
-    }
+    // In a task of its own: a client that hangs up must not cancel the
+    // request half-way (its write would still commit, but the key's lock and
+    // final response would be dropped, and a retry racing it would run the
+    // mutation a second time). The retry waits for the lock and replays.
+    let task = tokio::spawn(async move {
+        match handle(state, key, req, next).await {
+            Ok(r) | Err(r) => r,
+        }
+    });
+    task.await.unwrap_or_else(|e| {
+        ApiError::Internal(format!("the request's task failed: {e}")).into_response()
+    })
 }
 
 async fn handle(

@@ -109,6 +109,37 @@ async fn idempotency_key_replays_and_refuses_another_body() {
     assert_eq!(s.ok("/v1/products/pidem", &t).await["used"], 1);
 }
 
+/// A client that sends a keyed request and hangs up before the answer (a
+/// crash, a killed process), then retries at once with the same key: the
+/// retry must wait for the abandoned original and replay its response, so
+/// the batch is credited once and the retry sees success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_racing_an_abandoned_original_replays_it() {
+    use std::io::Write;
+    let s = TestServer::start().await;
+    let (id, t) = s.account("enterprise", "cn-east").await;
+    s.product(id, &t, "prace", doc_package(), "block", 0).await;
+    let credit = json!({"account_id": id, "pk": "prace", "count": 1, "package": doc_package()});
+    let body = credit.to_string();
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    const ROUNDS: u64 = 40;
+    for round in 0..ROUNDS {
+        let key = format!("abandoned-{round}");
+        let mut sock = std::net::TcpStream::connect(&addr).expect("connect");
+        let raw = format!(
+            "POST /v1/admin/batches HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\n\
+             Idempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        sock.write_all(raw.as_bytes()).expect("write");
+        drop(sock);
+        let (st, text) = post_idem(&s, ADMIN, "/v1/admin/batches", &key, &credit).await;
+        assert_eq!(st, StatusCode::OK, "round {round}: {text}");
+        let total = s.ok("/v1/products/prace", &t).await["total"].as_u64();
+        assert_eq!(total, Some(round + 1), "round {round}: credited once");
+    }
+}
+
 fn limited() -> Settings {
     Settings {
         fail_limit: 3,
