@@ -20,6 +20,44 @@ async function tilesEqual(wd, want) {
   }, 60000);
 }
 
+const dialogWindow = (title) => {
+  try {
+    return execFileSync('xdotool', ['search', '--onlyvisible', '--name', `^${title}$`]).toString().trim().split('\n')[0];
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Opens the native file dialog with the button `label` and picks `path` in
+ * it. No window manager runs under Xvfb: the dialog gets the focus, then the
+ * path is typed into GTK's location field. A keystroke lost on a loaded
+ * machine leaves the dialog open: it is then cancelled (Escape, which the
+ * app takes as "no file") and the whole pick is tried again, up to 3 times.
+ */
+async function chooseFile(wd, label, path) {
+  for (let attempt = 1; ; attempt++) {
+    await wd.button(label);
+    const win = await waitFor(`the ${label} dialog`, () => dialogWindow(label));
+    execFileSync('xdotool', ['windowfocus', '--sync', win]);
+    execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+l']);
+    execFileSync('xdotool', ['type', '--delay', '20', path]);
+    execFileSync('xdotool', ['key', 'Return']);
+    // GTK may take the first Return for its completion: press it until the
+    // dialog goes.
+    const gone = (key) => () => {
+      if (!dialogWindow(label)) return true;
+      execFileSync('xdotool', ['key', key]);
+      return false;
+    };
+    const closed = await waitFor('the dialog to close', gone('Return'), 8000).then(() => true, () => false);
+    if (closed) return;
+    if (attempt === 3) throw new Error(`the ${label} dialog did not take ${path} in 3 attempts`);
+    execFileSync('xdotool', ['windowfocus', '--sync', win]);
+    await waitFor('the dialog to be cancelled', gone('Escape'), 10000);
+  }
+}
+
 export const journeys = [
   {
     name: 'open → overview numbers equal the server’s',
@@ -59,29 +97,7 @@ export const journeys = [
     async run({ wd, tmp }) {
       const bad = join(tmp, 'corrupted.lic');
       writeFileSync(bad, '-----BEGIN LICENSEDESK LICENSE-----\nbm90IGEgbGljZW5zZQ==\n-----END LICENSEDESK LICENSE-----\n');
-      await wd.button('Upload License');
-      const win = await waitFor('the Upload License dialog', () => {
-        try {
-          return execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Upload License$']).toString().trim().split('\n')[0];
-        } catch {
-          return null;
-        }
-      });
-      // No window manager under Xvfb: give the dialog the focus, then type
-      // the path into GTK's location field and confirm.
-      execFileSync('xdotool', ['windowfocus', '--sync', win]);
-      execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+l']);
-      execFileSync('xdotool', ['type', '--delay', '20', bad]);
-      execFileSync('xdotool', ['key', 'Return']);
-      await waitFor('the dialog to close', () => {
-        try {
-          execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Upload License$']);
-          execFileSync('xdotool', ['key', 'Return']);
-          return false;
-        } catch {
-          return true;
-        }
-      });
+      await chooseFile(wd, 'Upload License', bad);
       const code = await waitFor('the install error', async () => {
         const [el] = await wd.findAll('.install-error [role="alert"]');
         return el && wd.attr(el, 'data-code');
