@@ -199,6 +199,7 @@ impl Kit {
                 }
                 let found = match &g.credential {
                     Credential::Order(o) => format!("order '{o}'"),
+                    Credential::Product(p) => format!("product '{p}'"),
                     Credential::Code(_) => "an activation code".to_owned(),
                 };
                 return Err(Error::WrongOrder {

@@ -400,8 +400,8 @@ pub async fn activate(
 
 /// Offline activation: a request bundle (`.ldreq` JSON) in, a signed
 /// response bundle (`.ldresp`) out, one license or refusal per gateway.
-/// Entries naming an order number are refused (an order needs its e-mail:
-/// use its activation code).
+/// Entries naming an order number or a product are refused (an order needs
+/// its e-mail: use its activation code; a product is for field kits).
 #[utoipa::path(post, path = "/v1/gateway/offline", tag = "gateways",
     request_body(content = String, description = "the request bundle JSON", content_type = "application/json"),
     responses((status = 200, description = "the signed response bundle", body = String),
@@ -440,7 +440,7 @@ pub async fn offline_activate(
                             }
                         }
                     }
-                    Credential::Order(_) => ResponseOutcome::Refused {
+                    Credential::Order(_) | Credential::Product(_) => ResponseOutcome::Refused {
                         code: "ORDER_CREDENTIAL_UNSUPPORTED".into(),
                         message: "offline activation needs the order's activation code".into(),
                     },
