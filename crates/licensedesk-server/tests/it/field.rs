@@ -14,21 +14,21 @@ use serde_json::{Value, json};
 use crate::support::{ADMIN, TestServer, fingerprint};
 
 /// A field kit's state in a test: its key, certificate and ledger.
-struct Kit {
-    key: SigningKeyWithKid,
-    cert_env: Envelope,
-    cert: DelegateCert,
-    id: String,
-    entries: Vec<ExportEntry>,
+pub(crate) struct Kit {
+    pub(crate) key: SigningKeyWithKid,
+    pub(crate) cert_env: Envelope,
+    pub(crate) cert: DelegateCert,
+    pub(crate) id: String,
+    pub(crate) entries: Vec<ExportEntry>,
 }
 
 impl Kit {
-    fn records(&self) -> Vec<LedgerRecord> {
+    pub(crate) fn records(&self) -> Vec<LedgerRecord> {
         self.entries.iter().map(|e| e.record.clone()).collect()
     }
 
     /// Issues a license for gateway `n` at `now` (the core's slot rule).
-    fn issue(&mut self, n: u32, now: DateTime<Utc>) {
+    pub(crate) fn issue(&mut self, n: u32, now: DateTime<Utc>) {
         let fp = fingerprint(n);
         let slot = decide_issuance(&self.records(), &self.cert, &fp, now, None)
             .expect("issuable")
@@ -38,7 +38,7 @@ impl Kit {
     }
 
     /// Records a license issued from any payload (bypassing the kit's rules).
-    fn push(&mut self, p: &LicensePayload, slot: u32) {
+    pub(crate) fn push(&mut self, p: &LicensePayload, slot: u32) {
         let license = sign_delegated_license(p, &self.cert_env, &self.key);
         let fp = p.hardware.clone().unwrap_or_default();
         let record = append(
@@ -55,7 +55,7 @@ impl Kit {
         self.entries.push(ExportEntry { record, license });
     }
 
-    fn export(&self) -> String {
+    pub(crate) fn export(&self) -> String {
         export(&self.cert_env, &self.entries, &self.key)
     }
 }
@@ -90,6 +90,11 @@ async fn checkout(
 async fn kit(s: &TestServer, token: &str, count: u32, seed: u8) -> Kit {
     let (st, v, key) = checkout(s, token, count, seed).await;
     assert_eq!(st, StatusCode::OK, "{v}");
+    kit_of(&v, key, count)
+}
+
+/// The kit of a successful checkout answer `v` for `key`.
+pub(crate) fn kit_of(v: &Value, key: SigningKeyWithKid, count: u32) -> Kit {
     let text = v["certificate"].as_str().expect("certificate");
     let cert_env: Envelope = serde_json::from_str(text).expect("envelope");
     let payload = licensedesk_core::keys::decode_payload(&cert_env.payload).expect("payload");
@@ -104,7 +109,12 @@ async fn kit(s: &TestServer, token: &str, count: u32, seed: u8) -> Kit {
     }
 }
 
-async fn reconcile(s: &TestServer, token: &str, kit: &Kit, body: String) -> (StatusCode, Value) {
+pub(crate) async fn reconcile(
+    s: &TestServer,
+    token: &str,
+    kit: &Kit,
+    body: String,
+) -> (StatusCode, Value) {
     let resp = s
         .client
         .post(format!(
@@ -193,7 +203,7 @@ async fn check_out_five_reconcile_five_exactly_once() {
     assert_eq!(s.ok("/v1/field/audit", &other).await, json!([]));
 }
 
-fn code(v: &Value) -> &str {
+pub(crate) fn code(v: &Value) -> &str {
     v["code"].as_str().unwrap_or_default()
 }
 
@@ -260,7 +270,7 @@ async fn forged_and_broken_ledgers_are_refused_with_their_code() {
     );
 }
 
-fn kit_clone(k: &Kit) -> Kit {
+pub(crate) fn kit_clone(k: &Kit) -> Kit {
     Kit {
         key: k.key.clone(),
         cert_env: k.cert_env.clone(),
