@@ -391,27 +391,39 @@ async fn return_and_expiry_release_unused_reservations() {
     );
 }
 
+/// Sends the checkout `body` twice under Idempotency-Key `key`; both
+/// answers must be 200.
+pub(crate) async fn checkout_twice(
+    s: &TestServer,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> [Value; 2] {
+    let mut answers = [Value::Null, Value::Null];
+    for answer in &mut answers {
+        let resp = s
+            .client
+            .post(format!("{}/v1/field/allotments", s.base))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), StatusCode::OK);
+        *answer = resp.json().await.expect("json");
+    }
+    answers
+}
+
 #[tokio::test]
 async fn checkout_honours_idempotency_key_and_caps() {
     let (s, _, token) = setup(10).await;
     let key = SigningKeyWithKid::from_seed("laptop-i", [7; 32]).expect("kid");
     let body = json!({"order_no": "ORD-F", "count": 2, "days": 7, "delegate_kid": key.kid(),
         "delegate_public_key": DelegateCert::public_key_of(&key)});
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let resp = s
-            .client
-            .post(format!("{}/v1/field/allotments", s.base))
-            .bearer_auth(&token)
-            .header("idempotency-key", "checkout-1")
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(resp.status(), StatusCode::OK);
-        ids.push(resp.json::<Value>().await.expect("json")["allotment_id"].clone());
-    }
-    assert_eq!(ids[0], ids[1]);
+    let [first, again] = checkout_twice(&s, &token, "checkout-1", &body).await;
+    assert_eq!(first["allotment_id"], again["allotment_id"]);
     assert_eq!(remaining(&s).await, 8);
     let too_long = json!({"order_no": "ORD-F", "count": 1, "days": 365, "delegate_kid": "x",
         "delegate_public_key": DelegateCert::public_key_of(&key)});

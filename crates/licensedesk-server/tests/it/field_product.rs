@@ -10,7 +10,7 @@ use licensedesk_core::license::{LicensePayload, verify_license};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::field::{Kit, code, kit_of, reconcile};
+use crate::field::{Kit, checkout_twice, code, kit_of, reconcile};
 use crate::support::{ADMIN, TestServer, fingerprint};
 
 const PRO: &str = "edge-gateway-pro";
@@ -423,20 +423,7 @@ async fn checkout_needs_exactly_one_order_or_product_with_the_same_caps() {
 async fn product_checkout_honours_idempotency_key() {
     let (s, _, token) = setup().await;
     let b = body(&laptop(3), json!({"product": PRO}), 4, 7);
-    let mut answers = Vec::new();
-    for _ in 0..2 {
-        let resp = s
-            .client
-            .post(format!("{}/v1/field/allotments", s.base))
-            .bearer_auth(&token)
-            .header("idempotency-key", "checkout-product-1")
-            .json(&b)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(resp.status(), StatusCode::OK);
-        answers.push(resp.json::<Value>().await.expect("json"));
-    }
+    let answers = checkout_twice(&s, &token, "checkout-product-1", &b).await;
     assert_eq!(answers[0]["allotment_id"], answers[1]["allotment_id"]);
     assert_eq!(answers[0]["certificate"], answers[1]["certificate"]);
     assert_eq!(remaining(&s, "ORD-1").await, (0, 0));
