@@ -38,6 +38,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     {
         use licensedesk_field::*;
         AllotmentSummary::export_all(&cfg)?;
+        ScopeKind::export_all(&cfg)?;
         IssuedView::export_all(&cfg)?;
         SyncState::export_all(&cfg)?;
         GatewayOutcome::export_all(&cfg)?;

@@ -45,6 +45,12 @@ const MAX_ID_LEN: usize = 128;
 const MAX_PLUGINS: usize = 256;
 
 /// What a delegate may issue.
+///
+/// The scope is an **order** scope when `order` is set (`product` is then
+/// the order's product, if it has one) and a **product** scope when only
+/// `product` is (the allotment drew from that product's orders; see
+/// [`crate::gateway::plan_allotment`]). A delegated license names exactly
+/// its scope's order and product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DelegateScope {
@@ -57,6 +63,44 @@ pub struct DelegateScope {
     pub max_tags: u32,
     /// Longest validity of one license, from its `issued_at`.
     pub max_license_days: u32,
+}
+
+/// What a scope is for: one order, or a product's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRef<'a> {
+    Order(&'a str),
+    Product(&'a str),
+}
+
+impl std::fmt::Display for ScopeRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Order(o) => write!(f, "order '{o}'"),
+            Self::Product(p) => write!(f, "product '{p}'"),
+        }
+    }
+}
+
+impl DelegateScope {
+    /// The order the scope is for, else its product; `None` for a scope
+    /// naming neither (never valid).
+    pub fn reference(&self) -> Option<ScopeRef<'_>> {
+        match (&self.order, &self.product) {
+            (Some(order), _) => Some(ScopeRef::Order(order)),
+            (None, Some(product)) => Some(ScopeRef::Product(product)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// How a license's order and product read in a refusal.
+fn describe_reference(order: Option<&str>, product: Option<&str>) -> String {
+    match (order, product) {
+        (Some(o), Some(p)) => format!("order '{o}' (product '{p}')"),
+        (Some(o), None) => format!("order '{o}'"),
+        (None, Some(p)) => format!("product '{p}'"),
+        (None, None) => "no order or product".to_owned(),
+    }
 }
 
 /// The signed statement "key `delegate_kid` may issue up to `max_licenses`
@@ -157,6 +201,11 @@ impl DelegateCert {
         if self.scope.plugins.len() > MAX_PLUGINS || self.scope.max_license_days == 0 {
             return Err(invalid("scope plugins or license days"));
         }
+        let long = |s: &Option<String>| s.as_ref().is_some_and(|s| !id_ok(s));
+        if self.scope.reference().is_none() || long(&self.scope.order) || long(&self.scope.product)
+        {
+            return Err(invalid("the scope must name an order or a product"));
+        }
         self.public_key_entry().map(|_| ())
     }
 
@@ -244,10 +293,20 @@ pub fn check_scope(cert: &DelegateCert, p: &LicensePayload) -> Result<(), Delega
             p.kind, s.kind
         )));
     }
-    if p.customer != s.customer || p.order != s.order || p.product != s.product {
-        return Err(exceeded(
-            "customer, order or product differs from the scope".into(),
-        ));
+    if p.customer != s.customer {
+        return Err(exceeded(format!(
+            "customer '{}' is not the scope's '{}'",
+            p.customer, s.customer
+        )));
+    }
+    if p.order != s.order || p.product != s.product {
+        let scope = s
+            .reference()
+            .map_or_else(|| "none".to_owned(), |r| r.to_string());
+        return Err(exceeded(format!(
+            "{} is outside the scope ({scope})",
+            describe_reference(p.order.as_deref(), p.product.as_deref())
+        )));
     }
     if let Some(extra) = p.plugins.iter().find(|x| !s.plugins.contains(x)) {
         return Err(exceeded(format!("plugin '{extra}' is not in the scope")));

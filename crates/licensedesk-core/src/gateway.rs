@@ -365,7 +365,12 @@ pub fn check_add(
     }
 }
 
+mod allotment;
 mod order;
+pub use allotment::{
+    AllotmentError, AllotmentPart, AllotmentPlan, AllotmentSource, MAX_PRODUCT_LEN, OrderSupply,
+    ProductInvalid, check_product, plan_allotment,
+};
 pub use order::{OrderActivation, OrderExhausted, decide_order_activation};
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Offline activation files (domain.md §3).
 //!
 //! **Request** (`.ldreq`, JSON, written by a gateway or LicenseDesk on site):
-//! `{"v":1,"gateways":[{"fingerprint","code"|"order","nonce","created_at","name"?}]}`.
+//! `{"v":1,"gateways":[{"fingerprint","code"|"order"|"product","nonce","created_at","name"?}]}`.
 //! Each entry names one gateway by its fingerprint, the credential to
-//! activate it with (an activation code, or an order number), a fresh random
+//! activate it with (an activation code, an order number, or — for a field
+//! kit's product allotment — a gateway product), a fresh random
 //! nonce (16 bytes from the caller's CSPRNG, 32 hex digits) and when it was
 //! made.
 //!
@@ -30,6 +31,7 @@ pub use response::{
 
 use crate::activation_code::ActivationCode;
 use crate::fingerprint::normalize_fingerprint;
+use crate::gateway::check_product;
 
 /// Version of request and response payloads.
 pub const OFFLINE_FORMAT_VERSION: u32 = 1;
@@ -50,6 +52,9 @@ pub enum Credential {
     Code(ActivationCode),
     /// An order number (printable ASCII, 1 to 64 characters).
     Order(String),
+    /// A gateway product ([`crate::gateway::check_product`]): only a field
+    /// kit's product allotment issues for it.
+    Product(String),
 }
 
 /// One gateway of a request.
@@ -83,6 +88,8 @@ struct EntryWire {
     code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    product: Option<String>,
     nonce: String,
     created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +118,7 @@ fn valid_order(order: &str) -> bool {
 }
 
 const ORDER_RULE: &str = "the order number must be 1 to 64 printable characters";
+const PRODUCT_RULE: &str = "the product must be 1 to 64 printable characters without spaces";
 
 fn check_credential(credential: &Credential, gateway: usize) -> Result<(), OfflineError> {
     match credential {
@@ -118,6 +126,12 @@ fn check_credential(credential: &Credential, gateway: usize) -> Result<(), Offli
             gateway,
             detail: ORDER_RULE,
         }),
+        Credential::Product(product) if check_product(product).is_err() => {
+            Err(OfflineError::Credential {
+                gateway,
+                detail: PRODUCT_RULE,
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -163,14 +177,16 @@ impl RequestEntry {
     }
 
     fn to_wire(&self) -> EntryWire {
-        let (code, order) = match &self.credential {
-            Credential::Code(code) => (Some(code.to_string()), None),
-            Credential::Order(order) => (None, Some(order.clone())),
+        let (code, order, product) = match &self.credential {
+            Credential::Code(code) => (Some(code.to_string()), None, None),
+            Credential::Order(order) => (None, Some(order.clone()), None),
+            Credential::Product(product) => (None, None, Some(product.clone())),
         };
         EntryWire {
             fingerprint: self.fingerprint.clone(),
             code,
             order,
+            product,
             nonce: self.nonce.clone(),
             created_at: self.created_at,
             name: self.name.clone(),
@@ -184,22 +200,23 @@ impl RequestEntry {
             wire.name.as_deref(),
             gateway,
         )?;
-        let credential = match (wire.code, wire.order) {
-            (Some(code), None) => Credential::Code(
+        let credential = match (wire.code, wire.order, wire.product) {
+            (Some(code), None, None) => Credential::Code(
                 ActivationCode::parse(&code)
                     .map_err(|source| OfflineError::Code { gateway, source })?,
             ),
-            (None, Some(order)) => Credential::Order(order),
-            (Some(_), Some(_)) => {
+            (None, Some(order), None) => Credential::Order(order),
+            (None, None, Some(product)) => Credential::Product(product),
+            (None, None, None) => {
                 return Err(OfflineError::Credential {
                     gateway,
-                    detail: "give either an activation code or an order number, not both",
+                    detail: "give an activation code, an order number or a product",
                 });
             }
-            (None, None) => {
+            _ => {
                 return Err(OfflineError::Credential {
                     gateway,
-                    detail: "give an activation code or an order number",
+                    detail: "give only one of an activation code, an order number or a product",
                 });
             }
         };

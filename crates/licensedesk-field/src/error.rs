@@ -31,9 +31,9 @@ pub enum Error {
     #[error("the certificate the server returned is not for this kit's key ({0})")]
     CertNotForThisKit(String),
     #[error(
-        "gateway {gateway} of the request asks for {found}, but this allotment is for order '{expected}': issue it from a matching allotment, or type the fingerprint"
+        "gateway {gateway} of the request asks for {found}, but this allotment is for {expected}: issue it from a matching allotment, or type the fingerprint"
     )]
-    WrongOrder {
+    OutOfScope {
         gateway: usize,
         found: String,
         expected: String,
@@ -66,7 +66,7 @@ impl Coded for Error {
             Self::RandomUnavailable(_) => "RANDOM_UNAVAILABLE",
             Self::AllotmentNotFound(_) => "FIELD_ALLOTMENT_NOT_FOUND",
             Self::CertNotForThisKit(_) => "FIELD_CERT_NOT_FOR_THIS_KIT",
-            Self::WrongOrder { .. } => "FIELD_REQUEST_WRONG_ORDER",
+            Self::OutOfScope { .. } => "FIELD_REQUEST_OUT_OF_SCOPE",
             Self::Network(_) => "FIELD_NETWORK",
             Self::Server { .. } => "FIELD_SERVER_REFUSED",
             Self::Request(e) => e.code(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SubsecRound as _, Utc};
 use licensedesk_core::Coded as _;
 use licensedesk_core::clock::advance;
-use licensedesk_core::delegate::delegated_payload;
+use licensedesk_core::delegate::{DelegateScope, delegated_payload};
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::ledger::{ExportEntry, LedgerRecord, NewRecord, append, decide_issuance};
 use licensedesk_core::license::sign_delegated_license;
@@ -68,6 +68,18 @@ fn ceil_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
         whole
     } else {
         whole + chrono::Duration::seconds(1)
+    }
+}
+
+/// Whether an allotment of `scope` issues for a request entry asking with
+/// `credential`: an order allotment for its order or its order's product,
+/// a product allotment for its product. An activation code is for the
+/// server, never for a field kit.
+fn request_in_scope(credential: &Credential, scope: &DelegateScope) -> bool {
+    match credential {
+        Credential::Order(o) => scope.order.as_deref() == Some(o.trim()),
+        Credential::Product(p) => scope.product.as_deref() == Some(p.trim()),
+        Credential::Code(_) => false,
     }
 }
 
@@ -186,25 +198,26 @@ impl Kit {
         now: DateTime<Utc>,
         observe: &mut dyn FnMut(IssueStage, usize),
     ) -> Result<Vec<GatewayOutcome>> {
-        let order = Kit::allotment_in(&self.db, allotment_id)?.cert.scope.order;
+        let scope = Kit::allotment_in(&self.db, allotment_id)?.cert.scope;
         let mut gateways = Vec::new();
         for path in requests {
             let request = read_request_file(path)?;
             for (i, g) in request.gateways().iter().enumerate() {
-                if let Credential::Order(o) = &g.credential
-                    && Some(o.trim()) == order.as_deref()
-                {
+                if request_in_scope(&g.credential, &scope) {
                     gateways.push((g.fingerprint.clone(), g.name.clone()));
                     continue;
                 }
                 let found = match &g.credential {
                     Credential::Order(o) => format!("order '{o}'"),
+                    Credential::Product(p) => format!("product '{p}'"),
                     Credential::Code(_) => "an activation code".to_owned(),
                 };
-                return Err(Error::WrongOrder {
+                return Err(Error::OutOfScope {
                     gateway: i + 1,
                     found,
-                    expected: order.clone().unwrap_or_default(),
+                    expected: scope
+                        .reference()
+                        .map_or_else(String::new, |r| r.to_string()),
                 });
             }
         }

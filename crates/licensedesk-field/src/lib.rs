@@ -5,8 +5,9 @@
 //! private key never leaves the machine) and `field.sqlite3` (allotments,
 //! the hash-chained issuance ledger, the clock guard's high-water mark).
 //!
-//! - [`checkout`] (online): reserve N licenses of an order for D days; the
-//!   server signs a delegate certificate for this kit's public key.
+//! - [`checkout`] (online): reserve N licenses of an order, or of a gateway
+//!   product's orders, for D days; the server signs a delegate certificate
+//!   for this kit's public key.
 //! - [`Kit::issue`] / [`Kit::issue_requests`] (offline): one delegated
 //!   license per gateway under core's slot rule ([`decide_issuance`]); the
 //!   ledger record is committed (`synchronous=FULL`) **before** any license
@@ -31,4 +32,4 @@ pub use files::{read_request_file, write_atomically};
 pub use issue::{GatewayOutcome, IssueStage, Issued};
 pub use key::DelegateKey;
 pub use online::{AuditEntry, ReconcileOutcome, audit, checkout, reconcile};
-pub use store::{AllotmentSummary, IssuedView, Kit, SyncState};
+pub use store::{AllotmentScope, AllotmentSummary, IssuedView, Kit, ScopeKind, SyncState};

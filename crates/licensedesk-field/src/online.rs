@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::delegate::{DelegateCert, verify_cert};
+use licensedesk_core::gateway::AllotmentSource;
 use licensedesk_core::keys::{Envelope, KeySet};
 use rusqlite::{TransactionBehavior, params};
 use serde::de::DeserializeOwned;
@@ -93,21 +94,22 @@ fn url(base: &str, path: &str) -> String {
     format!("{}{path}", base.trim_end_matches('/'))
 }
 
-/// Checks out `count` licenses of order `order_no` for `days` days from the
-/// server at `base` for a new delegate key of this kit (one key per
-/// allotment); verifies the certificate with the server's key set and
-/// stores it. Returns the allotment.
+/// Checks out `count` licenses of `source` (an order, or a gateway
+/// product's orders) for `days` days from the server at `base` for a new
+/// delegate key of this kit (one key per allotment); verifies the
+/// certificate with the server's key set and stores it. Returns the
+/// allotment.
 pub async fn checkout(
     kit: &mut Kit,
     base: &str,
     token: &str,
-    order_no: &str,
+    source: &AllotmentSource,
     count: u32,
     days: u32,
     now: DateTime<Utc>,
 ) -> Result<AllotmentSummary> {
     let key = DelegateKey::generate(kit.dir())?;
-    match checkout_with(kit, &key, base, token, order_no, count, days, now).await {
+    match checkout_with(kit, &key, base, token, source, count, days, now).await {
         Ok(summary) => Ok(summary),
         Err(e) => {
             key.discard(kit.dir());
@@ -122,7 +124,7 @@ async fn checkout_with(
     key: &DelegateKey,
     base: &str,
     token: &str,
-    order_no: &str,
+    source: &AllotmentSource,
     count: u32,
     days: u32,
     now: DateTime<Utc>,
@@ -135,8 +137,12 @@ async fn checkout_with(
             .map_err(|e| network(&e))?,
     )
     .await?;
-    let body = json!({"order_no": order_no, "count": count, "days": days,
+    let mut body = json!({"count": count, "days": days,
         "delegate_kid": key.kid(), "delegate_public_key": key.public_key()});
+    match source {
+        AllotmentSource::Order(order) => body["order_no"] = order.trim().into(),
+        AllotmentSource::Product(product) => body["product"] = product.trim().into(),
+    }
     let view: AllotmentWire = answer(
         http.post(url(base, "/v1/field/allotments"))
             .bearer_auth(token)
@@ -213,7 +219,7 @@ pub async fn reconcile(
 fn conflict_message(code: &str) -> String {
     match code {
         "HARDWARE_ALREADY_ACTIVATED" => {
-            "this gateway got a license of the order elsewhere meanwhile; its field license was not counted".into()
+            "this gateway got a license of the slot's order elsewhere meanwhile; its field license was not counted".into()
         }
         "ORDER_EXHAUSTED" => {
             "issued after the allotment was returned or expired, and the order has no license left".into()

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use licensedesk_core::delegate::DelegateCert;
+use licensedesk_core::delegate::{DelegateCert, DelegateScope, ScopeRef};
+use licensedesk_core::gateway::AllotmentSource;
 use licensedesk_core::keys::{Envelope, KeySet};
 use licensedesk_core::ledger::{ChainSummary, ExportEntry, LedgerRecord, verify_chain};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::key::DelegateKey;
@@ -50,12 +51,73 @@ pub struct IssuedView {
     pub message: Option<String>,
 }
 
+/// Whether an allotment was checked out from one order or from a gateway
+/// product's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeKind {
+    Order,
+    Product,
+}
+
+impl ScopeKind {
+    /// What to check out: order number or product `reference`.
+    pub fn source(self, reference: &str) -> AllotmentSource {
+        let reference = reference.trim().to_owned();
+        match self {
+            Self::Order => AllotmentSource::Order(reference),
+            Self::Product => AllotmentSource::Product(reference),
+        }
+    }
+}
+
+/// What an allotment's delegate certificate lets this kit issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AllotmentScope {
+    pub kind: ScopeKind,
+    /// The order number (order scope) or the product (product scope).
+    pub reference: String,
+    /// The order number, if any.
+    pub order: Option<String>,
+    /// The product (of a product scope, or the order's product).
+    pub product: Option<String>,
+    pub customer: String,
+    pub plugins: Vec<String>,
+    pub max_connections: u32,
+    pub max_tags: u32,
+    /// Longest validity of one license, in days.
+    pub max_license_days: u32,
+}
+
+impl AllotmentScope {
+    fn of(scope: &DelegateScope) -> Self {
+        let (kind, reference) = match scope.reference() {
+            Some(ScopeRef::Order(o)) => (ScopeKind::Order, o.to_owned()),
+            Some(ScopeRef::Product(p)) => (ScopeKind::Product, p.to_owned()),
+            // A verified certificate always names one (core's validate).
+            None => (ScopeKind::Order, String::new()),
+        };
+        Self {
+            kind,
+            reference,
+            order: scope.order.clone(),
+            product: scope.product.clone(),
+            customer: scope.customer.clone(),
+            plugins: scope.plugins.clone(),
+            max_connections: scope.max_connections,
+            max_tags: scope.max_tags,
+            max_license_days: scope.max_license_days,
+        }
+    }
+}
+
 /// An allotment with what is left of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct AllotmentSummary {
     pub allotment_id: String,
     pub server: String,
-    pub order_no: String,
+    /// What the allotment is for and what its licenses grant.
+    pub scope: AllotmentScope,
     pub max_licenses: u32,
     pub issued: u32,
     pub remaining: u32,
@@ -341,25 +403,25 @@ impl Kit {
         let row = self
             .db
             .query_row(
-                "SELECT server, order_no, max_licenses, not_before, not_after, server_state, consumed, synced_at
+                "SELECT server, max_licenses, not_before, not_after, server_state, consumed, synced_at
                  FROM allotments WHERE id = ?1",
                 [allotment_id],
                 |r| {
                     Ok((
                         r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, u32>(2)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, String>(2)?,
                         r.get::<_, String>(3)?,
                         r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, u32>(6)?,
-                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, u32>(5)?,
+                        r.get::<_, Option<String>>(6)?,
                     ))
                 },
             )
             .optional()?
             .ok_or_else(|| Error::AllotmentNotFound(allotment_id.into()))?;
-        let (server, order_no, max, not_before, not_after, server_state, consumed, synced_at) = row;
+        let (server, max, not_before, not_after, server_state, consumed, synced_at) = row;
+        let scope = AllotmentScope::of(&Self::allotment_in(&self.db, allotment_id)?.cert.scope);
         let issued = self.issued(allotment_id)?;
         let count = |s: SyncState| issued.iter().filter(|i| i.state == s).count() as u32;
         let used = issued.iter().map(|i| i.slot).max().unwrap_or(0);
@@ -367,7 +429,7 @@ impl Kit {
         Ok(AllotmentSummary {
             allotment_id: allotment_id.to_owned(),
             server,
-            order_no,
+            scope,
             max_licenses: max,
             issued: issued.len() as u32,
             remaining: max.saturating_sub(used),

@@ -304,6 +304,20 @@ fn seed_product(
     Ok(())
 }
 
+/// A demo gateway order.
+struct DemoOrder {
+    account: i64,
+    no: &'static str,
+    product: &'static str,
+    quantity: u32,
+    /// Connections, data tags.
+    limits: (u32, u32),
+    plugins: &'static [&'static str],
+    /// Gateways activated online from it.
+    activated: u32,
+    age_days: i64,
+}
+
 /// A fingerprint for a demo gateway, computed by core from a fake machine id.
 pub fn demo_fingerprint(n: u32) -> String {
     licensedesk_core::fingerprint::fingerprint(
@@ -320,57 +334,73 @@ fn seed_gateways(
     now: DateTime<Utc>,
     rng: &mut Rng,
 ) -> Result<()> {
+    // Two orders of the enterprise's "edge-gateway-pro" (a field allotment
+    // by product draws from ORD-2025-0001 first, then ORD-2025-0004), one
+    // of "edge-gateway-lite" each.
     let orders = [
-        (
-            ent,
-            "ORD-2025-0001",
-            "ops@hzmeters.example",
-            "Hangzhou Smart Meters Co.",
-            10,
-            200,
-            2000,
-            vec!["modbus-tcp", "opcua", "mqtt"],
-            3,
-        ),
-        (
-            ent,
-            "ORD-2025-0002",
-            "ops@hzmeters.example",
-            "Hangzhou Smart Meters Co.",
-            5,
-            100,
-            1000,
-            vec!["modbus-rtu"],
-            5,
-        ),
-        (
-            ind,
-            "ORD-2025-0103",
-            "lena@vogel.example",
-            "Lena Vogel",
-            2,
-            50,
-            300,
-            vec!["mqtt"],
-            1,
-        ),
+        DemoOrder {
+            account: ent,
+            no: "ORD-2025-0001",
+            product: "edge-gateway-pro",
+            quantity: 10,
+            limits: (200, 2000),
+            plugins: &["modbus-tcp", "opcua", "mqtt"],
+            activated: 3,
+            age_days: 40,
+        },
+        DemoOrder {
+            account: ent,
+            no: "ORD-2025-0002",
+            product: "edge-gateway-lite",
+            quantity: 5,
+            limits: (100, 1000),
+            plugins: &["modbus-rtu"],
+            activated: 5,
+            age_days: 40,
+        },
+        DemoOrder {
+            account: ind,
+            no: "ORD-2025-0103",
+            product: "edge-gateway-lite",
+            quantity: 2,
+            limits: (50, 300),
+            plugins: &["mqtt"],
+            activated: 1,
+            age_days: 40,
+        },
+        DemoOrder {
+            account: ent,
+            no: "ORD-2025-0004",
+            product: "edge-gateway-pro",
+            quantity: 5,
+            limits: (200, 2000),
+            plugins: &["modbus-tcp", "mqtt"],
+            activated: 0,
+            age_days: 10,
+        },
     ];
     let mut n = 0;
-    for (account, no, email, customer, qty, conns, tags, plugins, activated) in orders {
+    for d in orders {
+        let (email, customer) = if d.account == ent {
+            ("ops@hzmeters.example", "Hangzhou Smart Meters Co.")
+        } else {
+            ("lena@vogel.example", "Lena Vogel")
+        };
         let o = NewOrder {
-            account_id: account,
-            order_no: no.into(),
+            account_id: d.account,
+            order_no: d.no.into(),
             email: email.into(),
             customer: customer.into(),
-            quantity: qty,
-            max_connections: conns,
-            max_tags: tags,
-            plugins: plugins.into_iter().map(String::from).collect(),
+            quantity: d.quantity,
+            max_connections: d.limits.0,
+            max_tags: d.limits.1,
+            plugins: d.plugins.iter().map(|p| (*p).to_owned()).collect(),
             validity_days: 365,
+            product: Some(d.product.into()),
         };
         let code = common::code_from_entropy(rng.entropy());
-        insert_order(tx, &o, &code, now - Duration::days(40))?;
-        for _ in 0..activated {
+        insert_order(tx, &o, &code, now - Duration::days(d.age_days))?;
+        for _ in 0..d.activated {
             n += 1;
             activate_in(
                 tx,

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use licensedesk_field::{
-    AllotmentSummary, AuditEntry, GatewayOutcome, IssuedView, ReconcileOutcome,
+    AllotmentSummary, AuditEntry, GatewayOutcome, IssuedView, ReconcileOutcome, ScopeKind,
 };
 use serde::Serialize;
 use tauri::{Runtime, State, Window};
@@ -51,12 +51,14 @@ pub async fn field_allotments(state: State<'_, AppState>) -> CmdResult<Vec<Allot
     Ok(state.field.lock().await.allotments(AppState::now())?)
 }
 
-/// Checks out `count` licenses of order `orderNo` for `days` days from the
-/// active profile's server (online).
+/// Checks out `count` licenses for `days` days from the active profile's
+/// server (online): from order `reference` (`kind` `order`) or from the
+/// account's orders of gateway product `reference` (`kind` `product`).
 #[tauri::command]
 pub async fn field_checkout(
     state: State<'_, AppState>,
-    order_no: String,
+    kind: ScopeKind,
+    reference: String,
     count: u32,
     days: u32,
 ) -> CmdResult<AllotmentSummary> {
@@ -66,7 +68,7 @@ pub async fn field_checkout(
         &mut kit,
         &base,
         &token,
-        order_no.trim(),
+        &kind.source(&reference),
         count,
         days,
         AppState::now(),

@@ -21,6 +21,10 @@ fn fingerprint(n: u32) -> String {
 }
 
 fn request_file(dir: &Path, ns: &[u32]) -> PathBuf {
+    request_file_for(dir, ns, &Credential::Order(ORDER.to_owned()))
+}
+
+fn request_file_for(dir: &Path, ns: &[u32], credential: &Credential) -> PathBuf {
     let entries = ns
         .iter()
         .map(|&n| {
@@ -28,7 +32,7 @@ fn request_file(dir: &Path, ns: &[u32]) -> PathBuf {
             nonce[..4].copy_from_slice(&n.to_be_bytes());
             RequestEntry::new(
                 &fingerprint(n),
-                Credential::Order(ORDER.to_owned()),
+                credential.clone(),
                 nonce,
                 Utc::now(),
                 Some(format!("gw-{n}")),
@@ -56,7 +60,7 @@ fn empty_kit_shapes_and_errors() {
     assert_eq!(
         h.error_code(
             "field_checkout",
-            json!({"orderNo": ORDER, "count": 2, "days": 7})
+            json!({"kind": "order", "reference": ORDER, "count": 2, "days": 7})
         ),
         "PROFILE_MISSING"
     );
@@ -110,7 +114,7 @@ fn checkout_with_the_server_unreachable_is_a_network_error() {
     assert_eq!(
         h.error_code(
             "field_checkout",
-            json!({"orderNo": ORDER, "count": 2, "days": 7})
+            json!({"kind": "order", "reference": ORDER, "count": 2, "days": 7})
         ),
         "FIELD_NETWORK"
     );
@@ -127,10 +131,12 @@ fn checkout_issue_offline_and_reconcile_against_the_demo_server() {
     let a = h
         .invoke(
             "field_checkout",
-            json!({"orderNo": ORDER, "count": 2, "days": 7}),
+            json!({"kind": "order", "reference": ORDER, "count": 2, "days": 7}),
         )
         .expect("checkout");
-    assert_eq!(a["order_no"], ORDER);
+    assert_eq!(a["scope"]["kind"], "order");
+    assert_eq!(a["scope"]["reference"], ORDER);
+    assert_eq!(a["scope"]["product"], "edge-gateway-pro");
     assert_eq!(
         (a["max_licenses"].as_u64(), a["remaining"].as_u64()),
         (Some(2), Some(2))
@@ -278,5 +284,78 @@ fn checkout_issue_offline_and_reconcile_against_the_demo_server() {
     assert_eq!(
         h.error_code("field_audit", json!({"allotmentId": "nope"})),
         "FIELD_ALLOTMENT_NOT_FOUND"
+    );
+}
+
+#[test]
+fn checkout_by_product_shows_its_scope_and_issues_for_product_requests() {
+    let server = DemoServer::start();
+    let h = server.harness();
+    // A kind that is neither order nor product is refused by the IPC layer.
+    let err = h
+        .invoke(
+            "field_checkout",
+            json!({"kind": "customer", "reference": "x", "count": 1, "days": 7}),
+        )
+        .expect_err("unknown kind");
+    assert!(err.to_string().contains("kind"), "{err}");
+    assert_eq!(
+        h.error_code(
+            "field_checkout",
+            json!({"kind": "product", "reference": "edge-gateway-nope", "count": 1, "days": 7})
+        ),
+        "NOT_FOUND"
+    );
+    // The demo's edge-gateway-pro: ORD-2025-0001 has 7 free (3 of 10 are
+    // activated), ORD-2025-0004 (newer) 5; 8 take both.
+    let a = h
+        .invoke(
+            "field_checkout",
+            json!({"kind": "product", "reference": " edge-gateway-pro ", "count": 8, "days": 7}),
+        )
+        .expect("checkout by product");
+    assert_eq!(
+        a["scope"],
+        json!({"kind": "product", "reference": "edge-gateway-pro", "order": null,
+               "product": "edge-gateway-pro", "customer": "Hangzhou Smart Meters Co.",
+               "plugins": ["modbus-tcp", "mqtt"], "max_connections": 200, "max_tags": 2000,
+               "max_license_days": 365}),
+        "{a}"
+    );
+    let id = a["allotment_id"].as_str().expect("id").to_owned();
+    let product = request_file_for(
+        h.dir.path(),
+        &[1],
+        &Credential::Product("edge-gateway-pro".into()),
+    );
+    let report = h
+        .invoke(
+            "field_issue_files",
+            json!({"allotmentId": id, "paths": [product]}),
+        )
+        .expect("issue");
+    assert_eq!(report["outcomes"][0]["code"], Value::Null, "{report}");
+    let order = request_file(h.dir.path(), &[2]);
+    assert_eq!(
+        h.error_code(
+            "field_issue_files",
+            json!({"allotmentId": id, "paths": [order]})
+        ),
+        "FIELD_REQUEST_OUT_OF_SCOPE"
+    );
+    assert_eq!(
+        h.error_code(
+            "field_checkout",
+            json!({"kind": "product", "reference": "edge-gateway-pro", "count": 5, "days": 7})
+        ),
+        "ALLOTMENT_EXCEEDS_PRODUCT"
+    );
+    let audit = h
+        .invoke("field_audit", json!({"allotmentId": id}))
+        .expect("audit");
+    assert_eq!(audit[0]["detail"]["scope"], "product", "{audit}");
+    assert_eq!(
+        audit[0]["detail"]["orders"],
+        json!([{"order_no": "ORD-2025-0001", "count": 7}, {"order_no": "ORD-2025-0004", "count": 1}])
     );
 }

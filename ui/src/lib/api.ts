@@ -12,6 +12,7 @@ import type {
   FieldIssueReport,
   IssuedView,
   ReconcileOutcome,
+  ScopeKind,
   CodeCheck,
   DeviceQuota,
   ErrorBody,
@@ -190,8 +191,9 @@ export const api = {
   // (the active profile's server); issuing is offline. License files go to
   // ~/LicenseDesk/field/<allotment>/ (the report says where).
   fieldAllotments: () => call<AllotmentSummary[]>('field_allotments'),
-  fieldCheckout: (orderNo: string, count: number, days: number) =>
-    call<AllotmentSummary>('field_checkout', { orderNo, count, days }),
+  /** From order `reference` (kind `order`) or gateway product `reference`. */
+  fieldCheckout: (kind: ScopeKind, reference: string, count: number, days: number) =>
+    call<AllotmentSummary>('field_checkout', { kind, reference, count, days }),
   /** Request files dropped on the window: one outcome per gateway. */
   fieldIssueFiles: (allotmentId: string, paths: string[]) =>
     call<FieldIssueReport>('field_issue_files', { allotmentId, paths }),

@@ -44,6 +44,7 @@ export type { UsageView } from '../bindings/UsageView';
 
 /** A count from Rust (ts-rs emits `number`; bigint is accepted for safety). */
 export type Int = number | bigint;
+export type { AllotmentScope } from '../bindings/AllotmentScope';
 export type { AllotmentSummary } from '../bindings/AllotmentSummary';
 export type { AuditEntry } from '../bindings/AuditEntry';
 export type { FieldIssueReport } from '../bindings/FieldIssueReport';
@@ -51,4 +52,5 @@ export type { GatewayOutcome } from '../bindings/GatewayOutcome';
 export type { Issued } from '../bindings/Issued';
 export type { IssuedView } from '../bindings/IssuedView';
 export type { ReconcileOutcome } from '../bindings/ReconcileOutcome';
+export type { ScopeKind } from '../bindings/ScopeKind';
 export type { SyncState } from '../bindings/SyncState';

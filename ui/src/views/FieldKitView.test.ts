@@ -3,11 +3,15 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import { mockIPC } from '@tauri-apps/api/mocks';
 import FieldKitView from './FieldKitView.svelte';
 import { drop } from '../lib/state.svelte';
-import type { AllotmentSummary, AuditEntry, IssuedView } from '../lib/types';
+import type { AllotmentScope, AllotmentSummary, AuditEntry, IssuedView } from '../lib/types';
 
 const ID = 'alt-0011';
+const orderScope: AllotmentScope = {
+  kind: 'order', reference: 'ORD-9', order: 'ORD-9', product: 'edge-gateway-lite', customer: 'Buyer Ltd',
+  plugins: ['modbus-rtu'], max_connections: 100, max_tags: 1000, max_license_days: 365,
+};
 const summary: AllotmentSummary = {
-  allotment_id: ID, server: 'http://s', order_no: 'ORD-9', max_licenses: 5, issued: 2, remaining: 3,
+  allotment_id: ID, server: 'http://s', scope: orderScope, max_licenses: 5, issued: 2, remaining: 3,
   not_before: '2026-03-31T10:00:00Z', not_after: '2026-04-07T10:00:00Z', expires_in_secs: 2 * 86400 + 3600,
   expired: false, pending_sync: 1, reconciled: 0, conflicts: 1, server_state: 'open', consumed: 0, synced_at: null,
 };
@@ -27,6 +31,12 @@ describe('FieldKitView', () => {
     const card = await screen.findByRole('region', { name: 'Allotment' });
     await waitFor(() => expect(within(card).getByTestId('remaining').textContent).toContain('3 / 5'));
     expect(within(card).getByTestId('expiry').textContent).toContain('Expires in 2 days');
+    expect(within(card).getByRole('heading', { level: 2 }).textContent).toBe('Order ORD-9');
+    const scope = within(card).getByRole('group', { name: 'Scope' });
+    expect(scope.textContent).toContain('Buyer Ltd');
+    expect(scope.textContent).toContain('of product edge-gateway-lite');
+    expect(scope.textContent).toContain('modbus-rtu');
+    expect(scope.textContent).toContain('up to 100 connections · 1,000 data tags · each license valid 365 days');
     const table = await screen.findByRole('table', { name: 'Issued licenses' });
     const rows = within(table).getAllByRole('row');
     expect(rows[1]!.textContent).toContain('Conflict');
@@ -93,6 +103,66 @@ describe('FieldKitView', () => {
     expect(items[0]!.textContent).toContain('5 licenses of ORD-9');
     expect(items[1]!.textContent).toContain('Reconcile');
     expect(items[1]!.textContent).toContain('2 records uploaded, 1 newly consumed, 1 conflicts');
+  });
+
+  it('checks out from a product when Product is chosen and shows the scope Rust returns', async () => {
+    const productScope: AllotmentScope = {
+      kind: 'product', reference: 'edge-gateway-pro', order: null, product: 'edge-gateway-pro', customer: 'Buyer Ltd',
+      plugins: ['modbus-tcp', 'mqtt'], max_connections: 200, max_tags: 2000, max_license_days: 365,
+    };
+    const checkedOut: AllotmentSummary = { ...summary, allotment_id: 'alt-0022', scope: productScope, max_licenses: 8, issued: 0, remaining: 8 };
+    let list: AllotmentSummary[] = [];
+    let sent: unknown = null;
+    mockIPC((cmd, args) => {
+      if (cmd === 'field_allotments') return list;
+      if (cmd === 'field_issued') return [];
+      if (cmd === 'field_checkout') {
+        sent = args;
+        list = [checkedOut];
+        return checkedOut;
+      }
+      return null;
+    });
+    render(FieldKitView);
+    await screen.findByText('No allotment yet');
+    const from = screen.getByRole('radiogroup', { name: 'Check out from' });
+    const order = within(from).getByRole('radio', { name: 'Order' }) as HTMLInputElement;
+    const product = within(from).getByRole('radio', { name: 'Product' }) as HTMLInputElement;
+    expect(order.checked).toBe(true);
+    expect(screen.getByLabelText('Order number')).toBeTruthy();
+    await fireEvent.click(product);
+    expect(product.checked).toBe(true);
+    const input = screen.getByLabelText('Gateway product') as HTMLInputElement;
+    expect(input.placeholder).toBe('edge-gateway-pro');
+    expect(screen.getByTestId('product-hint').textContent).toContain('oldest first');
+    await fireEvent.input(input, { target: { value: ' edge-gateway-pro ' } });
+    const count = screen.getByLabelText('Licenses') as HTMLInputElement;
+    await fireEvent.input(count, { target: { value: '8' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Check out' }));
+    await waitFor(() => expect(sent).toEqual({ kind: 'product', reference: 'edge-gateway-pro', count: 8, days: 7 }));
+    const card = await screen.findByRole('region', { name: 'Allotment' });
+    await waitFor(() => expect(within(card).getByRole('heading', { level: 2 }).textContent).toBe('Product edge-gateway-pro'));
+    const scope = within(card).getByRole('group', { name: 'Scope' });
+    expect(scope.textContent).toContain('modbus-tcp');
+    expect(scope.textContent).toContain('mqtt');
+    expect(scope.textContent).not.toContain('of product');
+    expect(scope.textContent).toContain('up to 200 connections · 2,000 data tags');
+  });
+
+  it('names the orders a product checkout drew from in the audit log', async () => {
+    const audit: AuditEntry[] = [
+      {
+        id: 1, allotment_id: ID, at: '2026-03-31T10:00:00Z', action: 'checkout',
+        detail: { scope: 'product', product: 'edge-gateway-pro', order_no: null, max_licenses: 8, orders: [{ order_no: 'ORD-1', count: 7 }, { order_no: 'ORD-4', count: 1 }] },
+      },
+    ];
+    mockIPC((cmd) => (cmd === 'field_allotments' ? [summary] : cmd === 'field_issued' ? issued : cmd === 'field_audit' ? audit : null));
+    render(FieldKitView);
+    const details = await screen.findByTestId('audit');
+    (details as HTMLDetailsElement).open = true;
+    await fireEvent(details, new Event('toggle'));
+    const list = await screen.findByRole('list', { name: 'Server audit log' });
+    expect(within(list).getAllByRole('listitem')[0]!.textContent).toContain('8 licenses of product edge-gateway-pro (ORD-1 × 7, ORD-4 × 1)');
   });
 
   it("shows Rust's error and recovers on retry; an empty kit says what to do", async () => {

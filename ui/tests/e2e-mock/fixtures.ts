@@ -80,9 +80,16 @@ function fieldKit(empty: boolean) {
         { seq: 2, slot: 2, fingerprint: fp(2), license_id: `${FIELD_ID}-2`, issued_at: ago(60 * 25), state: 'conflict', code: 'HARDWARE_ALREADY_ACTIVATED', message: 'this gateway got a license of the order elsewhere meanwhile; its field license was not counted' },
         { seq: 3, slot: 3, fingerprint: fp(3), license_id: `${FIELD_ID}-3`, issued_at: ago(45), state: 'pending_sync', code: null, message: null },
       ];
-  const max = 5;
+  let max = 5;
+  // What the allotment is for: the demo's ORD-2025-0001, or (checked out
+  // by product) its product across ORD-2025-0001 and ORD-2025-0004.
+  const orderScope = {
+    kind: 'order', reference: 'ORD-2025-0001', order: 'ORD-2025-0001', product: 'edge-gateway-pro', customer: 'Hangzhou Smart Meters Co.',
+    plugins: ['modbus-tcp', 'opcua', 'mqtt'], max_connections: 200, max_tags: 2000, max_license_days: 365,
+  };
+  let scope: Record<string, unknown> = orderScope;
   const summary = () => ({
-    allotment_id: FIELD_ID, server: 'http://127.0.0.1:8787', order_no: 'ORD-2025-0001', max_licenses: max,
+    allotment_id: FIELD_ID, server: 'http://127.0.0.1:8787', scope, max_licenses: max,
     issued: issued.length, remaining: max - issued.length, not_before: ago(60 * 30), not_after: inDays(6.2),
     expires_in_secs: Math.round(6.2 * 86400), expired: false,
     pending_sync: issued.filter((i) => i.state === 'pending_sync').length,
@@ -104,7 +111,13 @@ function fieldKit(empty: boolean) {
   return {
     field_allotments: () => (checkedOut ? [summary()] : []),
     field_checkout: (a: Args) => {
-      if (!a?.orderNo) return Promise.reject({ code: 'ORDER_NOT_FOUND', message: 'no order with that number in this account' });
+      if (a?.kind === 'product') {
+        if (a.reference !== 'edge-gateway-pro') return Promise.reject({ code: 'NOT_FOUND', message: 'gateway order of this product not found' });
+        scope = { ...orderScope, kind: 'product', reference: 'edge-gateway-pro', order: null, plugins: ['modbus-tcp', 'mqtt'] };
+      } else if (a?.reference !== 'ORD-2025-0001') {
+        return Promise.reject({ code: 'NOT_FOUND', message: 'order not found' });
+      }
+      max = Number(a.count);
       checkedOut = true;
       return summary();
     },
@@ -116,7 +129,12 @@ function fieldKit(empty: boolean) {
       return o.code ? Promise.reject({ code: o.code, message: o.message }) : { out_dir: outDir, outcomes: [o] };
     },
     field_audit: () => [
-      { id: 1, allotment_id: FIELD_ID, at: '2026-03-31T10:00:00Z', action: 'checkout', detail: { order_no: summary().order_no, max_licenses: summary().max_licenses } },
+      {
+        id: 1, allotment_id: FIELD_ID, at: '2026-03-31T10:00:00Z', action: 'checkout',
+        detail: scope.kind === 'product'
+          ? { scope: 'product', product: 'edge-gateway-pro', order_no: null, max_licenses: max, orders: [{ order_no: 'ORD-2025-0001', count: Math.min(max, 7) }, ...(max > 7 ? [{ order_no: 'ORD-2025-0004', count: max - 7 }] : [])] }
+          : { scope: 'order', order_no: 'ORD-2025-0001', max_licenses: max },
+      },
       ...(reconciles > 0
         ? [{ id: 2, allotment_id: FIELD_ID, at: '2026-03-31T12:00:00Z', action: 'reconcile', detail: { entries: issued.length, new_entries: issued.length, newly_consumed: issued.length, conflicts: 0 } }]
         : []),

@@ -282,6 +282,45 @@ export const tests = [
     },
   },
   {
+    name: 'field kit: check out by product with the keyboard, the allotment shows its scope',
+    scenario: { emptyFieldKit: true },
+    async run({ page, shot, expect }) {
+      await nav(page, 'Field Kit');
+      await expect.visible(page.getByRole('heading', { name: 'No allotment yet' }));
+      const from = page.getByRole('radiogroup', { name: 'Check out from' });
+      // Keyboard only: focus the checked radio, arrow to Product, Tab on.
+      await from.getByRole('radio', { name: 'Order' }).focus();
+      await page.keyboard.press('ArrowRight');
+      expect.true(await from.getByRole('radio', { name: 'Product' }).isChecked(), 'Product chosen with the arrow key');
+      const outline = await page.evaluate(() => getComputedStyle(document.activeElement.closest('label')).outlineStyle);
+      expect.true(outline !== 'none', `radio focus outline is ${outline}`);
+      await page.keyboard.press('Tab');
+      const label = await page.evaluate(() => document.activeElement?.closest('label')?.textContent?.trim());
+      expect.true(label?.startsWith('Gateway product'), `focused ${label}`);
+      await expect.text(page.getByTestId('product-hint'), 'oldest first');
+      await page.keyboard.type('edge-gateway-pro');
+      await page.getByLabel('Licenses').fill('8');
+      await page.getByLabel('Licenses').press('Enter');
+      const card = page.getByRole('region', { name: 'Allotment' });
+      await expect.visible(card.getByRole('heading', { name: 'Product edge-gateway-pro' }));
+      await expect.text(card.getByTestId('remaining'), '8 / 8');
+      const scope = card.getByRole('group', { name: 'Scope' });
+      await expect.text(scope, 'Hangzhou Smart Meters Co.');
+      await expect.text(scope, 'modbus-tcp');
+      await expect.text(scope, 'up to 200 connections · 2,000 data tags · each license valid 365 days');
+      expect.true(!(await scope.textContent()).includes('opcua'), 'opcua is not granted by every order');
+      await expect.text(page.getByRole('status').filter({ hasText: 'Checked out' }).first(), 'Checked out 8 licenses of product edge-gateway-pro');
+      await shot('field-kit-product');
+      await page.getByTestId('audit').locator('summary').click();
+      const audit = page.getByRole('list', { name: 'Server audit log' });
+      await expect.text(audit.locator('li').nth(0), '8 licenses of product edge-gateway-pro (ORD-2025-0001 × 7, ORD-2025-0004 × 1)');
+      // Back to Order: the field asks for an order number again.
+      await from.getByRole('radio', { name: 'Product' }).focus();
+      await page.keyboard.press('ArrowLeft');
+      await expect.visible(page.getByLabel('Order number'));
+    },
+  },
+  {
     name: 'keyboard: sidebar reachable with Tab, visible focus',
     async run({ page, expect }) {
       await expect.visible(page.getByRole('region', { name: 'Total' }));

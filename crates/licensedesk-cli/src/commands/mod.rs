@@ -59,7 +59,8 @@ pub fn license_json(license: &VerifiedLicense) -> Value {
             map.insert(
                 "delegate".into(),
                 json!({"allotment_id": c.allotment_id, "delegate_kid": c.delegate_kid,
-                       "max_licenses": c.max_licenses, "not_after": c.not_after}),
+                       "max_licenses": c.max_licenses, "not_after": c.not_after,
+                       "scope": {"order": c.scope.order, "product": c.scope.product}}),
             );
         }
     }

@@ -20,11 +20,15 @@ use crate::store::{read_capped, write_durably};
 #[derive(Args)]
 pub struct RequestArgs {
     /// The activation code to activate this gateway with.
-    #[arg(long, conflicts_with = "order", required_unless_present = "order")]
+    #[arg(long, conflicts_with_all = ["order", "product"], required_unless_present_any = ["order", "product"])]
     pub code: Option<String>,
     /// Or the order number to draw a license from.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "product")]
     pub order: Option<String>,
+    /// Or the gateway product (e.g. edge-gateway-pro) a field kit's product
+    /// allotment issues licenses of.
+    #[arg(long)]
+    pub product: Option<String>,
     /// A name for this gateway (shown in LicenseDesk's gateway registry).
     #[arg(long)]
     pub name: Option<String>,
@@ -39,13 +43,14 @@ pub struct RequestArgs {
 }
 
 pub fn run(args: &RequestArgs, now: DateTime<Utc>) -> Outcome {
-    let credential = match (&args.code, &args.order) {
-        (Some(code), _) => Credential::Code(ActivationCode::parse(code)?),
-        (None, Some(order)) => Credential::Order(order.clone()),
-        (None, None) => {
+    let credential = match (&args.code, &args.order, &args.product) {
+        (Some(code), _, _) => Credential::Code(ActivationCode::parse(code)?),
+        (None, Some(order), _) => Credential::Order(order.clone()),
+        (None, None, Some(product)) => Credential::Product(product.clone()),
+        (None, None, None) => {
             return Err(Failure::new(
                 "REQUEST_CREDENTIAL_MISSING",
-                "give --code or --order",
+                "give --code, --order or --product",
             ));
         }
     };

@@ -50,9 +50,12 @@ pub fn run(args: &VerifyArgs, home: &Home, now: DateTime<Utc>) -> Outcome {
     }
     let issuer = match license.delegate() {
         Some(c) => format!(
-            "delegate key {}, allotment {}, certified by the server",
+            "delegate key {}, allotment {} for {}, certified by the server",
             license.kid(),
-            c.allotment_id
+            c.allotment_id,
+            c.scope
+                .reference()
+                .map_or_else(String::new, |r| r.to_string())
         ),
         None => format!("key {}", license.kid()),
     };

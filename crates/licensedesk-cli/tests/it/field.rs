@@ -113,6 +113,49 @@ fn a_delegated_license_installs_and_a_broken_chain_changes_nothing() {
     assert!(String::from_utf8_lossy(&v.stdout).contains("allotment alt-cli"));
 }
 
+#[test]
+fn a_license_out_of_its_product_scope_is_refused_with_its_code() {
+    let world = World::new();
+    let fp = world.fingerprint();
+    let server = root(&world);
+    let mut f = field(&server);
+    f.cert.scope.order = None;
+    f.cert.scope.product = Some("edge-gateway-pro".into());
+    f.env = sign_cert(&f.cert, &server);
+    let good = f.write(&world, "pro.lic", &f.payload(&fp));
+    let out = json(&world.run(&["install", "--json", s(&good), "--now", NOW]));
+    assert_eq!(out["product"], "edge-gateway-pro", "{out}");
+    assert_eq!(
+        out["delegate"]["scope"],
+        serde_json::json!({"order": null, "product": "edge-gateway-pro"})
+    );
+    let installed = fs::read(world.home().join("license.lic")).expect("installed");
+
+    let mut lite = f.payload(&fp);
+    lite.product = Some("edge-gateway-lite".into());
+    let mut one_order = f.payload(&fp);
+    one_order.order = Some("ORD-1001".into());
+    for (name, p) in [("lite.lic", &lite), ("order.lic", &one_order)] {
+        let file = f.write(&world, name, p);
+        for command in ["verify", "install"] {
+            let out = world.run(&[command, "--json", s(&file), "--now", NOW]);
+            assert_eq!(
+                error_code(&out),
+                "DELEGATE_SCOPE_EXCEEDED",
+                "{command} {name}"
+            );
+        }
+        let now = fs::read(world.home().join("license.lic")).expect("installed");
+        assert_eq!(now, installed, "{name}: the installed license must stay");
+    }
+    let v = world.run(&["verify", s(&good), "--now", NOW]);
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(
+        text.contains("allotment alt-cli for product 'edge-gateway-pro'"),
+        "{text}"
+    );
+}
+
 fn ledger(f: &Field, n: u32) -> (Vec<ExportEntry>, String) {
     let mut entries: Vec<ExportEntry> = Vec::new();
     for i in 1..=n {

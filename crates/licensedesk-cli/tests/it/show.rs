@@ -126,6 +126,36 @@ fn request_collects_many_gateways_in_one_file() {
 }
 
 #[test]
+fn request_for_a_product_names_it_and_a_bad_one_is_refused() {
+    let world = World::new();
+    let file = world.path("req.json");
+    let out = json(&world.run(&[
+        "request",
+        "--json",
+        "--product",
+        "edge-gateway-pro",
+        "-o",
+        s(&file),
+    ]));
+    assert_eq!(out["gateways"], 1);
+    let request =
+        parse_request(&std::fs::read(&file).expect("read")).expect("a valid request file");
+    assert_eq!(
+        request.gateways()[0].credential,
+        licensedesk_core::offline::Credential::Product("edge-gateway-pro".into())
+    );
+    let bad = world.run(&[
+        "request",
+        "--json",
+        "--product",
+        "edge gateway",
+        "-o",
+        s(&world.path("bad.json")),
+    ]);
+    assert_eq!(error_code(&bad), "OFFLINE_CREDENTIAL_INVALID");
+}
+
+#[test]
 fn request_refuses_a_mistyped_code() {
     let world = World::new();
     let code = ActivationCode::from_entropy([9; 16]).canonical();

@@ -219,3 +219,84 @@ fn rewrap(text: &str, cert: &Envelope) -> String {
     let at = body.find(",\"cert\":").expect("a cert field");
     armor(format!("{},\"cert\":{}}}", &body[..at], cert.to_json()).as_bytes())
 }
+
+/// A kit whose certificate is for a product's orders (no order).
+fn product_kit() -> Kit {
+    let mut k = kit();
+    k.cert.scope.order = None;
+    k.cert.scope.product = Some("edge-gateway-pro".into());
+    k.cert_env = sign_cert(&k.cert, &k.root);
+    k
+}
+
+#[test]
+fn a_license_out_of_a_product_scope_is_refused_with_its_code() {
+    let k = product_kit();
+    let good = k.good_payload();
+    assert_eq!(
+        (good.order.as_deref(), good.product.as_deref()),
+        (None, Some("edge-gateway-pro"))
+    );
+    let v = verify_license(k.license(&good).as_bytes(), &k.roots).expect("in scope");
+    assert_eq!(
+        check_for_install(&v, &this_machine(), at(2026, 6, 1, 0)),
+        Ok(())
+    );
+    let with = |f: &dyn Fn(&mut LicensePayload)| {
+        let mut p = good.clone();
+        f(&mut p);
+        k.license(&p)
+    };
+    let cases: [(&str, String, &str); 4] = [
+        (
+            "another product",
+            with(&|p| p.product = Some("edge-gateway-lite".into())),
+            "product 'edge-gateway-lite' is outside the scope (product 'edge-gateway-pro')",
+        ),
+        (
+            "no product",
+            with(&|p| p.product = None),
+            "no order or product is outside the scope (product 'edge-gateway-pro')",
+        ),
+        (
+            "an order of the product",
+            with(&|p| p.order = Some("SO-2026-04417".into())),
+            "order 'SO-2026-04417' (product 'edge-gateway-pro') is outside the scope",
+        ),
+        (
+            "another customer",
+            with(&|p| p.customer = "Someone Else".into()),
+            "customer 'Someone Else' is not the scope's",
+        ),
+    ];
+    for (what, text, message) in cases {
+        let err = verify_license(text.as_bytes(), &k.roots).expect_err(what);
+        assert_eq!(err.code(), "DELEGATE_SCOPE_EXCEEDED", "{what}");
+        assert!(err.to_string().contains(message), "{what}: {err}");
+    }
+    // An order scope refuses a license of its product that names no order.
+    let order_kit = kit();
+    let mut p = order_kit.good_payload();
+    p.order = None;
+    let err = verify_license(order_kit.license(&p).as_bytes(), &order_kit.roots)
+        .expect_err("order scope");
+    assert_eq!(err.code(), "DELEGATE_SCOPE_EXCEEDED");
+    assert!(
+        err.to_string()
+            .contains("outside the scope (order 'SO-2026-04417')"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_certificate_naming_neither_an_order_nor_a_product_is_invalid() {
+    let mut k = product_kit();
+    k.cert.scope.product = None;
+    assert_eq!(
+        k.cert.validate().map_err(|e| e.code()),
+        Err("DELEGATE_CERT_INVALID")
+    );
+    let env = sign_cert(&k.cert, &k.root);
+    let text = sign_delegated_license(&k.good_payload(), &env, &k.delegate);
+    assert_eq!(code(&text, &k.roots), Err("DELEGATE_CERT_INVALID"));
+}

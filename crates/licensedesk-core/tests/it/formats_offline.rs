@@ -21,6 +21,8 @@ fn gateway_fp(i: u8) -> String {
 fn entry(i: u8) -> RequestEntry {
     let credential = if i.is_multiple_of(2) {
         Credential::Code(ActivationCode::from_entropy([i; 16]))
+    } else if i.is_multiple_of(3) {
+        Credential::Product("edge-gateway-pro".into())
     } else {
         Credential::Order(format!("SO-2026-{i:05}"))
     };
@@ -74,6 +76,7 @@ fn request_round_trip() {
     assert_eq!(parse_request(text.as_bytes()), Ok(req.clone()));
     assert!(text.contains("\"nonce\": \"01010101010101010101010101010101\""));
     assert!(text.contains("\"order\": \"SO-2026-00001\""));
+    assert!(text.contains("\"product\": \"edge-gateway-pro\""));
 }
 
 #[test]
@@ -126,6 +129,29 @@ fn request_errors_table() {
         (
             "code and order",
             with(&|v| v["gateways"][0]["order"] = "SO-1".into()),
+            Some("OFFLINE_CREDENTIAL_INVALID"),
+        ),
+        (
+            "a product",
+            with(&|v| {
+                let e = v["gateways"][0].as_object_mut().expect("entry");
+                e.remove("code");
+                e.insert("product".into(), "edge-gateway-pro".into());
+            }),
+            None,
+        ),
+        (
+            "code and product",
+            with(&|v| v["gateways"][0]["product"] = "edge-gateway-pro".into()),
+            Some("OFFLINE_CREDENTIAL_INVALID"),
+        ),
+        (
+            "product with a space",
+            with(&|v| {
+                let e = v["gateways"][0].as_object_mut().expect("entry");
+                e.remove("code");
+                e.insert("product".into(), "edge pro".into());
+            }),
             Some("OFFLINE_CREDENTIAL_INVALID"),
         ),
         (

@@ -15,7 +15,7 @@ use licensedesk_core::delegate::sha256_hex;
 use licensedesk_core::ledger::verify_export;
 use licensedesk_field::{Kit, checkout};
 
-use crate::support::{ORDER, Server, fingerprint, request_file, s, t0};
+use crate::support::{ORDER, Server, by_order, fingerprint, request_file, s, t0};
 
 const GATEWAYS: u32 = 24;
 const CYCLES: u32 = 24;
@@ -97,10 +97,18 @@ async fn kill_dash_nine_at_random_points_loses_nothing_and_issues_nothing_twice(
     let token = server.account_with_order(GATEWAYS).await;
     let kit_dir = tmp.path().join("kit");
     let mut kit = Kit::open(&kit_dir).expect("kit");
-    let id = checkout(&mut kit, &server.base, &token, ORDER, GATEWAYS, 7, t0())
-        .await
-        .expect("checkout")
-        .allotment_id;
+    let id = checkout(
+        &mut kit,
+        &server.base,
+        &token,
+        &by_order(),
+        GATEWAYS,
+        7,
+        t0(),
+    )
+    .await
+    .expect("checkout")
+    .allotment_id;
     server.stop().await;
     drop(kit);
     let out = tmp.path().join("out");

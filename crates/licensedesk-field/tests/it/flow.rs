@@ -6,7 +6,7 @@
 use chrono::Duration;
 use licensedesk_field::{Kit, SyncState, checkout, reconcile};
 
-use crate::support::{ORDER, Server, fingerprint, ldctl, ldctl_ok, s, t0};
+use crate::support::{ORDER, Server, by_order, fingerprint, ldctl, ldctl_ok, s, t0};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_out_five_issue_offline_install_reconcile_exactly_once() {
@@ -15,7 +15,7 @@ async fn check_out_five_issue_offline_install_reconcile_exactly_once() {
     let server = Server::start(&data, t0()).await;
     let token = server.account_with_order(10).await;
     let mut kit = Kit::open(&tmp.path().join("kit")).expect("kit");
-    let a = checkout(&mut kit, &server.base, &token, ORDER, 5, 7, t0())
+    let a = checkout(&mut kit, &server.base, &token, &by_order(), 5, 7, t0())
         .await
         .expect("checkout");
     let id = a.allotment_id.clone();
@@ -177,12 +177,12 @@ async fn check_out_five_issue_offline_install_reconcile_exactly_once() {
     let keys_dir = tmp.path().join("kit/keys");
     let count_keys = || std::fs::read_dir(&keys_dir).expect("keys").count();
     assert_eq!(count_keys(), 1);
-    let err = checkout(&mut kit, &server.base, &token, ORDER, 100, 7, t0())
+    let err = checkout(&mut kit, &server.base, &token, &by_order(), 100, 7, t0())
         .await
         .expect_err("more than the order");
     assert_eq!(err.detail_code(), "ALLOTMENT_EXCEEDS_ORDER", "{err}");
     assert_eq!(count_keys(), 1, "the refused checkout's key is discarded");
-    let b = checkout(&mut kit, &server.base, &token, ORDER, 1, 7, t0())
+    let b = checkout(&mut kit, &server.base, &token, &by_order(), 1, 7, t0())
         .await
         .expect("second checkout");
     assert_ne!(

@@ -3,6 +3,7 @@
 
 mod crash;
 mod flow;
+mod product;
 mod reconcile;
 mod refusals;
 mod support;

@@ -6,7 +6,7 @@ use chrono::Duration;
 use licensedesk_field::{Kit, SyncState, checkout, reconcile};
 use serde_json::{Value, json};
 
-use crate::support::{ORDER, Server, fingerprint, ldctl, ldctl_ok, s, t0};
+use crate::support::{ORDER, Server, by_order, fingerprint, ldctl, ldctl_ok, s, t0};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_activated_elsewhere_meanwhile_is_a_conflict_with_its_code() {
@@ -14,7 +14,7 @@ async fn a_gateway_activated_elsewhere_meanwhile_is_a_conflict_with_its_code() {
     let server = Server::start(&tmp.path().join("server"), t0()).await;
     let token = server.account_with_order(3).await;
     let mut kit = Kit::open(&tmp.path().join("kit")).expect("kit");
-    let id = checkout(&mut kit, &server.base, &token, ORDER, 2, 7, t0())
+    let id = checkout(&mut kit, &server.base, &token, &by_order(), 2, 7, t0())
         .await
         .expect("checkout")
         .allotment_id;

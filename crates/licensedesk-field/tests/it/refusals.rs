@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::Coded as _;
 use licensedesk_field::{Kit, checkout};
 
-use crate::support::{ORDER, Server, fingerprint, request_file, t0};
+use crate::support::{Server, by_order, fingerprint, request_file, t0};
 
 /// Issues `n` at `now` into `out` and expects `code`; checks that neither
 /// the ledger, the clock mark nor the output directory changed.
@@ -45,7 +45,7 @@ async fn refusals_carry_their_code_and_write_nothing() {
     let token = server.account_with_order(10).await;
     let kit_dir = tmp.path().join("kit");
     let mut kit = Kit::open(&kit_dir).expect("kit");
-    let a = checkout(&mut kit, &server.base, &token, ORDER, 2, 7, t0())
+    let a = checkout(&mut kit, &server.base, &token, &by_order(), 2, 7, t0())
         .await
         .expect("checkout");
     server.stop().await;
@@ -95,7 +95,7 @@ async fn refusals_carry_their_code_and_write_nothing() {
     let err = kit
         .issue_requests(&id, &[other], &out, two_hours)
         .expect_err("other order");
-    assert_eq!(err.code(), "FIELD_REQUEST_WRONG_ORDER", "{err}");
+    assert_eq!(err.code(), "FIELD_REQUEST_OUT_OF_SCOPE", "{err}");
     let huge = tmp.path().join("huge.json");
     std::fs::write(&huge, vec![b' '; 2 * 1024 * 1024]).expect("huge");
     let err = kit
@@ -139,7 +139,7 @@ async fn issuing_in_the_second_of_the_checkout_is_valid() {
     let server = Server::start(&tmp.path().join("server"), now).await;
     let token = server.account_with_order(3).await;
     let mut kit = Kit::open(&tmp.path().join("kit")).expect("kit");
-    let a = checkout(&mut kit, &server.base, &token, ORDER, 1, 7, now)
+    let a = checkout(&mut kit, &server.base, &token, &by_order(), 1, 7, now)
         .await
         .expect("checkout");
     server.stop().await;

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
+use licensedesk_core::gateway::AllotmentSource;
 use licensedesk_core::offline::{Credential, OfflineRequest, RequestEntry};
 use licensedesk_server::clock::TestClock;
 use licensedesk_server::config::Settings;
@@ -16,6 +17,11 @@ use tokio::sync::oneshot;
 
 pub const ADMIN: &str = "test-admin-token";
 pub const ORDER: &str = "ORD-F";
+
+/// Check out from order `ORDER`.
+pub fn by_order() -> AllotmentSource {
+    AllotmentSource::Order(ORDER.into())
+}
 
 pub fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -95,6 +101,11 @@ impl Server {
 
     /// An account with order `ORDER` of `quantity` licenses; returns its token.
     pub async fn account_with_order(&self, quantity: u32) -> String {
+        self.account_with_order_of(quantity).await.1
+    }
+
+    /// The same, returning the account's id too.
+    pub async fn account_with_order_of(&self, quantity: u32) -> (Value, String) {
         let v = self
             .post(
                 "/v1/admin/accounts",
@@ -103,23 +114,42 @@ impl Server {
             )
             .await;
         let token = v["token"].as_str().expect("token").to_owned();
+        self.add_order(&v["id"], ORDER, None, quantity, &["modbus-tcp"])
+            .await;
+        (v["id"].clone(), token)
+    }
+
+    /// Adds order `order_no` of `quantity` licenses (of `product`, if any)
+    /// to account `account_id`.
+    pub async fn add_order(
+        &self,
+        account_id: &Value,
+        order_no: &str,
+        product: Option<&str>,
+        quantity: u32,
+        plugins: &[&str],
+    ) {
         self.post(
             "/v1/admin/gateway-orders",
             ADMIN,
-            json!({"account_id": v["id"], "order_no": ORDER, "email": "b@example.com",
+            json!({"account_id": account_id, "order_no": order_no, "email": "b@example.com",
             "customer": "Buyer Ltd", "quantity": quantity, "max_connections": 100, "max_tags": 500,
-            "plugins": ["modbus-tcp"], "validity_days": 365}),
+            "plugins": plugins, "validity_days": 365, "product": product}),
         )
         .await;
-        token
     }
 
     /// The order's licenses neither activated nor reserved.
     pub async fn order_remaining(&self) -> u64 {
+        self.remaining_of(ORDER).await
+    }
+
+    /// Order `order_no`'s licenses neither activated nor reserved.
+    pub async fn remaining_of(&self, order_no: &str) -> u64 {
         let v = self
             .http
             .post(format!("{}/v1/gateway/orders/lookup", self.base))
-            .json(&json!({"order_no": ORDER, "email": "b@example.com"}))
+            .json(&json!({"order_no": order_no, "email": "b@example.com"}))
             .send()
             .await
             .expect("send")
@@ -141,6 +171,11 @@ pub fn fingerprint(n: u32) -> String {
 /// A request file for gateways `ns` of order `order`, made with core (the
 /// flow test uses the real `ldctl request` instead).
 pub fn request_file(dir: &Path, name: &str, ns: &[u32], order: &str) -> PathBuf {
+    request_file_for(dir, name, ns, &Credential::Order(order.to_owned()))
+}
+
+/// A request file for gateways `ns`, each asking with `credential`.
+pub fn request_file_for(dir: &Path, name: &str, ns: &[u32], credential: &Credential) -> PathBuf {
     let entries = ns
         .iter()
         .map(|&n| {
@@ -148,7 +183,7 @@ pub fn request_file(dir: &Path, name: &str, ns: &[u32], order: &str) -> PathBuf 
             nonce[..4].copy_from_slice(&n.to_be_bytes());
             RequestEntry::new(
                 &fingerprint(n),
-                Credential::Order(order.to_owned()),
+                credential.clone(),
                 nonce,
                 t0(),
                 Some(format!("gw-{n}")),

@@ -1,16 +1,22 @@
 //! Offline field activation (issue 6): a field kit checks out an allotment
-//! of an order's gateway licenses for its own delegate key, issues them
+//! of an order's gateway licenses (or of a gateway product's orders) for
+//! its own delegate key, issues them
 //! offline, and reconciles its ledger here; the server consumes each
 //! allotment slot exactly once. Every rule (certificate, chain, ledger, slot
 //! rule) is licensedesk-core's; this module stores and counts.
 
 pub mod reconcile;
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Duration, Utc};
-use licensedesk_core::delegate::{DelegateCert, DelegateScope, sign_cert};
-use licensedesk_core::gateway::LicenseKind;
+use licensedesk_core::Coded as _;
+use licensedesk_core::delegate::{DelegateCert, sign_cert};
+use licensedesk_core::gateway::{
+    AllotmentPart, AllotmentSource, OrderSupply, check_product, plan_allotment,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,7 +37,13 @@ pub const MAX_ALLOTMENT_DAYS: u32 = 90;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CheckoutRequest {
-    pub order_no: String,
+    /// Check out from this order… (exactly one of `order_no` and `product`)
+    #[serde(default)]
+    pub order_no: Option<String>,
+    /// …or from the account's orders of this gateway product, oldest first
+    /// (licensedesk-core's `plan_allotment`).
+    #[serde(default)]
+    pub product: Option<String>,
     pub count: u32,
     pub days: u32,
     pub delegate_kid: String,
@@ -40,10 +52,54 @@ pub struct CheckoutRequest {
     pub delegate_public_key: String,
 }
 
+impl CheckoutRequest {
+    /// What the allotment is checked out from: exactly one order or product.
+    fn source(&self) -> Result<AllotmentSource> {
+        let given = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        match (given(&self.order_no), given(&self.product)) {
+            (Some(order), None) => Ok(AllotmentSource::Order(order)),
+            (None, Some(product)) => {
+                check_product(&product).map_err(ApiError::core)?;
+                Ok(AllotmentSource::Product(product))
+            }
+            (Some(_), Some(_)) => Err(ApiError::invalid(
+                "ALLOTMENT_SCOPE_INVALID",
+                "give either an order number or a product to check out from, not both",
+            )),
+            (None, None) => Err(ApiError::invalid(
+                "ALLOTMENT_SCOPE_INVALID",
+                "give an order number or a product to check out from",
+            )),
+        }
+    }
+}
+
+/// Slots `first_slot .. first_slot + count` of an allotment count against
+/// order `order_no`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AllotmentOrderView {
+    pub order_no: String,
+    pub first_slot: u32,
+    pub count: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AllotmentView {
     pub allotment_id: String,
-    pub order_no: String,
+    /// `order` (checked out from one order) or `product` (from the
+    /// product's orders).
+    pub scope: String,
+    /// The order of an order allotment.
+    pub order_no: Option<String>,
+    /// The product of a product allotment, or the order's product.
+    pub product: Option<String>,
+    /// The orders the slots count against, in slot order.
+    pub orders: Vec<AllotmentOrderView>,
     pub max_licenses: u32,
     /// Slots reconciled as consumed.
     pub consumed: u32,
@@ -72,11 +128,14 @@ pub(crate) fn audit(
     Ok(())
 }
 
-/// Licenses of `order_id` still reserved by open allotments.
+/// Licenses of `order_id` still reserved by open allotments: each open
+/// allotment's part of the order less its slots already reconciled.
 pub fn reserved_for_order(c: &Connection, order_id: i64) -> Result<u32> {
     Ok(c.prepare_cached(
-        "SELECT COALESCE(SUM(a.max_licenses - (SELECT COUNT(*) FROM field_slots s WHERE s.allotment_id = a.id)), 0)
-         FROM field_allotments a WHERE a.order_id = ?1 AND a.state = 'open'",
+        "SELECT COALESCE(SUM(p.count - (SELECT COUNT(*) FROM field_slots s WHERE s.allotment_id = p.allotment_id
+               AND s.slot >= p.first_slot AND s.slot < p.first_slot + p.count)), 0)
+         FROM field_allotment_orders p JOIN field_allotments a ON a.id = p.allotment_id
+         WHERE p.order_id = ?1 AND a.state = 'open'",
     )?
     .query_row([order_id], |r| r.get(0))?)
 }
@@ -89,36 +148,56 @@ pub(crate) fn order_free(c: &Connection, order_id: i64, quantity: u32) -> Result
     Ok(quantity.saturating_sub(activated.saturating_add(reserved_for_order(c, order_id)?)))
 }
 
-struct Order {
-    id: i64,
-    quantity: u32,
-    scope: DelegateScope,
-}
-
-fn caller_order(c: &Connection, account_id: i64, order_no: &str) -> Result<Order> {
-    c.query_row(
-        "SELECT id, quantity, customer, max_connections, max_tags, plugins, validity_days
-         FROM gateway_orders WHERE order_no = ?1 AND account_id = ?2",
-        params![order_no.trim(), account_id],
-        |r| {
-            Ok(Order {
-                id: r.get(0)?,
-                quantity: r.get(1)?,
-                scope: DelegateScope {
-                    kind: LicenseKind::Activation,
-                    customer: r.get(2)?,
-                    order: Some(order_no.trim().to_owned()),
-                    product: None,
-                    plugins: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
-                    max_connections: r.get(3)?,
-                    max_tags: r.get(4)?,
-                    max_license_days: r.get(6)?,
+/// The caller's orders `source` may draw from, with what each has free,
+/// keyed by order number → row id.
+fn supplies(
+    c: &Connection,
+    account_id: i64,
+    source: &AllotmentSource,
+) -> Result<(Vec<OrderSupply>, HashMap<String, i64>)> {
+    let (column, value) = match source {
+        AllotmentSource::Order(o) => ("order_no", o),
+        AllotmentSource::Product(p) => ("product", p),
+    };
+    let rows = c
+        .prepare_cached(&format!(
+            "SELECT id, quantity, created_at, order_no, product, customer, max_connections, max_tags, plugins,
+               validity_days FROM gateway_orders WHERE account_id = ?1 AND {column} = ?2 ORDER BY id"
+        ))?
+        .query_map(params![account_id, value], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+                OrderSupply {
+                    order_no: r.get(3)?,
+                    product: r.get(4)?,
+                    created_at: DateTime::<Utc>::MIN_UTC,
+                    customer: r.get(5)?,
+                    free: 0,
+                    plugins: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                    max_connections: r.get(6)?,
+                    max_tags: r.get(7)?,
+                    validity_days: r.get(9)?,
                 },
-            })
-        },
-    )
-    .optional()?
-    .ok_or(ApiError::NotFound("order"))
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if rows.is_empty() {
+        return Err(ApiError::NotFound(match source {
+            AllotmentSource::Order(_) => "order",
+            AllotmentSource::Product(_) => "gateway order of this product",
+        }));
+    }
+    let mut ids = HashMap::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, quantity, created_at, mut supply) in rows {
+        supply.created_at = crate::db::parse_ts(&created_at)?;
+        supply.free = order_free(c, id, quantity)?;
+        ids.insert(supply.order_no.clone(), id);
+        out.push(supply);
+    }
+    Ok((out, ids))
 }
 
 fn checkout_tx(
@@ -141,43 +220,55 @@ fn checkout_tx(
             ),
         ));
     }
-    let order = caller_order(tx, account_id, &req.order_no)?;
-    let free = order_free(tx, order.id, order.quantity)?;
-    if req.count > free {
-        return Err(ApiError::conflict(
-            "ALLOTMENT_EXCEEDS_ORDER",
-            format!(
-                "order {} has {free} licenses neither activated nor reserved; ask for at most {free}",
-                req.order_no
-            ),
-        ));
-    }
+    let source = req.source()?;
+    let (supplies, order_ids) = supplies(tx, account_id, &source)?;
+    let plan = plan_allotment(&source, &supplies, req.count)
+        .map_err(|e| ApiError::conflict(e.code(), e.to_string()))?;
     let cert = DelegateCert {
         v: 1,
         allotment_id: id.clone(),
         delegate_kid: req.delegate_kid.clone(),
         delegate_public_key: req.delegate_public_key.clone(),
-        scope: order.scope,
+        scope: plan.scope,
         max_licenses: req.count,
         not_before: now,
         not_after: now + Duration::days(i64::from(req.days)),
     };
     cert.validate().map_err(ApiError::core)?;
     let envelope = sign_cert(&cert, state.keys.signer.key()).to_json();
+    let (order_id, product) = match &source {
+        AllotmentSource::Order(o) => (order_ids.get(o).copied(), None),
+        AllotmentSource::Product(p) => (None, Some(p.as_str())),
+    };
     tx.prepare_cached(
-        "INSERT INTO field_allotments (id, account_id, order_id, delegate_kid, delegate_public_key, max_licenses,
-           not_before, not_after, certificate, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7)",
+        "INSERT INTO field_allotments (id, account_id, order_id, product, delegate_kid, delegate_public_key,
+           max_licenses, not_before, not_after, certificate, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8)",
     )?
-    .execute(params![id, account_id, order.id, cert.delegate_kid, cert.delegate_public_key, cert.max_licenses,
-        ts(cert.not_before), ts(cert.not_after), envelope])
+    .execute(params![id, account_id, order_id, product, cert.delegate_kid, cert.delegate_public_key,
+        cert.max_licenses, ts(cert.not_before), ts(cert.not_after), envelope])
     .map_err(|e| match e {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
             ApiError::conflict("DELEGATE_KEY_REUSED", "this delegate key already has an allotment: generate a new key")
         }
         e => e.into(),
     })?;
-    let detail = json!({"order_no": req.order_no, "max_licenses": req.count, "not_after": cert.not_after,
-        "delegate_kid": cert.delegate_kid});
+    for part in &plan.parts {
+        let order_id = order_ids
+            .get(&part.order_no)
+            .ok_or(ApiError::NotFound("order"))?;
+        tx.prepare_cached(
+            "INSERT INTO field_allotment_orders (allotment_id, order_id, first_slot, count) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, order_id, part.first_slot, part.count])?;
+    }
+    let orders: Vec<_> = plan
+        .parts
+        .iter()
+        .map(|p| json!({"order_no": p.order_no, "count": p.count}))
+        .collect();
+    let detail = json!({"scope": scope_name(&source), "order_no": cert.scope.order, "product": cert.scope.product,
+        "orders": orders, "max_licenses": req.count, "not_after": cert.not_after, "delegate_kid": cert.delegate_kid});
     audit(tx, account_id, &id, "checkout", now, &detail)?;
     changes::record(
         tx,
@@ -191,8 +282,16 @@ fn checkout_tx(
     allotment_view(tx, account_id, &id)
 }
 
-/// Check out an allotment: reserve `count` licenses of an order for
-/// `days` and sign a delegate certificate for the kit's public key.
+fn scope_name(source: &AllotmentSource) -> &'static str {
+    match source {
+        AllotmentSource::Order(_) => "order",
+        AllotmentSource::Product(_) => "product",
+    }
+}
+
+/// Check out an allotment: reserve `count` licenses of an order, or of a
+/// gateway product's orders (oldest order first), for `days` and sign a
+/// delegate certificate for the kit's public key.
 #[utoipa::path(post, path = "/v1/field/allotments", tag = "field", request_body = CheckoutRequest,
     responses((status = 200, body = AllotmentView), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -211,20 +310,55 @@ pub async fn checkout(
     Ok(Json(view))
 }
 
+/// One order an allotment's slots count against.
+pub(crate) struct Part {
+    pub slots: AllotmentPart,
+    pub order_id: i64,
+    pub quantity: u32,
+}
+
+/// The orders an allotment's slots count against, in slot order.
+pub(crate) fn allotment_parts(c: &Connection, id: &str) -> Result<Vec<Part>> {
+    let rows = c
+        .prepare_cached(
+            "SELECT o.order_no, p.first_slot, p.count, o.id, o.quantity FROM field_allotment_orders p
+             JOIN gateway_orders o ON o.id = p.order_id WHERE p.allotment_id = ?1 ORDER BY p.first_slot",
+        )?
+        .query_map([id], |r| {
+            Ok(Part {
+                slots: AllotmentPart {
+                    order_no: r.get(0)?,
+                    first_slot: r.get(1)?,
+                    count: r.get(2)?,
+                },
+                order_id: r.get(3)?,
+                quantity: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 pub(crate) fn allotment_view(c: &Connection, account_id: i64, id: &str) -> Result<AllotmentView> {
     c.query_row(
-        "SELECT a.id, o.order_no, a.max_licenses, a.not_before, a.not_after, a.state, a.certificate,
+        "SELECT a.id, o.order_no, COALESCE(a.product, o.product), a.max_licenses, a.not_before, a.not_after,
+           a.state, a.certificate,
            (SELECT COUNT(*) FROM field_slots s WHERE s.allotment_id = a.id AND s.status = 'consumed'),
            (SELECT COUNT(*) FROM field_slots s WHERE s.allotment_id = a.id AND s.status = 'conflict')
-         FROM field_allotments a JOIN gateway_orders o ON o.id = a.order_id WHERE a.id = ?1 AND a.account_id = ?2",
+         FROM field_allotments a LEFT JOIN gateway_orders o ON o.id = a.order_id
+         WHERE a.id = ?1 AND a.account_id = ?2",
         params![id, account_id],
         |r| {
-            let (max, state): (u32, String) = (r.get(2)?, r.get(5)?);
-            let (consumed, conflicts): (u32, u32) = (r.get(7)?, r.get(8)?);
+            let (max, state): (u32, String) = (r.get(3)?, r.get(6)?);
+            let (consumed, conflicts): (u32, u32) = (r.get(8)?, r.get(9)?);
             let open = state == "open";
+            let order_no: Option<String> = r.get(1)?;
             Ok((AllotmentView {
                 allotment_id: r.get(0)?,
-                order_no: r.get(1)?,
+                scope: if order_no.is_some() { "order" } else { "product" }.to_owned(),
+                order_no,
+                product: r.get(2)?,
+                orders: Vec::new(),
                 max_licenses: max,
                 consumed,
                 conflicts,
@@ -232,8 +366,8 @@ pub(crate) fn allotment_view(c: &Connection, account_id: i64, id: &str) -> Resul
                 not_before: DateTime::<Utc>::MIN_UTC,
                 not_after: DateTime::<Utc>::MIN_UTC,
                 state,
-                certificate: r.get(6)?,
-            }, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+                certificate: r.get(7)?,
+            }, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
         },
     )
     .optional()?
@@ -241,6 +375,14 @@ pub(crate) fn allotment_view(c: &Connection, account_id: i64, id: &str) -> Resul
     .and_then(|(mut v, nb, na)| {
         v.not_before = crate::db::parse_ts(&nb)?;
         v.not_after = crate::db::parse_ts(&na)?;
+        v.orders = allotment_parts(c, id)?
+            .into_iter()
+            .map(|p| AllotmentOrderView {
+                order_no: p.slots.order_no,
+                first_slot: p.slots.first_slot,
+                count: p.slots.count,
+            })
+            .collect();
         Ok(v)
     })
 }

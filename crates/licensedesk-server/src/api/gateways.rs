@@ -8,8 +8,9 @@ use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::activation_code::ActivationCode;
 use licensedesk_core::fingerprint::normalize_fingerprint;
-use licensedesk_core::gateway::LicenseKind;
-use licensedesk_core::gateway::{OrderActivation, decide_order_activation};
+use licensedesk_core::gateway::{
+    LicenseKind, OrderActivation, check_product, decide_order_activation,
+};
 use licensedesk_core::license::{LicensePayload, sign_license, verify_license};
 use licensedesk_core::offline::{
     Credential, ResponseItem, ResponseOutcome, ResponsePayload, parse_request, sign_response,
@@ -38,11 +39,17 @@ pub struct NewOrder {
     #[serde(default)]
     pub plugins: Vec<String>,
     pub validity_days: u32,
+    /// The edge software product the order sells licenses of (e.g.
+    /// `edge-gateway-pro`); field allotments may draw from a product's
+    /// orders. Its licenses name it.
+    #[serde(default)]
+    pub product: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OrderView {
     pub order_no: String,
+    pub product: Option<String>,
     pub customer: String,
     pub activation_code: String,
     pub quantity: u32,
@@ -74,7 +81,7 @@ fn order_where(c: &rusqlite::Connection, cond: &str, arg: &str) -> Result<Option
     Ok(c.query_row(
         &format!(
             "SELECT id, account_id, order_no, email, customer, activation_code, quantity, max_connections,
-                    max_tags, plugins, validity_days FROM gateway_orders WHERE {cond} = ?1"
+                    max_tags, plugins, validity_days, product FROM gateway_orders WHERE {cond} = ?1"
         ),
         [arg],
         |r| {
@@ -92,6 +99,7 @@ fn order_where(c: &rusqlite::Connection, cond: &str, arg: &str) -> Result<Option
                     max_tags: r.get(8)?,
                     plugins: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
                     validity_days: r.get(10)?,
+                    product: r.get(11)?,
                 },
             })
         },
@@ -127,6 +135,7 @@ fn view(c: &rusqlite::Connection, o: &OrderRow) -> Result<OrderView> {
     let reserved = crate::api::field::reserved_for_order(c, o.id)?;
     Ok(OrderView {
         order_no: o.order.order_no.clone(),
+        product: o.order.product.clone(),
         customer: o.order.customer.clone(),
         activation_code: o.code.clone(),
         quantity: o.order.quantity,
@@ -160,14 +169,18 @@ pub fn insert_order(
             "an order needs an order number, an e-mail, a quantity ≥ 1 and a validity ≥ 1 day",
         ));
     }
+    if let Some(product) = &o.product {
+        check_product(product).map_err(ApiError::core)?;
+    }
     crate::api::common::account(tx, o.account_id)?;
     let id: i64 = tx
         .query_row(
             "INSERT INTO gateway_orders (account_id, order_no, email, customer, activation_code, quantity,
-               max_connections, max_tags, plugins, validity_days, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+               max_connections, max_tags, plugins, validity_days, created_at, product)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
             params![o.account_id, o.order_no, o.email.trim().to_lowercase(), o.customer, code, o.quantity,
-                    o.max_connections, o.max_tags, serde_json::to_string(&o.plugins)?, o.validity_days, ts(now)],
+                    o.max_connections, o.max_tags, serde_json::to_string(&o.plugins)?, o.validity_days, ts(now),
+                    o.product],
             |r| r.get(0),
         )
         .map_err(|e| match e {
@@ -185,7 +198,7 @@ pub fn insert_order(
         now,
         &json!({"id": id, "order_no": o.order_no, "customer": o.customer, "activation_code": code,
                 "quantity": o.quantity, "max_connections": o.max_connections, "max_tags": o.max_tags,
-                "plugins": o.plugins, "validity_days": o.validity_days}),
+                "plugins": o.plugins, "validity_days": o.validity_days, "product": o.product}),
     )?;
     let row = order_where(tx, "id", &id.to_string())?.ok_or(ApiError::NotFound("order"))?;
     view(tx, &row)
@@ -325,7 +338,7 @@ fn activate_tx(
             max_tags: o.order.max_tags,
             plugins: o.order.plugins.clone(),
             hardware: Some(fp.to_owned()),
-            product: None,
+            product: o.order.product.clone(),
             order: Some(o.order.order_no.clone()),
         };
         let license = sign_license(&payload, signer.key());
@@ -400,8 +413,8 @@ pub async fn activate(
 
 /// Offline activation: a request bundle (`.ldreq` JSON) in, a signed
 /// response bundle (`.ldresp`) out, one license or refusal per gateway.
-/// Entries naming an order number are refused (an order needs its e-mail:
-/// use its activation code).
+/// Entries naming an order number or a product are refused (an order needs
+/// its e-mail: use its activation code; a product is for field kits).
 #[utoipa::path(post, path = "/v1/gateway/offline", tag = "gateways",
     request_body(content = String, description = "the request bundle JSON", content_type = "application/json"),
     responses((status = 200, description = "the signed response bundle", body = String),
@@ -440,7 +453,7 @@ pub async fn offline_activate(
                             }
                         }
                     }
-                    Credential::Order(_) => ResponseOutcome::Refused {
+                    Credential::Order(_) | Credential::Product(_) => ResponseOutcome::Refused {
                         code: "ORDER_CREDENTIAL_UNSUPPORTED".into(),
                         message: "offline activation needs the order's activation code".into(),
                     },

@@ -17,12 +17,30 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "gateway_installs",
         include_str!("../../migrations/0004_gateway_installs.sql"),
     ),
+    (
+        5,
+        "gateway_products",
+        include_str!("../../migrations/0005_gateway_products.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one
 /// transaction: either the database ends at the latest version or it is
 /// left as it was.
+///
+/// Foreign keys are off while the migrations run (SQLite's documented way
+/// to rebuild a table other tables refer to: create the new one, copy,
+/// drop, rename) and every reference is checked (`foreign_key_check`)
+/// before the commit; the connection's setting is restored afterwards.
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<u32> {
+    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = migrate_unchecked(conn);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    result
+}
+
+fn migrate_unchecked(conn: &mut Connection) -> anyhow::Result<u32> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let latest = MIGRATIONS.last().map_or(0, |m| m.0);
@@ -35,6 +53,17 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<u32> {
         tx.execute_batch(sql)
             .map_err(|e| anyhow::anyhow!("migration {version:04}_{name} failed: {e}"))?;
         tx.pragma_update(None, "user_version", version)?;
+    }
+    // Only what a migration may have changed needs checking.
+    let broken: i64 = if current < latest {
+        tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?
+    } else {
+        0
+    };
+    if broken > 0 {
+        anyhow::bail!("the migrated database has {broken} broken references; nothing was changed");
     }
     tx.commit()?;
     Ok(latest)

@@ -14,21 +14,21 @@ use serde_json::{Value, json};
 use crate::support::{ADMIN, TestServer, fingerprint};
 
 /// A field kit's state in a test: its key, certificate and ledger.
-struct Kit {
-    key: SigningKeyWithKid,
-    cert_env: Envelope,
-    cert: DelegateCert,
-    id: String,
-    entries: Vec<ExportEntry>,
+pub(crate) struct Kit {
+    pub(crate) key: SigningKeyWithKid,
+    pub(crate) cert_env: Envelope,
+    pub(crate) cert: DelegateCert,
+    pub(crate) id: String,
+    pub(crate) entries: Vec<ExportEntry>,
 }
 
 impl Kit {
-    fn records(&self) -> Vec<LedgerRecord> {
+    pub(crate) fn records(&self) -> Vec<LedgerRecord> {
         self.entries.iter().map(|e| e.record.clone()).collect()
     }
 
     /// Issues a license for gateway `n` at `now` (the core's slot rule).
-    fn issue(&mut self, n: u32, now: DateTime<Utc>) {
+    pub(crate) fn issue(&mut self, n: u32, now: DateTime<Utc>) {
         let fp = fingerprint(n);
         let slot = decide_issuance(&self.records(), &self.cert, &fp, now, None)
             .expect("issuable")
@@ -38,7 +38,7 @@ impl Kit {
     }
 
     /// Records a license issued from any payload (bypassing the kit's rules).
-    fn push(&mut self, p: &LicensePayload, slot: u32) {
+    pub(crate) fn push(&mut self, p: &LicensePayload, slot: u32) {
         let license = sign_delegated_license(p, &self.cert_env, &self.key);
         let fp = p.hardware.clone().unwrap_or_default();
         let record = append(
@@ -55,7 +55,7 @@ impl Kit {
         self.entries.push(ExportEntry { record, license });
     }
 
-    fn export(&self) -> String {
+    pub(crate) fn export(&self) -> String {
         export(&self.cert_env, &self.entries, &self.key)
     }
 }
@@ -90,6 +90,11 @@ async fn checkout(
 async fn kit(s: &TestServer, token: &str, count: u32, seed: u8) -> Kit {
     let (st, v, key) = checkout(s, token, count, seed).await;
     assert_eq!(st, StatusCode::OK, "{v}");
+    kit_of(&v, key, count)
+}
+
+/// The kit of a successful checkout answer `v` for `key`.
+pub(crate) fn kit_of(v: &Value, key: SigningKeyWithKid, count: u32) -> Kit {
     let text = v["certificate"].as_str().expect("certificate");
     let cert_env: Envelope = serde_json::from_str(text).expect("envelope");
     let payload = licensedesk_core::keys::decode_payload(&cert_env.payload).expect("payload");
@@ -104,7 +109,12 @@ async fn kit(s: &TestServer, token: &str, count: u32, seed: u8) -> Kit {
     }
 }
 
-async fn reconcile(s: &TestServer, token: &str, kit: &Kit, body: String) -> (StatusCode, Value) {
+pub(crate) async fn reconcile(
+    s: &TestServer,
+    token: &str,
+    kit: &Kit,
+    body: String,
+) -> (StatusCode, Value) {
     let resp = s
         .client
         .post(format!(
@@ -193,7 +203,7 @@ async fn check_out_five_reconcile_five_exactly_once() {
     assert_eq!(s.ok("/v1/field/audit", &other).await, json!([]));
 }
 
-fn code(v: &Value) -> &str {
+pub(crate) fn code(v: &Value) -> &str {
     v["code"].as_str().unwrap_or_default()
 }
 
@@ -260,7 +270,7 @@ async fn forged_and_broken_ledgers_are_refused_with_their_code() {
     );
 }
 
-fn kit_clone(k: &Kit) -> Kit {
+pub(crate) fn kit_clone(k: &Kit) -> Kit {
     Kit {
         key: k.key.clone(),
         cert_env: k.cert_env.clone(),
@@ -381,27 +391,39 @@ async fn return_and_expiry_release_unused_reservations() {
     );
 }
 
+/// Sends the checkout `body` twice under Idempotency-Key `key`; both
+/// answers must be 200.
+pub(crate) async fn checkout_twice(
+    s: &TestServer,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> [Value; 2] {
+    let mut answers = [Value::Null, Value::Null];
+    for answer in &mut answers {
+        let resp = s
+            .client
+            .post(format!("{}/v1/field/allotments", s.base))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), StatusCode::OK);
+        *answer = resp.json().await.expect("json");
+    }
+    answers
+}
+
 #[tokio::test]
 async fn checkout_honours_idempotency_key_and_caps() {
     let (s, _, token) = setup(10).await;
     let key = SigningKeyWithKid::from_seed("laptop-i", [7; 32]).expect("kid");
     let body = json!({"order_no": "ORD-F", "count": 2, "days": 7, "delegate_kid": key.kid(),
         "delegate_public_key": DelegateCert::public_key_of(&key)});
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let resp = s
-            .client
-            .post(format!("{}/v1/field/allotments", s.base))
-            .bearer_auth(&token)
-            .header("idempotency-key", "checkout-1")
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(resp.status(), StatusCode::OK);
-        ids.push(resp.json::<Value>().await.expect("json")["allotment_id"].clone());
-    }
-    assert_eq!(ids[0], ids[1]);
+    let [first, again] = checkout_twice(&s, &token, "checkout-1", &body).await;
+    assert_eq!(first["allotment_id"], again["allotment_id"]);
     assert_eq!(remaining(&s).await, 8);
     let too_long = json!({"order_no": "ORD-F", "count": 1, "days": 365, "delegate_kid": "x",
         "delegate_public_key": DelegateCert::public_key_of(&key)});

@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod devices;
 mod field;
+mod field_product;
 mod gateways;
 mod installs;
 mod licenses;

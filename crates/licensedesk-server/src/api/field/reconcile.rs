@@ -2,7 +2,9 @@
 //! completely; each new record is stored once (`PRIMARY KEY (allotment_id,
 //! seq)`) and each new slot is consumed once (`PRIMARY KEY (allotment_id,
 //! slot)` + the order's `UNIQUE (order_id, fingerprint)`), so any number of
-//! retries consumes nothing more.
+//! retries consumes nothing more. A slot consumes a license of the order
+//! its allotment part names (`field_allotment_orders`, core's
+//! `AllotmentPart::contains`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{AllotmentView, allotment_view, audit, order_free};
+use super::{AllotmentView, Part, allotment_parts, allotment_view, audit, order_free};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::changes::{self, Op};
@@ -48,32 +50,39 @@ pub struct ReconcileReport {
 struct Allotment {
     account_id: i64,
     id: String,
-    order_id: i64,
-    order_no: String,
-    quantity: u32,
+    parts: Vec<Part>,
     open: bool,
     certificate: String,
 }
 
+impl Allotment {
+    /// The part `slot` belongs to (the ledger was verified: slots are
+    /// 1..=max_licenses, which the parts cover).
+    fn part(&self, slot: u32) -> Result<&Part> {
+        self.parts
+            .iter()
+            .find(|p| p.slots.contains(slot))
+            .ok_or_else(|| ApiError::Internal(format!("slot {slot} of {} has no order", self.id)))
+    }
+}
+
 fn load(c: &Connection, account_id: i64, id: &str) -> Result<Allotment> {
-    c.query_row(
-        "SELECT a.order_id, o.order_no, o.quantity, a.state = 'open', a.certificate
-         FROM field_allotments a JOIN gateway_orders o ON o.id = a.order_id WHERE a.id = ?1 AND a.account_id = ?2",
-        params![id, account_id],
-        |r| {
-            Ok(Allotment {
-                account_id,
-                id: id.to_owned(),
-                order_id: r.get(0)?,
-                order_no: r.get(1)?,
-                quantity: r.get(2)?,
-                open: r.get(3)?,
-                certificate: r.get(4)?,
-            })
-        },
-    )
-    .optional()?
-    .ok_or(ApiError::NotFound("allotment"))
+    let (open, certificate) = c
+        .query_row(
+            "SELECT state = 'open', certificate FROM field_allotments WHERE id = ?1 AND account_id = ?2",
+            params![id, account_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or(ApiError::NotFound("allotment"))?;
+    let parts = allotment_parts(c, id)?;
+    Ok(Allotment {
+        account_id,
+        id: id.to_owned(),
+        parts,
+        open,
+        certificate,
+    })
 }
 
 /// Stores the record once; `true` when it is new. A different record under
@@ -124,9 +133,10 @@ fn consume_slot(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let r = &e.record;
+    let part = a.part(r.slot)?;
     // Decided before the slot row exists: an open allotment holds its
     // reservation; a closed one needs a free license of the order.
-    let capacity = a.open || order_free(tx, a.order_id, a.quantity)? > 0;
+    let capacity = a.open || order_free(tx, part.order_id, part.quantity)? > 0;
     let inserted = tx
         .prepare_cached(
             "INSERT INTO field_slots (allotment_id, slot, fingerprint, license_id, status, reconciled_at)
@@ -142,7 +152,7 @@ fn consume_slot(
                 "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             )?
-            .execute(params![a.order_id, r.fingerprint, r.license_id, e.license, ts(r.issued_at)])?
+            .execute(params![part.order_id, r.fingerprint, r.license_id, e.license, ts(r.issued_at)])?
             == 1;
     if !activated {
         let code = if capacity {
@@ -163,7 +173,7 @@ fn consume_slot(
         &r.license_id,
         Op::Insert,
         now,
-        &json!({"order_no": a.order_no, "fingerprint": r.fingerprint, "license_id": r.license_id,
+        &json!({"order_no": part.slots.order_no, "fingerprint": r.fingerprint, "license_id": r.license_id,
                 "issued_at": r.issued_at, "allotment_id": a.id}),
     )?;
     Ok(true)
