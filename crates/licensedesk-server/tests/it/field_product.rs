@@ -231,6 +231,57 @@ async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_o
     );
 }
 
+/// A gateway licensed online from ORD-1 and then issued a slot of ORD-2 by
+/// a product allotment already holds a license of that product: the slot is
+/// a conflict, and ORD-2 keeps its license.
+#[tokio::test]
+async fn a_gateway_licensed_from_another_order_of_the_product_is_a_conflict() {
+    let (s, _, token) = setup().await;
+    let (_, o1) = s
+        .call(
+            "POST",
+            "/v1/gateway/orders/lookup",
+            None,
+            Some(json!({"order_no": "ORD-1", "email": "b@example.com"})),
+        )
+        .await;
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/gateway/activate",
+            None,
+            Some(json!({"code": o1["activation_code"], "fingerprint": fingerprint(60)})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = by_product(&s, &token, 3, 4).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["orders"],
+        json!([{"order_no": "ORD-1", "first_slot": 1, "count": 2},
+               {"order_no": "ORD-2", "first_slot": 3, "count": 1}])
+    );
+    let mut k: Kit = kit_of(&v, laptop(4), 3);
+    let now = s.clock_now();
+    for n in [1, 2, 60] {
+        k.issue(n, now + Duration::minutes(i64::from(n)));
+    }
+    let (st, r) = reconcile(&s, &token, &k, k.export()).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["newly_consumed"], 2, "{r}");
+    assert_eq!(
+        (&r["conflicts"][0]["slot"], &r["conflicts"][0]["code"]),
+        (&json!(3), &json!("HARDWARE_ALREADY_ACTIVATED")),
+        "{r}"
+    );
+    assert_eq!(remaining(&s, "ORD-1").await, (3, 0));
+    assert_eq!(
+        remaining(&s, "ORD-2").await,
+        (0, 4),
+        "ORD-2 gave nothing to a gateway that already had the product"
+    );
+}
+
 #[tokio::test]
 async fn a_product_allotment_returned_gives_each_order_its_reservation_back() {
     let (s, _, token) = setup().await;

@@ -29,7 +29,8 @@ pub struct SlotConflict {
     pub fingerprint: String,
     pub license_id: String,
     /// `HARDWARE_ALREADY_ACTIVATED` (the gateway got a license of this order
-    /// elsewhere meanwhile) or `ORDER_EXHAUSTED` (issued after the allotment
+    /// — of a product allotment: of any order of its product — elsewhere
+    /// meanwhile) or `ORDER_EXHAUSTED` (issued after the allotment
     /// was returned or expired, and the order has no license left).
     pub code: String,
 }
@@ -53,6 +54,9 @@ struct Allotment {
     parts: Vec<Part>,
     open: bool,
     certificate: String,
+    /// The product of a product allotment: a gateway already licensed from
+    /// any of the account's orders of it is a conflict, not a second license.
+    product: Option<String>,
 }
 
 impl Allotment {
@@ -67,11 +71,11 @@ impl Allotment {
 }
 
 fn load(c: &Connection, account_id: i64, id: &str) -> Result<Allotment> {
-    let (open, certificate) = c
+    let (open, certificate, product) = c
         .query_row(
-            "SELECT state = 'open', certificate FROM field_allotments WHERE id = ?1 AND account_id = ?2",
+            "SELECT state = 'open', certificate, product FROM field_allotments WHERE id = ?1 AND account_id = ?2",
             params![id, account_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?
         .ok_or(ApiError::NotFound("allotment"))?;
@@ -82,7 +86,24 @@ fn load(c: &Connection, account_id: i64, id: &str) -> Result<Allotment> {
         parts,
         open,
         certificate,
+        product,
     })
+}
+
+/// Whether `fingerprint` already holds a license of one of the account's
+/// orders of `product` (a product allotment's "activated elsewhere").
+fn licensed_for_product(
+    tx: &Connection,
+    account_id: i64,
+    product: &str,
+    fingerprint: &str,
+) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM gateway_activations a JOIN gateway_orders o ON o.id = a.order_id
+             WHERE o.account_id = ?1 AND o.product = ?2 AND a.fingerprint = ?3)",
+        )?
+        .query_row(params![account_id, product, fingerprint], |r| r.get(0))?)
 }
 
 /// Stores the record once; `true` when it is new. A different record under
@@ -146,7 +167,12 @@ fn consume_slot(
     if inserted == 0 {
         return Ok(false);
     }
+    let elsewhere = match &a.product {
+        Some(product) => licensed_for_product(tx, a.account_id, product, &r.fingerprint)?,
+        None => false,
+    };
     let activated = capacity
+        && !elsewhere
         && tx
             .prepare_cached(
                 "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at)
