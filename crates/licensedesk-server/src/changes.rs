@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -74,8 +75,10 @@ pub struct Change {
     pub op: Op,
     pub at: DateTime<Utc>,
     /// The entity after the change (insert/update), or what was removed.
+    /// Sent as stored: [`record`] wrote it with `serde_json`, so it is
+    /// passed through without being parsed into a value and printed again.
     #[schema(value_type = Object)]
-    pub data: serde_json::Value,
+    pub data: Box<RawValue>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -151,10 +154,7 @@ pub async fn feed(
             id,
             op: serde_json::from_value(serde_json::Value::String(op))?,
             at: parse_ts(&at)?,
-            data: data
-                .map(|d| serde_json::from_str(&d))
-                .transpose()?
-                .unwrap_or(serde_json::Value::Null),
+            data: RawValue::from_string(data.unwrap_or_else(|| "null".to_owned()))?,
         });
     }
     let last = changes.last().map_or(since, |c| c.seq);

@@ -1,38 +1,132 @@
 //! Applies the server's change feed to the cache. Each entity's `data` is
 //! the row after the change (see the server's `changes.rs`); unknown
 //! entities (gateway orders, floating leases, …) are skipped.
+//!
+//! A change's `data` is kept as raw JSON until it is applied, and the
+//! entities of a first sync's bulk (codes and devices) are parsed straight
+//! into typed rows borrowing from it; the rare ones (account, product,
+//! batch, usage) go through `serde_json::Value`.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Transaction, params};
-use serde::Deserialize;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::cache::ts;
 use crate::error::{Error, Result};
 
+/// The kind of entity a change is about; any other is `Other` (skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entity {
+    Account,
+    Product,
+    Batch,
+    Code,
+    Device,
+    Usage,
+    #[serde(other)]
+    Other,
+}
+
+/// What happened; `purge` and anything newer is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+    #[serde(other)]
+    Other,
+}
+
 /// One change of the feed, as the server sends it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Change {
-    pub entity: String,
+    pub entity: Entity,
     pub id: String,
-    pub op: String,
+    pub op: Op,
+    /// `None` when absent or `null`.
     #[serde(default)]
-    pub data: Value,
+    pub data: Option<Box<RawValue>>,
+}
+
+impl Change {
+    /// `data` as a typed row borrowing from it.
+    fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
+        let raw = self.data.as_deref().map_or("null", RawValue::get);
+        serde_json::from_str(raw).map_err(|e| {
+            Error::Protocol(format!(
+                "bad {:?} {:?} change {:?}: {e}: {raw}",
+                self.entity, self.op, self.id
+            ))
+        })
+    }
+
+    /// `data` as a JSON value (`Null` when absent).
+    fn value(&self) -> Result<Value> {
+        self.parse()
+    }
+}
+
+/// A JSON string, borrowed from the change when it has no escapes.
+#[derive(Debug)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl Str<'_> {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A time as the cache stores it ([`ts`]: RFC 3339, microseconds, `Z`).
 /// The server sends exactly that form, so a value already in it is kept
 /// as is (checked field by field); any other RFC 3339 time is parsed and
 /// re-formatted. Three of these per consumption record in a first sync.
+fn norm_ts(s: Cow<'_, str>) -> Result<Cow<'_, str>> {
+    if is_canonical_ts(&s) {
+        return Ok(s);
+    }
+    let t = DateTime::parse_from_rfc3339(&s)
+        .map_err(|e| Error::Protocol(format!("bad time {s:?}: {e}")))?;
+    Ok(Cow::Owned(ts(t.with_timezone(&Utc))))
+}
+
+/// [`norm_ts`] of an optional time of a typed row.
+fn opt_time(s: Option<Str<'_>>) -> Result<Option<Cow<'_, str>>> {
+    s.map(|s| norm_ts(s.0)).transpose()
+}
+
+/// [`norm_ts`] of a time in a JSON value (`null` = none).
 fn opt_ts(v: &Value) -> Result<Option<Cow<'_, str>>> {
     match v {
         Value::Null => Ok(None),
-        Value::String(s) if is_canonical_ts(s) => Ok(Some(Cow::Borrowed(s))),
-        Value::String(s) => Ok(Some(Cow::Owned(ts(DateTime::parse_from_rfc3339(s)
-            .map_err(|e| Error::Protocol(format!("bad time {s:?}: {e}")))?
-            .with_timezone(&Utc))))),
+        Value::String(s) => norm_ts(Cow::Borrowed(s)).map(Some),
         other => Err(Error::Protocol(format!("expected a time, got {other}"))),
     }
 }
@@ -86,42 +180,52 @@ fn json_or_null(v: &Value) -> Option<String> {
 
 /// Applies one change; returns whether it touched the cache.
 pub fn apply_change(tx: &Transaction<'_>, c: &Change) -> Result<bool> {
-    let d = &c.data;
-    match (c.entity.as_str(), c.op.as_str()) {
-        ("account", _) => account(tx, d)?,
-        ("product", _) => product(tx, &c.id, d)?,
-        ("batch", "insert") => {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO batches (id, kind, pk, quantity, package, reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                int(d, "id")?,
-                text(d, "kind")?,
-                d["pk"].as_str(),
-                int(d, "quantity")?,
-                json_or_null(&d["package"]),
-                d["reference"].as_str()
-            ])?;
-        }
-        ("code", "insert") => {
-            tx.prepare_cached(
-                "INSERT INTO codes (id, code, batch_id, product_id) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET code = ?2, batch_id = ?3, product_id = ?4",
-            )?
-            .execute(params![
-                int(d, "id")?,
-                text(d, "code")?,
-                int(d, "batch_id")?,
-                d["product_id"].as_i64()
-            ])?;
-        }
-        ("code", "update") => code_update(tx, d)?,
-        ("device", "insert" | "update") => device(tx, d)?,
-        ("usage", _) => usage(tx, &c.id, d)?,
-        (_, "delete") => return delete(tx, &c.entity, &c.id),
+    match (c.entity, c.op) {
+        (Entity::Account, _) => account(tx, &c.value()?)?,
+        (Entity::Product, _) => product(tx, &c.id, &c.value()?)?,
+        (Entity::Batch, Op::Insert) => batch(tx, &c.value()?)?,
+        (Entity::Code, Op::Insert) => code_insert(tx, c.parse()?)?,
+        (Entity::Code, Op::Update) => code_update(tx, c.parse()?)?,
+        (Entity::Device, Op::Insert | Op::Update) => device(tx, c.parse()?)?,
+        (Entity::Usage, _) => usage(tx, &c.id, &c.value()?)?,
+        (entity, Op::Delete) => return delete(tx, entity, &c.id),
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+fn batch(tx: &Transaction<'_>, d: &Value) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO batches (id, kind, pk, quantity, package, reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        int(d, "id")?,
+        text(d, "kind")?,
+        d["pk"].as_str(),
+        int(d, "quantity")?,
+        json_or_null(&d["package"]),
+        d["reference"].as_str()
+    ])?;
+    Ok(())
+}
+
+/// A code as created (the server's `code` insert).
+#[derive(Deserialize)]
+struct CodeInsert<'a> {
+    id: i64,
+    #[serde(borrow)]
+    code: Str<'a>,
+    batch_id: i64,
+    product_id: Option<i64>,
+}
+
+fn code_insert(tx: &Transaction<'_>, d: CodeInsert<'_>) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO codes (id, code, batch_id, product_id) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET code = ?2, batch_id = ?3, product_id = ?4",
+    )?
+    .execute(params![d.id, d.code.as_str(), d.batch_id, d.product_id])?;
+    Ok(())
 }
 
 fn account(tx: &Transaction<'_>, d: &Value) -> Result<()> {
@@ -169,52 +273,95 @@ fn product(tx: &Transaction<'_>, pk: &str, d: &Value) -> Result<()> {
     Ok(())
 }
 
-fn code_update(tx: &Transaction<'_>, d: &Value) -> Result<()> {
-    let id = int(d, "id")?;
-    if let Some(pid) = d["product_id"].as_i64() {
-        tx.prepare_cached("UPDATE codes SET product_id = ?2 WHERE id = ?1")?
-            .execute(params![id, pid])?;
-    }
-    if let Some(device) = d["device_id"].as_i64() {
-        let consumed = opt_ts(&d["consumed_at"])?.unwrap_or_default();
-        let expires = opt_ts(&d["expires_at"])?.unwrap_or_default();
-        let (consumed, expires) = (consumed.as_ref(), expires.as_ref());
+/// A code's assignment to a product and/or consumption by a device.
+#[derive(Deserialize)]
+struct CodeUpdate<'a> {
+    id: i64,
+    product_id: Option<i64>,
+    device_id: Option<i64>,
+    #[serde(borrow)]
+    consumed_at: Option<Str<'a>>,
+    #[serde(borrow)]
+    expires_at: Option<Str<'a>>,
+}
+
+/// A consumption (a device) sets the code's device, consumed and expiry
+/// times, and its product if given, in ONE statement (so the pool counter
+/// trigger runs once); an assignment alone only touches `product_id` (and
+/// the two indexes on it).
+fn code_update(tx: &Transaction<'_>, d: CodeUpdate<'_>) -> Result<()> {
+    if let Some(device) = d.device_id {
+        let consumed = opt_time(d.consumed_at)?.unwrap_or_default();
+        let expires = opt_time(d.expires_at)?.unwrap_or_default();
         tx.prepare_cached(
-            "UPDATE codes SET device_id = ?2, consumed_at = ?3, expires_at = ?4 WHERE id = ?1",
+            "UPDATE codes SET product_id = COALESCE(?2, product_id), device_id = ?3,
+               consumed_at = ?4, expires_at = ?5
+             WHERE id = ?1",
         )?
-        .execute(params![id, device, consumed, expires])?;
+        .execute(params![
+            d.id,
+            d.product_id,
+            device,
+            consumed.as_ref(),
+            expires.as_ref()
+        ])?;
         tx.prepare_cached("UPDATE devices SET code_id = ?2 WHERE id = ?1")?
-            .execute(params![device, id])?;
+            .execute(params![device, d.id])?;
+    } else if let Some(pid) = d.product_id {
+        tx.prepare_cached("UPDATE codes SET product_id = ?2 WHERE id = ?1")?
+            .execute(params![d.id, pid])?;
     }
     Ok(())
 }
 
-fn device(tx: &Transaction<'_>, d: &Value) -> Result<()> {
-    let id = int(d, "id")?;
-    let activated = opt_ts(&d["activated_at"])?;
-    let expires = opt_ts(&d["expires_at"])?;
+/// A device as it is after the change.
+#[derive(Deserialize)]
+struct DeviceRow<'a> {
+    id: i64,
+    #[serde(borrow)]
+    pk: Str<'a>,
+    #[serde(borrow)]
+    dk: Str<'a>,
+    #[serde(borrow)]
+    hardware_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    status: Str<'a>,
+    online: Option<bool>,
+    #[serde(borrow)]
+    offline_reason: Option<Str<'a>>,
+    #[serde(borrow)]
+    activated_at: Option<Str<'a>>,
+    #[serde(borrow)]
+    expires_at: Option<Str<'a>>,
+}
+
+fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
+    let activated = opt_time(d.activated_at)?;
+    let expires = opt_time(d.expires_at)?;
+    // The device's current code, read before the upsert (a RETURNING
+    // clause would cost a temporary table per change).
     let code_id: Option<i64> = tx
-        .prepare_cached(
-            "INSERT INTO devices (id, pk, dk, hardware_id, status, online, offline_reason, activated_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (id) DO UPDATE SET pk = ?2, dk = ?3, hardware_id = ?4, status = ?5, online = ?6,
-               offline_reason = ?7, activated_at = ?8, expires_at = ?9
-             RETURNING code_id",
-        )?
-        .query_row(
-            params![
-                id,
-                text(d, "pk")?,
-                text(d, "dk")?,
-                d["hardware_id"].as_str(),
-                text(d, "status")?,
-                d["online"].as_bool().unwrap_or(false),
-                d["offline_reason"].as_str(),
-                activated,
-                expires
-            ],
-            |r| r.get(0),
-        )?;
+        .prepare_cached("SELECT code_id FROM devices WHERE id = ?1")?
+        .query_row([d.id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    tx.prepare_cached(
+        "INSERT INTO devices (id, pk, dk, hardware_id, status, online, offline_reason, activated_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET pk = ?2, dk = ?3, hardware_id = ?4, status = ?5, online = ?6,
+           offline_reason = ?7, activated_at = ?8, expires_at = ?9",
+    )?
+    .execute(params![
+        d.id,
+        d.pk.as_str(),
+        d.dk.as_str(),
+        d.hardware_id.as_ref().map(Str::as_str),
+        d.status.as_str(),
+        d.online.unwrap_or(false),
+        d.offline_reason.as_ref().map(Str::as_str),
+        activated,
+        expires
+    ])?;
     // A package upgrade re-bases the current code's expiry without a code
     // change in the feed: follow the device's new expiry (same period only).
     // A device without a code yet (every new one) has nothing to follow.
@@ -222,7 +369,7 @@ fn device(tx: &Transaction<'_>, d: &Value) -> Result<()> {
         tx.prepare_cached(
             "UPDATE codes SET expires_at = ?3 WHERE id = ?4 AND device_id = ?1 AND consumed_at = ?2",
         )?
-        .execute(params![id, act, exp, code])?;
+        .execute(params![d.id, act, exp, code])?;
     }
     Ok(())
 }
@@ -248,12 +395,12 @@ fn usage(tx: &Transaction<'_>, device_id: &str, d: &Value) -> Result<()> {
     Ok(())
 }
 
-fn delete(tx: &Transaction<'_>, entity: &str, id: &str) -> Result<bool> {
+fn delete(tx: &Transaction<'_>, entity: Entity, id: &str) -> Result<bool> {
     let sql = match entity {
-        "code" => "DELETE FROM codes WHERE id = ?1",
-        "device" => "DELETE FROM devices WHERE id = ?1",
-        "batch" => "DELETE FROM batches WHERE id = ?1",
-        "product" => "DELETE FROM products WHERE pk = ?1",
+        Entity::Code => "DELETE FROM codes WHERE id = ?1",
+        Entity::Device => "DELETE FROM devices WHERE id = ?1",
+        Entity::Batch => "DELETE FROM batches WHERE id = ?1",
+        Entity::Product => "DELETE FROM products WHERE pk = ?1",
         _ => return Ok(false),
     };
     tx.execute(sql, [id])?;
@@ -294,5 +441,185 @@ mod tests {
             }
         }
         assert_eq!(opt_ts(&Value::Null).expect("null"), None);
+    }
+
+    use crate::cache::Cache;
+
+    fn change(json: &str) -> Change {
+        serde_json::from_str(json).expect(json)
+    }
+
+    fn apply(cache: &Cache, json: &str) -> Result<bool> {
+        let c = change(json);
+        cache.write(|tx| apply_change(tx, &c))
+    }
+
+    type CodeRow = (String, Option<i64>, Option<i64>, String, String);
+
+    fn code_row(cache: &Cache, id: i64) -> CodeRow {
+        cache
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT code, product_id, device_id, consumed_at, expires_at FROM codes WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )?)
+            })
+            .expect("code row")
+    }
+
+    /// (product, used, remaining) per pool.
+    type Pools = Vec<(i64, i64, i64)>;
+
+    /// `pool_counts` as kept by the triggers, and as recounted from `codes`.
+    fn pools(cache: &Cache) -> (Pools, Pools) {
+        cache
+            .read(|c| {
+                let rows = |sql: &str| -> Result<Pools> {
+                    Ok(c.prepare(sql)?
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect::<rusqlite::Result<_>>()?)
+                };
+                Ok((
+                    rows("SELECT product_id, used, remaining FROM pool_counts WHERE used + remaining > 0 ORDER BY 1")?,
+                    rows("SELECT IFNULL(product_id, 0), SUM(consumed_at != ''), SUM(consumed_at = '') FROM codes GROUP BY 1 ORDER BY 1")?,
+                ))
+            })
+            .expect("pools")
+    }
+
+    #[test]
+    fn codes_and_devices_follow_the_feed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        // A code string with an escape is unescaped (an owned string).
+        apply(
+            &cache,
+            r#"{"seq":1,"entity":"code","id":"1","op":"insert","at":"x","data":{"id":1,"code":"AB\u002dCD","batch_id":9,"product_id":null}}"#,
+        )
+        .expect("insert");
+        assert_eq!(
+            code_row(&cache, 1),
+            ("AB-CD".into(), None, None, String::new(), String::new())
+        );
+        // Assignment alone: only the product changes.
+        apply(
+            &cache,
+            r#"{"entity":"code","id":"1","op":"update","data":{"id":1,"product_id":7}}"#,
+        )
+        .expect("assign");
+        assert_eq!(code_row(&cache, 1).1, Some(7));
+        let (kept, counted) = pools(&cache);
+        assert_eq!(kept, vec![(7, 0, 1)]);
+        assert_eq!(kept, counted);
+        apply(
+            &cache,
+            r#"{"entity":"device","id":"5","op":"insert","data":{"id":5,"pk":"p1","dk":"d\"q","hardware_id":null,"status":"active","online":true,"offline_reason":null,"activated_at":"2026-03-01T12:00:00+02:00","expires_at":"2027-03-01T10:00:00.000000Z"}}"#,
+        )
+        .expect("device");
+        // Consumption without a product: device and times set, the product kept;
+        // a time in another form is normalised.
+        apply(
+            &cache,
+            r#"{"entity":"code","id":"1","op":"update","data":{"id":1,"code":"AB-CD","device_id":5,"consumed_at":"2026-03-01T12:00:00+02:00","expires_at":"2027-03-01T10:00:00.000000Z"}}"#,
+        )
+        .expect("consume");
+        assert_eq!(
+            code_row(&cache, 1),
+            (
+                "AB-CD".into(),
+                Some(7),
+                Some(5),
+                "2026-03-01T10:00:00.000000Z".into(),
+                "2027-03-01T10:00:00.000000Z".into()
+            )
+        );
+        let (kept, counted) = pools(&cache);
+        assert_eq!(kept, vec![(7, 1, 0)]);
+        assert_eq!(kept, counted);
+        let (dk, code_id): (String, Option<i64>) = cache
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT dk, code_id FROM devices WHERE id = 5", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?,
+                )
+            })
+            .expect("device row");
+        assert_eq!((dk.as_str(), code_id), ("d\"q", Some(1)));
+        // A package upgrade: the device's new expiry, same period, moves its code's.
+        apply(
+            &cache,
+            r#"{"entity":"device","id":"5","op":"update","data":{"id":5,"pk":"p1","dk":"d","status":"active","activated_at":"2026-03-01T10:00:00.000000Z","expires_at":"2028-03-01T10:00:00.000000Z"}}"#,
+        )
+        .expect("upgrade");
+        assert_eq!(code_row(&cache, 1).4, "2028-03-01T10:00:00.000000Z");
+        // Consumption with a product: both in one change.
+        apply(
+            &cache,
+            r#"{"entity":"code","id":"2","op":"insert","data":{"id":2,"code":"EF","batch_id":9,"product_id":null}}"#,
+        )
+        .expect("insert 2");
+        apply(
+            &cache,
+            r#"{"entity":"code","id":"2","op":"update","data":{"id":2,"product_id":8,"device_id":5,"consumed_at":"2028-03-01T10:00:00.000000Z","expires_at":null}}"#,
+        )
+        .expect("consume 2");
+        assert_eq!(
+            code_row(&cache, 2),
+            (
+                "EF".into(),
+                Some(8),
+                Some(5),
+                "2028-03-01T10:00:00.000000Z".into(),
+                String::new()
+            )
+        );
+        let (kept, counted) = pools(&cache);
+        assert_eq!(kept, vec![(7, 1, 0), (8, 1, 0)]);
+        assert_eq!(kept, counted);
+        // Deletes, unknown entities and ops.
+        assert!(
+            apply(
+                &cache,
+                r#"{"entity":"code","id":"1","op":"delete","data":null}"#
+            )
+            .expect("delete")
+        );
+        assert_eq!(pools(&cache).0, vec![(8, 1, 0)]);
+        assert!(
+            !apply(
+                &cache,
+                r#"{"entity":"lease","id":"1","op":"insert","data":{}}"#
+            )
+            .expect("lease")
+        );
+        assert!(!apply(&cache, r#"{"entity":"code","id":"2","op":"purge"}"#).expect("purge"));
+    }
+
+    #[test]
+    fn malformed_rows_are_protocol_errors_and_change_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        for bad in [
+            r#"{"entity":"code","id":"1","op":"insert","data":{"id":"1","code":"A","batch_id":1}}"#,
+            r#"{"entity":"code","id":"1","op":"insert","data":null}"#,
+            r#"{"entity":"code","id":"1","op":"update","data":{"id":1,"device_id":2,"consumed_at":"yesterday"}}"#,
+            r#"{"entity":"device","id":"1","op":"insert","data":{"id":1,"pk":"p","status":"active"}}"#,
+            r#"{"entity":"device","id":"1","op":"insert","data":{"id":1,"pk":"p","dk":"d","status":"active","online":"yes"}}"#,
+        ] {
+            let got = apply(&cache, bad);
+            assert!(matches!(got, Err(Error::Protocol(_))), "{bad}: {got:?}");
+        }
+        let n: i64 = cache
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM codes) + (SELECT COUNT(*) FROM devices)",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .expect("count");
+        assert_eq!(n, 0);
     }
 }
