@@ -362,6 +362,15 @@ fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
         activated,
         expires
     ])?;
+    // The feed may carry a first connection's code update before the device
+    // itself (the server does): link the code that already names it.
+    if code_id.is_none() {
+        tx.prepare_cached(
+            "UPDATE devices SET code_id = (SELECT id FROM codes WHERE device_id = ?1
+               ORDER BY consumed_at DESC, id DESC LIMIT 1) WHERE id = ?1",
+        )?
+        .execute([d.id])?;
+    }
     // A package upgrade re-bases the current code's expiry without a code
     // change in the feed: follow the device's new expiry (same period only).
     // A device without a code yet (every new one) has nothing to follow.
@@ -486,6 +495,27 @@ mod tests {
                 ))
             })
             .expect("pools")
+    }
+
+    /// The server's own order on a first connection: the code update names
+    /// the device before the device's insert arrives.
+    #[test]
+    fn a_code_consumed_before_its_device_arrives_is_linked_to_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        for change in [
+            r#"{"entity":"code","id":"3","op":"insert","data":{"id":3,"code":"GH","batch_id":9,"product_id":7}}"#,
+            r#"{"entity":"code","id":"3","op":"update","data":{"id":3,"device_id":8,"consumed_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+            r#"{"entity":"device","id":"8","op":"insert","data":{"id":8,"pk":"p1","dk":"late","status":"active","activated_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+        ] {
+            apply(&cache, change).expect("apply");
+        }
+        let code_id: Option<i64> = cache
+            .read(
+                |c| Ok(c.query_row("SELECT code_id FROM devices WHERE id = 8", [], |r| r.get(0))?),
+            )
+            .expect("device row");
+        assert_eq!(code_id, Some(3));
     }
 
     #[test]
