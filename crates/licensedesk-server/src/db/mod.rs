@@ -3,11 +3,14 @@
 //! reads run on tokio's blocking pool.
 //!
 //! **Group commit.** Write requests queue up for the writer thread, which
-//! runs every queued request in one `BEGIN IMMEDIATE` transaction, each in
-//! its own savepoint (a request that fails rolls back alone), then commits
-//! once: one fsync (`synchronous=FULL`) for the whole group. A request is
-//! answered only after that commit, so every acknowledged write is durable.
-//! Writes are serialised, so a request's reads-then-writes are atomic.
+//! runs every queued request in one `BEGIN IMMEDIATE` transaction, then
+//! commits once: one fsync (`synchronous=FULL`) for the whole group. A
+//! request is answered only after that commit, so every acknowledged write
+//! is durable. Writes are serialised, so a request's reads-then-writes are
+//! atomic. A request that fails rolls back alone: the requests run without
+//! savepoints, and a group in which one failed after changing rows is
+//! rolled back and replayed with one savepoint per request (see
+//! [`run_group`]); a write closure may therefore run more than once.
 //!
 //! **Checkpoints.** SQLite's automatic checkpoint would run inside the
 //! writer's commit, copying ~1000 pages and syncing the database file before
@@ -47,11 +50,49 @@ const MAX_GROUP: usize = 256;
 /// restarted: SQLite's default automatic checkpoint threshold.
 const CHECKPOINT_FRAMES: u32 = 1000;
 
-/// A write request: runs on the writer's savepoint, says whether it
-/// succeeded, and returns how to deliver its outcome once the group's
-/// commit is known.
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
-type Deliver = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// A write request queued for the writer thread.
+trait Request: Send {
+    /// Runs the request on the writer's transaction and says whether it
+    /// succeeded. A request may be run again when its group is replayed
+    /// (see [`run_group`]); only the outcome of its last run is delivered.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the request once the group's commit outcome is known.
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>);
+}
+
+/// A write closure, the outcome of its last run, and where to deliver it.
+struct Pending<T, F, D> {
+    f: F,
+    out: Option<Result<T>>,
+    deliver: D,
+}
+
+impl<T, F, D> Request for Pending<T, F, D>
+where
+    T: Send,
+    F: Fn(&Connection) -> Result<T> + Send,
+    D: FnOnce(Result<T>) + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        // Cleared first: a run that panics leaves no outcome.
+        self.out = None;
+        let out = (self.f)(conn);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>) {
+        let Self { out, deliver, .. } = *self;
+        deliver(match (commit, out) {
+            (Err(e), _) => Err(ApiError::Internal(format!("commit failed: {e}"))),
+            (Ok(()), Some(out)) => out,
+            (Ok(()), None) => Err(ApiError::Internal("the request panicked".into())),
+        });
+    }
+}
+
+type Job = Box<dyn Request>;
 
 #[derive(Clone)]
 pub struct Db {
@@ -77,10 +118,13 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // The writer runs every request in a savepoint: keep the statement
-    // journal (what a savepoint rollback restores) in memory rather than in
-    // a temporary file written page by page. Durability is the WAL's job.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // `temp_store` stays at its default: a statement journal (what SQLite
+    // keeps to undo a statement that fails half-way, e.g. the consuming
+    // UPDATE, which checks a foreign key) is then held in memory in one
+    // 64 KiB chunk, spilling to a temporary file only beyond that. With
+    // `temp_store=MEMORY` it is never spilled but grows in 1 KiB chunks,
+    // several allocations for every page it copies.
+
     // Query planner stability: a plan never depends on a bound value. Without
     // it, a statement whose plan looked at a parameter (`col = ?`, `LIMIT ?`)
     // is expired by `sqlite3_clear_bindings`, which rusqlite's statement
@@ -121,9 +165,14 @@ impl Db {
         &self.inner.path
     }
 
-    /// Runs `f` inside the writer's `BEGIN IMMEDIATE` transaction (in its own
-    /// savepoint); the result is returned once the group commit succeeded.
-    /// If `f` fails, its changes are rolled back.
+    /// Runs `f` inside the writer's `BEGIN IMMEDIATE` transaction; the result
+    /// is returned once the group commit succeeded. If `f` fails, its changes
+    /// are rolled back (and only its own).
+    ///
+    /// `f` may run more than once: when another request of its group fails
+    /// after changing rows, the group is rolled back and replayed (see
+    /// [`run_group`]). Only the last run's result is returned, and only its
+    /// changes are committed, so `f` must act on nothing but `conn`.
     ///
     /// Inside a request carrying an `Idempotency-Key` (see
     /// [`crate::idempotency`]), the successful result is also recorded under
@@ -134,7 +183,7 @@ impl Db {
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + Serialize + DeserializeOwned + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
     {
         let ctx = crate::idempotency::current();
         if let Some(stored) = ctx.as_ref().and_then(|c| c.replay.clone()) {
@@ -156,10 +205,11 @@ impl Db {
     }
 
     /// Synchronous write, for start-up work (demo seeding). Blocks the
-    /// calling thread until the writer committed it.
+    /// calling thread until the writer committed it. Like [`Db::write`], `f`
+    /// may run more than once.
     pub fn write_sync<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        f: impl Fn(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = mpsc::channel::<Result<T>>();
         self.submit(f, move |out| {
@@ -172,18 +222,12 @@ impl Db {
     fn submit<T, F>(&self, f: F, deliver: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
     {
-        let job: Job = Box::new(move |conn: &Connection| {
-            let out = f(conn);
-            let ok = out.is_ok();
-            let d: Deliver = Box::new(move |commit| {
-                deliver(match commit {
-                    Ok(()) => out,
-                    Err(e) => Err(ApiError::Internal(format!("commit failed: {e}"))),
-                });
-            });
-            (ok, d)
+        let job: Job = Box::new(Pending {
+            f,
+            out: None,
+            deliver,
         });
         self.inner
             .jobs
@@ -303,13 +347,12 @@ fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Chec
                 Err(_) => break,
             }
         }
-        let mut delivers = Vec::with_capacity(group.len());
-        let outcome = run_group(&conn, group, &mut delivers);
+        let outcome = run_group(&conn, &mut group);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "group commit failed");
         }
-        for d in delivers {
-            d(outcome.clone());
+        for job in group {
+            job.deliver(outcome.clone());
         }
         checkpoints.between_groups(&conn);
     }
@@ -321,13 +364,26 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-fn run_group(
-    conn: &Connection,
-    group: Vec<Job>,
-    delivers: &mut Vec<Deliver>,
-) -> std::result::Result<(), String> {
+/// Runs a group in one transaction and commits it.
+///
+/// The requests run one after the other without savepoints (a savepoint
+/// copies every page a request touches into its journal). A request that
+/// fails without having changed a row needs nothing rolled back. Only when
+/// one fails after changing rows (or panics) is the transaction rolled back
+/// and the whole group replayed with one savepoint per request, so that the
+/// failed request's changes roll back alone.
+fn run_group(conn: &Connection, group: &mut [Job]) -> std::result::Result<(), String> {
     exec(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    let outcome = run_jobs(conn, group, delivers).and_then(|()| exec(conn, "COMMIT"));
+    let outcome = run_together(conn, group)
+        .and_then(|clean| {
+            if clean {
+                return Ok(());
+            }
+            exec(conn, "ROLLBACK")?;
+            exec(conn, "BEGIN IMMEDIATE")?;
+            run_isolated(conn, group)
+        })
+        .and_then(|()| exec(conn, "COMMIT"));
     if outcome.is_err()
         && !conn.is_autocommit()
         && let Err(e) = exec(conn, "ROLLBACK")
@@ -337,24 +393,41 @@ fn run_group(
     outcome.map_err(|e| e.to_string())
 }
 
-fn run_jobs(
-    conn: &Connection,
-    group: Vec<Job>,
-    delivers: &mut Vec<Deliver>,
-) -> rusqlite::Result<()> {
+/// Runs one request; a panicking request must not take the writer down (it
+/// counts as failed). Fails if the request ended the transaction (SQLite
+/// rolls back the whole transaction on some errors, e.g. a full disk).
+fn run_one(conn: &Connection, job: &mut Job) -> rusqlite::Result<bool> {
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn)));
+    if conn.is_autocommit() {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("a request ended the group's transaction".into()),
+        ));
+    }
+    Ok(ran.unwrap_or(false))
+}
+
+/// Runs the group's requests without savepoints. Returns `false` as soon as
+/// one fails after changing rows: the group must then be replayed.
+fn run_together(conn: &Connection, group: &mut [Job]) -> rusqlite::Result<bool> {
+    for job in group {
+        let before = conn.total_changes();
+        if !run_one(conn, job)? && conn.total_changes() != before {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs each of the group's requests in its own savepoint: a request that
+/// fails rolls back alone.
+fn run_isolated(conn: &Connection, group: &mut [Job]) -> rusqlite::Result<()> {
     for job in group {
         exec(conn, "SAVEPOINT request")?;
-        // A panicking request must not take the writer down: it fails alone
-        // (its waiter sees the dropped channel) and its savepoint rolls back.
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
-        let ok = matches!(ran, Ok((true, _)));
-        if !ok {
+        if !run_one(conn, job)? {
             exec(conn, "ROLLBACK TO request")?;
         }
         exec(conn, "RELEASE request")?;
-        if let Ok((_, deliver)) = ran {
-            delivers.push(deliver);
-        }
     }
     Ok(())
 }
@@ -379,6 +452,139 @@ pub fn parse_ts_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What one request of a test group does.
+    type Step = fn(&Connection, &str) -> Result<()>;
+    /// How many times a request ran, and its answer.
+    type Answer = (usize, std::result::Result<(), String>);
+
+    fn insert(c: &Connection, key: &str) -> Result<()> {
+        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
+        Ok(())
+    }
+
+    fn insert_then_fail(c: &Connection, key: &str) -> Result<()> {
+        insert(c, key)?;
+        Err(ApiError::Internal("refused after writing".into()))
+    }
+
+    fn fail_first(_: &Connection, _: &str) -> Result<()> {
+        Err(ApiError::Internal("refused before writing".into()))
+    }
+
+    fn insert_then_panic(c: &Connection, key: &str) -> Result<()> {
+        insert(c, key)?;
+        panic!("a request panicked");
+    }
+
+    /// Runs `steps` as ONE group (queued behind a request that holds the
+    /// writer until they all are) and returns, per step, how many times it
+    /// ran and its answer, plus the keys committed.
+    fn run_as_one_group(steps: &[(&'static str, Step)]) -> (Vec<Answer>, Vec<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("t.sqlite3")).expect("open");
+        let (started, writer_held) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let held = AtomicBool::new(false);
+        db.submit(
+            move |_| {
+                if !held.swap(true, Ordering::SeqCst) {
+                    let _ = started.send(());
+                    let _ = released.lock().map(|r| r.recv());
+                }
+                Ok(())
+            },
+            |_: Result<()>| {},
+        )
+        .expect("submit");
+        writer_held
+            .recv()
+            .expect("the writer runs the first request");
+        let mut answers = Vec::new();
+        for &(key, step) in steps {
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (tx, rx) = mpsc::channel();
+            let counted = runs.clone();
+            db.submit(
+                move |c| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    step(c, key)
+                },
+                move |out: Result<()>| {
+                    let _ = tx.send(out.map_err(|e| e.to_string()));
+                },
+            )
+            .expect("submit");
+            answers.push((runs, rx));
+        }
+        release.send(()).expect("release");
+        let answers = answers
+            .into_iter()
+            .map(|(runs, rx)| {
+                let out = rx.recv().expect("answer");
+                (runs.load(Ordering::SeqCst), out)
+            })
+            .collect();
+        let keys = db
+            .write_sync(|c| {
+                Ok(
+                    c.prepare("SELECT key FROM meta WHERE value = 'v' ORDER BY key")?
+                        .query_map([], |r| r.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?,
+                )
+            })
+            .expect("keys");
+        (answers, keys)
+    }
+
+    /// A request that fails after writing rolls back alone: the group is
+    /// replayed with savepoints and the others commit.
+    #[test]
+    fn a_request_failing_after_writing_rolls_back_alone() {
+        let (answers, keys) =
+            run_as_one_group(&[("a", insert), ("b", insert_then_fail), ("c", insert)]);
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(answers[0], (2, Ok(())), "ran, then replayed");
+        assert_eq!(answers[1].0, 2);
+        assert!(
+            answers[1]
+                .1
+                .as_ref()
+                .is_err_and(|e| e.contains("refused after writing"))
+        );
+        assert_eq!(answers[2], (1, Ok(())), "first run in the replay");
+    }
+
+    /// A request that fails before changing a row needs no replay, nor does
+    /// one whose failing statement SQLite undid by itself.
+    #[test]
+    fn a_request_failing_without_changes_costs_no_replay() {
+        let (answers, keys) = run_as_one_group(&[
+            ("a", insert),
+            ("b", fail_first),
+            ("a", insert), // UNIQUE violation: the statement changes nothing
+            ("c", insert),
+        ]);
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(
+            answers.iter().map(|a| a.0).collect::<Vec<_>>(),
+            [1, 1, 1, 1]
+        );
+        assert!(answers[1].1.is_err() && answers[2].1.is_err());
+        assert!(answers[0].1.is_ok() && answers[3].1.is_ok());
+    }
+
+    /// A panicking request fails alone (with its writes undone); the writer
+    /// keeps going.
+    #[test]
+    fn a_panicking_request_fails_alone() {
+        let (answers, keys) =
+            run_as_one_group(&[("a", insert), ("b", insert_then_panic), ("c", insert)]);
+        assert_eq!(keys, ["a", "c"]);
+        assert!(answers[1].1.as_ref().is_err_and(|e| e.contains("panicked")));
+        assert!(answers[0].1.is_ok() && answers[2].1.is_ok());
+    }
 
     /// Writes several times the checkpoint threshold: the checkpointer and
     /// the writer's tail checkpoint keep restarting the WAL, so its file
