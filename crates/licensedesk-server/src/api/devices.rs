@@ -164,24 +164,28 @@ fn consume_periods(
     Ok(done)
 }
 
-/// Codes counted for a decision: up to this many first (cheap); the whole
-/// pool only when the decision ran out at that probe.
-const AVAILABLE_PROBE: u64 = 64;
+/// Codes counted for a decision, smallest first: a decision that did not
+/// run out at a probe stands (more codes would not change it). A first
+/// connection needs one code, a renewal one per period due; the whole pool
+/// is counted only when a decision ran out at the largest probe.
+const AVAILABLE_PROBES: [u64; 2] = [1, 64];
 
-/// Runs a core decision with the product's available codes, counting the
-/// whole pool only when the probe was not enough.
+/// Runs a core decision with the product's available codes, counting no
+/// more of the pool than the decision needs.
 fn decide_with_pool<D>(
     tx: &Connection,
     product_id: i64,
     decide: impl Fn(u64) -> Result<D>,
     ran_out: impl Fn(&D) -> bool,
 ) -> Result<D> {
-    let probe = pool::available_up_to(tx, product_id, AVAILABLE_PROBE)?;
-    let decision = decide(probe)?;
-    if probe == AVAILABLE_PROBE && ran_out(&decision) {
-        return decide(pool::product_counters(tx, product_id)?.remaining());
+    for cap in AVAILABLE_PROBES {
+        let probe = pool::available_up_to(tx, product_id, cap)?;
+        let decision = decide(probe)?;
+        if probe < cap || !ran_out(&decision) {
+            return Ok(decision);
+        }
     }
-    Ok(decision)
+    decide(pool::product_counters(tx, product_id)?.remaining())
 }
 
 /// Takes a device offline and resets it to inactive (no code left).
@@ -397,11 +401,15 @@ fn connect_tx(
     let mut d = match existing {
         Some(d) => d,
         None => {
-            let id: i64 = tx.prepare_cached("INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id")?.query_row(
-                params![account_id, p.id, req.dk, req.hardware_id, req.via, ts(now)],
-                |r| r.get(0),
-            )?;
+            // No RETURNING (the id is the last inserted rowid): SQLite runs
+            // RETURNING as a trigger, which costs the statement an ephemeral
+            // table and a statement journal.
+            tx.prepare_cached(
+                "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )?
+            .execute(params![account_id, p.id, req.dk, req.hardware_id, req.via, ts(now)])?;
+            let id = tx.last_insert_rowid();
             DeviceRow {
                 id,
                 account_id,
