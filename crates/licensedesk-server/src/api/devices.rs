@@ -378,6 +378,52 @@ fn no_codes(
     })
 }
 
+/// Inserts a device connecting for the first time. When it is about to
+/// consume its first code (`first`), its row is written as it will be once
+/// connected (active for that period, online, seen now), which spares a
+/// second write of the row; should the consumption not happen after all,
+/// [`no_codes`] writes the row again. The returned row is the device before
+/// consuming (inactive, holding no code), which is what the consumption
+/// starts from.
+fn insert_device(
+    tx: &Connection,
+    account_id: i64,
+    product_id: i64,
+    req: &ConnectRequest,
+    first: Option<CodePeriod>,
+    now: DateTime<Utc>,
+) -> Result<DeviceRow> {
+    // No RETURNING (the id is the last inserted rowid): SQLite runs
+    // RETURNING as a trigger, which costs the statement an ephemeral table
+    // and a statement journal.
+    match first {
+        Some(period) => tx.prepare_cached(
+            "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, status, online,
+               activated_at, expires_at, last_seen_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', 1, ?6, ?7, ?8, ?8, ?8)",
+        )?.execute(params![account_id, product_id, req.dk, req.hardware_id, req.via,
+            ts(period.consumed_at), ts(period.expires_at), ts(now)])?,
+        None => tx.prepare_cached(
+            "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        )?.execute(params![account_id, product_id, req.dk, req.hardware_id, req.via, ts(now)])?,
+    };
+    Ok(DeviceRow {
+        id: tx.last_insert_rowid(),
+        account_id,
+        product_id,
+        dk: req.dk.clone(),
+        hardware_id: req.hardware_id.clone(),
+        status: "inactive".into(),
+        online: false,
+        offline_reason: None,
+        activated_at: None,
+        expires_at: None,
+        last_seen_at: None,
+        code: None,
+    })
+}
+
 fn connect_tx(
     tx: &Connection,
     account_id: i64,
@@ -398,45 +444,31 @@ fn connect_tx(
     } else {
         Op::Insert
     };
+    let state = existing
+        .as_ref()
+        .map_or(DeviceCodeState::Inactive, code_state);
+    // A product without a package has never had codes credited.
+    let decision = match &p.package {
+        Some(pkg) => Some(decide_with_pool(
+            tx,
+            p.id,
+            |n| decide_connect(&state, now, &pkg.validity, n).map_err(ApiError::core),
+            |d| matches!(d, ConnectDecision::NoCodes { .. }),
+        )?),
+        None => None,
+    };
+    // A new device about to consume its first code is inserted connected.
+    let first = match (&existing, &decision) {
+        (None, Some(ConnectDecision::ConsumeFirst { period })) => Some(*period),
+        _ => None,
+    };
     let mut d = match existing {
         Some(d) => d,
-        None => {
-            // No RETURNING (the id is the last inserted rowid): SQLite runs
-            // RETURNING as a trigger, which costs the statement an ephemeral
-            // table and a statement journal.
-            tx.prepare_cached(
-                "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            )?
-            .execute(params![account_id, p.id, req.dk, req.hardware_id, req.via, ts(now)])?;
-            let id = tx.last_insert_rowid();
-            DeviceRow {
-                id,
-                account_id,
-                product_id: p.id,
-                dk: req.dk.clone(),
-                hardware_id: req.hardware_id.clone(),
-                status: "inactive".into(),
-                online: false,
-                offline_reason: None,
-                activated_at: None,
-                expires_at: None,
-                last_seen_at: None,
-                code: None,
-            }
-        }
+        None => insert_device(tx, account_id, p.id, req, first, now)?,
     };
-    let Some(pkg) = p.package.clone() else {
-        // A product without a package has never had codes credited.
+    let Some(decision) = decision else {
         return no_codes(tx, &mut d, &p, account_id, now, op);
     };
-    let state = code_state(&d);
-    let decision = decide_with_pool(
-        tx,
-        p.id,
-        |n| decide_connect(&state, now, &pkg.validity, n).map_err(ApiError::core),
-        |d| matches!(d, ConnectDecision::NoCodes { .. }),
-    )?;
     let consumed = match decision {
         ConnectDecision::AlreadyActive { .. } => false,
         ConnectDecision::ConsumeFirst { period } => {
@@ -459,11 +491,14 @@ fn connect_tx(
     let was_online = d.online;
     d.online = true;
     d.offline_reason = None;
-    tx.prepare_cached("UPDATE devices SET status = 'active', online = 1, offline_reason = NULL, activated_at = ?2, expires_at = ?3,
-         last_seen_at = ?4, hardware_id = COALESCE(?5, hardware_id), connected_via = COALESCE(?6, connected_via), updated_at = ?4
-         WHERE id = ?1")?.execute(
-        params![d.id, d.activated_at.map(ts), d.expires_at.map(ts), ts(now), req.hardware_id, req.via],
-    )?;
+    // A device inserted connected already holds this row.
+    if first.is_none() {
+        tx.prepare_cached("UPDATE devices SET status = 'active', online = 1, offline_reason = NULL, activated_at = ?2, expires_at = ?3,
+             last_seen_at = ?4, hardware_id = COALESCE(?5, hardware_id), connected_via = COALESCE(?6, connected_via), updated_at = ?4
+             WHERE id = ?1")?.execute(
+            params![d.id, d.activated_at.map(ts), d.expires_at.map(ts), ts(now), req.hardware_id, req.via],
+        )?;
+    }
     if consumed || !was_online || op == Op::Insert {
         record_device(tx, &d, &p.pk, op, now)?;
     }
