@@ -10,7 +10,6 @@ use licensedesk_core::device::{
 use licensedesk_core::package::Package;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -18,7 +17,7 @@ use crate::api::common::{self, ProductRow};
 use crate::api::pool;
 use crate::auth::Caller;
 use crate::changes::{self, Op};
-use crate::db::{parse_ts, parse_ts_opt, ts};
+use crate::db::{json_time, json_time_opt, parse_ts, parse_ts_opt, ts};
 use crate::error::{ApiError, Result};
 
 #[derive(Debug, Clone)]
@@ -88,6 +87,38 @@ fn device_by_id(c: &Connection, id: i64) -> Result<DeviceRow> {
     finish(row)?.ok_or(ApiError::NotFound("device"))
 }
 
+/// A device change's data. Serialises to the object a `json!` map of the
+/// same fields would (keys in its sorted order, instants as chrono writes
+/// them) without building that map: every activation records one.
+#[derive(Serialize)]
+struct DeviceChange<'a> {
+    #[serde(serialize_with = "json_time_opt")]
+    activated_at: Option<DateTime<Utc>>,
+    dk: &'a str,
+    #[serde(serialize_with = "json_time_opt")]
+    expires_at: Option<DateTime<Utc>>,
+    hardware_id: Option<&'a str>,
+    id: i64,
+    offline_reason: Option<&'a str>,
+    online: bool,
+    pk: &'a str,
+    status: &'a str,
+}
+
+/// A consumption's code change (see [`DeviceChange`]).
+#[derive(Serialize)]
+struct CodeChange<'a> {
+    code: &'a str,
+    #[serde(serialize_with = "json_time")]
+    consumed_at: DateTime<Utc>,
+    device_id: i64,
+    dk: &'a str,
+    #[serde(serialize_with = "json_time")]
+    expires_at: DateTime<Utc>,
+    id: i64,
+    pk: &'a str,
+}
+
 fn record_device(
     tx: &Connection,
     d: &DeviceRow,
@@ -102,11 +133,17 @@ fn record_device(
         d.id,
         op,
         now,
-        &json!({
-            "id": d.id, "pk": pk, "dk": d.dk, "hardware_id": d.hardware_id,
-            "status": d.status, "online": d.online, "offline_reason": d.offline_reason,
-            "activated_at": d.activated_at, "expires_at": d.expires_at,
-        }),
+        &DeviceChange {
+            activated_at: d.activated_at,
+            dk: &d.dk,
+            expires_at: d.expires_at,
+            hardware_id: d.hardware_id.as_deref(),
+            id: d.id,
+            offline_reason: d.offline_reason.as_deref(),
+            online: d.online,
+            pk,
+            status: &d.status,
+        },
     )
 }
 
@@ -146,7 +183,6 @@ fn consume_periods(
             break;
         };
         done += 1;
-        d.code = Some(code.clone());
         d.status = "active".into();
         d.activated_at = Some(period.consumed_at);
         d.expires_at = Some(period.expires_at);
@@ -157,9 +193,17 @@ fn consume_periods(
             code_id,
             Op::Update,
             now,
-            &json!({"id": code_id, "code": code, "device_id": d.id, "dk": d.dk, "pk": p.pk,
-                    "consumed_at": period.consumed_at, "expires_at": period.expires_at}),
+            &CodeChange {
+                code: &code,
+                consumed_at: period.consumed_at,
+                device_id: d.id,
+                dk: &d.dk,
+                expires_at: period.expires_at,
+                id: code_id,
+                pk: &p.pk,
+            },
         )?;
+        d.code = Some(code);
     }
     Ok(done)
 }
@@ -333,7 +377,9 @@ pub struct ConnectResponse {
     /// `true` when this connection consumed a code.
     pub consumed: bool,
     pub code: Option<String>,
+    #[serde(serialize_with = "json_time_opt")]
     pub activated_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "json_time_opt")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -615,4 +661,83 @@ pub fn resolve(
 /// Parses an instant from a row column.
 pub fn col_ts(s: &str) -> Result<DateTime<Utc>> {
     parse_ts(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    /// The change structs write the bytes the `json!` maps they replaced
+    /// wrote (the feed's format is unchanged).
+    #[test]
+    fn change_structs_write_what_json_maps_wrote() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 31, 10, 0, 0)
+            .single()
+            .expect("at");
+        for (activated, sub) in [
+            (Some(at), 0),
+            (Some(at), 123_456_000),
+            (Some(at), 5_000_000),
+            (None, 0),
+        ] {
+            let activated = activated.map(|t| t + chrono::Duration::nanoseconds(sub));
+            let expires = activated.map(|t| t + chrono::Duration::days(365));
+            for (hardware_id, reason) in [(None, None), (Some("hw \"1\""), Some("no_codes"))] {
+                let d = DeviceRow {
+                    id: 7,
+                    account_id: 1,
+                    product_id: 2,
+                    dk: "dev-\u{e9}/1".into(),
+                    hardware_id: hardware_id.map(str::to_owned),
+                    status: "active".into(),
+                    online: true,
+                    offline_reason: reason.map(str::to_owned),
+                    activated_at: activated,
+                    expires_at: expires,
+                    last_seen_at: None,
+                    code: None,
+                };
+                let ours = serde_json::to_string(&DeviceChange {
+                    activated_at: d.activated_at,
+                    dk: &d.dk,
+                    expires_at: d.expires_at,
+                    hardware_id: d.hardware_id.as_deref(),
+                    id: d.id,
+                    offline_reason: d.offline_reason.as_deref(),
+                    online: d.online,
+                    pk: "pk1",
+                    status: &d.status,
+                })
+                .expect("json");
+                let theirs = serde_json::to_string(&json!({
+                    "id": d.id, "pk": "pk1", "dk": d.dk, "hardware_id": d.hardware_id,
+                    "status": d.status, "online": d.online, "offline_reason": d.offline_reason,
+                    "activated_at": d.activated_at, "expires_at": d.expires_at,
+                }))
+                .expect("json");
+                assert_eq!(ours, theirs);
+                if let (Some(consumed_at), Some(expires_at)) = (activated, expires) {
+                    let ours = serde_json::to_string(&CodeChange {
+                        code: "ABCD-EFGH",
+                        consumed_at,
+                        device_id: d.id,
+                        dk: &d.dk,
+                        expires_at,
+                        id: 9,
+                        pk: "pk1",
+                    })
+                    .expect("json");
+                    let theirs = serde_json::to_string(&json!({"id": 9, "code": "ABCD-EFGH",
+                        "device_id": d.id, "dk": d.dk, "pk": "pk1",
+                        "consumed_at": consumed_at, "expires_at": expires_at}))
+                    .expect("json");
+                    assert_eq!(ours, theirs);
+                }
+            }
+        }
+    }
 }

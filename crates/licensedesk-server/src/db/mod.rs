@@ -435,7 +435,94 @@ fn run_isolated(conn: &Connection, group: &mut [Job]) -> rusqlite::Result<()> {
 /// Formats an instant the way it is stored: fixed-width RFC 3339 UTC, so
 /// that string order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    rfc3339(&t, SecondsFormat::Micros)
+}
+
+/// Formats an instant exactly as chrono's serde does in JSON: RFC 3339 UTC
+/// with `Z` and no, 3, 6 or 9 subsecond digits (as few as show all that
+/// are not zero). The change feed and the responses write several per
+/// request; see [`json_time`].
+pub fn json_ts(t: &DateTime<Utc>) -> String {
+    rfc3339(t, SecondsFormat::AutoSi)
+}
+
+/// `#[serde(serialize_with = "json_time")]`: an instant as [`json_ts`]
+/// writes it, the same string chrono's `Serialize` would.
+pub fn json_time<S: serde::Serializer>(
+    t: &DateTime<Utc>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&json_ts(t))
+}
+
+/// [`json_time`] for an optional instant (`null` when absent).
+pub fn json_time_opt<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&json_ts(t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// `to_rfc3339_opts(form, true)` without chrono's `fmt` machinery, for the
+/// years 0 to 9999 (others and leap seconds are left to chrono).
+fn rfc3339(t: &DateTime<Utc>, form: SecondsFormat) -> String {
+    use chrono::{Datelike, Timelike};
+    let naive = t.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let nano = time.nanosecond();
+    let digits = match form {
+        SecondsFormat::Micros => 6,
+        SecondsFormat::AutoSi if nano == 0 => 0,
+        SecondsFormat::AutoSi if nano % 1_000_000 == 0 => 3,
+        SecondsFormat::AutoSi if nano % 1_000 == 0 => 6,
+        SecondsFormat::AutoSi => 9,
+        _ => return t.to_rfc3339_opts(form, true),
+    };
+    let year = match u32::try_from(date.year()) {
+        Ok(year) if year <= 9999 && nano < 1_000_000_000 => year,
+        _ => return t.to_rfc3339_opts(form, true),
+    };
+    let mut out = String::with_capacity(31);
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, date.month(), 2);
+    out.push('-');
+    push_digits(&mut out, date.day(), 2);
+    out.push('T');
+    push_digits(&mut out, time.hour(), 2);
+    out.push(':');
+    push_digits(&mut out, time.minute(), 2);
+    out.push(':');
+    push_digits(&mut out, time.second(), 2);
+    if digits > 0 {
+        out.push('.');
+        push_digits(&mut out, nano / POW10[9 - digits], digits);
+    }
+    out.push('Z');
+    out
+}
+
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// The last `width` (at most 9) decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    for p in POW10[..width].iter().rev() {
+        out.push(char::from(b'0' + (n / p % 10) as u8));
+    }
 }
 
 /// Parses a stored instant.
@@ -584,6 +671,59 @@ mod tests {
         assert_eq!(keys, ["a", "c"]);
         assert!(answers[1].1.as_ref().is_err_and(|e| e.contains("panicked")));
         assert!(answers[0].1.is_ok() && answers[2].1.is_ok());
+    }
+
+    /// The fast formatters write exactly what chrono writes (`ts`: stored
+    /// form; `json_ts`: chrono's serde form), every subsecond shape included.
+    #[test]
+    fn instants_are_written_as_chrono_writes_them() {
+        use chrono::TimeZone;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut instants = vec![
+            Utc.timestamp_opt(0, 0).single().expect("epoch"),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .single()
+                .expect("max"),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 0"),
+            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year -1"),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 10000"),
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+        ];
+        for i in 0..20_000u64 {
+            let secs = (next() % 4_102_444_800) as i64; // 1970..2100
+            let nanos = match i % 5 {
+                0 => 0,
+                1 => (next() % 1000) as u32 * 1_000_000,
+                2 => (next() % 1_000_000) as u32 * 1_000,
+                3 => (next() % 1_000_000_000) as u32,
+                _ => (next() % 10) as u32 * 100_000,
+            };
+            instants.push(Utc.timestamp_opt(secs, nanos).single().expect("instant"));
+        }
+        for t in instants {
+            assert_eq!(ts(t), t.to_rfc3339_opts(SecondsFormat::Micros, true));
+            let chrono_json = serde_json::to_string(&t).expect("json");
+            assert_eq!(format!("\"{}\"", json_ts(&t)), chrono_json);
+            let mut ours = serde_json::Serializer::new(Vec::new());
+            json_time(&t, &mut ours).expect("serialize");
+            assert_eq!(
+                String::from_utf8(ours.into_inner()).expect("utf8"),
+                chrono_json
+            );
+        }
     }
 
     /// Writes several times the checkpoint threshold: the checkpointer and
