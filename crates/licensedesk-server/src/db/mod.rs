@@ -11,6 +11,9 @@
 //! savepoints, and a group in which one failed after changing rows is
 //! rolled back and replayed with one savepoint per request (see
 //! [`run_group`]); a write closure may therefore run more than once.
+//! The writer forms a group from the requests queued, waits briefly for the
+//! clients it just answered (see [`gather`]), and takes in the requests that
+//! arrive while the group runs, so that one fsync serves as many as it can.
 //!
 //! **Checkpoints.** SQLite's automatic checkpoint would run inside the
 //! writer's commit, copying ~1000 pages and syncing the database file before
@@ -46,6 +49,9 @@ const READERS: usize = 4;
 const STATEMENT_CACHE: usize = 128;
 /// Most write requests committed together.
 const MAX_GROUP: usize = 256;
+/// Longest wait for the rest of a group (see [`gather`]), whatever the
+/// previous commit took.
+const MAX_GATHER_WAIT: Duration = Duration::from_millis(2);
 /// WAL size (in frames, i.e. pages) past which the WAL is checkpointed and
 /// restarted: SQLite's default automatic checkpoint threshold.
 const CHECKPOINT_FRAMES: u32 = 1000;
@@ -339,22 +345,60 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The writer thread: group commit of queued write requests.
 fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Checkpoints) {
+    // The previous group's size and how long its commit took.
+    let mut previous = (1, Duration::ZERO);
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        let outcome = run_group(&conn, &mut group);
+        gather(
+            queue,
+            &mut group,
+            previous.0,
+            previous.1.min(MAX_GATHER_WAIT),
+        );
+        let outcome = run_group(&conn, &mut group, queue);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "group commit failed");
         }
+        previous = (group.len(), outcome.clone().unwrap_or_default());
+        let outcome = outcome.map(drop);
         for job in group {
             job.deliver(outcome.clone());
         }
         checkpoints.between_groups(&conn);
+    }
+}
+
+/// Forms a group: the requests already queued and, while the group is
+/// smaller than the previous one, those arriving within `budget`.
+///
+/// The clients answered by the previous group come back a moment after its
+/// commit. Committing at once would leave them for the next group, so the
+/// requests split into two alternating halves, each paying a commit (an
+/// fsync) of its own; waiting for them, at most about one commit's
+/// duration, lets one commit serve them all. A steady lone client never
+/// waits (its group is as large as the previous one).
+fn gather(queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>, previous: usize, budget: Duration) {
+    take_queued(queue, group);
+    let deadline = std::time::Instant::now() + budget;
+    while group.len() < previous.min(MAX_GROUP) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match queue.recv_timeout(left) {
+            Ok(job) => {
+                group.push(job);
+                take_queued(queue, group);
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+/// Adds the queued requests to the group, up to [`MAX_GROUP`].
+fn take_queued(queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>) {
+    while group.len() < MAX_GROUP {
+        match queue.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
     }
 }
 
@@ -364,7 +408,8 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-/// Runs a group in one transaction and commits it.
+/// Runs a group in one transaction and commits it; returns how long the
+/// commit took.
 ///
 /// The requests run one after the other without savepoints (a savepoint
 /// copies every page a request touches into its journal). A request that
@@ -372,9 +417,13 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// one fails after changing rows (or panics) is the transaction rolled back
 /// and the whole group replayed with one savepoint per request, so that the
 /// failed request's changes roll back alone.
-fn run_group(conn: &Connection, group: &mut [Job]) -> std::result::Result<(), String> {
+fn run_group(
+    conn: &Connection,
+    group: &mut Vec<Job>,
+    queue: &mpsc::Receiver<Job>,
+) -> std::result::Result<Duration, String> {
     exec(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    let outcome = run_together(conn, group)
+    let outcome = run_together(conn, group, queue)
         .and_then(|clean| {
             if clean {
                 return Ok(());
@@ -383,7 +432,10 @@ fn run_group(conn: &Connection, group: &mut [Job]) -> std::result::Result<(), St
             exec(conn, "BEGIN IMMEDIATE")?;
             run_isolated(conn, group)
         })
-        .and_then(|()| exec(conn, "COMMIT"));
+        .and_then(|()| {
+            let started = std::time::Instant::now();
+            exec(conn, "COMMIT").map(|()| started.elapsed())
+        });
     if outcome.is_err()
         && !conn.is_autocommit()
         && let Err(e) = exec(conn, "ROLLBACK")
@@ -407,16 +459,29 @@ fn run_one(conn: &Connection, job: &mut Job) -> rusqlite::Result<bool> {
     Ok(ran.unwrap_or(false))
 }
 
-/// Runs the group's requests without savepoints. Returns `false` as soon as
-/// one fails after changing rows: the group must then be replayed.
-fn run_together(conn: &Connection, group: &mut [Job]) -> rusqlite::Result<bool> {
-    for job in group {
+/// Runs the group's requests without savepoints, taking into the group
+/// the requests that arrive meanwhile (they would otherwise wait for this
+/// group's commit and then pay one of their own). Returns `false` as soon
+/// as one fails after changing rows: the group must then be replayed.
+fn run_together(
+    conn: &Connection,
+    group: &mut Vec<Job>,
+    queue: &mpsc::Receiver<Job>,
+) -> rusqlite::Result<bool> {
+    let mut next = 0;
+    loop {
+        if next == group.len() {
+            take_queued(queue, group);
+            if next == group.len() {
+                return Ok(true);
+            }
+        }
         let before = conn.total_changes();
-        if !run_one(conn, job)? && conn.total_changes() != before {
+        if !run_one(conn, &mut group[next])? && conn.total_changes() != before {
             return Ok(false);
         }
+        next += 1;
     }
-    Ok(true)
 }
 
 /// Runs each of the group's requests in its own savepoint: a request that
@@ -660,6 +725,79 @@ mod tests {
         );
         assert!(answers[1].1.is_err() && answers[2].1.is_err());
         assert!(answers[0].1.is_ok() && answers[3].1.is_ok());
+    }
+
+    fn noop() -> Job {
+        Box::new(Pending {
+            f: |_: &Connection| Ok(()),
+            out: None,
+            deliver: |_: Result<()>| {},
+        })
+    }
+
+    /// A group as large as the previous one is formed without waiting (a
+    /// wait would last the hour given as budget).
+    #[test]
+    fn a_group_as_large_as_the_previous_one_does_not_wait() {
+        let (tx, queue) = mpsc::channel();
+        for _ in 0..3 {
+            tx.send(noop()).expect("queue");
+        }
+        let mut group = Vec::new();
+        gather(&queue, &mut group, 3, Duration::from_secs(3600));
+        assert_eq!(group.len(), 3);
+        let mut group = vec![noop()];
+        gather(&queue, &mut group, 5, Duration::ZERO);
+        assert_eq!(group.len(), 1, "no budget, no wait");
+    }
+
+    /// A group smaller than the previous one waits for the requests still
+    /// on their way.
+    #[test]
+    fn a_smaller_group_waits_for_the_requests_on_their_way() {
+        let (tx, queue) = mpsc::channel();
+        tx.send(noop()).expect("queue");
+        let late = std::thread::spawn(move || {
+            for _ in 0..2 {
+                tx.send(noop()).expect("queue");
+            }
+        });
+        let mut group = Vec::new();
+        gather(&queue, &mut group, 3, Duration::from_secs(3600));
+        late.join().expect("sender");
+        assert_eq!(group.len(), 3);
+    }
+
+    /// A request that arrives while a group runs joins that group.
+    #[test]
+    fn a_running_group_takes_in_requests_arriving_meanwhile() {
+        let conn = Connection::open_in_memory().expect("open");
+        let (tx, queue) = mpsc::channel::<Job>();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (r1, r2) = (ran.clone(), ran.clone());
+        let tx = Mutex::new(tx);
+        let first: Job = Box::new(Pending {
+            f: move |_: &Connection| {
+                r1.fetch_add(1, Ordering::SeqCst);
+                let r2 = r2.clone();
+                let late: Job = Box::new(Pending {
+                    f: move |_: &Connection| {
+                        r2.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    },
+                    out: None,
+                    deliver: |_: Result<()>| {},
+                });
+                let _ = tx.lock().map(|t| t.send(late));
+                Ok(())
+            },
+            out: None,
+            deliver: |_: Result<()>| {},
+        });
+        let mut group = vec![first];
+        exec(&conn, "BEGIN IMMEDIATE").expect("begin");
+        assert!(run_together(&conn, &mut group, &queue).expect("run"));
+        assert_eq!((group.len(), ran.load(Ordering::SeqCst)), (2, 2));
     }
 
     /// A panicking request fails alone (with its writes undone); the writer
