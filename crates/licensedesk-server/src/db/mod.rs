@@ -417,6 +417,11 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// one fails after changing rows (or panics) is the transaction rolled back
 /// and the whole group replayed with one savepoint per request, so that the
 /// failed request's changes roll back alone.
+///
+/// Whether a request changed rows is told by `total_changes`: the rows
+/// changed by every INSERT, UPDATE and DELETE that completed (a statement
+/// that failed half-way was undone by SQLite and counts none). It does not
+/// see schema changes, which no request makes.
 fn run_group(
     conn: &Connection,
     group: &mut Vec<Job>,
