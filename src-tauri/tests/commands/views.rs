@@ -31,8 +31,15 @@ fn sync_then_every_view_answers_from_the_cache() {
     // answer and the events, whichever arrives first.
     let (s0, s1) = (before["seq"].as_u64(), status["seq"].as_u64());
     assert!(s1 > s0, "seq {s0:?} → {s1:?}");
-    let last_event = ended.lock().unwrap_or_else(|p| p.into_inner()).last().cloned();
-    assert_eq!(last_event.map(|e| e["seq"].clone()), Some(status["seq"].clone()));
+    let last_event = ended
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .last()
+        .cloned();
+    assert_eq!(
+        last_event.map(|e| e["seq"].clone()),
+        Some(status["seq"].clone())
+    );
     assert_eq!(status["last_error"], json!(null));
     assert!(
         status["staleness"]["last_synced_at"].is_string(),
