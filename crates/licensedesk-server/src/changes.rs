@@ -36,7 +36,9 @@ impl Op {
     }
 }
 
-/// Appends a change; call inside the transaction that makes it.
+/// Appends a change; call inside the transaction that makes it. `data` is
+/// stored as its JSON (a `json!` value, or a struct serialising to the same
+/// object without building one: see `api::devices`).
 pub fn record(
     tx: &Connection,
     account_id: i64,
@@ -44,7 +46,7 @@ pub fn record(
     entity_id: impl ToString,
     op: Op,
     at: DateTime<Utc>,
-    data: &serde_json::Value,
+    data: &(impl Serialize + ?Sized),
 ) -> Result<()> {
     tx.prepare_cached("INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
         params![

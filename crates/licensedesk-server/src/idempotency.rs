@@ -3,8 +3,8 @@
 //! same key with another request is refused with 422.
 //!
 //! Atomicity: the request's database write records the key (status 0, the
-//! write's result) in the same savepoint as the mutation (see
-//! [`crate::db::Db::write`]); the final response then replaces that row. If
+//! write's result) in the same write (one transaction, rolled back
+//! together) as the mutation (see [`crate::db::Db::write`]); the final response then replaces that row. If
 //! the server dies between the two, a retry finds status 0 and re-runs the
 //! handler in replay mode: its write returns the recorded result without
 //! mutating again, so the mutation happens exactly once.
@@ -54,7 +54,7 @@ pub fn current() -> Option<Ctx> {
 }
 
 /// Records (status 0 = committed, response pending) the write result under
-/// the request's key, in the caller's savepoint.
+/// the request's key, in the caller's write.
 pub fn reserve(conn: &rusqlite::Connection, c: &Ctx, result: &str) -> crate::error::Result<()> {
     conn.execute(
         "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at)

@@ -34,7 +34,7 @@ pub async fn run_once(state: &AppState) -> Result<Report> {
     report.idempotency_forgotten = state
         .db
         .write(move |tx| {
-            Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [cutoff])? as u64)
+            Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [&cutoff])? as u64)
         })
         .await?;
     Ok(report)

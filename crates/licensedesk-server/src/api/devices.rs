@@ -10,7 +10,6 @@ use licensedesk_core::device::{
 use licensedesk_core::package::Package;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -18,7 +17,7 @@ use crate::api::common::{self, ProductRow};
 use crate::api::pool;
 use crate::auth::Caller;
 use crate::changes::{self, Op};
-use crate::db::{parse_ts, parse_ts_opt, ts};
+use crate::db::{json_time, json_time_opt, parse_ts, parse_ts_opt, ts};
 use crate::error::{ApiError, Result};
 
 #[derive(Debug, Clone)]
@@ -88,6 +87,38 @@ fn device_by_id(c: &Connection, id: i64) -> Result<DeviceRow> {
     finish(row)?.ok_or(ApiError::NotFound("device"))
 }
 
+/// A device change's data. Serialises to the object a `json!` map of the
+/// same fields would (keys in its sorted order, instants as chrono writes
+/// them) without building that map: every activation records one.
+#[derive(Serialize)]
+struct DeviceChange<'a> {
+    #[serde(serialize_with = "json_time_opt")]
+    activated_at: Option<DateTime<Utc>>,
+    dk: &'a str,
+    #[serde(serialize_with = "json_time_opt")]
+    expires_at: Option<DateTime<Utc>>,
+    hardware_id: Option<&'a str>,
+    id: i64,
+    offline_reason: Option<&'a str>,
+    online: bool,
+    pk: &'a str,
+    status: &'a str,
+}
+
+/// A consumption's code change (see [`DeviceChange`]).
+#[derive(Serialize)]
+struct CodeChange<'a> {
+    code: &'a str,
+    #[serde(serialize_with = "json_time")]
+    consumed_at: DateTime<Utc>,
+    device_id: i64,
+    dk: &'a str,
+    #[serde(serialize_with = "json_time")]
+    expires_at: DateTime<Utc>,
+    id: i64,
+    pk: &'a str,
+}
+
 fn record_device(
     tx: &Connection,
     d: &DeviceRow,
@@ -102,11 +133,17 @@ fn record_device(
         d.id,
         op,
         now,
-        &json!({
-            "id": d.id, "pk": pk, "dk": d.dk, "hardware_id": d.hardware_id,
-            "status": d.status, "online": d.online, "offline_reason": d.offline_reason,
-            "activated_at": d.activated_at, "expires_at": d.expires_at,
-        }),
+        &DeviceChange {
+            activated_at: d.activated_at,
+            dk: &d.dk,
+            expires_at: d.expires_at,
+            hardware_id: d.hardware_id.as_deref(),
+            id: d.id,
+            offline_reason: d.offline_reason.as_deref(),
+            online: d.online,
+            pk,
+            status: &d.status,
+        },
     )
 }
 
@@ -146,7 +183,6 @@ fn consume_periods(
             break;
         };
         done += 1;
-        d.code = Some(code.clone());
         d.status = "active".into();
         d.activated_at = Some(period.consumed_at);
         d.expires_at = Some(period.expires_at);
@@ -157,31 +193,43 @@ fn consume_periods(
             code_id,
             Op::Update,
             now,
-            &json!({"id": code_id, "code": code, "device_id": d.id, "dk": d.dk, "pk": p.pk,
-                    "consumed_at": period.consumed_at, "expires_at": period.expires_at}),
+            &CodeChange {
+                code: &code,
+                consumed_at: period.consumed_at,
+                device_id: d.id,
+                dk: &d.dk,
+                expires_at: period.expires_at,
+                id: code_id,
+                pk: &p.pk,
+            },
         )?;
+        d.code = Some(code);
     }
     Ok(done)
 }
 
-/// Codes counted for a decision: up to this many first (cheap); the whole
-/// pool only when the decision ran out at that probe.
-const AVAILABLE_PROBE: u64 = 64;
+/// Codes counted for a decision, smallest first: a decision that did not
+/// run out at a probe stands (more codes would not change it). A first
+/// connection needs one code, a renewal one per period due; the whole pool
+/// is counted only when a decision ran out at the largest probe.
+const AVAILABLE_PROBES: [u64; 2] = [1, 64];
 
-/// Runs a core decision with the product's available codes, counting the
-/// whole pool only when the probe was not enough.
+/// Runs a core decision with the product's available codes, counting no
+/// more of the pool than the decision needs.
 fn decide_with_pool<D>(
     tx: &Connection,
     product_id: i64,
     decide: impl Fn(u64) -> Result<D>,
     ran_out: impl Fn(&D) -> bool,
 ) -> Result<D> {
-    let probe = pool::available_up_to(tx, product_id, AVAILABLE_PROBE)?;
-    let decision = decide(probe)?;
-    if probe == AVAILABLE_PROBE && ran_out(&decision) {
-        return decide(pool::product_counters(tx, product_id)?.remaining());
+    for cap in AVAILABLE_PROBES {
+        let probe = pool::available_up_to(tx, product_id, cap)?;
+        let decision = decide(probe)?;
+        if probe < cap || !ran_out(&decision) {
+            return Ok(decision);
+        }
     }
-    Ok(decision)
+    decide(pool::product_counters(tx, product_id)?.remaining())
 }
 
 /// Takes a device offline and resets it to inactive (no code left).
@@ -329,7 +377,9 @@ pub struct ConnectResponse {
     /// `true` when this connection consumed a code.
     pub consumed: bool,
     pub code: Option<String>,
+    #[serde(serialize_with = "json_time_opt")]
     pub activated_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "json_time_opt")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -374,6 +424,52 @@ fn no_codes(
     })
 }
 
+/// Inserts a device connecting for the first time. When it is about to
+/// consume its first code (`first`), its row is written as it will be once
+/// connected (active for that period, online, seen now), which spares a
+/// second write of the row; should the consumption not happen after all,
+/// [`no_codes`] writes the row again. The returned row is the device before
+/// consuming (inactive, holding no code), which is what the consumption
+/// starts from.
+fn insert_device(
+    tx: &Connection,
+    account_id: i64,
+    product_id: i64,
+    req: &ConnectRequest,
+    first: Option<CodePeriod>,
+    now: DateTime<Utc>,
+) -> Result<DeviceRow> {
+    // No RETURNING (the id is the last inserted rowid): SQLite runs
+    // RETURNING as a trigger, which costs the statement an ephemeral table
+    // and a statement journal.
+    match first {
+        Some(period) => tx.prepare_cached(
+            "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, status, online,
+               activated_at, expires_at, last_seen_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', 1, ?6, ?7, ?8, ?8, ?8)",
+        )?.execute(params![account_id, product_id, req.dk, req.hardware_id, req.via,
+            ts(period.consumed_at), ts(period.expires_at), ts(now)])?,
+        None => tx.prepare_cached(
+            "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        )?.execute(params![account_id, product_id, req.dk, req.hardware_id, req.via, ts(now)])?,
+    };
+    Ok(DeviceRow {
+        id: tx.last_insert_rowid(),
+        account_id,
+        product_id,
+        dk: req.dk.clone(),
+        hardware_id: req.hardware_id.clone(),
+        status: "inactive".into(),
+        online: false,
+        offline_reason: None,
+        activated_at: None,
+        expires_at: None,
+        last_seen_at: None,
+        code: None,
+    })
+}
+
 fn connect_tx(
     tx: &Connection,
     account_id: i64,
@@ -394,41 +490,31 @@ fn connect_tx(
     } else {
         Op::Insert
     };
+    let state = existing
+        .as_ref()
+        .map_or(DeviceCodeState::Inactive, code_state);
+    // A product without a package has never had codes credited.
+    let decision = match &p.package {
+        Some(pkg) => Some(decide_with_pool(
+            tx,
+            p.id,
+            |n| decide_connect(&state, now, &pkg.validity, n).map_err(ApiError::core),
+            |d| matches!(d, ConnectDecision::NoCodes { .. }),
+        )?),
+        None => None,
+    };
+    // A new device about to consume its first code is inserted connected.
+    let first = match (&existing, &decision) {
+        (None, Some(ConnectDecision::ConsumeFirst { period })) => Some(*period),
+        _ => None,
+    };
     let mut d = match existing {
         Some(d) => d,
-        None => {
-            let id: i64 = tx.prepare_cached("INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id")?.query_row(
-                params![account_id, p.id, req.dk, req.hardware_id, req.via, ts(now)],
-                |r| r.get(0),
-            )?;
-            DeviceRow {
-                id,
-                account_id,
-                product_id: p.id,
-                dk: req.dk.clone(),
-                hardware_id: req.hardware_id.clone(),
-                status: "inactive".into(),
-                online: false,
-                offline_reason: None,
-                activated_at: None,
-                expires_at: None,
-                last_seen_at: None,
-                code: None,
-            }
-        }
+        None => insert_device(tx, account_id, p.id, req, first, now)?,
     };
-    let Some(pkg) = p.package.clone() else {
-        // A product without a package has never had codes credited.
+    let Some(decision) = decision else {
         return no_codes(tx, &mut d, &p, account_id, now, op);
     };
-    let state = code_state(&d);
-    let decision = decide_with_pool(
-        tx,
-        p.id,
-        |n| decide_connect(&state, now, &pkg.validity, n).map_err(ApiError::core),
-        |d| matches!(d, ConnectDecision::NoCodes { .. }),
-    )?;
     let consumed = match decision {
         ConnectDecision::AlreadyActive { .. } => false,
         ConnectDecision::ConsumeFirst { period } => {
@@ -451,11 +537,14 @@ fn connect_tx(
     let was_online = d.online;
     d.online = true;
     d.offline_reason = None;
-    tx.prepare_cached("UPDATE devices SET status = 'active', online = 1, offline_reason = NULL, activated_at = ?2, expires_at = ?3,
-         last_seen_at = ?4, hardware_id = COALESCE(?5, hardware_id), connected_via = COALESCE(?6, connected_via), updated_at = ?4
-         WHERE id = ?1")?.execute(
-        params![d.id, d.activated_at.map(ts), d.expires_at.map(ts), ts(now), req.hardware_id, req.via],
-    )?;
+    // A device inserted connected already holds this row.
+    if first.is_none() {
+        tx.prepare_cached("UPDATE devices SET status = 'active', online = 1, offline_reason = NULL, activated_at = ?2, expires_at = ?3,
+             last_seen_at = ?4, hardware_id = COALESCE(?5, hardware_id), connected_via = COALESCE(?6, connected_via), updated_at = ?4
+             WHERE id = ?1")?.execute(
+            params![d.id, d.activated_at.map(ts), d.expires_at.map(ts), ts(now), req.hardware_id, req.via],
+        )?;
+    }
     if consumed || !was_online || op == Op::Insert {
         record_device(tx, &d, &p.pk, op, now)?;
     }
@@ -572,4 +661,83 @@ pub fn resolve(
 /// Parses an instant from a row column.
 pub fn col_ts(s: &str) -> Result<DateTime<Utc>> {
     parse_ts(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    /// The change structs write the bytes the `json!` maps they replaced
+    /// wrote (the feed's format is unchanged).
+    #[test]
+    fn change_structs_write_what_json_maps_wrote() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 31, 10, 0, 0)
+            .single()
+            .expect("at");
+        for (activated, sub) in [
+            (Some(at), 0),
+            (Some(at), 123_456_000),
+            (Some(at), 5_000_000),
+            (None, 0),
+        ] {
+            let activated = activated.map(|t| t + chrono::Duration::nanoseconds(sub));
+            let expires = activated.map(|t| t + chrono::Duration::days(365));
+            for (hardware_id, reason) in [(None, None), (Some("hw \"1\""), Some("no_codes"))] {
+                let d = DeviceRow {
+                    id: 7,
+                    account_id: 1,
+                    product_id: 2,
+                    dk: "dev-\u{e9}/1".into(),
+                    hardware_id: hardware_id.map(str::to_owned),
+                    status: "active".into(),
+                    online: true,
+                    offline_reason: reason.map(str::to_owned),
+                    activated_at: activated,
+                    expires_at: expires,
+                    last_seen_at: None,
+                    code: None,
+                };
+                let ours = serde_json::to_string(&DeviceChange {
+                    activated_at: d.activated_at,
+                    dk: &d.dk,
+                    expires_at: d.expires_at,
+                    hardware_id: d.hardware_id.as_deref(),
+                    id: d.id,
+                    offline_reason: d.offline_reason.as_deref(),
+                    online: d.online,
+                    pk: "pk1",
+                    status: &d.status,
+                })
+                .expect("json");
+                let theirs = serde_json::to_string(&json!({
+                    "id": d.id, "pk": "pk1", "dk": d.dk, "hardware_id": d.hardware_id,
+                    "status": d.status, "online": d.online, "offline_reason": d.offline_reason,
+                    "activated_at": d.activated_at, "expires_at": d.expires_at,
+                }))
+                .expect("json");
+                assert_eq!(ours, theirs);
+                if let (Some(consumed_at), Some(expires_at)) = (activated, expires) {
+                    let ours = serde_json::to_string(&CodeChange {
+                        code: "ABCD-EFGH",
+                        consumed_at,
+                        device_id: d.id,
+                        dk: &d.dk,
+                        expires_at,
+                        id: 9,
+                        pk: "pk1",
+                    })
+                    .expect("json");
+                    let theirs = serde_json::to_string(&json!({"id": 9, "code": "ABCD-EFGH",
+                        "device_id": d.id, "dk": d.dk, "pk": "pk1",
+                        "consumed_at": consumed_at, "expires_at": expires_at}))
+                    .expect("json");
+                    assert_eq!(ours, theirs);
+                }
+            }
+        }
+    }
 }

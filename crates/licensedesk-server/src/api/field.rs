@@ -205,7 +205,7 @@ fn checkout_tx(
     state: &AppState,
     account_id: i64,
     req: &CheckoutRequest,
-    id: String,
+    id: &str,
     now: DateTime<Utc>,
 ) -> Result<AllotmentView> {
     if req.count == 0
@@ -226,7 +226,7 @@ fn checkout_tx(
         .map_err(|e| ApiError::conflict(e.code(), e.to_string()))?;
     let cert = DelegateCert {
         v: 1,
-        allotment_id: id.clone(),
+        allotment_id: id.to_owned(),
         delegate_kid: req.delegate_kid.clone(),
         delegate_public_key: req.delegate_public_key.clone(),
         scope: plan.scope,
@@ -269,17 +269,17 @@ fn checkout_tx(
         .collect();
     let detail = json!({"scope": scope_name(&source), "order_no": cert.scope.order, "product": cert.scope.product,
         "orders": orders, "max_licenses": req.count, "not_after": cert.not_after, "delegate_kid": cert.delegate_kid});
-    audit(tx, account_id, &id, "checkout", now, &detail)?;
+    audit(tx, account_id, id, "checkout", now, &detail)?;
     changes::record(
         tx,
         account_id,
         "field_allotment",
-        &id,
+        id,
         Op::Insert,
         now,
         &detail,
     )?;
-    allotment_view(tx, account_id, &id)
+    allotment_view(tx, account_id, id)
 }
 
 fn scope_name(source: &AllotmentSource) -> &'static str {
@@ -305,7 +305,7 @@ pub async fn checkout(
     let st = state.clone();
     let view = state
         .db
-        .write(move |tx| checkout_tx(tx, &st, caller.account_id, &req, id, now))
+        .write(move |tx| checkout_tx(tx, &st, caller.account_id, &req, &id, now))
         .await?;
     Ok(Json(view))
 }

@@ -206,7 +206,7 @@ fn leased(
     tx: &rusqlite::Connection,
     state: &AppState,
     p: &PoolRow,
-    fp: String,
+    fp: &str,
     points: u32,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
@@ -221,8 +221,8 @@ fn leased(
         &json!({"pool": p.name, "fingerprint": fp, "points": points, "expires_at": until}),
     )?;
     Ok(LeaseResponse {
-        license: lease_license(state, p, &fp, points, now, until),
-        fingerprint: fp,
+        license: lease_license(state, p, fp, points, now, until),
+        fingerprint: fp.to_owned(),
         points,
         expires_at: until,
     })
@@ -259,7 +259,7 @@ pub async fn claim(
                  ON CONFLICT (pool_id, fingerprint) DO UPDATE SET points = ?3, expires_at = ?4")?.execute(
                 params![p.id, fp, points, ts(until), ts(now)],
             )?;
-            leased(tx, &st, &p, fp, points, now, until)
+            leased(tx, &st, &p, &fp, points, now, until)
         })
         .await?;
     Ok(Json(out))
@@ -291,7 +291,7 @@ pub async fn heartbeat(
             let Some((points, exp)) = lease else { return Err(ApiError::NotFound("lease")) };
             let until = lease::heartbeat(parse_ts(&exp)?, now, p.ttl).map_err(ApiError::core)?;
             tx.prepare_cached("UPDATE floating_leases SET expires_at = ?3 WHERE pool_id = ?1 AND fingerprint = ?2")?.execute( params![p.id, fp, ts(until)])?;
-            leased(tx, &st, &p, fp, points, now, until)
+            leased(tx, &st, &p, &fp, points, now, until)
         })
         .await?;
     Ok(Json(out))

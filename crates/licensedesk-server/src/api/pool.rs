@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::codes::{Counters, account_counters};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::json;
 
 use crate::changes::{self, Op};
@@ -98,6 +98,10 @@ pub fn account_overview(c: &Connection, account_id: i64) -> Result<(Counters, u6
 /// claimed; the partial UNIQUE index `codes_one_active_per_device` makes a
 /// second active code for the same device impossible. Returns the code's id
 /// and text, or `None` when the pool is empty.
+///
+/// The claimed code is then read back through that same index (the
+/// device's one active code) rather than with `RETURNING`, which SQLite
+/// runs as a trigger buffering its rows in an ephemeral table.
 pub fn consume_one(
     tx: &Connection,
     product_id: i64,
@@ -105,16 +109,19 @@ pub fn consume_one(
     at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<Option<(i64, String)>> {
-    Ok(tx
+    let claimed = tx
         .prepare_cached(
             "UPDATE codes SET device_id = ?1, consumed_at = ?2, expires_at = ?3, active = 1
-             WHERE id = (SELECT id FROM codes WHERE product_id = ?4 AND consumed_at IS NULL ORDER BY id LIMIT 1)
-             RETURNING id, code",
+             WHERE id = (SELECT id FROM codes WHERE product_id = ?4 AND consumed_at IS NULL ORDER BY id LIMIT 1)",
         )?
-        .query_row(params![device_id, ts(at), ts(expires_at), product_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?)
+        .execute(params![device_id, ts(at), ts(expires_at), product_id])?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        tx.prepare_cached("SELECT id, code FROM codes WHERE device_id = ?1 AND active = 1")?
+            .query_row([device_id], |r| Ok((r.get(0)?, r.get(1)?)))?,
+    ))
 }
 
 /// Moves `n` unassigned codes (oldest first) to `product_id`; returns how

@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "gateway_products",
         include_str!("../../migrations/0005_gateway_products.sql"),
     ),
+    (
+        6,
+        "cheaper_writes",
+        include_str!("../../migrations/0006_cheaper_writes.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one
@@ -67,4 +72,62 @@ fn migrate_unchecked(conn: &mut Connection) -> anyhow::Result<u32> {
     }
     tx.commit()?;
     Ok(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 6 rebuilds the change feed: the rows and their seqs stay,
+    /// new changes continue after the last one, and `op` is still checked.
+    #[test]
+    fn the_feed_keeps_its_rows_and_order_across_migration_6() {
+        let mut c = Connection::open_in_memory().expect("open");
+        for (version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 5) {
+            c.execute_batch(sql).expect("migration");
+            c.pragma_update(None, "user_version", version)
+                .expect("version");
+        }
+        let insert = "INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES (?1, 'code', ?2, ?3, '2026-01-01T00:00:00.000000Z', '{}')";
+        for (account, id, op) in [(1, "1", "insert"), (2, "2", "update"), (1, "3", "delete")] {
+            c.execute(insert, rusqlite::params![account, id, op])
+                .expect("insert");
+        }
+        let before: Vec<(i64, i64, String, String)> = rows(&c);
+        assert_eq!(migrate(&mut c).expect("migrate"), 6);
+        assert_eq!(rows(&c), before);
+        c.execute(insert, rusqlite::params![2, "4", "purge"])
+            .expect("insert");
+        let seqs: Vec<i64> = rows(&c).into_iter().map(|r| r.0).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+        assert!(
+            c.execute(insert, rusqlite::params![1, "5", "upsert"])
+                .is_err()
+        );
+        let pool_index: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('codes_pool', 'changes_v5')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert_eq!(pool_index, 0);
+        let plan: String = c
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT seq FROM changes WHERE account_id = 1 AND seq > 0 ORDER BY seq",
+                [],
+                |r| r.get(3),
+            )
+            .expect("plan");
+        assert!(plan.contains("changes_account_seq"), "{plan}");
+    }
+
+    fn rows(c: &Connection) -> Vec<(i64, i64, String, String)> {
+        c.prepare("SELECT seq, account_id, entity_id, op FROM changes ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
+    }
 }

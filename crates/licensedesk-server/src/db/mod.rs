@@ -3,11 +3,17 @@
 //! reads run on tokio's blocking pool.
 //!
 //! **Group commit.** Write requests queue up for the writer thread, which
-//! runs every queued request in one `BEGIN IMMEDIATE` transaction, each in
-//! its own savepoint (a request that fails rolls back alone), then commits
-//! once: one fsync (`synchronous=FULL`) for the whole group. A request is
-//! answered only after that commit, so every acknowledged write is durable.
-//! Writes are serialised, so a request's reads-then-writes are atomic.
+//! runs every queued request in one `BEGIN IMMEDIATE` transaction, then
+//! commits once: one fsync (`synchronous=FULL`) for the whole group. A
+//! request is answered only after that commit, so every acknowledged write
+//! is durable. Writes are serialised, so a request's reads-then-writes are
+//! atomic. A request that fails rolls back alone: the requests run without
+//! savepoints, and a group in which one failed after changing rows is
+//! rolled back and replayed with one savepoint per request (see
+//! [`run_group`]); a write closure may therefore run more than once.
+//! The writer forms a group from the requests queued, waits briefly for the
+//! clients it just answered (see [`gather`]), and takes in the requests that
+//! arrive while the group runs, so that one fsync serves as many as it can.
 //!
 //! **Checkpoints.** SQLite's automatic checkpoint would run inside the
 //! writer's commit, copying ~1000 pages and syncing the database file before
@@ -43,15 +49,56 @@ const READERS: usize = 4;
 const STATEMENT_CACHE: usize = 128;
 /// Most write requests committed together.
 const MAX_GROUP: usize = 256;
+/// Longest wait for the rest of a group (see [`gather`]), whatever the
+/// previous commit took.
+const MAX_GATHER_WAIT: Duration = Duration::from_millis(2);
 /// WAL size (in frames, i.e. pages) past which the WAL is checkpointed and
 /// restarted: SQLite's default automatic checkpoint threshold.
 const CHECKPOINT_FRAMES: u32 = 1000;
 
-/// A write request: runs on the writer's savepoint, says whether it
-/// succeeded, and returns how to deliver its outcome once the group's
-/// commit is known.
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
-type Deliver = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// A write request queued for the writer thread.
+trait Request: Send {
+    /// Runs the request on the writer's transaction and says whether it
+    /// succeeded. A request may be run again when its group is replayed
+    /// (see [`run_group`]); only the outcome of its last run is delivered.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the request once the group's commit outcome is known.
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>);
+}
+
+/// A write closure, the outcome of its last run, and where to deliver it.
+struct Pending<T, F, D> {
+    f: F,
+    out: Option<Result<T>>,
+    deliver: D,
+}
+
+impl<T, F, D> Request for Pending<T, F, D>
+where
+    T: Send,
+    F: Fn(&Connection) -> Result<T> + Send,
+    D: FnOnce(Result<T>) + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        // Cleared first: a run that panics leaves no outcome.
+        self.out = None;
+        let out = (self.f)(conn);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>) {
+        let Self { out, deliver, .. } = *self;
+        deliver(match (commit, out) {
+            (Err(e), _) => Err(ApiError::Internal(format!("commit failed: {e}"))),
+            (Ok(()), Some(out)) => out,
+            (Ok(()), None) => Err(ApiError::Internal("the request panicked".into())),
+        });
+    }
+}
+
+type Job = Box<dyn Request>;
 
 #[derive(Clone)]
 pub struct Db {
@@ -77,10 +124,13 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // The writer runs every request in a savepoint: keep the statement
-    // journal (what a savepoint rollback restores) in memory rather than in
-    // a temporary file written page by page. Durability is the WAL's job.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // `temp_store` stays at its default: a statement journal (what SQLite
+    // keeps to undo a statement that fails half-way, e.g. the consuming
+    // UPDATE, which checks a foreign key) is then held in memory in one
+    // 64 KiB chunk, spilling to a temporary file only beyond that. With
+    // `temp_store=MEMORY` it is never spilled but grows in 1 KiB chunks,
+    // several allocations for every page it copies.
+
     // Query planner stability: a plan never depends on a bound value. Without
     // it, a statement whose plan looked at a parameter (`col = ?`, `LIMIT ?`)
     // is expired by `sqlite3_clear_bindings`, which rusqlite's statement
@@ -121,9 +171,14 @@ impl Db {
         &self.inner.path
     }
 
-    /// Runs `f` inside the writer's `BEGIN IMMEDIATE` transaction (in its own
-    /// savepoint); the result is returned once the group commit succeeded.
-    /// If `f` fails, its changes are rolled back.
+    /// Runs `f` inside the writer's `BEGIN IMMEDIATE` transaction; the result
+    /// is returned once the group commit succeeded. If `f` fails, its changes
+    /// are rolled back (and only its own).
+    ///
+    /// `f` may run more than once: when another request of its group fails
+    /// after changing rows, the group is rolled back and replayed (see
+    /// [`run_group`]). Only the last run's result is returned, and only its
+    /// changes are committed, so `f` must act on nothing but `conn`.
     ///
     /// Inside a request carrying an `Idempotency-Key` (see
     /// [`crate::idempotency`]), the successful result is also recorded under
@@ -134,7 +189,7 @@ impl Db {
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + Serialize + DeserializeOwned + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
     {
         let ctx = crate::idempotency::current();
         if let Some(stored) = ctx.as_ref().and_then(|c| c.replay.clone()) {
@@ -156,10 +211,11 @@ impl Db {
     }
 
     /// Synchronous write, for start-up work (demo seeding). Blocks the
-    /// calling thread until the writer committed it.
+    /// calling thread until the writer committed it. Like [`Db::write`], `f`
+    /// may run more than once.
     pub fn write_sync<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        f: impl Fn(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = mpsc::channel::<Result<T>>();
         self.submit(f, move |out| {
@@ -172,18 +228,12 @@ impl Db {
     fn submit<T, F>(&self, f: F, deliver: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
     {
-        let job: Job = Box::new(move |conn: &Connection| {
-            let out = f(conn);
-            let ok = out.is_ok();
-            let d: Deliver = Box::new(move |commit| {
-                deliver(match commit {
-                    Ok(()) => out,
-                    Err(e) => Err(ApiError::Internal(format!("commit failed: {e}"))),
-                });
-            });
-            (ok, d)
+        let job: Job = Box::new(Pending {
+            f,
+            out: None,
+            deliver,
         });
         self.inner
             .jobs
@@ -295,23 +345,60 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The writer thread: group commit of queued write requests.
 fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Checkpoints) {
+    // The previous group's size and how long its commit took.
+    let mut previous = (1, Duration::ZERO);
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut delivers = Vec::with_capacity(group.len());
-        let outcome = run_group(&conn, group, &mut delivers);
+        gather(
+            queue,
+            &mut group,
+            previous.0,
+            previous.1.min(MAX_GATHER_WAIT),
+        );
+        let outcome = run_group(&conn, &mut group, queue);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "group commit failed");
         }
-        for d in delivers {
-            d(outcome.clone());
+        previous = (group.len(), outcome.clone().unwrap_or_default());
+        let outcome = outcome.map(drop);
+        for job in group {
+            job.deliver(outcome.clone());
         }
         checkpoints.between_groups(&conn);
+    }
+}
+
+/// Forms a group: the requests already queued and, while the group is
+/// smaller than the previous one, those arriving within `budget`.
+///
+/// The clients answered by the previous group come back a moment after its
+/// commit. Committing at once would leave them for the next group, so the
+/// requests split into two alternating halves, each paying a commit (an
+/// fsync) of its own; waiting for them, at most about one commit's
+/// duration, lets one commit serve them all. A steady lone client never
+/// waits (its group is as large as the previous one).
+fn gather(queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>, previous: usize, budget: Duration) {
+    take_queued(queue, group);
+    let deadline = std::time::Instant::now() + budget;
+    while group.len() < previous.min(MAX_GROUP) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match queue.recv_timeout(left) {
+            Ok(job) => {
+                group.push(job);
+                take_queued(queue, group);
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+/// Adds the queued requests to the group, up to [`MAX_GROUP`].
+fn take_queued(queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>) {
+    while group.len() < MAX_GROUP {
+        match queue.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
     }
 }
 
@@ -321,13 +408,39 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
+/// Runs a group in one transaction and commits it; returns how long the
+/// commit took.
+///
+/// The requests run one after the other without savepoints (a savepoint
+/// copies every page a request touches into its journal). A request that
+/// fails without having changed a row needs nothing rolled back. Only when
+/// one fails after changing rows (or panics) is the transaction rolled back
+/// and the whole group replayed with one savepoint per request, so that the
+/// failed request's changes roll back alone.
+///
+/// Whether a request changed rows is told by `total_changes`: the rows
+/// changed by every INSERT, UPDATE and DELETE that completed (a statement
+/// that failed half-way was undone by SQLite and counts none). It does not
+/// see schema changes, which no request makes.
 fn run_group(
     conn: &Connection,
-    group: Vec<Job>,
-    delivers: &mut Vec<Deliver>,
-) -> std::result::Result<(), String> {
+    group: &mut Vec<Job>,
+    queue: &mpsc::Receiver<Job>,
+) -> std::result::Result<Duration, String> {
     exec(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    let outcome = run_jobs(conn, group, delivers).and_then(|()| exec(conn, "COMMIT"));
+    let outcome = run_together(conn, group, queue)
+        .and_then(|clean| {
+            if clean {
+                return Ok(());
+            }
+            exec(conn, "ROLLBACK")?;
+            exec(conn, "BEGIN IMMEDIATE")?;
+            run_isolated(conn, group)
+        })
+        .and_then(|()| {
+            let started = std::time::Instant::now();
+            exec(conn, "COMMIT").map(|()| started.elapsed())
+        });
     if outcome.is_err()
         && !conn.is_autocommit()
         && let Err(e) = exec(conn, "ROLLBACK")
@@ -337,24 +450,54 @@ fn run_group(
     outcome.map_err(|e| e.to_string())
 }
 
-fn run_jobs(
+/// Runs one request; a panicking request must not take the writer down (it
+/// counts as failed). Fails if the request ended the transaction (SQLite
+/// rolls back the whole transaction on some errors, e.g. a full disk).
+fn run_one(conn: &Connection, job: &mut Job) -> rusqlite::Result<bool> {
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn)));
+    if conn.is_autocommit() {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("a request ended the group's transaction".into()),
+        ));
+    }
+    Ok(ran.unwrap_or(false))
+}
+
+/// Runs the group's requests without savepoints, taking into the group
+/// the requests that arrive meanwhile (they would otherwise wait for this
+/// group's commit and then pay one of their own). Returns `false` as soon
+/// as one fails after changing rows: the group must then be replayed.
+fn run_together(
     conn: &Connection,
-    group: Vec<Job>,
-    delivers: &mut Vec<Deliver>,
-) -> rusqlite::Result<()> {
+    group: &mut Vec<Job>,
+    queue: &mpsc::Receiver<Job>,
+) -> rusqlite::Result<bool> {
+    let mut next = 0;
+    loop {
+        if next == group.len() {
+            take_queued(queue, group);
+            if next == group.len() {
+                return Ok(true);
+            }
+        }
+        let before = conn.total_changes();
+        if !run_one(conn, &mut group[next])? && conn.total_changes() != before {
+            return Ok(false);
+        }
+        next += 1;
+    }
+}
+
+/// Runs each of the group's requests in its own savepoint: a request that
+/// fails rolls back alone.
+fn run_isolated(conn: &Connection, group: &mut [Job]) -> rusqlite::Result<()> {
     for job in group {
         exec(conn, "SAVEPOINT request")?;
-        // A panicking request must not take the writer down: it fails alone
-        // (its waiter sees the dropped channel) and its savepoint rolls back.
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn)));
-        let ok = matches!(ran, Ok((true, _)));
-        if !ok {
+        if !run_one(conn, job)? {
             exec(conn, "ROLLBACK TO request")?;
         }
         exec(conn, "RELEASE request")?;
-        if let Ok((_, deliver)) = ran {
-            delivers.push(deliver);
-        }
     }
     Ok(())
 }
@@ -362,7 +505,94 @@ fn run_jobs(
 /// Formats an instant the way it is stored: fixed-width RFC 3339 UTC, so
 /// that string order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    rfc3339(&t, SecondsFormat::Micros)
+}
+
+/// Formats an instant exactly as chrono's serde does in JSON: RFC 3339 UTC
+/// with `Z` and no, 3, 6 or 9 subsecond digits (as few as show all that
+/// are not zero). The change feed and the responses write several per
+/// request; see [`json_time`].
+pub fn json_ts(t: &DateTime<Utc>) -> String {
+    rfc3339(t, SecondsFormat::AutoSi)
+}
+
+/// `#[serde(serialize_with = "json_time")]`: an instant as [`json_ts`]
+/// writes it, the same string chrono's `Serialize` would.
+pub fn json_time<S: serde::Serializer>(
+    t: &DateTime<Utc>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&json_ts(t))
+}
+
+/// [`json_time`] for an optional instant (`null` when absent).
+pub fn json_time_opt<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&json_ts(t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// `to_rfc3339_opts(form, true)` without chrono's `fmt` machinery, for the
+/// years 0 to 9999 (others and leap seconds are left to chrono).
+fn rfc3339(t: &DateTime<Utc>, form: SecondsFormat) -> String {
+    use chrono::{Datelike, Timelike};
+    let naive = t.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let nano = time.nanosecond();
+    let digits = match form {
+        SecondsFormat::Micros => 6,
+        SecondsFormat::AutoSi if nano == 0 => 0,
+        SecondsFormat::AutoSi if nano % 1_000_000 == 0 => 3,
+        SecondsFormat::AutoSi if nano % 1_000 == 0 => 6,
+        SecondsFormat::AutoSi => 9,
+        _ => return t.to_rfc3339_opts(form, true),
+    };
+    let year = match u32::try_from(date.year()) {
+        Ok(year) if year <= 9999 && nano < 1_000_000_000 => year,
+        _ => return t.to_rfc3339_opts(form, true),
+    };
+    let mut out = String::with_capacity(31);
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, date.month(), 2);
+    out.push('-');
+    push_digits(&mut out, date.day(), 2);
+    out.push('T');
+    push_digits(&mut out, time.hour(), 2);
+    out.push(':');
+    push_digits(&mut out, time.minute(), 2);
+    out.push(':');
+    push_digits(&mut out, time.second(), 2);
+    if digits > 0 {
+        out.push('.');
+        push_digits(&mut out, nano / POW10[9 - digits], digits);
+    }
+    out.push('Z');
+    out
+}
+
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// The last `width` (at most 9) decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    for p in POW10[..width].iter().rev() {
+        out.push(char::from(b'0' + (n / p % 10) as u8));
+    }
 }
 
 /// Parses a stored instant.
@@ -379,6 +609,265 @@ pub fn parse_ts_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What one request of a test group does.
+    type Step = fn(&Connection, &str) -> Result<()>;
+    /// How many times a request ran, and its answer.
+    type Answer = (usize, std::result::Result<(), String>);
+
+    fn insert(c: &Connection, key: &str) -> Result<()> {
+        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
+        Ok(())
+    }
+
+    fn insert_then_fail(c: &Connection, key: &str) -> Result<()> {
+        insert(c, key)?;
+        Err(ApiError::Internal("refused after writing".into()))
+    }
+
+    fn fail_first(_: &Connection, _: &str) -> Result<()> {
+        Err(ApiError::Internal("refused before writing".into()))
+    }
+
+    fn insert_then_panic(c: &Connection, key: &str) -> Result<()> {
+        insert(c, key)?;
+        panic!("a request panicked");
+    }
+
+    /// Runs `steps` as ONE group (queued behind a request that holds the
+    /// writer until they all are) and returns, per step, how many times it
+    /// ran and its answer, plus the keys committed.
+    fn run_as_one_group(steps: &[(&'static str, Step)]) -> (Vec<Answer>, Vec<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("t.sqlite3")).expect("open");
+        let (started, writer_held) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let held = AtomicBool::new(false);
+        db.submit(
+            move |_| {
+                if !held.swap(true, Ordering::SeqCst) {
+                    let _ = started.send(());
+                    let _ = released.lock().map(|r| r.recv());
+                }
+                Ok(())
+            },
+            |_: Result<()>| {},
+        )
+        .expect("submit");
+        writer_held
+            .recv()
+            .expect("the writer runs the first request");
+        let mut answers = Vec::new();
+        for &(key, step) in steps {
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (tx, rx) = mpsc::channel();
+            let counted = runs.clone();
+            db.submit(
+                move |c| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    step(c, key)
+                },
+                move |out: Result<()>| {
+                    let _ = tx.send(out.map_err(|e| e.to_string()));
+                },
+            )
+            .expect("submit");
+            answers.push((runs, rx));
+        }
+        release.send(()).expect("release");
+        let answers = answers
+            .into_iter()
+            .map(|(runs, rx)| {
+                let out = rx.recv().expect("answer");
+                (runs.load(Ordering::SeqCst), out)
+            })
+            .collect();
+        let keys = db
+            .write_sync(|c| {
+                Ok(
+                    c.prepare("SELECT key FROM meta WHERE value = 'v' ORDER BY key")?
+                        .query_map([], |r| r.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?,
+                )
+            })
+            .expect("keys");
+        (answers, keys)
+    }
+
+    /// A request that fails after writing rolls back alone: the group is
+    /// replayed with savepoints and the others commit.
+    #[test]
+    fn a_request_failing_after_writing_rolls_back_alone() {
+        let (answers, keys) =
+            run_as_one_group(&[("a", insert), ("b", insert_then_fail), ("c", insert)]);
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(answers[0], (2, Ok(())), "ran, then replayed");
+        assert_eq!(answers[1].0, 2);
+        assert!(
+            answers[1]
+                .1
+                .as_ref()
+                .is_err_and(|e| e.contains("refused after writing"))
+        );
+        assert_eq!(answers[2], (1, Ok(())), "first run in the replay");
+    }
+
+    /// A request that fails before changing a row needs no replay, nor does
+    /// one whose failing statement SQLite undid by itself.
+    #[test]
+    fn a_request_failing_without_changes_costs_no_replay() {
+        let (answers, keys) = run_as_one_group(&[
+            ("a", insert),
+            ("b", fail_first),
+            ("a", insert), // UNIQUE violation: the statement changes nothing
+            ("c", insert),
+        ]);
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(
+            answers.iter().map(|a| a.0).collect::<Vec<_>>(),
+            [1, 1, 1, 1]
+        );
+        assert!(answers[1].1.is_err() && answers[2].1.is_err());
+        assert!(answers[0].1.is_ok() && answers[3].1.is_ok());
+    }
+
+    fn noop() -> Job {
+        Box::new(Pending {
+            f: |_: &Connection| Ok(()),
+            out: None,
+            deliver: |_: Result<()>| {},
+        })
+    }
+
+    /// A group as large as the previous one is formed without waiting (a
+    /// wait would last the hour given as budget).
+    #[test]
+    fn a_group_as_large_as_the_previous_one_does_not_wait() {
+        let (tx, queue) = mpsc::channel();
+        for _ in 0..3 {
+            tx.send(noop()).expect("queue");
+        }
+        let mut group = Vec::new();
+        gather(&queue, &mut group, 3, Duration::from_secs(3600));
+        assert_eq!(group.len(), 3);
+        let mut group = vec![noop()];
+        gather(&queue, &mut group, 5, Duration::ZERO);
+        assert_eq!(group.len(), 1, "no budget, no wait");
+    }
+
+    /// A group smaller than the previous one waits for the requests still
+    /// on their way.
+    #[test]
+    fn a_smaller_group_waits_for_the_requests_on_their_way() {
+        let (tx, queue) = mpsc::channel();
+        tx.send(noop()).expect("queue");
+        let late = std::thread::spawn(move || {
+            for _ in 0..2 {
+                tx.send(noop()).expect("queue");
+            }
+        });
+        let mut group = Vec::new();
+        gather(&queue, &mut group, 3, Duration::from_secs(3600));
+        late.join().expect("sender");
+        assert_eq!(group.len(), 3);
+    }
+
+    /// A request that arrives while a group runs joins that group.
+    #[test]
+    fn a_running_group_takes_in_requests_arriving_meanwhile() {
+        let conn = Connection::open_in_memory().expect("open");
+        let (tx, queue) = mpsc::channel::<Job>();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (r1, r2) = (ran.clone(), ran.clone());
+        let tx = Mutex::new(tx);
+        let first: Job = Box::new(Pending {
+            f: move |_: &Connection| {
+                r1.fetch_add(1, Ordering::SeqCst);
+                let r2 = r2.clone();
+                let late: Job = Box::new(Pending {
+                    f: move |_: &Connection| {
+                        r2.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    },
+                    out: None,
+                    deliver: |_: Result<()>| {},
+                });
+                let _ = tx.lock().map(|t| t.send(late));
+                Ok(())
+            },
+            out: None,
+            deliver: |_: Result<()>| {},
+        });
+        let mut group = vec![first];
+        exec(&conn, "BEGIN IMMEDIATE").expect("begin");
+        assert!(run_together(&conn, &mut group, &queue).expect("run"));
+        assert_eq!((group.len(), ran.load(Ordering::SeqCst)), (2, 2));
+    }
+
+    /// A panicking request fails alone (with its writes undone); the writer
+    /// keeps going.
+    #[test]
+    fn a_panicking_request_fails_alone() {
+        let (answers, keys) =
+            run_as_one_group(&[("a", insert), ("b", insert_then_panic), ("c", insert)]);
+        assert_eq!(keys, ["a", "c"]);
+        assert!(answers[1].1.as_ref().is_err_and(|e| e.contains("panicked")));
+        assert!(answers[0].1.is_ok() && answers[2].1.is_ok());
+    }
+
+    /// The fast formatters write exactly what chrono writes (`ts`: stored
+    /// form; `json_ts`: chrono's serde form), every subsecond shape included.
+    #[test]
+    fn instants_are_written_as_chrono_writes_them() {
+        use chrono::TimeZone;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut instants = vec![
+            Utc.timestamp_opt(0, 0).single().expect("epoch"),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .single()
+                .expect("max"),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 0"),
+            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year -1"),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 10000"),
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+        ];
+        for i in 0..20_000u64 {
+            let secs = (next() % 4_102_444_800) as i64; // 1970..2100
+            let nanos = match i % 5 {
+                0 => 0,
+                1 => (next() % 1000) as u32 * 1_000_000,
+                2 => (next() % 1_000_000) as u32 * 1_000,
+                3 => (next() % 1_000_000_000) as u32,
+                _ => (next() % 10) as u32 * 100_000,
+            };
+            instants.push(Utc.timestamp_opt(secs, nanos).single().expect("instant"));
+        }
+        for t in instants {
+            assert_eq!(ts(t), t.to_rfc3339_opts(SecondsFormat::Micros, true));
+            let chrono_json = serde_json::to_string(&t).expect("json");
+            assert_eq!(format!("\"{}\"", json_ts(&t)), chrono_json);
+            let mut ours = serde_json::Serializer::new(Vec::new());
+            json_time(&t, &mut ours).expect("serialize");
+            assert_eq!(
+                String::from_utf8(ours.into_inner()).expect("utf8"),
+                chrono_json
+            );
+        }
+    }
 
     /// Writes several times the checkpoint threshold: the checkpointer and
     /// the writer's tail checkpoint keep restarting the WAL, so its file
