@@ -105,6 +105,22 @@ struct DeviceChange<'a> {
     status: &'a str,
 }
 
+impl<'a> DeviceChange<'a> {
+    fn of(d: &'a DeviceRow, pk: &'a str) -> Self {
+        Self {
+            activated_at: d.activated_at,
+            dk: &d.dk,
+            expires_at: d.expires_at,
+            hardware_id: d.hardware_id.as_deref(),
+            id: d.id,
+            offline_reason: d.offline_reason.as_deref(),
+            online: d.online,
+            pk,
+            status: &d.status,
+        }
+    }
+}
+
 /// A consumption's code change (see [`DeviceChange`]).
 #[derive(Serialize)]
 struct CodeChange<'a> {
@@ -133,17 +149,7 @@ fn record_device(
         d.id,
         op,
         now,
-        &DeviceChange {
-            activated_at: d.activated_at,
-            dk: &d.dk,
-            expires_at: d.expires_at,
-            hardware_id: d.hardware_id.as_deref(),
-            id: d.id,
-            offline_reason: d.offline_reason.as_deref(),
-            online: d.online,
-            pk,
-            status: &d.status,
-        },
+        &DeviceChange::of(d, pk),
     )
 }
 
@@ -701,18 +707,7 @@ mod tests {
                     last_seen_at: None,
                     code: None,
                 };
-                let ours = serde_json::to_string(&DeviceChange {
-                    activated_at: d.activated_at,
-                    dk: &d.dk,
-                    expires_at: d.expires_at,
-                    hardware_id: d.hardware_id.as_deref(),
-                    id: d.id,
-                    offline_reason: d.offline_reason.as_deref(),
-                    online: d.online,
-                    pk: "pk1",
-                    status: &d.status,
-                })
-                .expect("json");
+                let ours = serde_json::to_string(&DeviceChange::of(&d, "pk1")).expect("json");
                 let theirs = serde_json::to_string(&json!({
                     "id": d.id, "pk": "pk1", "dk": d.dk, "hardware_id": d.hardware_id,
                     "status": d.status, "online": d.online, "offline_reason": d.offline_reason,

@@ -75,15 +75,34 @@ async fn by_product(s: &TestServer, token: &str, count: u32, seed: u8) -> (Statu
     .await
 }
 
-async fn remaining(s: &TestServer, no: &str) -> (u64, u64) {
-    let (_, v) = s
+/// The order as `POST /v1/gateway/orders/lookup` shows it.
+async fn lookup(s: &TestServer, no: &str) -> Value {
+    s.call(
+        "POST",
+        "/v1/gateway/orders/lookup",
+        None,
+        Some(json!({"order_no": no, "email": "b@example.com"})),
+    )
+    .await
+    .1
+}
+
+/// Activates gateway `n` online with the order's code; the response.
+async fn activate_online(s: &TestServer, order: &Value, n: u32) -> Value {
+    let (st, v) = s
         .call(
             "POST",
-            "/v1/gateway/orders/lookup",
+            "/v1/gateway/activate",
             None,
-            Some(json!({"order_no": no, "email": "b@example.com"})),
+            Some(json!({"code": order["activation_code"], "fingerprint": fingerprint(n)})),
         )
         .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v
+}
+
+async fn remaining(s: &TestServer, no: &str) -> (u64, u64) {
+    let v = lookup(s, no).await;
     (
         v["used"].as_u64().expect("used"),
         v["remaining"].as_u64().expect("remaining"),
@@ -94,24 +113,9 @@ async fn remaining(s: &TestServer, no: &str) -> (u64, u64) {
 async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_once() {
     let (s, _, token) = setup().await;
     // One license of ORD-1 goes online first: it names the order's product.
-    let (_, o1) = s
-        .call(
-            "POST",
-            "/v1/gateway/orders/lookup",
-            None,
-            Some(json!({"order_no": "ORD-1", "email": "b@example.com"})),
-        )
-        .await;
+    let o1 = lookup(&s, "ORD-1").await;
     assert_eq!(o1["product"], PRO);
-    let (st, online) = s
-        .call(
-            "POST",
-            "/v1/gateway/activate",
-            None,
-            Some(json!({"code": o1["activation_code"], "fingerprint": fingerprint(50)})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{online}");
+    let online = activate_online(&s, &o1, 50).await;
     let keys: KeySet = serde_json::from_value(s.ok("/v1/keys", &token).await).expect("keys");
     let license = verify_license(
         online["license"].as_str().expect("license").as_bytes(),
@@ -237,23 +241,7 @@ async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_o
 #[tokio::test]
 async fn a_gateway_licensed_from_another_order_of_the_product_is_a_conflict() {
     let (s, _, token) = setup().await;
-    let (_, o1) = s
-        .call(
-            "POST",
-            "/v1/gateway/orders/lookup",
-            None,
-            Some(json!({"order_no": "ORD-1", "email": "b@example.com"})),
-        )
-        .await;
-    let (st, v) = s
-        .call(
-            "POST",
-            "/v1/gateway/activate",
-            None,
-            Some(json!({"code": o1["activation_code"], "fingerprint": fingerprint(60)})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
+    activate_online(&s, &lookup(&s, "ORD-1").await, 60).await;
     let (st, v) = by_product(&s, &token, 3, 4).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(
