@@ -72,7 +72,7 @@ async fn a_gateway_activated_elsewhere_meanwhile_is_a_conflict_with_its_code() {
     let text = kit.export(&id).expect("export");
     std::fs::write(&export, &text).expect("export");
     let home = tmp.path().join("home");
-    ldctl_ok(&[
+    let verify = [
         "--json",
         "--home",
         s(&home),
@@ -81,20 +81,12 @@ async fn a_gateway_activated_elsewhere_meanwhile_is_a_conflict_with_its_code() {
         s(&export),
         "--keys",
         s(&keys),
-    ]);
+    ];
+    ldctl_ok(&verify);
     let tampered = text.replacen(&fingerprint(2), &fingerprint(7), 1);
     assert_ne!(tampered, text);
     std::fs::write(&export, tampered).expect("tampered");
-    let out = ldctl(&[
-        "--json",
-        "--home",
-        s(&home),
-        "ledger",
-        "verify",
-        s(&export),
-        "--keys",
-        s(&keys),
-    ]);
+    let out = ldctl(&verify);
     assert!(!out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["error"]["code"], "LEDGER_RECORD_ALTERED", "{v}");

@@ -6,19 +6,6 @@ use serde_json::{Value, json};
 
 use crate::support::{TestServer, fingerprint};
 
-async fn post_idem(s: &TestServer, token: &str, key: &str, body: &Value) -> (StatusCode, String) {
-    let r = s
-        .client
-        .post(format!("{}/v1/gateway/installs", s.base))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .json(body)
-        .send()
-        .await
-        .expect("send");
-    (r.status(), r.text().await.expect("text"))
-}
-
 fn report(license_id: &str, n: u32) -> Value {
     json!({"license_id": license_id, "fingerprint": fingerprint(n),
            "installed_at": "2026-03-31T09:00:00Z", "kind": "file", "source": "file"})
@@ -41,14 +28,18 @@ async fn install_recorded_once_per_key_with_a_change_row() {
     let (_, t) = s.account("enterprise", "cn-east").await;
     let body = report("lic-abc", 1);
 
-    let (st, first) = post_idem(&s, &t, "install-1", &body).await;
+    let (st, first) = s
+        .post_idem(&t, "/v1/gateway/installs", "install-1", &body)
+        .await;
     assert_eq!(st, StatusCode::OK, "{first}");
     let v: Value = serde_json::from_str(&first).expect("json");
     assert_eq!(v["recorded"], true);
     assert!(v["id"].as_i64().is_some(), "{v}");
 
     // Replay with the same key: same answer, byte for byte, and no new row.
-    let (st, again) = post_idem(&s, &t, "install-1", &body).await;
+    let (st, again) = s
+        .post_idem(&t, "/v1/gateway/installs", "install-1", &body)
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(again, first);
     let rows = s.ok("/v1/gateway/installs", &t).await;
@@ -62,7 +53,14 @@ async fn install_recorded_once_per_key_with_a_change_row() {
     assert_eq!(changes[0]["op"], "insert");
 
     // The same key with another body is refused.
-    let (st, other) = post_idem(&s, &t, "install-1", &report("lic-other", 1)).await;
+    let (st, other) = s
+        .post_idem(
+            &t,
+            "/v1/gateway/installs",
+            "install-1",
+            &report("lic-other", 1),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
     assert_eq!(
         s.ok("/v1/gateway/installs", &t)
@@ -74,7 +72,14 @@ async fn install_recorded_once_per_key_with_a_change_row() {
     );
 
     // Another key is another install.
-    let (st, _) = post_idem(&s, &t, "install-2", &report("lic-def", 2)).await;
+    let (st, _) = s
+        .post_idem(
+            &t,
+            "/v1/gateway/installs",
+            "install-2",
+            &report("lic-def", 2),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(
         s.ok("/v1/gateway/installs", &t)
@@ -130,10 +135,19 @@ async fn installs_isolated_between_accounts() {
     let (_, a) = s.account("enterprise", "cn-east").await;
     let (_, b) = s.account("enterprise", "cn-east").await;
     let body = report("lic-a", 1);
-    let (st, _) = post_idem(&s, &a, "shared-key", &body).await;
+    let (st, _) = s
+        .post_idem(&a, "/v1/gateway/installs", "shared-key", &body)
+        .await;
     assert_eq!(st, StatusCode::OK);
     // The same key from another account is its own request.
-    let (st, _) = post_idem(&s, &b, "shared-key", &report("lic-b", 2)).await;
+    let (st, _) = s
+        .post_idem(
+            &b,
+            "/v1/gateway/installs",
+            "shared-key",
+            &report("lic-b", 2),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
 
     let ra = s.ok("/v1/gateway/installs", &a).await;

@@ -9,33 +9,18 @@ use serde_json::{Value, json};
 
 use crate::support::{ADMIN, TestServer, at, doc_package, fingerprint};
 
-async fn post_idem(
-    s: &TestServer,
-    token: &str,
-    path: &str,
-    key: &str,
-    body: &Value,
-) -> (StatusCode, String) {
-    let r = s
-        .client
-        .post(format!("{}{path}", s.base))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .json(body)
-        .send()
-        .await
-        .expect("send");
-    (r.status(), r.text().await.expect("text"))
-}
-
 #[tokio::test]
 async fn idempotency_key_replays_and_refuses_another_body() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
     s.product(id, &t, "pidem", doc_package(), "block", 0).await;
     let credit = json!({"account_id": id, "pk": "pidem", "count": 3, "package": doc_package()});
-    let first = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &credit).await;
-    let second = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &credit).await;
+    let first = s
+        .post_idem(ADMIN, "/v1/admin/batches", "k-1", &credit)
+        .await;
+    let second = s
+        .post_idem(ADMIN, "/v1/admin/batches", "k-1", &credit)
+        .await;
     assert_eq!(first.0, StatusCode::OK);
     assert_eq!(first, second, "same key and body → same response");
     // A crash after the commit but before the response was recorded leaves
@@ -51,7 +36,9 @@ async fn idempotency_key_replays_and_refuses_another_body() {
         )
         .expect("simulate lost response");
     assert_eq!(reserved, 1);
-    let third = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &credit).await;
+    let third = s
+        .post_idem(ADMIN, "/v1/admin/batches", "k-1", &credit)
+        .await;
     assert_eq!(third, first);
     let status: i64 = c
         .query_row(
@@ -67,16 +54,19 @@ async fn idempotency_key_replays_and_refuses_another_body() {
         "credited once"
     );
     let other = json!({"account_id": id, "pk": "pidem", "count": 4, "package": doc_package()});
-    let (st, body) = post_idem(&s, ADMIN, "/v1/admin/batches", "k-1", &other).await;
+    let (st, body) = s.post_idem(ADMIN, "/v1/admin/batches", "k-1", &other).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("IDEMPOTENCY_KEY_REUSED"), "{body}");
     // Errors are replayed too, and keys are per caller.
     let connect = json!({"pk": "nope", "dk": "d"});
-    let a = post_idem(&s, &t, "/v1/devices/connect", "k-1", &connect).await;
+    let a = s
+        .post_idem(&t, "/v1/devices/connect", "k-1", &connect)
+        .await;
     assert_eq!(a.0, StatusCode::NOT_FOUND);
     assert_eq!(
         a,
-        post_idem(&s, &t, "/v1/devices/connect", "k-1", &connect).await
+        s.post_idem(&t, "/v1/devices/connect", "k-1", &connect)
+            .await
     );
     // Concurrent retries of one key run the request once.
     let body = json!({"pk": "pidem", "dk": "conc"});
@@ -133,7 +123,7 @@ async fn a_retry_racing_an_abandoned_original_replays_it() {
         );
         sock.write_all(raw.as_bytes()).expect("write");
         drop(sock);
-        let (st, text) = post_idem(&s, ADMIN, "/v1/admin/batches", &key, &credit).await;
+        let (st, text) = s.post_idem(ADMIN, "/v1/admin/batches", &key, &credit).await;
         assert_eq!(st, StatusCode::OK, "round {round}: {text}");
         let total = s.ok("/v1/products/prace", &t).await["total"].as_u64();
         assert_eq!(total, Some(round + 1), "round {round}: credited once");

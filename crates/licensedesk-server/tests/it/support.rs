@@ -92,6 +92,27 @@ impl TestServer {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
+    /// POST with an `Idempotency-Key`; the status and the raw body text (so
+    /// a replay can be compared byte for byte).
+    pub async fn post_idem(
+        &self,
+        token: &str,
+        path: &str,
+        key: &str,
+        body: &Value,
+    ) -> (StatusCode, String) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        (r.status(), r.text().await.expect("text"))
+    }
+
     /// GET that must succeed.
     pub async fn ok(&self, path: &str, token: &str) -> Value {
         let (s, v) = self.get(path, token).await;
