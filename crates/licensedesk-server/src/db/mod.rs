@@ -11,9 +11,10 @@
 //! savepoints, and a group in which one failed after changing rows is
 //! rolled back and replayed with one savepoint per request (see
 //! [`run_group`]); a write closure may therefore run more than once.
-//! The writer forms a group from the requests queued, waits briefly for the
-//! clients it just answered (see [`gather`]), and takes in the requests that
-//! arrive while the group runs, so that one fsync serves as many as it can.
+//! The writer runs the requests queued, waits briefly for the clients it
+//! just answered, running each as it arrives (see [`Gather`]), and takes in
+//! the requests that arrive while the group runs, so that one fsync serves
+//! as many as it can.
 //!
 //! **Checkpoints.** SQLite's automatic checkpoint would run inside the
 //! writer's commit, copying ~1000 pages and syncing the database file before
@@ -49,7 +50,7 @@ const READERS: usize = 4;
 const STATEMENT_CACHE: usize = 128;
 /// Most write requests committed together.
 const MAX_GROUP: usize = 256;
-/// Longest wait for the rest of a group (see [`gather`]), whatever the
+/// Longest wait for the rest of a group (see [`Gather`]), whatever the
 /// previous commit took.
 const MAX_GATHER_WAIT: Duration = Duration::from_millis(2);
 /// WAL size (in frames, i.e. pages) past which the WAL is checkpointed and
@@ -349,13 +350,8 @@ fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Chec
     let mut previous = (1, Duration::ZERO);
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
-        gather(
-            queue,
-            &mut group,
-            previous.0,
-            previous.1.min(MAX_GATHER_WAIT),
-        );
-        let outcome = run_group(&conn, &mut group, queue);
+        let gather = Gather::after(previous.0, previous.1.min(MAX_GATHER_WAIT));
+        let outcome = run_group(&conn, &mut group, queue, &gather);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "group commit failed");
         }
@@ -368,8 +364,8 @@ fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Chec
     }
 }
 
-/// Forms a group: the requests already queued and, while the group is
-/// smaller than the previous one, those arriving within `budget`.
+/// How long a group waits for more requests before it commits: while it is
+/// smaller than the previous group, until a deadline.
 ///
 /// The clients answered by the previous group come back a moment after its
 /// commit. Committing at once would leave them for the next group, so the
@@ -377,18 +373,42 @@ fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Chec
 /// fsync) of its own; waiting for them, at most about one commit's
 /// duration, lets one commit serve them all. A steady lone client never
 /// waits (its group is as large as the previous one).
-fn gather(queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>, previous: usize, budget: Duration) {
-    take_queued(queue, group);
-    let deadline = std::time::Instant::now() + budget;
-    while group.len() < previous.min(MAX_GROUP) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match queue.recv_timeout(left) {
-            Ok(job) => {
+///
+/// The wait overlaps the work: the writer runs each request as soon as it
+/// arrives and waits only when it has run all it has, so the requests'
+/// statements execute while the later clients' requests are still being
+/// received and parsed, and only the commit waits for the group.
+#[derive(Debug, Clone, Copy)]
+struct Gather {
+    /// The size worth waiting for (the previous group's, at most [`MAX_GROUP`]).
+    size: usize,
+    deadline: std::time::Instant,
+}
+
+impl Gather {
+    fn after(previous: usize, budget: Duration) -> Self {
+        Self {
+            size: previous.min(MAX_GROUP),
+            deadline: std::time::Instant::now() + budget,
+        }
+    }
+
+    /// With every request of `group` run: takes in those queued and, while
+    /// the group is still smaller than `size`, waits until the deadline for
+    /// the next one. Returns whether the group grew.
+    fn more(&self, queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>) -> bool {
+        let before = group.len();
+        take_queued(queue, group);
+        if group.len() == before && group.len() < self.size {
+            let left = self
+                .deadline
+                .saturating_duration_since(std::time::Instant::now());
+            if let Ok(job) = queue.recv_timeout(left) {
                 group.push(job);
                 take_queued(queue, group);
             }
-            Err(_) => break,
         }
+        group.len() > before
     }
 }
 
@@ -426,9 +446,10 @@ fn run_group(
     conn: &Connection,
     group: &mut Vec<Job>,
     queue: &mpsc::Receiver<Job>,
+    gather: &Gather,
 ) -> std::result::Result<Duration, String> {
     exec(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    let outcome = run_together(conn, group, queue)
+    let outcome = run_together(conn, group, queue, gather)
         .and_then(|clean| {
             if clean {
                 return Ok(());
@@ -466,20 +487,19 @@ fn run_one(conn: &Connection, job: &mut Job) -> rusqlite::Result<bool> {
 
 /// Runs the group's requests without savepoints, taking into the group
 /// the requests that arrive meanwhile (they would otherwise wait for this
-/// group's commit and then pay one of their own). Returns `false` as soon
-/// as one fails after changing rows: the group must then be replayed.
+/// group's commit and then pay one of their own) and those `gather` waits
+/// for. Returns `false` as soon as one fails after changing rows: the group
+/// must then be replayed.
 fn run_together(
     conn: &Connection,
     group: &mut Vec<Job>,
     queue: &mpsc::Receiver<Job>,
+    gather: &Gather,
 ) -> rusqlite::Result<bool> {
     let mut next = 0;
     loop {
-        if next == group.len() {
-            take_queued(queue, group);
-            if next == group.len() {
-                return Ok(true);
-            }
+        if next == group.len() && !gather.more(queue, group) {
+            return Ok(true);
         }
         let before = conn.total_changes();
         if !run_one(conn, &mut group[next])? && conn.total_changes() != before {
@@ -740,36 +760,67 @@ mod tests {
         })
     }
 
+    /// Runs `group` (and what `gather` takes in) in one transaction of an
+    /// in-memory database, without committing.
+    fn run_in_memory(group: &mut Vec<Job>, queue: &mpsc::Receiver<Job>, gather: &Gather) {
+        let conn = Connection::open_in_memory().expect("open");
+        exec(&conn, "BEGIN IMMEDIATE").expect("begin");
+        assert!(run_together(&conn, group, queue, gather).expect("run"));
+    }
+
     /// A group as large as the previous one is formed without waiting (a
     /// wait would last the hour given as budget).
     #[test]
     fn a_group_as_large_as_the_previous_one_does_not_wait() {
         let (tx, queue) = mpsc::channel();
-        for _ in 0..3 {
+        for _ in 0..2 {
             tx.send(noop()).expect("queue");
         }
-        let mut group = Vec::new();
-        gather(&queue, &mut group, 3, Duration::from_secs(3600));
+        let mut group = vec![noop()];
+        run_in_memory(
+            &mut group,
+            &queue,
+            &Gather::after(3, Duration::from_secs(3600)),
+        );
         assert_eq!(group.len(), 3);
         let mut group = vec![noop()];
-        gather(&queue, &mut group, 5, Duration::ZERO);
+        run_in_memory(&mut group, &queue, &Gather::after(5, Duration::ZERO));
         assert_eq!(group.len(), 1, "no budget, no wait");
     }
 
     /// A group smaller than the previous one waits for the requests still
-    /// on their way.
+    /// on their way, and runs the ones it has meanwhile: here the late
+    /// requests are only sent once the first has run (a writer that waited
+    /// before running anything would keep the sender waiting for the hour).
     #[test]
-    fn a_smaller_group_waits_for_the_requests_on_their_way() {
-        let (tx, queue) = mpsc::channel();
-        tx.send(noop()).expect("queue");
+    fn a_smaller_group_runs_its_requests_while_it_waits_for_the_others() {
+        let (tx, queue) = mpsc::channel::<Job>();
+        let (first_ran, ran) = mpsc::channel::<()>();
+        let first: Job = Box::new(Pending {
+            f: move |_: &Connection| {
+                let _ = first_ran.send(());
+                Ok(())
+            },
+            out: None,
+            deliver: |_: Result<()>| {},
+        });
         let late = std::thread::spawn(move || {
+            let ran_first = ran.recv_timeout(Duration::from_secs(60)).is_ok();
             for _ in 0..2 {
                 tx.send(noop()).expect("queue");
             }
+            ran_first
         });
-        let mut group = Vec::new();
-        gather(&queue, &mut group, 3, Duration::from_secs(3600));
-        late.join().expect("sender");
+        let mut group = vec![first];
+        run_in_memory(
+            &mut group,
+            &queue,
+            &Gather::after(3, Duration::from_secs(3600)),
+        );
+        assert!(
+            late.join().expect("sender"),
+            "the first request did not run before the others arrived"
+        );
         assert_eq!(group.len(), 3);
     }
 
@@ -801,7 +852,8 @@ mod tests {
         });
         let mut group = vec![first];
         exec(&conn, "BEGIN IMMEDIATE").expect("begin");
-        assert!(run_together(&conn, &mut group, &queue).expect("run"));
+        let gather = Gather::after(1, Duration::ZERO);
+        assert!(run_together(&conn, &mut group, &queue, &gather).expect("run"));
         assert_eq!((group.len(), ran.load(Ordering::SeqCst)), (2, 2));
     }
 
