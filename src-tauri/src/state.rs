@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use licensedesk_client::Client;
+use licensedesk_client::OutboxAction;
 use licensedesk_field::Kit;
-use licensedesk_gateways::{Registry, ServerApi, this_machine_fingerprint};
+use licensedesk_gateways::dto::InstallOutcome;
+use licensedesk_gateways::{InstallSource, Registry, ServerApi, this_machine_fingerprint};
 
 use crate::dialogs::Dialogs;
 use crate::error::CmdResult;
@@ -24,7 +26,8 @@ pub struct AppState {
     pub data_dir: PathBuf,
     pub gateways: Arc<Registry>,
     pub dialogs: Dialogs,
-    pub sessions: Sessions,
+    /// Shared with the registry's install hook (see [`report_install`]).
+    pub sessions: Arc<Sessions>,
     /// The field kit (`<data dir>/field`: delegate keys, ledger), opened
     /// once; a tokio mutex because checkout and reconcile hold it across
     /// their requests.
@@ -99,10 +102,15 @@ impl AppState {
         let fp = this_machine_fingerprint(machine_id_file)?;
         let gateways = Registry::open(&data_dir.join("gateways"), &fp, Self::now())?;
         let field = Kit::open(&data_dir.join("field"))?;
-        let sessions = Sessions::new(client);
+        let sessions = Arc::new(Sessions::new(client));
         if let Some((url, token)) = &bootstrap {
             sessions.bootstrap(url, token)?;
         }
+        let reporter = sessions.clone();
+        // A fresh registry: no hook can be set already.
+        let _ = gateways.on_install(Box::new(move |outcome, source| {
+            report_install(&reporter, outcome, source);
+        }));
         Ok(Self {
             data_dir: data_dir.to_owned(),
             gateways: Arc::new(gateways),
@@ -135,5 +143,39 @@ impl AppState {
             api.base_url(),
             Some(api.token().expose().to_owned()),
         )?)
+    }
+}
+
+/// The registry's install hook: queues every install (file, activation,
+/// replayed activation, offline response) in the active profile's outbox,
+/// to be reported to the server on the next sync (domain.md §2: "the
+/// install is recorded for sync with the server"). Best effort: the license
+/// is already installed, so no failure here may undo or fail the install.
+fn report_install(sessions: &Sessions, outcome: &InstallOutcome, source: InstallSource) {
+    let Some(installed) = outcome.view.installed.as_ref() else {
+        return;
+    };
+    // No profile (PROFILE_MISSING) or a session that cannot open: there is
+    // no server to report to, so the report is skipped silently.
+    let Ok(session) = sessions.session() else {
+        return;
+    };
+    let license_kind = match serde_json::to_value(installed.kind) {
+        Ok(serde_json::Value::String(k)) => k,
+        _ => return,
+    };
+    let action = OutboxAction::LicenseInstall {
+        license_id: installed.license_id.clone(),
+        fingerprint: outcome.view.gateway.fingerprint.clone(),
+        installed_at: installed.installed_at,
+        license_kind,
+        source: source.as_str().into(),
+    };
+    if let Err(e) = session.enqueue(&action) {
+        // The error's code only: never a token or a path's contents.
+        eprintln!(
+            "licensedesk: license install not queued for the server: {}",
+            licensedesk_core::Coded::code(&e)
+        );
     }
 }

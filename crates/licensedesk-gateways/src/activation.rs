@@ -17,7 +17,7 @@ use crate::dto::{
 };
 use crate::error::{Error, Result};
 use crate::files::read_os_file;
-use crate::registry::{Registry, valid_name};
+use crate::registry::{InstallSource, Registry, valid_name};
 use crate::server::ServerApi;
 
 fn random_key() -> Result<String> {
@@ -69,7 +69,12 @@ impl Registry {
             }
             Err(e) => return Err(e),
         };
-        let outcome = self.install_license_bytes(reply.license.as_bytes(), Some(id), now)?;
+        let outcome = self.install_license_bytes(
+            reply.license.as_bytes(),
+            Some(id),
+            now,
+            InstallSource::Activation,
+        )?;
         Ok(ActivationOutcome::Activated {
             reissued: reply.reissued,
             remaining: reply.remaining,
@@ -150,7 +155,12 @@ impl Registry {
             };
             let result = match self.activate_online(api, &p.code, &fingerprint).await {
                 Ok(reply) => self
-                    .install_license_bytes(reply.license.as_bytes(), Some(&p.gateway_id), now)
+                    .install_license_bytes(
+                        reply.license.as_bytes(),
+                        Some(&p.gateway_id),
+                        now,
+                        InstallSource::Activation,
+                    )
                     .map(|_| ()),
                 Err(e) => Err(e),
             };

@@ -14,7 +14,7 @@ use licensedesk_core::license::{MAX_LICENSE_LEN, check_for_install, verify_licen
 use crate::dto::{InstallOutcome, InstalledLicense};
 use crate::error::{Error, Result};
 use crate::files::{read_os_file, write_atomic};
-use crate::registry::{Registry, State};
+use crate::registry::{InstallSource, Registry, State};
 
 impl Registry {
     /// Installs the license file at `path` (picked in a dialog or dropped on
@@ -27,16 +27,18 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<InstallOutcome> {
         let bytes = read_os_file(path, MAX_LICENSE_LEN as u64)?;
-        self.install_license_bytes(&bytes, target, now)
+        self.install_license_bytes(&bytes, target, now, InstallSource::File)
     }
 
     /// Installs license file text (from a file, the server or an offline
-    /// response) after verifying it completely.
+    /// response: `source`) after verifying it completely, then tells the
+    /// install hook (see [`Registry::on_install`]).
     pub fn install_license_bytes(
         &self,
         bytes: &[u8],
         target: Option<&str>,
         now: DateTime<Utc>,
+        source: InstallSource,
     ) -> Result<InstallOutcome> {
         let keys = self.keys()?;
         let license = verify_license(bytes, &keys)?;
@@ -76,12 +78,14 @@ impl Registry {
         state.clock_mark = Some(advance(state.clock_mark, now));
         self.save(&state)?;
         drop(state);
-        Ok(InstallOutcome {
+        let outcome = InstallOutcome {
             gateway_id: id.clone(),
             replaced: backup.is_some(),
             backup,
             view: self.view(&id, now)?,
-        })
+        };
+        self.installed(&outcome, source);
+        Ok(outcome)
     }
 
     /// The gateway a license is installed for: the named one, else the one

@@ -26,5 +26,7 @@ mod registry;
 mod server;
 
 pub use error::{Error, Result};
-pub use registry::{APP_ID, MAX_MACHINE_ID_LEN, Registry, this_machine_fingerprint};
+pub use registry::{
+    APP_ID, InstallHook, InstallSource, MAX_MACHINE_ID_LEN, Registry, this_machine_fingerprint,
+};
 pub use server::{ActivateReply, LeaseReply, PoolReply, ServerApi};

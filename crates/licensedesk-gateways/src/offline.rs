@@ -15,7 +15,7 @@ use crate::activation::nonce;
 use crate::dto::{ErrorView, OfflineImportItem, OfflineRequestFile};
 use crate::error::{Error, Result};
 use crate::files::read_os_file;
-use crate::registry::{Registry, StoredRequest};
+use crate::registry::{InstallSource, Registry, StoredRequest};
 
 const MAX_STORED_REQUESTS: usize = 50;
 
@@ -100,7 +100,12 @@ impl Registry {
             };
             let (result, error) = match (&m.outcome, &gateway_id) {
                 (VerifiedOutcome::Issued { text, .. }, Some(id)) => {
-                    match self.install_license_bytes(text.as_bytes(), Some(id), now) {
+                    match self.install_license_bytes(
+                        text.as_bytes(),
+                        Some(id),
+                        now,
+                        InstallSource::Offline,
+                    ) {
                         Ok(_) => ("installed", None),
                         Err(e) => (
                             "failed",

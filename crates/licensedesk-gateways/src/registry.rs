@@ -81,11 +81,39 @@ pub(crate) struct State {
     pub clock_mark: Option<DateTime<Utc>>,
 }
 
+/// How a license came to be installed (domain.md §2: the install is
+/// recorded for sync with the server, with its source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallSource {
+    /// A license file, from the dialog or dropped on the window.
+    File,
+    /// Issued online for an activation code (at once, or replayed later).
+    Activation,
+    /// Carried by an offline activation response.
+    Offline,
+}
+
+impl InstallSource {
+    /// The name the server's install records use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Activation => "activation",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+/// Called after every successful install, whatever its path (see
+/// [`Registry::on_install`]).
+pub type InstallHook = Box<dyn Fn(&crate::dto::InstallOutcome, InstallSource) + Send + Sync>;
+
 /// The registry. Cheap to share (`Arc`); methods lock its state briefly and
 /// never across an await.
 pub struct Registry {
     dir: PathBuf,
     state: Mutex<State>,
+    on_install: std::sync::OnceLock<InstallHook>,
 }
 
 fn terms(i: &InstalledLicense) -> LicenseTerms {
@@ -110,6 +138,22 @@ fn terms(i: &InstalledLicense) -> LicenseTerms {
 pub(crate) fn valid_name(name: &str) -> bool {
     let len = name.chars().count();
     (1..=100).contains(&len) && !name.chars().any(char::is_control)
+}
+
+impl Registry {
+    /// Sets what runs after every successful install (file, activation,
+    /// replayed activation, offline response), outside the registry's
+    /// lock: the app reports installs to the server through it. Set once;
+    /// a second hook is refused (returned).
+    pub fn on_install(&self, hook: InstallHook) -> std::result::Result<(), InstallHook> {
+        self.on_install.set(hook)
+    }
+
+    pub(crate) fn installed(&self, outcome: &crate::dto::InstallOutcome, source: InstallSource) {
+        if let Some(hook) = self.on_install.get() {
+            hook(outcome, source);
+        }
+    }
 }
 
 impl Registry {
@@ -158,6 +202,7 @@ impl Registry {
         let registry = Self {
             dir: dir.to_owned(),
             state: Mutex::new(state),
+            on_install: std::sync::OnceLock::new(),
         };
         if changed {
             let guard = registry.lock();

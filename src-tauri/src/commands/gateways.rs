@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use licensedesk_client::OutboxAction;
 use licensedesk_core::activation_code::{ActivationCode, ActivationCodeError, format_partial};
 use licensedesk_core::license::MAX_LICENSE_LEN;
 use licensedesk_gateways::dto::{
@@ -94,44 +93,10 @@ fn install(
     paths: &[PathBuf],
 ) -> CmdResult<InstallOutcome> {
     let path = single_path(paths)?;
-    let outcome = state
+    // The install hook queues its report for the server (see `state.rs`).
+    Ok(state
         .gateways
-        .install_license_file(path, gateway_id, AppState::now())?;
-    report_install(state, &outcome);
-    Ok(outcome)
-}
-
-/// Queues the install in the active profile's outbox, to be reported to the
-/// server on the next sync (domain.md §2: "the install is recorded for sync
-/// with the server"). Best effort: the license is already installed, so no
-/// failure here may undo or fail the install.
-fn report_install(state: &AppState, outcome: &InstallOutcome) {
-    let Some(installed) = outcome.view.installed.as_ref() else {
-        return;
-    };
-    // No profile (PROFILE_MISSING) or a session that cannot open: there is
-    // no server to report to, so the report is skipped silently.
-    let Ok(session) = state.sessions.session() else {
-        return;
-    };
-    let license_kind = match serde_json::to_value(installed.kind) {
-        Ok(serde_json::Value::String(k)) => k,
-        _ => return,
-    };
-    let action = OutboxAction::LicenseInstall {
-        license_id: installed.license_id.clone(),
-        fingerprint: outcome.view.gateway.fingerprint.clone(),
-        installed_at: installed.installed_at,
-        license_kind,
-        source: "file".into(),
-    };
-    if let Err(e) = session.enqueue(&action) {
-        // The error's code only: never a token or a path's contents.
-        eprintln!(
-            "licensedesk: license install not queued for the server: {}",
-            licensedesk_core::Coded::code(&e)
-        );
-    }
+        .install_license_file(path, gateway_id, AppState::now())?)
 }
 
 /// Upload License: a native open dialog, then the install pipeline;

@@ -387,3 +387,48 @@ fn a_queued_install_reaches_the_server_on_sync() {
     assert_eq!(rows.len(), 1, "exactly once: {rows:?}");
     assert_eq!(rows[0]["license_id"], "lic-synced");
 }
+
+/// Every install path reports its install, not only files: an activation
+/// code entered online queues a `license_install` (source `activation`),
+/// and the next sync delivers it to the server once.
+#[test]
+fn an_activated_license_is_reported_like_an_uploaded_file() {
+    let server = DemoServer::start();
+    let code = server.gateway_order("ORD-REPORT-1", 1);
+    let h = server.harness();
+    let out = h
+        .invoke(
+            "activate_gateway",
+            json!({"gatewayId": h.this_machine(), "code": code}),
+        )
+        .expect("activate online");
+    assert_eq!(out["status"], "activated", "{out}");
+    let license_id = out["outcome"]["view"]["installed"]["license_id"]
+        .as_str()
+        .expect("installed license")
+        .to_owned();
+    let items = h.invoke("list_outbox", json!({})).expect("outbox");
+    let items = items.as_array().expect("items");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["kind"], "license_install");
+    let body: serde_json::Value =
+        serde_json::from_str(items[0]["body"].as_str().expect("body")).expect("json");
+    assert_eq!(body["license_id"], license_id.as_str());
+    assert_eq!(body["kind"], "activation");
+    assert_eq!(body["source"], "activation");
+
+    h.invoke("sync_now", json!({})).expect("sync");
+    assert_eq!(
+        h.invoke("list_outbox", json!({})).expect("outbox"),
+        json!([])
+    );
+    let session = h.state().sessions.session().expect("session");
+    let rows: serde_json::Value = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(session.api().get("/v1/gateway/installs", &[]))
+        .expect("installs");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "exactly once: {rows:?}");
+    assert_eq!(rows[0]["license_id"], license_id.as_str());
+    assert_eq!(rows[0]["source"], "activation");
+}

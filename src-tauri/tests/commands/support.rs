@@ -148,6 +148,37 @@ impl DemoServer {
         }
     }
 
+    /// A gateway order of `quantity` licenses for the demo enterprise
+    /// account, placed by the admin; returns its activation code.
+    pub fn gateway_order(&self, order_no: &str, quantity: u32) -> String {
+        use licensedesk_client::ApiToken;
+        use licensedesk_client::http::ServerApi;
+        use licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN;
+        self._rt.block_on(async {
+            let account: Value = ServerApi::new(&self.url, ApiToken::new(DEMO_ENTERPRISE_TOKEN))
+                .expect("api")
+                .get("/v1/account", &[])
+                .await
+                .expect("account");
+            let admin = ServerApi::new(&self.url, ApiToken::new("admin")).expect("admin api");
+            let order: Value = admin
+                .post(
+                    "/v1/admin/gateway-orders",
+                    &serde_json::json!({"account_id": account["id"], "order_no": order_no,
+                        "email": "field@example.com", "customer": "Demo Customer",
+                        "quantity": quantity, "max_connections": 100, "max_tags": 1000,
+                        "plugins": ["mqtt"], "validity_days": 365}),
+                    order_no,
+                )
+                .await
+                .expect("order");
+            order["activation_code"]
+                .as_str()
+                .expect("activation code")
+                .to_owned()
+        })
+    }
+
     /// A harness whose profile is the demo enterprise account.
     pub fn harness(&self) -> Harness {
         Harness::with(Some((

@@ -5,7 +5,9 @@ use licensedesk_gateways::ServerApi;
 use licensedesk_gateways::dto::{ActivationOutcome, GatewayLicenseKind};
 use serde_json::json;
 
-use crate::support::{Local, TestServer, dead_url, now, other_fp, this_fp};
+use crate::support::{
+    Local, TestServer, dead_url, now, other_fp, record_installs, sources, this_fp,
+};
 
 fn typo(code: &str) -> String {
     let mut chars: Vec<char> = code.chars().collect();
@@ -35,6 +37,7 @@ async fn activates_online_and_reactivation_reissues_without_consuming() {
     let (account, _) = server.account().await;
     let code = server.order(account, "ORD-1", 2).await;
     let local = Local::new();
+    let installs = record_installs(&local.reg);
     let api = ServerApi::new(&server.base, None).expect("api");
     let out = local
         .reg
@@ -79,6 +82,9 @@ async fn activates_online_and_reactivation_reissues_without_consuming() {
         .await
         .expect_err("unknown code");
     assert_eq!(unknown.code(), "NOT_FOUND");
+    // Both installs (the issue and the re-issue) are reported; the refusal
+    // installed nothing.
+    assert_eq!(sources(&installs), ["activation", "activation"]);
 }
 
 #[tokio::test]
@@ -104,6 +110,7 @@ async fn offline_entry_is_queued_durably_and_replayed_exactly_once() {
         .await
         .expect("queued again");
     let reg = local.reopen();
+    let installs = record_installs(&reg);
     assert_eq!(reg.pending(), vec![pending.clone()]);
     let still = reg
         .replay_pending(&dead, now())
@@ -115,6 +122,11 @@ async fn offline_entry_is_queued_durably_and_replayed_exactly_once() {
     let report = reg.replay_pending(&api, now()).await.expect("replay");
     assert_eq!((report.activated, report.rejected), (1, 0));
     assert!(reg.pending().is_empty());
+    assert_eq!(
+        installs.lock().expect("lock").clone(),
+        [(other_fp(4), "activation")],
+        "the replayed activation's install is reported, once"
+    );
     let v = reg.view(&other_fp(4), now()).expect("view");
     assert_eq!(v.kind, GatewayLicenseKind::Activation);
     // The order had one license: a replay of the same gateway is a re-issue,

@@ -6,7 +6,7 @@ use licensedesk_core::license::sign_license;
 use licensedesk_gateways::Registry;
 use licensedesk_gateways::dto::{GatewayLicenseKind, TrialFallback};
 
-use crate::support::{Local, now, other_fp, payload, signed, this_fp};
+use crate::support::{Local, now, other_fp, payload, record_installs, signed, sources, this_fp};
 
 #[test]
 fn installs_for_this_machine_and_keeps_the_previous_as_backup() {
@@ -74,6 +74,7 @@ fn a_license_bound_to_a_registered_gateway_is_installed_for_it() {
 #[test]
 fn every_failure_has_a_code_and_changes_nothing() {
     let local = Local::trusting();
+    let installs = record_installs(&local.reg);
     local.reg.add("Line 3", &other_fp(3), now()).expect("add");
     let good = signed(&payload("lic-good", None));
     let path = local.file("good.lic", good.as_bytes());
@@ -81,6 +82,7 @@ fn every_failure_has_a_code_and_changes_nothing() {
         .reg
         .install_license_file(&path, None, now())
         .expect("install");
+    assert_eq!(sources(&installs), ["file"]);
 
     let mut flipped = good.clone().into_bytes();
     flipped[60] = if flipped[60] == b'A' { b'B' } else { b'A' };
@@ -161,6 +163,8 @@ fn every_failure_has_a_code_and_changes_nothing() {
     let v = local.reg.view(&this_fp(), now()).expect("view");
     assert_eq!(v.installed.expect("installed").license_id, "lic-good");
     assert_eq!(v.backups, 0);
+    // No failed install reaches the install hook.
+    assert_eq!(sources(&installs), ["file"]);
 }
 
 #[test]

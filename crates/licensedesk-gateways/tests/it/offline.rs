@@ -5,7 +5,7 @@ use licensedesk_core::offline::{Credential, OfflineRequest, RequestEntry};
 use licensedesk_gateways::ServerApi;
 use licensedesk_gateways::dto::GatewayLicenseKind;
 
-use crate::support::{Local, TestServer, now, other_fp, this_fp};
+use crate::support::{Local, TestServer, now, other_fp, record_installs, sources, this_fp};
 
 #[test]
 fn gateways_are_added_from_request_files_once() {
@@ -78,6 +78,7 @@ async fn export_answer_import_installs_each_gateway() {
     assert!(err.code().starts_with("OFFLINE_"), "{}", err.code());
 
     let path = local.file("answer.ldresp", &response);
+    let installs = record_installs(&local.reg);
     let items = local
         .reg
         .import_response_file(&path, now())
@@ -90,6 +91,9 @@ async fn export_answer_import_installs_each_gateway() {
     );
     let v = local.reg.view(&this_fp(), now()).expect("view");
     assert_eq!(v.kind, GatewayLicenseKind::Activation);
+    // The one install is reported as coming from an offline response (the
+    // tampered bundle and the refused gateway installed nothing).
+    assert_eq!(sources(&installs), ["offline"]);
 
     let other = Local::new();
     other.reg.refresh_keys(&api).await.expect("keys");

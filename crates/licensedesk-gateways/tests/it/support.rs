@@ -31,6 +31,29 @@ pub fn other_fp(n: u32) -> String {
     fingerprint(format!("gateway-{n}").as_bytes(), APP_ID)
 }
 
+/// The installs a registry tells its install hook: (gateway id, source).
+pub type Installs = Arc<std::sync::Mutex<Vec<(String, &'static str)>>>;
+
+/// Records every install `reg` reports (see `Registry::on_install`).
+pub fn record_installs(reg: &Registry) -> Installs {
+    let seen = Installs::default();
+    let s = seen.clone();
+    assert!(
+        reg.on_install(Box::new(move |outcome, source| {
+            s.lock()
+                .expect("lock")
+                .push((outcome.gateway_id.clone(), source.as_str()));
+        }))
+        .is_ok(),
+        "a second install hook"
+    );
+    seen
+}
+
+pub fn sources(installs: &Installs) -> Vec<&'static str> {
+    installs.lock().expect("lock").iter().map(|i| i.1).collect()
+}
+
 pub struct Local {
     pub dir: tempfile::TempDir,
     pub reg: Registry,
