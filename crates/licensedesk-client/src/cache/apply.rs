@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -335,16 +335,16 @@ struct DeviceRow<'a> {
     expires_at: Option<Str<'a>>,
 }
 
+/// Links a device without a code yet to its latest consumed code.
+const LINK_CODE: &str = "UPDATE devices SET code_id = (SELECT id FROM codes WHERE device_id = ?1
+   ORDER BY consumed_at DESC, id DESC LIMIT 1) WHERE id = ?1 AND code_id IS NULL";
+
+/// A device change: the device's row, then its code link and expiry.
+/// Every step is absolute (it sets what the change says, whatever the
+/// cache held), so replaying a change over a later state converges.
 fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
     let activated = opt_time(d.activated_at)?;
     let expires = opt_time(d.expires_at)?;
-    // The device's current code, read before the upsert (a RETURNING
-    // clause would cost a temporary table per change).
-    let code_id: Option<i64> = tx
-        .prepare_cached("SELECT code_id FROM devices WHERE id = ?1")?
-        .query_row([d.id], |r| r.get(0))
-        .optional()?
-        .flatten();
     tx.prepare_cached(
         "INSERT INTO devices (id, pk, dk, hardware_id, status, online, offline_reason, activated_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -364,21 +364,17 @@ fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
     ])?;
     // The feed may carry a first connection's code update before the device
     // itself (the server does): link the code that already names it.
-    if code_id.is_none() {
-        tx.prepare_cached(
-            "UPDATE devices SET code_id = (SELECT id FROM codes WHERE device_id = ?1
-               ORDER BY consumed_at DESC, id DESC LIMIT 1) WHERE id = ?1",
-        )?
-        .execute([d.id])?;
-    }
+    tx.prepare_cached(LINK_CODE)?.execute([d.id])?;
     // A package upgrade re-bases the current code's expiry without a code
-    // change in the feed: follow the device's new expiry (same period only).
-    // A device without a code yet (every new one) has nothing to follow.
-    if let (Some(code), Some(act), Some(exp)) = (code_id, &activated, &expires) {
+    // change in the feed: follow the device's new expiry. The current code
+    // is the device's code consumed at its activation instant (not the
+    // cache's `code_id`, which over a later state may already name a later
+    // code than this change knew); an unchanged expiry writes nothing.
+    if let (Some(act), Some(exp)) = (&activated, &expires) {
         tx.prepare_cached(
-            "UPDATE codes SET expires_at = ?3 WHERE id = ?4 AND device_id = ?1 AND consumed_at = ?2",
+            "UPDATE codes SET expires_at = ?3 WHERE device_id = ?1 AND consumed_at = ?2 AND expires_at != ?3",
         )?
-        .execute(params![d.id, act, exp, code])?;
+        .execute(params![d.id, act, exp])?;
     }
     Ok(())
 }
@@ -625,6 +621,103 @@ mod tests {
             .expect("lease")
         );
         assert!(!apply(&cache, r#"{"entity":"code","id":"2","op":"purge"}"#).expect("purge"));
+    }
+
+    fn code_of(cache: &Cache, device: i64) -> Option<i64> {
+        cache
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT code_id FROM devices WHERE id = ?1", [device], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .expect("device row")
+    }
+
+    /// A device change follows its activation's code (the one consumed at
+    /// its `activated_at`), not the cache's link: replayed over a later
+    /// state (the feed after a snapshot), the link may already name a
+    /// later code than the change knew.
+    #[test]
+    fn a_device_change_re_bases_the_code_of_its_activation() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        for change in [
+            r#"{"entity":"code","id":"1","op":"insert","data":{"id":1,"code":"K1","batch_id":1,"product_id":7}}"#,
+            r#"{"entity":"code","id":"2","op":"insert","data":{"id":2,"code":"K2","batch_id":1,"product_id":7}}"#,
+            r#"{"entity":"code","id":"1","op":"update","data":{"id":1,"device_id":5,"consumed_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+            r#"{"entity":"device","id":"5","op":"insert","data":{"id":5,"pk":"p7","dk":"a","status":"active","activated_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+            r#"{"entity":"code","id":"2","op":"update","data":{"id":2,"device_id":5,"consumed_at":"2028-03-01T10:00:00Z","expires_at":"2029-03-01T10:00:00Z"}}"#,
+        ] {
+            apply(&cache, change).expect(change);
+        }
+        assert_eq!(code_of(&cache, 5), Some(2));
+        // The upgrade that re-based K1 before K2 was consumed, replayed.
+        apply(
+            &cache,
+            r#"{"entity":"device","id":"5","op":"update","data":{"id":5,"pk":"p7","dk":"a","status":"active","activated_at":"2026-03-01T10:00:00.000000Z","expires_at":"2028-03-01T10:00:00.000000Z"}}"#,
+        )
+        .expect("upgrade");
+        assert_eq!(code_row(&cache, 1).4, "2028-03-01T10:00:00.000000Z");
+        assert_eq!(code_row(&cache, 2).4, "2029-03-01T10:00:00.000000Z");
+        assert_eq!(
+            code_of(&cache, 5),
+            Some(2),
+            "the link is the codes' business"
+        );
+    }
+
+    /// The device statements are planned once per connection (the cache's
+    /// connection turns on query planner stability; a connection without
+    /// it re-prepares them whenever `?1` is bound again), and find a
+    /// device's codes through `codes_device`.
+    #[test]
+    fn device_statements_are_planned_once_and_read_the_device_index() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("c.sqlite3");
+        let cache = Cache::open(&path).expect("cache");
+        for i in 1..=20 {
+            apply(
+                &cache,
+                &format!(
+                    r#"{{"entity":"device","id":"{}","op":"insert","data":{{"id":{},"pk":"p7","dk":"n{i}","status":"inactive"}}}}"#,
+                    100 + i,
+                    100 + i
+                ),
+            )
+            .expect("device");
+        }
+        let reprepared = |c: &rusqlite::Connection, sql: &str| {
+            c.prepare_cached(sql)
+                .expect("cached")
+                .get_status(rusqlite::StatementStatus::RePrepare)
+        };
+        {
+            let c = cache.conn();
+            assert_eq!(reprepared(&c, LINK_CODE), 0);
+            let plan: Vec<String> = c
+                .prepare(&format!("EXPLAIN QUERY PLAN {LINK_CODE}"))
+                .expect("plan")
+                .query_map([1], |r| r.get(3))
+                .expect("plan")
+                .collect::<rusqlite::Result<_>>()
+                .expect("plan");
+            assert!(
+                plan.iter().any(|p| p.contains("USING INDEX codes_device")),
+                "{plan:?}"
+            );
+        }
+        // What the setting prevents.
+        let plain = rusqlite::Connection::open(&path).expect("open");
+        for i in 1..=5 {
+            plain
+                .prepare_cached(LINK_CODE)
+                .expect("cached")
+                .execute([i])
+                .expect("link");
+        }
+        assert!(reprepared(&plain, LINK_CODE) > 0);
     }
 
     #[test]
