@@ -159,6 +159,16 @@ pub(crate) mod keys {
     /// Changes applied over the cache's life (each exactly once).
     pub const CHANGES_SEEN: &str = "sync.changes_seen";
     pub const FULL_DONE: &str = "sync.full_done";
+    /// Where an unfinished snapshot resumes (absent once it is complete).
+    pub const SNAPSHOT_CURSOR: &str = "sync.snapshot_cursor";
+    /// The feed cursor the snapshot is complete up to.
+    pub const SNAPSHOT_UPTO: &str = "sync.snapshot_upto";
+    /// Code and device rows the snapshot applied (each exactly once).
+    pub const SNAPSHOT_ROWS: &str = "sync.snapshot_rows";
+    /// Rows of all three sections the snapshot applied, and the server's
+    /// count of them when it started (progress).
+    pub const SNAPSHOT_DONE: &str = "sync.snapshot_done";
+    pub const SNAPSHOT_TOTAL: &str = "sync.snapshot_total";
     pub const LAST_SYNCED: &str = "sync.last_synced_at";
     pub const SERVER_TIME: &str = "clock.server_time";
     pub const CLOCK_MARK: &str = "clock.high_water";
