@@ -1,8 +1,10 @@
 //! `cargo bench -p licensedesk-client --bench sync` (or `cargo xtask bench
 //! sync`): prints, in one run,
 //! 1. the initial sync of 1,000,000 consumption records (a child `ld-sync`
-//!    process, so its peak memory is its own) next to a raw rusqlite bulk
-//!    insert of the same rows into the same cache schema, and their ratio;
+//!    process, so its peak memory is its own; a fresh cache, so the
+//!    server's snapshot of the codes and devices, then the feed from its
+//!    pin) next to a raw rusqlite bulk insert of the same rows into the
+//!    same cache schema, and their ratio;
 //! 2. an incremental sync of 1,000 changes on that cache;
 //! 3. the License Management query (filter + sort + page) p50 / p95;
 //! 4. the sync's peak memory (VmHWM).
@@ -192,7 +194,8 @@ async fn run() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
     let raw = raw_insert(dir.path(), now);
     println!(
-        "initial sync: {} changes in {} pages, {:.2?} ({:.0} records/s)",
+        "initial sync: snapshot of {} code and device rows + {} other changes, {} pages, {:.2?} ({:.0} records/s)",
+        v["report"]["snapshot_rows"],
         v["report"]["changes_fetched"],
         v["report"]["pages"],
         sync_time,
@@ -231,7 +234,7 @@ async fn run() {
         .await
         .expect("incremental");
     println!(
-        "incremental sync: {} changes in {:.2?}",
+        "incremental sync: {} feed changes in {:.2?}",
         inc.changes_fetched,
         t.elapsed()
     );

@@ -83,7 +83,25 @@ impl ServerApi {
         self.finish(req).await
     }
 
+    /// GET `path` with `query`, the body as text (parsed later, by a
+    /// caller that borrows from it).
+    pub async fn get_text(&self, path: &str, query: &[(&str, String)]) -> Result<String> {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .bearer_auth(self.token.expose());
+        let bytes = self.body(req).await?;
+        String::from_utf8(bytes).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
     async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
+        let bytes = self.body(req).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    /// The body of a successful answer; an error answer as [`Error::Server`].
+    async fn body(&self, req: reqwest::RequestBuilder) -> Result<Vec<u8>> {
         let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| self.unreachable(&e))?;
@@ -101,6 +119,6 @@ impl ServerApi {
                 message,
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
+        Ok(Vec::from(bytes))
     }
 }

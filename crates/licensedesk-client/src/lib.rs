@@ -1,5 +1,6 @@
 //! LicenseDesk desktop backend (no tauri): a SQLite cache per profile, sync
-//! with the license server through its change feed, an outbox of offline
+//! with the license server (a fresh cache's snapshot, then its change
+//! feed), an outbox of offline
 //! actions, views and charts computed from the cache.
 //!
 //! The facade:
@@ -7,7 +8,8 @@
 //! - [`Session`]: one profile's open [`Cache`] and server — `sync`,
 //!   views (`overview`, `cards`, `licenses`, `near_expiry`, `device_quota`,
 //!   `export_csv`), the [`Outbox`], charts;
-//! - [`SyncEngine`]: the change-feed mirror itself (used by `Session::sync`).
+//! - [`SyncEngine`]: the mirror itself, snapshot and change feed (used by
+//!   `Session::sync`).
 //!
 //! Every domain rule is `licensedesk-core`'s; time comes from a [`Clock`].
 
@@ -175,8 +177,9 @@ impl Session {
         SyncEngine::new(self.cache.clone(), self.api.clone(), self.clock.clone())
     }
 
-    /// Sync now: replay the outbox, mirror the change feed, refresh the
-    /// account. Progress goes to `progress`; `cancel` stops between pages.
+    /// Sync now: replay the outbox, mirror the account (a fresh cache's
+    /// snapshot, then the change feed), refresh the account details.
+    /// Progress goes to `progress`; `cancel` stops between pages.
     pub async fn sync(
         &self,
         progress: &(dyn Fn(SyncProgress) + Send + Sync),

@@ -3,13 +3,21 @@
 //! crash at any point resumes from the last committed page and never
 //! applies a change twice. The next page is fetched while the current one
 //! is written.
+//!
+//! A fresh cache starts with the server's snapshot instead of the feed's
+//! whole history (`sync/snapshot.rs`), then follows the feed from where the
+//! snapshot is complete.
+
+mod snapshot;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::keys::{Envelope, KeySet, SERVER_TIME_CONTEXT};
+use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tokio::task::JoinHandle;
 
 use crate::cache::apply::{Change, apply_change};
@@ -18,8 +26,12 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::http::ServerApi;
 
-/// Default (and the server's maximum) page size.
+/// Default (and the server's maximum) page size of the change feed.
 pub const PAGE_SIZE: u32 = 1000;
+/// Default page size of the snapshot (rows).
+pub const SNAPSHOT_PAGE_SIZE: u32 = 2000;
+/// The server's largest snapshot page.
+pub const SNAPSHOT_PAGE_MAX: u32 = 5000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
@@ -28,7 +40,9 @@ pub enum SyncPhase {
     Keys,
     /// Replaying queued offline actions.
     Outbox,
-    /// Mirroring the change feed (the first time: the whole history).
+    /// The first sync of a cache: downloading the account as it is now.
+    Snapshot,
+    /// Mirroring the change feed (after a snapshot, what changed since).
     Changes,
     /// Refreshing account details.
     Account,
@@ -36,7 +50,8 @@ pub enum SyncPhase {
 }
 
 /// Progress: `done` of `total` in `phase`. The change feed does not say how
-/// long it is, so `total` is `None` there until the last page.
+/// long it is, so `total` is `None` there until the last page; the
+/// snapshot's total is the server's count when it started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SyncProgress {
     pub phase: SyncPhase,
@@ -50,7 +65,11 @@ pub struct SyncProgress {
 pub struct SyncReport {
     pub full: bool,
     pub pages: u64,
-    /// Changes received from the server.
+    /// Code and device rows received in the snapshot (a fresh cache's
+    /// first sync).
+    pub snapshot_rows: u64,
+    /// Change-feed changes received from the server (in a snapshot, those
+    /// that are about neither a code nor a device).
     pub changes_fetched: u64,
     /// Of those, changes that touched the cache.
     pub changes_applied: u64,
@@ -80,7 +99,7 @@ struct Page {
     changes: Vec<Change>,
     next: String,
     has_more: bool,
-    server_time: serde_json::Value,
+    server_time: Box<RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +114,8 @@ pub struct SyncEngine {
     api: ServerApi,
     clock: Arc<dyn Clock>,
     page_size: u32,
+    snapshot_page_size: u32,
+    snapshot: bool,
 }
 
 impl SyncEngine {
@@ -104,12 +125,27 @@ impl SyncEngine {
             api,
             clock,
             page_size: PAGE_SIZE,
+            snapshot_page_size: SNAPSHOT_PAGE_SIZE,
+            snapshot: true,
         }
     }
 
-    /// Smaller pages (tests exercise resumption with them).
+    /// Smaller feed pages (tests exercise resumption with them).
     pub fn with_page_size(mut self, n: u32) -> Self {
         self.page_size = n.clamp(1, PAGE_SIZE);
+        self
+    }
+
+    /// Snapshot page size (rows), up to the server's 5000.
+    pub fn with_snapshot_page_size(mut self, n: u32) -> Self {
+        self.snapshot_page_size = n.clamp(1, SNAPSHOT_PAGE_MAX);
+        self
+    }
+
+    /// Whether a fresh cache starts with a snapshot (the default) or
+    /// replays the whole feed (tests compare the two).
+    pub fn with_snapshot(mut self, on: bool) -> Self {
+        self.snapshot = on;
         self
     }
 
@@ -126,9 +162,10 @@ impl SyncEngine {
         Ok(set)
     }
 
-    fn verify_time(set: &KeySet, v: &serde_json::Value) -> Result<DateTime<Utc>> {
-        let env: Envelope = serde_json::from_value(v.clone())
-            .map_err(|e| Error::ServerTimeInvalid(e.to_string()))?;
+    /// The signed server time of a page (its JSON), verified.
+    fn verify_time(set: &KeySet, json: &str) -> Result<DateTime<Utc>> {
+        let env: Envelope =
+            serde_json::from_str(json).map_err(|e| Error::ServerTimeInvalid(e.to_string()))?;
         let payload = set
             .verify(SERVER_TIME_CONTEXT, &env)
             .map_err(|e| Error::ServerTimeInvalid(e.to_string()))?;
@@ -145,7 +182,8 @@ impl SyncEngine {
         api.get("/v1/changes", &q).await
     }
 
-    /// Runs the change-feed phase to the end of the feed.
+    /// Runs the sync to the end of the feed: a fresh cache's snapshot
+    /// first (or its rest, after an interruption), then the change feed.
     pub async fn run(
         &self,
         progress: &(dyn Fn(SyncProgress) + Send + Sync),
@@ -158,29 +196,34 @@ impl SyncEngine {
             full: false,
         });
         let mut set = self.keyset(false).await?;
-        let cursor = self.cache.meta(keys::CURSOR)?.unwrap_or_default();
         let full = self.cache.meta(keys::FULL_DONE)?.is_none();
         let mut report = SyncReport {
             full,
-            cursor: cursor.clone(),
             ..SyncReport::default()
         };
+        if self.snapshot && full && self.cache.meta(keys::CURSOR)?.is_none() {
+            self.run_snapshot(&mut set, &mut report, progress, cancel)
+                .await?;
+        }
+        let cursor = self.cache.meta(keys::CURSOR)?.unwrap_or_default();
+        report.cursor.clone_from(&cursor);
         let mut pending: Option<JoinHandle<Result<Page>>> = Some(tokio::spawn(Self::fetch(
             self.api.clone(),
             cursor,
             self.page_size,
         )));
+        let mut fetched_here = 0;
         while let Some(handle) = pending.take() {
             if cancel.is_cancelled() {
                 handle.abort();
                 return Err(Error::Cancelled);
             }
             let page = handle.await.map_err(|e| Error::Protocol(e.to_string()))??;
-            let server_time = match Self::verify_time(&set, &page.server_time) {
+            let server_time = match Self::verify_time(&set, page.server_time.get()) {
                 Ok(t) => t,
                 Err(_) => {
                     set = self.keyset(true).await?;
-                    Self::verify_time(&set, &page.server_time)?
+                    Self::verify_time(&set, page.server_time.get())?
                 }
             };
             if page.has_more {
@@ -201,10 +244,11 @@ impl SyncEngine {
             report.changes_applied += applied.0;
             report.cursor = applied.1;
             report.server_time = Some(ts(server_time));
-            let total = pending.is_none().then_some(report.changes_fetched);
+            fetched_here += fetched;
+            let total = pending.is_none().then_some(fetched_here);
             progress(SyncProgress {
                 phase: SyncPhase::Changes,
-                done: report.changes_fetched,
+                done: fetched_here,
                 total,
                 full,
             });
@@ -237,20 +281,24 @@ fn apply_page(cache: &Cache, page: &Page, server_time: DateTime<Utc>) -> Result<
             applied += u64::from(apply_change(tx, c)?);
         }
         set_meta(tx, keys::CURSOR, &page.next)?;
-        let seen: u64 = get_meta(tx, keys::CHANGES_SEEN)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        set_meta(
-            tx,
-            keys::CHANGES_SEEN,
-            &(seen + page.changes.len() as u64).to_string(),
-        )?;
-        set_meta(tx, keys::SERVER_TIME, &ts(server_time))?;
-        let mark = get_meta(tx, keys::CLOCK_MARK)?
-            .map(|s| crate::cache::parse_ts(&s))
-            .transpose()?;
-        let mark = licensedesk_core::clock::advance(mark, server_time);
-        set_meta(tx, keys::CLOCK_MARK, &ts(mark))?;
+        add_meta(tx, keys::CHANGES_SEEN, page.changes.len() as u64)?;
+        mark_server_time(tx, server_time)?;
         Ok((applied, page.next.clone()))
     })
+}
+
+/// Adds `n` to a counter kept in `meta`.
+fn add_meta(tx: &Transaction<'_>, key: &str, n: u64) -> Result<()> {
+    let seen: u64 = get_meta(tx, key)?.and_then(|s| s.parse().ok()).unwrap_or(0);
+    set_meta(tx, key, &(seen + n).to_string())
+}
+
+/// Stores a page's verified server time and advances the clock mark.
+fn mark_server_time(tx: &Transaction<'_>, server_time: DateTime<Utc>) -> Result<()> {
+    set_meta(tx, keys::SERVER_TIME, &ts(server_time))?;
+    let mark = get_meta(tx, keys::CLOCK_MARK)?
+        .map(|s| crate::cache::parse_ts(&s))
+        .transpose()?;
+    let mark = licensedesk_core::clock::advance(mark, server_time);
+    set_meta(tx, keys::CLOCK_MARK, &ts(mark))
 }

@@ -94,6 +94,35 @@ pub struct ChangesPage {
     pub server_time: serde_json::Value,
 }
 
+/// Runs `sql`, which selects `seq, entity, entity_id, op, at, data` from
+/// `changes`, and returns its rows as feed changes (the feed's and the
+/// snapshot's query).
+pub(crate) fn read_changes(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Change>> {
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query(params)?;
+    let mut changes = Vec::new();
+    while let Some(r) = rows.next()? {
+        let op: String = r.get(3)?;
+        let at: String = r.get(4)?;
+        changes.push(Change {
+            seq: r.get(0)?,
+            entity: r.get(1)?,
+            id: r.get(2)?,
+            op: serde_json::from_value(serde_json::Value::String(op))?,
+            at: parse_ts(&at)?,
+            data: RawValue::from_string(
+                r.get::<_, Option<String>>(5)?
+                    .unwrap_or_else(|| "null".to_owned()),
+            )?,
+        });
+    }
+    Ok(changes)
+}
+
 fn parse_cursor(s: Option<&str>) -> Result<i64> {
     match s {
         None | Some("") => Ok(0),
@@ -124,41 +153,19 @@ pub async fn feed(
     let since = parse_cursor(q.since.as_deref())?;
     let limit = i64::from(q.limit.unwrap_or(500).clamp(1, 1000));
     let account = caller.account_id;
-    let mut rows = state
+    let mut changes = state
         .db
         .read(move |c| {
-            let mut st = c.prepare_cached(
+            read_changes(
+                c,
                 "SELECT seq, entity, entity_id, op, at, data FROM changes
                  WHERE account_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let rows = st
-                .query_map(params![account, since, limit + 1], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+                params![account, since, limit + 1],
+            )
         })
         .await?;
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let mut changes = Vec::with_capacity(rows.len());
-    for (seq, entity, id, op, at, data) in rows {
-        changes.push(Change {
-            seq,
-            entity,
-            id,
-            op: serde_json::from_value(serde_json::Value::String(op))?,
-            at: parse_ts(&at)?,
-            data: RawValue::from_string(data.unwrap_or_else(|| "null".to_owned()))?,
-        });
-    }
+    let has_more = changes.len() as i64 > limit;
+    changes.truncate(limit as usize);
     let last = changes.last().map_or(since, |c| c.seq);
     Ok(Json(ChangesPage {
         changes,

@@ -18,6 +18,7 @@ pub mod keystore;
 pub mod maintenance;
 pub mod ratelimit;
 pub mod signing;
+pub mod snapshot;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

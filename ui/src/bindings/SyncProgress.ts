@@ -3,7 +3,8 @@ import type { SyncPhase } from "./SyncPhase";
 
 /**
  * Progress: `done` of `total` in `phase`. The change feed does not say how
- * long it is, so `total` is `None` there until the last page.
+ * long it is, so `total` is `None` there until the last page; the
+ * snapshot's total is the server's count when it started.
  */
 export type SyncProgress = { phase: SyncPhase, done: number, total: number | null, 
 /**

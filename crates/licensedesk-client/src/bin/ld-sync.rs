@@ -1,6 +1,8 @@
-//! `ld-sync SERVER_URL TOKEN CACHE_FILE [PAGE_SIZE]`: one sync of a cache
-//! (outbox, then the change feed), printing progress. Used by the crash
-//! tests (killed with SIGKILL at random points) and handy for debugging.
+//! `ld-sync SERVER_URL TOKEN CACHE_FILE [PAGE_SIZE [SNAPSHOT_PAGE_SIZE]]`:
+//! one sync of a cache (outbox, then a fresh cache's snapshot, then the
+//! change feed), printing progress (one line per page) to stderr and the
+//! report to stdout. Used by the crash tests (killed with SIGKILL at random
+//! points) and the sync benchmark, and handy for debugging.
 
 use std::sync::Arc;
 
@@ -9,9 +11,12 @@ use licensedesk_client::{ApiToken, Cache, CancelToken, Session, SystemClock};
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, token, cache, rest @ ..] = args.as_slice() else {
-        anyhow::bail!("usage: ld-sync SERVER_URL TOKEN CACHE_FILE [PAGE_SIZE]");
+        anyhow::bail!(
+            "usage: ld-sync SERVER_URL TOKEN CACHE_FILE [PAGE_SIZE [SNAPSHOT_PAGE_SIZE]]"
+        );
     };
     let page: u32 = rest.first().map(|p| p.parse()).transpose()?.unwrap_or(1000);
+    let snapshot_page: Option<u32> = rest.get(1).map(|p| p.parse()).transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -23,7 +28,10 @@ fn main() -> anyhow::Result<()> {
             ApiToken::new(token.as_str()),
             Arc::new(SystemClock),
         )?;
-        let engine = s.engine().with_page_size(page);
+        let mut engine = s.engine().with_page_size(page);
+        if let Some(n) = snapshot_page {
+            engine = engine.with_snapshot_page_size(n);
+        }
         let report = s
             .sync_with(engine, &|p| eprintln!("{p:?}"), &CancelToken::new())
             .await?;

@@ -1,6 +1,13 @@
 //! Applies the server's change feed to the cache. Each entity's `data` is
 //! the row after the change (see the server's `changes.rs`); unknown
-//! entities (gateway orders, floating leases, …) are skipped.
+//! entities (gateway orders, floating leases, …) are skipped. A fresh
+//! cache's snapshot sends codes and devices as whole rows instead
+//! ([`snapshot_code`], [`snapshot_device`]).
+//!
+//! Every apply is absolute and idempotent: an insert upserts, an update or
+//! a delete of a missing row does nothing, and what a change sets does not
+//! depend on what the cache held. So the feed after a snapshot, replayed
+//! over rows that may already show some of its changes, converges.
 //!
 //! A change's `data` is kept as raw JSON until it is applied, and the
 //! entities of a first sync's bulk (codes and devices) are parsed straight
@@ -10,7 +17,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -314,9 +321,10 @@ fn code_update(tx: &Transaction<'_>, d: CodeUpdate<'_>) -> Result<()> {
     Ok(())
 }
 
-/// A device as it is after the change.
+/// A device as it is after the change (the feed's device rows and the
+/// snapshot's carry the same fields).
 #[derive(Deserialize)]
-struct DeviceRow<'a> {
+pub(crate) struct DeviceRow<'a> {
     id: i64,
     #[serde(borrow)]
     pk: Str<'a>,
@@ -335,16 +343,24 @@ struct DeviceRow<'a> {
     expires_at: Option<Str<'a>>,
 }
 
+/// Links a device without a code yet to its latest consumed code.
+const LINK_CODE: &str = "UPDATE devices SET code_id = (SELECT id FROM codes WHERE device_id = ?1
+   ORDER BY consumed_at DESC, id DESC LIMIT 1) WHERE id = ?1 AND code_id IS NULL";
+
+/// A snapshot device, linked to its latest consumed code.
+const SNAPSHOT_DEVICE: &str = "INSERT INTO devices (id, pk, dk, hardware_id, status, online, offline_reason, activated_at, expires_at, code_id)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+   (SELECT id FROM codes WHERE device_id = ?1 ORDER BY consumed_at DESC, id DESC LIMIT 1))
+ ON CONFLICT (id) DO UPDATE SET pk = ?2, dk = ?3, hardware_id = ?4, status = ?5, online = ?6,
+   offline_reason = ?7, activated_at = ?8, expires_at = ?9, code_id = excluded.code_id";
+
+/// A device change: the device's row, then its code link and expiry.
+/// Every step is absolute (it sets what the change says, whatever the
+/// cache held), so replaying a change over a later state (the feed after a
+/// snapshot) converges.
 fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
     let activated = opt_time(d.activated_at)?;
     let expires = opt_time(d.expires_at)?;
-    // The device's current code, read before the upsert (a RETURNING
-    // clause would cost a temporary table per change).
-    let code_id: Option<i64> = tx
-        .prepare_cached("SELECT code_id FROM devices WHERE id = ?1")?
-        .query_row([d.id], |r| r.get(0))
-        .optional()?
-        .flatten();
     tx.prepare_cached(
         "INSERT INTO devices (id, pk, dk, hardware_id, status, online, offline_reason, activated_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -364,22 +380,76 @@ fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
     ])?;
     // The feed may carry a first connection's code update before the device
     // itself (the server does): link the code that already names it.
-    if code_id.is_none() {
-        tx.prepare_cached(
-            "UPDATE devices SET code_id = (SELECT id FROM codes WHERE device_id = ?1
-               ORDER BY consumed_at DESC, id DESC LIMIT 1) WHERE id = ?1",
-        )?
-        .execute([d.id])?;
-    }
+    tx.prepare_cached(LINK_CODE)?.execute([d.id])?;
     // A package upgrade re-bases the current code's expiry without a code
-    // change in the feed: follow the device's new expiry (same period only).
-    // A device without a code yet (every new one) has nothing to follow.
-    if let (Some(code), Some(act), Some(exp)) = (code_id, &activated, &expires) {
+    // change in the feed: follow the device's new expiry. The current code
+    // is the device's code consumed at its activation instant (not the
+    // cache's `code_id`, which after a snapshot may already name a later
+    // code than this change knew); an unchanged expiry writes nothing.
+    if let (Some(act), Some(exp)) = (&activated, &expires) {
         tx.prepare_cached(
-            "UPDATE codes SET expires_at = ?3 WHERE id = ?4 AND device_id = ?1 AND consumed_at = ?2",
+            "UPDATE codes SET expires_at = ?3 WHERE device_id = ?1 AND consumed_at = ?2 AND expires_at != ?3",
         )?
-        .execute(params![d.id, act, exp, code])?;
+        .execute(params![d.id, act, exp])?;
     }
+    Ok(())
+}
+
+/// A code as the snapshot sends it: the whole row as it is now.
+#[derive(Deserialize)]
+pub(crate) struct CodeRow<'a> {
+    id: i64,
+    #[serde(borrow)]
+    code: Str<'a>,
+    batch_id: i64,
+    product_id: Option<i64>,
+    device_id: Option<i64>,
+    #[serde(borrow)]
+    consumed_at: Option<Str<'a>>,
+    #[serde(borrow)]
+    expires_at: Option<Str<'a>>,
+}
+
+/// A snapshot code: ONE upsert of the whole row (an insert runs the pool
+/// counter's insert trigger, an existing row its update trigger).
+pub(crate) fn snapshot_code(tx: &Transaction<'_>, d: CodeRow<'_>) -> Result<()> {
+    let consumed = opt_time(d.consumed_at)?.unwrap_or_default();
+    let expires = opt_time(d.expires_at)?.unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO codes (id, code, batch_id, product_id, device_id, consumed_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET code = ?2, batch_id = ?3, product_id = ?4, device_id = ?5,
+           consumed_at = ?6, expires_at = ?7",
+    )?
+    .execute(params![
+        d.id,
+        d.code.as_str(),
+        d.batch_id,
+        d.product_id,
+        d.device_id,
+        consumed.as_ref(),
+        expires.as_ref()
+    ])?;
+    Ok(())
+}
+
+/// A snapshot device: ONE upsert of the whole row, its `code_id` the
+/// device's latest consumed code (the rule the feed follows: the last
+/// consumption wins). The snapshot sends every code before any device.
+pub(crate) fn snapshot_device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
+    let activated = opt_time(d.activated_at)?;
+    let expires = opt_time(d.expires_at)?;
+    tx.prepare_cached(SNAPSHOT_DEVICE)?.execute(params![
+        d.id,
+        d.pk.as_str(),
+        d.dk.as_str(),
+        d.hardware_id.as_ref().map(Str::as_str),
+        d.status.as_str(),
+        d.online.unwrap_or(false),
+        d.offline_reason.as_ref().map(Str::as_str),
+        activated,
+        expires
+    ])?;
     Ok(())
 }
 
@@ -625,6 +695,212 @@ mod tests {
             .expect("lease")
         );
         assert!(!apply(&cache, r#"{"entity":"code","id":"2","op":"purge"}"#).expect("purge"));
+    }
+
+    fn snapshot(cache: &Cache, codes: &[&str], devices: &[&str]) {
+        cache
+            .write(|tx| {
+                for json in codes {
+                    snapshot_code(tx, serde_json::from_str(json).expect(json))?;
+                }
+                for json in devices {
+                    snapshot_device(tx, serde_json::from_str(json).expect(json))?;
+                }
+                Ok(())
+            })
+            .expect("snapshot rows");
+    }
+
+    fn code_of(cache: &Cache, device: i64) -> Option<i64> {
+        cache
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT code_id FROM devices WHERE id = ?1", [device], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .expect("device row")
+    }
+
+    /// Snapshot rows: one upsert each keeps the pool counters equal to a
+    /// recount (inserted or replacing a row), a device links its latest
+    /// consumed code, and the feed replayed over them converges.
+    #[test]
+    fn snapshot_rows_keep_pool_counts_and_link_devices_to_their_latest_code() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        snapshot(
+            &cache,
+            &[
+                r#"{"id":1,"code":"FREE","batch_id":1,"product_id":null,"device_id":null,"consumed_at":null,"expires_at":null}"#,
+                r#"{"id":2,"code":"POOL","batch_id":2,"product_id":7,"device_id":null,"consumed_at":null,"expires_at":null}"#,
+                r#"{"id":3,"code":"OLD","batch_id":2,"product_id":7,"device_id":5,"consumed_at":"2025-03-01T10:00:00.000000Z","expires_at":"2026-03-01T10:00:00.000000Z"}"#,
+                r#"{"id":4,"code":"NEW","batch_id":2,"product_id":7,"device_id":5,"consumed_at":"2026-03-01T10:00:00.000000Z","expires_at":"2027-03-01T10:00:00.000000Z"}"#,
+                r#"{"id":5,"code":"OTHER","batch_id":3,"product_id":8,"device_id":6,"consumed_at":"2026-03-01T12:00:00+02:00","expires_at":"2027-03-01T10:00:00.000000Z"}"#,
+            ],
+            &[
+                r#"{"id":5,"pk":"p7","dk":"a","hardware_id":"IMEI1","status":"active","online":true,"offline_reason":null,"activated_at":"2026-03-01T10:00:00.000000Z","expires_at":"2027-03-01T10:00:00.000000Z"}"#,
+                r#"{"id":6,"pk":"p8","dk":"b","hardware_id":null,"status":"active","online":false,"offline_reason":null,"activated_at":"2026-03-01T10:00:00.000000Z","expires_at":"2027-03-01T10:00:00.000000Z"}"#,
+                r#"{"id":9,"pk":"p8","dk":"none","hardware_id":null,"status":"inactive","online":false,"offline_reason":"no_codes","activated_at":null,"expires_at":null}"#,
+            ],
+        );
+        let (kept, counted) = pools(&cache);
+        assert_eq!(kept, vec![(0, 0, 1), (7, 2, 1), (8, 1, 0)]);
+        assert_eq!(kept, counted);
+        assert_eq!(
+            code_row(&cache, 5),
+            (
+                "OTHER".into(),
+                Some(8),
+                Some(6),
+                "2026-03-01T10:00:00.000000Z".into(),
+                "2027-03-01T10:00:00.000000Z".into()
+            ),
+            "times normalised"
+        );
+        assert_eq!(
+            (code_of(&cache, 5), code_of(&cache, 6), code_of(&cache, 9)),
+            (Some(4), Some(5), None)
+        );
+        // A row sent again replaces the old one through the update trigger.
+        snapshot(
+            &cache,
+            &[
+                r#"{"id":1,"code":"FREE","batch_id":1,"product_id":8,"device_id":9,"consumed_at":"2026-03-02T10:00:00.000000Z","expires_at":"2027-03-02T10:00:00.000000Z"}"#,
+            ],
+            &[
+                r#"{"id":9,"pk":"p8","dk":"none","hardware_id":null,"status":"active","online":true,"offline_reason":null,"activated_at":"2026-03-02T10:00:00.000000Z","expires_at":"2027-03-02T10:00:00.000000Z"}"#,
+            ],
+        );
+        let (kept, counted) = pools(&cache);
+        assert_eq!(kept, vec![(7, 2, 1), (8, 2, 0)]);
+        assert_eq!(kept, counted);
+        assert_eq!(code_of(&cache, 9), Some(1));
+        // The feed after the pin, replayed over rows that already show it:
+        // an insert upserts, updates and deletes of missing rows do nothing.
+        for change in [
+            r#"{"entity":"code","id":"4","op":"insert","data":{"id":4,"code":"NEW","batch_id":2,"product_id":7}}"#,
+            r#"{"entity":"code","id":"4","op":"update","data":{"id":4,"device_id":5,"consumed_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+            r#"{"entity":"code","id":"99","op":"update","data":{"id":99,"device_id":98,"consumed_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+            r#"{"entity":"code","id":"98","op":"update","data":{"id":98,"product_id":7}}"#,
+            r#"{"entity":"code","id":"97","op":"delete","data":null}"#,
+            r#"{"entity":"device","id":"96","op":"delete","data":null}"#,
+            r#"{"entity":"device","id":"5","op":"insert","data":{"id":5,"pk":"p7","dk":"a","hardware_id":"IMEI1","status":"active","online":true,"activated_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+        ] {
+            apply(&cache, change).expect(change);
+        }
+        let (kept, counted) = pools(&cache);
+        assert_eq!(kept, vec![(7, 2, 1), (8, 2, 0)]);
+        assert_eq!(kept, counted);
+        assert_eq!(code_of(&cache, 5), Some(4));
+        let rows: i64 = cache
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM codes) * 100 + (SELECT COUNT(*) FROM devices)",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .expect("count");
+        assert_eq!(rows, 503, "no row made up by an update of a missing one");
+    }
+
+    /// A device change follows its activation's code (the one consumed at
+    /// its `activated_at`), not the cache's link: replayed over a later
+    /// state (the feed after a snapshot), the link may already name a
+    /// later code than the change knew.
+    #[test]
+    fn a_device_change_re_bases_the_code_of_its_activation() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        for change in [
+            r#"{"entity":"code","id":"1","op":"insert","data":{"id":1,"code":"K1","batch_id":1,"product_id":7}}"#,
+            r#"{"entity":"code","id":"2","op":"insert","data":{"id":2,"code":"K2","batch_id":1,"product_id":7}}"#,
+            r#"{"entity":"code","id":"1","op":"update","data":{"id":1,"device_id":5,"consumed_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+            r#"{"entity":"device","id":"5","op":"insert","data":{"id":5,"pk":"p7","dk":"a","status":"active","activated_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
+            r#"{"entity":"code","id":"2","op":"update","data":{"id":2,"device_id":5,"consumed_at":"2028-03-01T10:00:00Z","expires_at":"2029-03-01T10:00:00Z"}}"#,
+        ] {
+            apply(&cache, change).expect(change);
+        }
+        assert_eq!(code_of(&cache, 5), Some(2));
+        // The upgrade that re-based K1 before K2 was consumed, replayed.
+        apply(
+            &cache,
+            r#"{"entity":"device","id":"5","op":"update","data":{"id":5,"pk":"p7","dk":"a","status":"active","activated_at":"2026-03-01T10:00:00.000000Z","expires_at":"2028-03-01T10:00:00.000000Z"}}"#,
+        )
+        .expect("upgrade");
+        assert_eq!(code_row(&cache, 1).4, "2028-03-01T10:00:00.000000Z");
+        assert_eq!(code_row(&cache, 2).4, "2029-03-01T10:00:00.000000Z");
+        assert_eq!(
+            code_of(&cache, 5),
+            Some(2),
+            "the link is the codes' business"
+        );
+    }
+
+    /// The device statements are planned once per connection (the cache's
+    /// connection turns on query planner stability; a connection without
+    /// it re-prepares them whenever `?1` is bound again), and find a
+    /// device's codes through `codes_device`.
+    #[test]
+    fn device_statements_are_planned_once_and_read_the_device_index() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("c.sqlite3");
+        let cache = Cache::open(&path).expect("cache");
+        for i in 1..=20 {
+            snapshot(
+                &cache,
+                &[&format!(
+                    r#"{{"id":{i},"code":"C{i}","batch_id":1,"product_id":7,"device_id":{i},"consumed_at":"2026-03-01T10:00:00.000000Z","expires_at":"2027-03-01T10:00:00.000000Z"}}"#
+                )],
+                &[&format!(
+                    r#"{{"id":{i},"pk":"p7","dk":"d{i}","status":"active","activated_at":"2026-03-01T10:00:00.000000Z","expires_at":"2027-03-01T10:00:00.000000Z"}}"#
+                )],
+            );
+            apply(
+                &cache,
+                &format!(
+                    r#"{{"entity":"device","id":"{}","op":"insert","data":{{"id":{},"pk":"p7","dk":"n{i}","status":"inactive"}}}}"#,
+                    100 + i,
+                    100 + i
+                ),
+            )
+            .expect("device");
+        }
+        let reprepared = |c: &rusqlite::Connection, sql: &str| {
+            c.prepare_cached(sql)
+                .expect("cached")
+                .get_status(rusqlite::StatementStatus::RePrepare)
+        };
+        {
+            let c = cache.conn();
+            assert_eq!(reprepared(&c, SNAPSHOT_DEVICE), 0);
+            assert_eq!(reprepared(&c, LINK_CODE), 0);
+            let plan: Vec<String> = c
+                .prepare(&format!("EXPLAIN QUERY PLAN {SNAPSHOT_DEVICE}"))
+                .expect("plan")
+                .query_map(rusqlite::params![1, "", "", "", "", 0, "", "", ""], |r| {
+                    r.get(3)
+                })
+                .expect("plan")
+                .collect::<rusqlite::Result<_>>()
+                .expect("plan");
+            assert!(
+                plan.iter().any(|p| p.contains("USING INDEX codes_device")),
+                "{plan:?}"
+            );
+        }
+        // What the setting prevents.
+        let plain = rusqlite::Connection::open(&path).expect("open");
+        for i in 1..=5 {
+            plain
+                .prepare_cached(LINK_CODE)
+                .expect("cached")
+                .execute([i])
+                .expect("link");
+        }
+        assert!(reprepared(&plain, LINK_CODE) > 0);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `ld-sync` run as a child process and killed with SIGKILL at random points
-//! (seeded): the cache resumes to the same final state as an uninterrupted
-//! sync, every change applied exactly once, and queued outbox items reach
-//! the server exactly once.
+//! (seeded), in the snapshot and in the feed after it: the cache resumes to
+//! the same final state as an uninterrupted sync, every snapshot row and
+//! every change applied exactly once, and queued outbox items reach the
+//! server exactly once.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use licensedesk_client::{ApiToken, Cache, OutboxAction, Session, SystemClock};
 use rusqlite::Connection;
 
-use crate::support::{ENT, TestServer, session, sync};
+use crate::support::{ADMIN, ENT, TestServer, assert_same_dump, dump, session, sync};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ld-sync");
 const CYCLES: usize = 24;
@@ -25,40 +26,6 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
     }
-}
-
-fn dump(path: &Path) -> Vec<String> {
-    let c = Connection::open(path).expect("open");
-    let mut out = Vec::new();
-    for (table, order) in [
-        ("account", "id"),
-        ("products", "id"),
-        ("batches", "id"),
-        ("devices", "id"),
-        ("codes", "id"),
-        ("usage_now", "device_id"),
-        ("usage_days", "device_id, day_end"),
-    ] {
-        let mut st = c
-            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
-            .expect("select");
-        let n = st.column_count();
-        let rows = st
-            .query_map([], |r| {
-                let cols = (0..n)
-                    .map(|i| {
-                        r.get::<_, rusqlite::types::Value>(i)
-                            .map(|v| format!("{v:?}"))
-                    })
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(format!("{table}: {}", cols.join("|")))
-            })
-            .expect("rows")
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .expect("collect");
-        out.extend(rows);
-    }
-    out
 }
 
 fn meta(path: &Path, key: &str) -> Option<String> {
@@ -82,7 +49,10 @@ enum Stop {
 /// printed its final report).
 async fn run_child(base: &str, token: &str, cache: &Path, stop: Stop) -> bool {
     let mut child = Command::new(BIN)
-        .args([base, token, cache.to_str().expect("utf-8"), "25"])
+        // Feed pages of 25 changes, snapshot pages of 250 rows: the demo
+        // account's snapshot spans about 22 pages, so the first cycles are
+        // killed in the snapshot and the later ones in the feed after it.
+        .args([base, token, cache.to_str().expect("utf-8"), "25", "250"])
         .stdout(Stdio::piped())
         .stderr(match stop {
             Stop::AfterPages(_) => Stdio::piped(),
@@ -125,36 +95,79 @@ async fn run_child(base: &str, token: &str, cache: &Path, stop: Stop) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_killed_at_random_points_resumes_to_the_same_state_exactly_once() {
     let server = TestServer::demo().await;
+    let account = server.account_id(ENT).await;
+    let package = server.get("/v1/products/pcc0002", ENT).await["package"].clone();
     let dir = tempfile::tempdir().expect("dir");
     let cache_path = dir.path().join("killed.sqlite3");
     let mut rng = Rng(0x5eed_c0ff_ee00_1234);
-    let mut killed_mid_run = 0;
+    let (mut killed_mid_run, mut in_snapshot, mut in_feed) = (0, 0, 0);
+    // Codes and devices on the server during the run that finished the
+    // snapshot: exactly the rows its pages held.
+    let mut snapshot_held: Option<(i64, i64)> = None;
+    let snapshot_done = |p: &Path| {
+        meta(p, "sync.snapshot_upto").is_some() && meta(p, "sync.snapshot_cursor").is_none()
+    };
     for cycle in 0..CYCLES {
-        // Keep the feed growing so that every run has work to be killed in.
+        // Keep the server changing so that every run has work to be killed
+        // in: devices connect (also between snapshot pages); once the
+        // snapshot is done, a batch of codes too (six feed pages).
         for i in 0..3 {
             let (st, _) = server
                 .connect(ENT, "pcc0002", &format!("crash-{cycle}-{i}"))
                 .await;
             assert_eq!(st, 200);
         }
-        // Killed right after a random page (1–6) of this run was applied:
-        // the kill lands while the next page is fetched or applied.
+        if snapshot_done(&cache_path) {
+            server
+                .post_ok(
+                    "/v1/admin/batches",
+                    ADMIN,
+                    serde_json::json!({"account_id": account, "pk": "pcc0002", "count": 150, "package": package}),
+                )
+                .await;
+        }
+        let rows = server.snapshot_counts(ENT).await;
+        let was_done = snapshot_done(&cache_path);
+        // Killed right after a random progress line (1–6) of this run: the
+        // kill lands while the next page is fetched or applied.
         let pages = 1 + usize::try_from(rng.below(6)).expect("small");
-        killed_mid_run +=
-            usize::from(run_child(&server.base, ENT, &cache_path, Stop::AfterPages(pages)).await);
+        let cut = run_child(&server.base, ENT, &cache_path, Stop::AfterPages(pages)).await;
+        killed_mid_run += usize::from(cut);
+        if snapshot_done(&cache_path) {
+            if !was_done {
+                snapshot_held = Some((rows.1, rows.2));
+            }
+            in_feed += usize::from(cut && was_done);
+        } else {
+            in_snapshot += usize::from(cut);
+        }
     }
-    eprintln!("killed mid-run: {killed_mid_run}/{CYCLES}");
+    eprintln!(
+        "killed mid-run: {killed_mid_run}/{CYCLES} ({in_snapshot} in the snapshot, {in_feed} in the feed)"
+    );
+    let rows = server.snapshot_counts(ENT).await;
     assert!(!run_child(&server.base, ENT, &cache_path, Stop::Finish).await);
+    let (codes, devices) = snapshot_held.unwrap_or((rows.1, rows.2));
     assert!(
         killed_mid_run >= CYCLES / 2,
         "only {killed_mid_run} kills landed mid-run"
     );
+    assert!(in_snapshot >= 5, "only {in_snapshot} kills in the snapshot");
+    assert!(in_feed >= 5, "only {in_feed} kills in the feed");
 
-    // Exactly once: every change.
-    let total = server.changes_after(ENT, "").await;
+    // Exactly once: every snapshot row, and every change (of the feed up to
+    // the snapshot's pin only the rest: codes and devices came as rows).
+    assert_eq!(
+        meta(&cache_path, "sync.snapshot_rows"),
+        Some((codes + devices).to_string()),
+        "no snapshot row applied twice"
+    );
+    let upto = meta(&cache_path, "sync.snapshot_upto").expect("upto");
+    let rest = rest_changes_upto(&server, account, &upto).await;
+    let after = server.changes_after(ENT, &upto).await;
     assert_eq!(
         meta(&cache_path, "sync.changes_seen"),
-        Some(total.to_string()),
+        Some((rest + after).to_string()),
         "no change applied twice"
     );
 
@@ -162,12 +175,29 @@ async fn sync_killed_at_random_points_resumes_to_the_same_state_exactly_once() {
     let ref_dir = tempfile::tempdir().expect("dir");
     let (reference, _) = session(&server, ref_dir.path(), ENT);
     sync(&reference).await;
-    let (a, b) = (dump(&cache_path), dump(reference.cache().path()));
-    assert_eq!(a.len(), b.len());
-    assert!(
-        a == b,
-        "killed-and-resumed cache differs from the reference"
+    assert_same_dump(
+        &dump(&cache_path),
+        &dump(reference.cache().path()),
+        "killed-and-resumed cache vs the reference",
     );
+}
+
+/// The account's changes up to `upto` ("cN") about neither a code nor a
+/// device.
+async fn rest_changes_upto(server: &TestServer, account: i64, upto: &str) -> i64 {
+    let upto: i64 = upto.trim_start_matches('c').parse().expect("cursor");
+    server
+        .state
+        .db
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM changes WHERE account_id = ?1 AND seq <= ?2 AND entity != 'code' AND entity != 'device'",
+                [account, upto],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .expect("count")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,9 +153,7 @@ impl TestServer {
 
     /// Changes of the account after `cursor` ("cN"), counted in the server DB.
     pub async fn changes_after(&self, token: &str, cursor: &str) -> i64 {
-        let account = self.get("/v1/account", token).await["id"]
-            .as_i64()
-            .expect("id");
+        let account = self.account_id(token).await;
         let since: i64 = cursor.trim_start_matches('c').parse().unwrap_or(0);
         self.state
             .db
@@ -164,6 +162,31 @@ impl TestServer {
                     "SELECT COUNT(*) FROM changes WHERE account_id = ?1 AND seq > ?2",
                     [account, since],
                     |r| r.get(0),
+                )?)
+            })
+            .await
+            .expect("count")
+    }
+
+    pub async fn account_id(&self, token: &str) -> i64 {
+        self.get("/v1/account", token).await["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// What a snapshot of the account holds now, counted in the server DB:
+    /// (changes about neither a code nor a device, codes, devices).
+    pub async fn snapshot_counts(&self, token: &str) -> (i64, i64, i64) {
+        let account = self.account_id(token).await;
+        self.state
+            .db
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM changes WHERE account_id = ?1 AND entity != 'code' AND entity != 'device'),
+                            (SELECT COUNT(*) FROM codes WHERE account_id = ?1),
+                            (SELECT COUNT(*) FROM devices WHERE account_id = ?1)",
+                    [account],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?)
             })
             .await
@@ -295,4 +318,57 @@ pub async fn assert_same_view(server: &TestServer, s: &Session, token: &str) {
     for (code, row) in &theirs {
         assert_eq!(mine.get(code), Some(row), "row of code {code}");
     }
+}
+
+/// Every mirrored table of a cache file, row by row (pool counters without
+/// their empty rows, which only say a pool was touched once).
+pub fn dump(path: &std::path::Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(path).expect("open");
+    let mut out = Vec::new();
+    for (table, order) in [
+        ("account", "id"),
+        ("products", "id"),
+        ("batches", "id"),
+        ("devices", "id"),
+        ("codes", "id"),
+        ("usage_now", "device_id"),
+        ("usage_days", "device_id, day_end"),
+        ("pool_counts WHERE used + remaining > 0", "product_id"),
+    ] {
+        let mut st = c
+            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
+            .expect("select");
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                let cols = (0..n)
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(format!("{table}: {}", cols.join("|")))
+            })
+            .expect("rows")
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .expect("collect");
+        out.extend(rows);
+    }
+    out
+}
+
+/// Asserts two dumps are equal, naming the first rows that differ.
+pub fn assert_same_dump(a: &[String], b: &[String], what: &str) {
+    if a == b {
+        return;
+    }
+    let (sa, sb): (std::collections::BTreeSet<_>, std::collections::BTreeSet<_>) =
+        (a.iter().collect(), b.iter().collect());
+    let only_a: Vec<_> = sa.difference(&sb).take(5).collect();
+    let only_b: Vec<_> = sb.difference(&sa).take(5).collect();
+    panic!(
+        "{what}: {} vs {} rows; only in the first: {only_a:#?}; only in the second: {only_b:#?}",
+        a.len(),
+        b.len()
+    );
 }

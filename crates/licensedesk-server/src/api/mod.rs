@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(keys::keyset))
         .routes(routes!(keys::time))
         .routes(routes!(crate::changes::feed))
+        .routes(routes!(crate::snapshot::snapshot))
         .routes(routes!(accounts::create))
         .routes(routes!(accounts::overview))
         .routes(routes!(accounts::verify_enterprise))

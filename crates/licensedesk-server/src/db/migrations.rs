@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "cheaper_writes",
         include_str!("../../migrations/0006_cheaper_writes.sql"),
     ),
+    (
+        7,
+        "snapshot_index",
+        include_str!("../../migrations/0007_snapshot_index.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one
@@ -94,7 +99,7 @@ mod tests {
                 .expect("insert");
         }
         let before: Vec<(i64, i64, String, String)> = rows(&c);
-        assert_eq!(migrate(&mut c).expect("migrate"), 6);
+        assert_eq!(migrate(&mut c).expect("migrate"), 7);
         assert_eq!(rows(&c), before);
         c.execute(insert, rusqlite::params![2, "4", "purge"])
             .expect("insert");

@@ -11,5 +11,6 @@ mod gateways;
 mod installs;
 mod licenses;
 mod protocol;
+mod snapshot;
 mod support;
 mod usage;

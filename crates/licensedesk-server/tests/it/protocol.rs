@@ -371,6 +371,7 @@ async fn openapi_document_lists_the_api() {
     for path in [
         "/v1/devices/connect",
         "/v1/changes",
+        "/v1/snapshot",
         "/v1/licenses",
         "/v1/gateway/activate",
         "/v1/floating/pools/{name}/claim",

@@ -71,6 +71,7 @@ export const en = {
   'status.syncDone': 'Sync finished',
   'sync.phase.keys': 'Keys',
   'sync.phase.outbox': 'Outbox',
+  'sync.phase.snapshot': 'Snapshot',
   'sync.phase.changes': 'Changes',
   'sync.phase.account': 'Account',
   'sync.phase.done': 'Done',

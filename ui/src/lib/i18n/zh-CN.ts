@@ -68,6 +68,7 @@ export const zhCN: Catalogue = {
   'status.syncDone': '同步完成',
   'sync.phase.keys': '密钥',
   'sync.phase.outbox': '发件箱',
+  'sync.phase.snapshot': '快照',
   'sync.phase.changes': '变更',
   'sync.phase.account': '账号',
   'sync.phase.done': '完成',
