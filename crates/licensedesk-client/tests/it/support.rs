@@ -43,6 +43,31 @@ impl TestServer {
     }
 
     pub async fn start() -> Self {
+        Self::start_with(|app| app).await
+    }
+
+    /// A demo server as one older than the snapshot answers: `/v1/snapshot`
+    /// is an unknown route there (404 `NOT_FOUND`, like any other).
+    pub async fn demo_without_snapshot() -> Self {
+        let s = Self::start_with(|app| {
+            app.layer(axum::middleware::from_fn(
+                |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                    use axum::response::IntoResponse;
+                    if req.uri().path() == "/v1/snapshot" {
+                        return licensedesk_server::error::ApiError::NotFound("route")
+                            .into_response();
+                    }
+                    next.run(req).await
+                },
+            ))
+        })
+        .await;
+        licensedesk_server::demo::seed(&s.state).expect("demo seed");
+        s
+    }
+
+    /// A server whose router `wrap` may wrap (another version's routes).
+    pub async fn start_with(wrap: impl FnOnce(axum::Router) -> axum::Router) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = Arc::new(TestClock::new(at("2026-03-31T10:00:00Z")));
         let state =
@@ -50,7 +75,7 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
-        let app = build_app(state.clone());
+        let app = wrap(build_app(state.clone()));
         let task = tokio::spawn(async move {
             serve(listener, app, async {
                 let _ = rx.await;

@@ -92,6 +92,22 @@ async fn a_snapshot_builds_the_same_cache_as_replaying_the_whole_feed() {
     assert_same_dump(&d, &dump(feed.cache().path()), "snapshot vs feed");
 }
 
+/// A server older than the snapshot answers 404 for it: a fresh cache's
+/// first sync then replays the whole feed, and ends as a snapshot would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_the_snapshot_gets_its_whole_feed_replayed() {
+    let server = TestServer::demo_without_snapshot().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (s, _) = session(&server, dir.path(), ENT);
+    let r = sync(&s).await;
+    assert!(r.full);
+    assert_eq!(r.snapshot_rows, 0);
+    assert!(r.changes_fetched > 5000, "{r:?}");
+    assert_same_view(&server, &s, ENT).await;
+    let again = sync(&s).await;
+    assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_sync_fetches_only_the_changes() {
     let server = TestServer::demo().await;
