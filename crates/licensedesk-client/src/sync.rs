@@ -184,7 +184,26 @@ impl SyncEngine {
 
     /// Runs the sync to the end of the feed: a fresh cache's snapshot
     /// first (or its rest, after an interruption), then the change feed.
+    ///
+    /// A server that refuses the cache's cursor (`CURSOR_INVALID`: its data
+    /// was replaced or restored, or the profile's URL now reaches another
+    /// server) no longer has the history the cache mirrors: the mirror is
+    /// emptied (the outbox kept) and synced again from the start, once.
     pub async fn run(
+        &self,
+        progress: &(dyn Fn(SyncProgress) + Send + Sync),
+        cancel: &CancelToken,
+    ) -> Result<SyncReport> {
+        match self.run_once(progress, cancel).await {
+            Err(Error::Server { code, .. }) if code == "CURSOR_INVALID" => {
+                self.cache.write(crate::cache::reset_mirror)?;
+                self.run_once(progress, cancel).await
+            }
+            other => other,
+        }
+    }
+
+    async fn run_once(
         &self,
         progress: &(dyn Fn(SyncProgress) + Send + Sync),
         cancel: &CancelToken,

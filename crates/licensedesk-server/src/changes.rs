@@ -123,10 +123,33 @@ pub(crate) fn read_changes(
     Ok(changes)
 }
 
-fn parse_cursor(s: Option<&str>) -> Result<i64> {
+/// A sync cursor as sent: `{body}@{instance}`, the database's instance id
+/// (migration 8) after the position, so that a cursor of another database
+/// (the server's data replaced or restored, the URL now another server's)
+/// is refused instead of read as a position in this one.
+pub fn with_instance(body: &str, instance: &str) -> String {
+    format!("{body}@{instance}")
+}
+
+/// The position part of a cursor of this database. A cursor without an
+/// instance (written before migration 8) is taken as this database's.
+pub fn own_position<'a>(cursor: &'a str, instance: &str) -> Result<&'a str> {
+    match cursor.split_once('@') {
+        None => Ok(cursor),
+        Some((body, i)) if i == instance => Ok(body),
+        Some(_) => Err(ApiError::invalid(
+            "CURSOR_INVALID",
+            format!(
+                "cursor {cursor:?} comes from another database of this server (its data was replaced or restored); start again from the beginning"
+            ),
+        )),
+    }
+}
+
+fn parse_cursor(s: Option<&str>, instance: &str) -> Result<i64> {
     match s {
         None | Some("") => Ok(0),
-        Some(c) => c
+        Some(c) => own_position(c, instance)?
             .strip_prefix("c")
             .and_then(|n| n.parse::<i64>().ok())
             .filter(|n| *n >= 0)
@@ -150,7 +173,7 @@ pub async fn feed(
     caller: Caller,
     Query(q): Query<ChangesQuery>,
 ) -> Result<Json<ChangesPage>> {
-    let since = parse_cursor(q.since.as_deref())?;
+    let since = parse_cursor(q.since.as_deref(), &state.instance)?;
     let limit = i64::from(q.limit.unwrap_or(500).clamp(1, 1000));
     let account = caller.account_id;
     let mut changes = state
@@ -169,7 +192,7 @@ pub async fn feed(
     let last = changes.last().map_or(since, |c| c.seq);
     Ok(Json(ChangesPage {
         changes,
-        next: format!("c{last}"),
+        next: with_instance(&format!("c{last}"), &state.instance),
         has_more,
         server_time: crate::api::keys::signed_time(&state),
     }))

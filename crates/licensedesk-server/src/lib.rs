@@ -45,6 +45,8 @@ pub struct AppState {
     pub admin_token_hash: Arc<str>,
     pub limiter: Arc<FailureLimiter>,
     pub inflight: Arc<InFlight>,
+    /// This database's instance id (see migration 8): sync cursors carry it.
+    pub instance: Arc<str>,
     tokens: Arc<RwLock<HashMap<String, i64>>>,
 }
 
@@ -59,6 +61,15 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let db = Db::open(&data_dir.join("licensedesk.sqlite3"))?;
+        let instance: String = db
+            .write_sync(|c| {
+                Ok(
+                    c.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
         let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
         Ok(Self {
@@ -69,6 +80,7 @@ impl AppState {
             admin_token_hash: auth::hash_token(admin_token).into(),
             limiter: Arc::new(limiter),
             inflight: Arc::new(InFlight::default()),
+            instance: instance.into(),
             tokens: Arc::new(RwLock::new(HashMap::new())),
         })
     }

@@ -212,7 +212,10 @@ pub async fn snapshot(
 ) -> Result<Json<SnapshotPage>> {
     let start = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(Cursor::parse(c)?),
+        Some(c) => Some(Cursor::parse(crate::changes::own_position(
+            c,
+            &state.instance,
+        )?)?),
     };
     let limit = i64::from(q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT));
     let account = caller.account_id;
@@ -247,9 +250,9 @@ pub async fn snapshot(
         changes: rows.changes,
         codes: rows.codes,
         devices: rows.devices,
-        next: next.format(),
+        next: crate::changes::with_instance(&next.format(), &state.instance),
         has_more,
-        upto: format!("c{}", next.upto),
+        upto: crate::changes::with_instance(&format!("c{}", next.upto), &state.instance),
         total,
         server_time: crate::api::keys::signed_time(&state),
     }))

@@ -153,6 +153,34 @@ pub(crate) fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Empties the mirror: the account's rows and the sync's place in the
+/// server's history (cursors, counters, the server's keys and time), so
+/// that the next sync starts it over as on a fresh cache. What is not the
+/// server's is kept: the outbox (actions queued offline) and the clock
+/// guard's mark.
+pub(crate) fn reset_mirror(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM codes; DELETE FROM devices; DELETE FROM batches; DELETE FROM products;
+         DELETE FROM account; DELETE FROM usage_days; DELETE FROM usage_now; DELETE FROM pool_counts;",
+    )?;
+    for key in [
+        keys::CURSOR,
+        keys::CHANGES_SEEN,
+        keys::FULL_DONE,
+        keys::SNAPSHOT_CURSOR,
+        keys::SNAPSHOT_UPTO,
+        keys::SNAPSHOT_ROWS,
+        keys::SNAPSHOT_DONE,
+        keys::SNAPSHOT_TOTAL,
+        keys::SERVER_TIME,
+        keys::KEYSET,
+    ] {
+        tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+            .execute([key])?;
+    }
+    Ok(())
+}
+
 /// Meta keys.
 pub(crate) mod keys {
     pub const CURSOR: &str = "sync.cursor";

@@ -182,10 +182,11 @@ async fn sync_killed_at_random_points_resumes_to_the_same_state_exactly_once() {
     );
 }
 
-/// The account's changes up to `upto` ("cN") about neither a code nor a
-/// device.
+/// The account's changes up to `upto` (a feed cursor) about neither a code
+/// nor a device.
 async fn rest_changes_upto(server: &TestServer, account: i64, upto: &str) -> i64 {
-    let upto: i64 = upto.trim_start_matches('c').parse().expect("cursor");
+    let upto = crate::support::cursor_seq(upto);
+    assert!(upto > 0, "cursor {upto}");
     server
         .state
         .db

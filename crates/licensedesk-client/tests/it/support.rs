@@ -179,7 +179,7 @@ impl TestServer {
     /// Changes of the account after `cursor` ("cN"), counted in the server DB.
     pub async fn changes_after(&self, token: &str, cursor: &str) -> i64 {
         let account = self.account_id(token).await;
-        let since: i64 = cursor.trim_start_matches('c').parse().unwrap_or(0);
+        let since = cursor_seq(cursor);
         self.state
             .db
             .read(move |c| {
@@ -283,6 +283,13 @@ pub fn package() -> Value {
 }
 
 /// A session over a fresh cache in `dir`, with a clock at the server's now.
+/// The feed position of a cursor the server returned (`c{seq}@{instance}`),
+/// 0 for none; a test reads the server's database at that position.
+pub fn cursor_seq(cursor: &str) -> i64 {
+    let body = cursor.split_once('@').map_or(cursor, |(b, _)| b);
+    body.trim_start_matches('c').parse().unwrap_or(0)
+}
+
 pub fn session(
     server: &TestServer,
     dir: &std::path::Path,

@@ -108,6 +108,41 @@ async fn a_server_without_the_snapshot_gets_its_whole_feed_replayed() {
     assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
 }
 
+/// The cache's server now answers from another database (its data was
+/// replaced; here: the same cache opened against a second server): the
+/// cache's cursor is refused, the mirror starts over and ends equal to the
+/// new database's view, and the outbox (a refused item) is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_server_database_gets_the_mirror_started_over() {
+    let old = TestServer::demo().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (s, _) = session(&old, dir.path(), ENT);
+    sync(&s).await;
+    let new = TestServer::demo().await;
+    for i in 0..5 {
+        let (st, v) = new.connect(ENT, "pwm0001", &format!("only-new-{i}")).await;
+        assert_eq!(st, 200, "{v}");
+    }
+    drop(s);
+    let (s, _) = session(&new, dir.path(), ENT);
+    s.enqueue(&licensedesk_client::OutboxAction::AssignCodes {
+        pk: "no-such-product".into(),
+        count: 1,
+    })
+    .expect("enqueue");
+    let r = sync(&s).await;
+    assert!(r.full, "started over: {r:?}");
+    assert!(r.snapshot_rows > 0, "{r:?}");
+    assert_same_view(&new, &s, ENT).await;
+    let items = s.outbox().list().expect("outbox");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].state, "rejected");
+    // The next sync is an ordinary incremental one.
+    let again = sync(&s).await;
+    assert!(!again.full);
+    assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_sync_fetches_only_the_changes() {
     let server = TestServer::demo().await;

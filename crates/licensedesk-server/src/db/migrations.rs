@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "snapshot_index",
         include_str!("../../migrations/0007_snapshot_index.sql"),
     ),
+    (
+        8,
+        "instance",
+        include_str!("../../migrations/0008_instance.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one
@@ -99,7 +104,7 @@ mod tests {
                 .expect("insert");
         }
         let before: Vec<(i64, i64, String, String)> = rows(&c);
-        assert_eq!(migrate(&mut c).expect("migrate"), 7);
+        assert_eq!(migrate(&mut c).expect("migrate"), MIGRATIONS.len() as u32);
         assert_eq!(rows(&c), before);
         c.execute(insert, rusqlite::params![2, "4", "purge"])
             .expect("insert");

@@ -96,6 +96,18 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     post(&client, format!("{}/v1/admin/batches", p.base), ADMIN, json!({"account_id": account_id, "pk": "pkill", "count": 2000,
         "package": {"validity": {"years": 1}, "messages_per_day": 10, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7}})).await;
 
+    // A sync cursor read before the crash stays this database's after it.
+    let cursor: Value = client
+        .get(format!("{}/v1/changes?limit=1", p.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let cursor = cursor["next"].as_str().expect("next").to_owned();
+
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut workers = Vec::new();
     for w in 0..8 {
@@ -162,6 +174,18 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     assert_eq!(
         card["used"].as_u64().expect("used") + card["remaining"].as_u64().expect("rem"),
         2000
+    );
+    let r = client
+        .get(format!("{}/v1/changes", p2.base))
+        .query(&[("since", cursor.as_str())])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send");
+    assert!(
+        r.status().is_success(),
+        "cursor {cursor} refused after restart: {}",
+        r.status()
     );
     p2.child.kill().expect("kill");
     p2.child.wait().expect("reap");

@@ -96,7 +96,7 @@ async fn snapshot_pages_hold_the_accounts_rows_and_other_changes_up_to_the_pin()
     let all = pages(&s, ENT, 777).await;
     assert!(all.len() > 3, "{} pages", all.len());
     let first = &all[0];
-    assert_eq!(first["upto"], format!("c{max_seq}"));
+    assert_eq!(first["upto"], format!("c{max_seq}@{}", s.state.instance));
     for (i, p) in all.iter().enumerate() {
         assert_eq!(p["upto"], first["upto"], "the pin holds on page {i}");
         let n: usize = ["changes", "codes", "devices"]
@@ -313,6 +313,50 @@ async fn snapshot_refuses_bad_cursors_and_callers_without_a_token() {
     assert!(e["message"].is_string());
     let (st, _) = s.get("/v1/snapshot", "ld_not_a_token").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+/// A cursor carries its database's instance: another server (or this one
+/// with its data replaced) refuses it with CURSOR_INVALID, the signal for a
+/// client to start its mirror over, while a cursor written before cursors
+/// carried one is still taken.
+#[tokio::test]
+async fn cursors_of_another_database_are_refused() {
+    let (a, b) = (TestServer::start().await, TestServer::start().await);
+    for s in [&a, &b] {
+        licensedesk_server::demo::seed(&s.state).expect("demo data");
+    }
+    assert_ne!(a.state.instance, b.state.instance);
+    let feed = a.ok("/v1/changes?limit=10", ENT).await;
+    let snap = a.ok("/v1/snapshot?limit=10", ENT).await;
+    for (path, cursor) in [
+        ("/v1/changes?since=", feed["next"].as_str().expect("next")),
+        ("/v1/snapshot?cursor=", snap["next"].as_str().expect("next")),
+        ("/v1/changes?since=", snap["upto"].as_str().expect("upto")),
+    ] {
+        assert!(
+            cursor.ends_with(&format!("@{}", a.state.instance)),
+            "{cursor}"
+        );
+        let here = a.ok(&format!("{path}{cursor}"), ENT).await;
+        assert!(here.is_object());
+        let (st, e) = b.get(&format!("{path}{cursor}"), ENT).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("CURSOR_INVALID")),
+            "{path}{cursor}: {e}"
+        );
+        assert!(
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("another database")),
+            "{e}"
+        );
+    }
+    // Written before cursors carried the instance.
+    let legacy = b.ok("/v1/changes?since=c10&limit=5", ENT).await;
+    assert_eq!(legacy["changes"][0]["seq"], 11, "{legacy}");
+    let legacy = b.ok("/v1/snapshot?cursor=s10.codes.0&limit=5", ENT).await;
+    assert!(legacy["codes"].as_array().is_some_and(|c| !c.is_empty()));
 }
 
 /// The plans of the snapshot's three queries, on a connection with the
