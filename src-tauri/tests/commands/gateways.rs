@@ -337,14 +337,7 @@ fn an_install_is_queued_for_the_server_best_effort() {
         .invoke("install_license_files", json!({"paths": [good]}))
         .expect("install despite the server being down");
     assert_eq!(out["view"]["installed"]["license_id"], "lic-report");
-    let items = h.invoke("list_outbox", json!({})).expect("outbox");
-    let items = items.as_array().expect("items");
-    assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0]["kind"], "license_install");
-    assert_eq!(items[0]["state"], "pending");
-    assert_eq!(items[0]["path"], "/v1/gateway/installs");
-    let body: serde_json::Value =
-        serde_json::from_str(items[0]["body"].as_str().expect("body")).expect("json");
+    let body = the_queued_install(&h);
     assert_eq!(body["license_id"], "lic-report");
     assert_eq!(body["fingerprint"], out["view"]["gateway"]["fingerprint"]);
     assert_eq!(body["kind"], "file");
@@ -378,12 +371,7 @@ fn a_queued_install_reaches_the_server_on_sync() {
     let items = h.invoke("list_outbox", json!({})).expect("outbox");
     assert_eq!(items, json!([]), "sent, nothing left");
     h.invoke("sync_now", json!({})).expect("sync again");
-    let session = h.state().sessions.session().expect("session");
-    let rows: serde_json::Value = tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(session.api().get("/v1/gateway/installs", &[]))
-        .expect("installs");
-    let rows = rows.as_array().expect("rows");
+    let rows = server_installs(&h);
     assert_eq!(rows.len(), 1, "exactly once: {rows:?}");
     assert_eq!(rows[0]["license_id"], "lic-synced");
 }
@@ -407,12 +395,7 @@ fn an_activated_license_is_reported_like_an_uploaded_file() {
         .as_str()
         .expect("installed license")
         .to_owned();
-    let items = h.invoke("list_outbox", json!({})).expect("outbox");
-    let items = items.as_array().expect("items");
-    assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0]["kind"], "license_install");
-    let body: serde_json::Value =
-        serde_json::from_str(items[0]["body"].as_str().expect("body")).expect("json");
+    let body = the_queued_install(&h);
     assert_eq!(body["license_id"], license_id.as_str());
     assert_eq!(body["kind"], "activation");
     assert_eq!(body["source"], "activation");
@@ -422,13 +405,29 @@ fn an_activated_license_is_reported_like_an_uploaded_file() {
         h.invoke("list_outbox", json!({})).expect("outbox"),
         json!([])
     );
+    let rows = server_installs(&h);
+    assert_eq!(rows.len(), 1, "exactly once: {rows:?}");
+    assert_eq!(rows[0]["license_id"], license_id.as_str());
+    assert_eq!(rows[0]["source"], "activation");
+}
+
+/// The installs the active profile's server has recorded.
+fn server_installs(h: &Harness) -> Vec<serde_json::Value> {
     let session = h.state().sessions.session().expect("session");
     let rows: serde_json::Value = tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(session.api().get("/v1/gateway/installs", &[]))
         .expect("installs");
-    let rows = rows.as_array().expect("rows");
-    assert_eq!(rows.len(), 1, "exactly once: {rows:?}");
-    assert_eq!(rows[0]["license_id"], license_id.as_str());
-    assert_eq!(rows[0]["source"], "activation");
+    rows.as_array().expect("rows").clone()
+}
+
+/// The body of the outbox's one item, a pending install report.
+fn the_queued_install(h: &Harness) -> serde_json::Value {
+    let items = h.invoke("list_outbox", json!({})).expect("outbox");
+    let items = items.as_array().expect("items");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["kind"], "license_install");
+    assert_eq!(items[0]["state"], "pending");
+    assert_eq!(items[0]["path"], "/v1/gateway/installs");
+    serde_json::from_str(items[0]["body"].as_str().expect("body")).expect("json")
 }

@@ -359,25 +359,14 @@ const SNAPSHOT_DEVICE: &str = "INSERT INTO devices (id, pk, dk, hardware_id, sta
 /// cache held), so replaying a change over a later state (the feed after a
 /// snapshot) converges.
 fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
-    let activated = opt_time(d.activated_at)?;
-    let expires = opt_time(d.expires_at)?;
-    tx.prepare_cached(
+    let (activated, expires) = upsert_device(
+        tx,
         "INSERT INTO devices (id, pk, dk, hardware_id, status, online, offline_reason, activated_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (id) DO UPDATE SET pk = ?2, dk = ?3, hardware_id = ?4, status = ?5, online = ?6,
            offline_reason = ?7, activated_at = ?8, expires_at = ?9",
-    )?
-    .execute(params![
-        d.id,
-        d.pk.as_str(),
-        d.dk.as_str(),
-        d.hardware_id.as_ref().map(Str::as_str),
-        d.status.as_str(),
-        d.online.unwrap_or(false),
-        d.offline_reason.as_ref().map(Str::as_str),
-        activated,
-        expires
-    ])?;
+        &d,
+    )?;
     // The feed may carry a first connection's code update before the device
     // itself (the server does): link the code that already names it.
     tx.prepare_cached(LINK_CODE)?.execute([d.id])?;
@@ -437,9 +426,31 @@ pub(crate) fn snapshot_code(tx: &Transaction<'_>, d: CodeRow<'_>) -> Result<()> 
 /// device's latest consumed code (the rule the feed follows: the last
 /// consumption wins). The snapshot sends every code before any device.
 pub(crate) fn snapshot_device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
-    let activated = opt_time(d.activated_at)?;
-    let expires = opt_time(d.expires_at)?;
-    tx.prepare_cached(SNAPSHOT_DEVICE)?.execute(params![
+    upsert_device(tx, SNAPSHOT_DEVICE, &d).map(drop)
+}
+
+/// An optional time as stored (see [`norm_ts`]).
+type StoredTime<'a> = Option<Cow<'a, str>>;
+
+/// Runs a device upsert whose `?1`..`?9` are the row's id, pk, dk,
+/// hardware id, status, online, offline reason, activation and expiry;
+/// returns the two times as stored.
+fn upsert_device<'a>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    d: &'a DeviceRow<'a>,
+) -> Result<(StoredTime<'a>, StoredTime<'a>)> {
+    let activated = d
+        .activated_at
+        .as_ref()
+        .map(|s| norm_ts(Cow::Borrowed(s.as_str())))
+        .transpose()?;
+    let expires = d
+        .expires_at
+        .as_ref()
+        .map(|s| norm_ts(Cow::Borrowed(s.as_str())))
+        .transpose()?;
+    tx.prepare_cached(sql)?.execute(params![
         d.id,
         d.pk.as_str(),
         d.dk.as_str(),
@@ -450,7 +461,7 @@ pub(crate) fn snapshot_device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<
         activated,
         expires
     ])?;
-    Ok(())
+    Ok((activated, expires))
 }
 
 fn usage(tx: &Transaction<'_>, device_id: &str, d: &Value) -> Result<()> {

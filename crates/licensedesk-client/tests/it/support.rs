@@ -176,7 +176,15 @@ impl TestServer {
             .await
     }
 
-    /// Changes of the account after `cursor` ("cN"), counted in the server DB.
+    /// Connects `n` new devices `{prefix}-{i}` of `pk`, each consuming a code.
+    pub async fn connect_new(&self, token: &str, pk: &str, prefix: &str, n: usize) {
+        for i in 0..n {
+            let (st, v) = self.connect(token, pk, &format!("{prefix}-{i}")).await;
+            assert_eq!(st, 200, "{v}");
+        }
+    }
+
+    /// Changes of the account after `cursor` (a feed cursor), counted in the server DB.
     pub async fn changes_after(&self, token: &str, cursor: &str) -> i64 {
         let account = self.account_id(token).await;
         let since = cursor_seq(cursor);

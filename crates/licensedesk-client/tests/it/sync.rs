@@ -119,10 +119,7 @@ async fn a_replaced_server_database_gets_the_mirror_started_over() {
     let (s, _) = session(&old, dir.path(), ENT);
     sync(&s).await;
     let new = TestServer::demo().await;
-    for i in 0..5 {
-        let (st, v) = new.connect(ENT, "pwm0001", &format!("only-new-{i}")).await;
-        assert_eq!(st, 200, "{v}");
-    }
+    new.connect_new(ENT, "pwm0001", "only-new", 5).await;
     drop(s);
     let (s, _) = session(&new, dir.path(), ENT);
     s.enqueue(&licensedesk_client::OutboxAction::AssignCodes {
@@ -151,10 +148,7 @@ async fn incremental_sync_fetches_only_the_changes() {
     let first = sync(&s).await;
     let account = server.account_id(ENT).await;
     // Server-side changes: new devices, an assignment, a new product and batch.
-    for i in 0..7 {
-        let (st, v) = server.connect(ENT, "pwm0001", &format!("new-{i}")).await;
-        assert_eq!(st, 200, "{v}");
-    }
+    server.connect_new(ENT, "pwm0001", "new", 7).await;
     server
         .post_ok("/v1/products/pcc0002/assign", ENT, json!({"count": 2}))
         .await;

@@ -59,6 +59,18 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     }
 }
 
+/// GET `url` as `token`: its JSON, which must be a success.
+async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
+    let r = client
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send");
+    assert!(r.status().is_success(), "GET {url}: {}", r.status());
+    r.json().await.expect("json")
+}
+
 async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
     let r = client
         .post(url)
@@ -97,16 +109,10 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         "package": {"validity": {"years": 1}, "messages_per_day": 10, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7}})).await;
 
     // A sync cursor read before the crash stays this database's after it.
-    let cursor: Value = client
-        .get(format!("{}/v1/changes?limit=1", p.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let cursor = cursor["next"].as_str().expect("next").to_owned();
+    let cursor = get(&client, format!("{}/v1/changes?limit=1", p.base), &token).await["next"]
+        .as_str()
+        .expect("next")
+        .to_owned();
 
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut workers = Vec::new();
@@ -162,19 +168,12 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         assert_eq!(v["status"], "active", "{dk}: {v}");
         assert!(v["code"].is_string(), "{dk}: {v}");
     }
-    let card: Value = client
-        .get(format!("{}/v1/products/pkill", p2.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let card = get(&client, format!("{}/v1/products/pkill", p2.base), &token).await;
     assert_eq!(
         card["used"].as_u64().expect("used") + card["remaining"].as_u64().expect("rem"),
         2000
     );
+    // Still this database's cursor (its instance survived the crash).
     let r = client
         .get(format!("{}/v1/changes", p2.base))
         .query(&[("since", cursor.as_str())])
@@ -184,7 +183,7 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         .expect("send");
     assert!(
         r.status().is_success(),
-        "cursor {cursor} refused after restart: {}",
+        "cursor {cursor} after restart: {}",
         r.status()
     );
     p2.child.kill().expect("kill");
