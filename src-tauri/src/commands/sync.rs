@@ -114,7 +114,14 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
         Err(licensedesk_client::Error::ServerUnreachable { .. })
     );
     if online && let Ok(api) = state.gateway_api() {
-        let _ = state.gateways.replay_pending(&api, AppState::now()).await;
+        // Activations queued offline; each one installed queues its report
+        // (the registry's install hook), sent at once rather than on the
+        // next sync.
+        if let Ok(r) = state.gateways.replay_pending(&api, AppState::now()).await
+            && r.activated > 0
+        {
+            let _ = session.outbox().flush(session.api(), AppState::now()).await;
+        }
     }
     {
         let mut rt = state.sessions.runtime();

@@ -431,3 +431,38 @@ fn the_queued_install(h: &Harness) -> serde_json::Value {
     assert_eq!(items[0]["path"], "/v1/gateway/installs");
     serde_json::from_str(items[0]["body"].as_str().expect("body")).expect("json")
 }
+
+/// An activation queued while the server was unreachable is replayed by
+/// the next sync, and its install's report goes out in that same sync.
+#[test]
+fn a_replayed_activation_is_reported_in_the_sync_that_replays_it() {
+    let server = DemoServer::start();
+    let code = server.gateway_order("ORD-REPLAY-1", 1);
+    let h = server.harness();
+    let dead = licensedesk_gateways::ServerApi::new(&dead_url(), None).expect("api");
+    let queued = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(
+            h.state()
+                .gateways
+                .activate_code(&dead, &h.this_machine(), &code, Utc::now()),
+        )
+        .expect("queued");
+    assert!(
+        matches!(
+            queued,
+            licensedesk_gateways::dto::ActivationOutcome::Queued { .. }
+        ),
+        "{queued:?}"
+    );
+    h.invoke("sync_now", json!({})).expect("sync");
+    assert_eq!(
+        h.invoke("list_outbox", json!({})).expect("outbox"),
+        json!([]),
+        "the report went out in the same sync"
+    );
+    let rows = server_installs(&h);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["source"], "activation");
+    assert!(h.state().gateways.pending().is_empty());
+}
