@@ -22,6 +22,21 @@ pub struct SyncRuntime {
     pub seq: u64,
 }
 
+impl SyncRuntime {
+    /// Marks a change of the status (see `seq`).
+    pub fn changed(&mut self) {
+        self.seq += 1;
+    }
+
+    /// A fresh status (another profile's), newer than every earlier one.
+    fn restart(&mut self) {
+        *self = Self {
+            seq: self.seq + 1,
+            ..Self::default()
+        };
+    }
+}
+
 pub struct Sessions {
     pub client: Client,
     active: Mutex<Option<Session>>,
@@ -93,13 +108,7 @@ impl Sessions {
     pub fn switch(&self, id: &str) -> CmdResult<ProfileList> {
         let s = self.client.switch_profile(id)?;
         *lock(&self.active) = Some(s);
-        let mut rt = lock(&self.sync);
-        let seq = rt.seq + 1;
-        *rt = SyncRuntime {
-            seq,
-            ..SyncRuntime::default()
-        };
-        drop(rt);
+        lock(&self.sync).restart();
         self.list()
     }
 

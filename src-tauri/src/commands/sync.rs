@@ -96,7 +96,7 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
             return status(state);
         }
         rt.cancel = Some(cancel.clone());
-        rt.seq += 1;
+        rt.changed();
     }
     let shared = state.sessions.sync.clone();
     let emitter = app.clone();
@@ -104,7 +104,7 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
         {
             let mut rt = shared.lock().unwrap_or_else(|e| e.into_inner());
             rt.progress = Some(p.clone());
-            rt.seq += 1;
+            rt.changed();
         }
         let _ = emitter.emit(PROGRESS_EVENT, &p);
     };
@@ -129,7 +129,7 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
         rt.progress = None;
         rt.online = Some(online);
         rt.last_error = result.err().map(CmdError::from);
-        rt.seq += 1;
+        rt.changed();
     }
     let s = status(state)?;
     let _ = app.emit(STATUS_EVENT, &s);
