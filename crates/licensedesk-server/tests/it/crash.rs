@@ -153,18 +153,14 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     // Restart on the same data dir.
     let mut p2 = start(dir.path());
     wait_healthy(&client, &p2.base).await;
+    // Every acknowledged activation is there.
     for dk in &acked {
-        let r = client
-            .get(format!("{}/v1/devices/pkill/{dk}", p2.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("send");
-        assert!(
-            r.status().is_success(),
-            "acknowledged device {dk} missing after restart"
-        );
-        let v: Value = r.json().await.expect("json");
+        let v = get(
+            &client,
+            format!("{}/v1/devices/pkill/{dk}", p2.base),
+            &token,
+        )
+        .await;
         assert_eq!(v["status"], "active", "{dk}: {v}");
         assert!(v["code"].is_string(), "{dk}: {v}");
     }
@@ -174,18 +170,12 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         2000
     );
     // Still this database's cursor (its instance survived the crash).
-    let r = client
-        .get(format!("{}/v1/changes", p2.base))
-        .query(&[("since", cursor.as_str())])
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("send");
-    assert!(
-        r.status().is_success(),
-        "cursor {cursor} after restart: {}",
-        r.status()
-    );
+    get(
+        &client,
+        format!("{}/v1/changes?since={cursor}", p2.base),
+        &token,
+    )
+    .await;
     p2.child.kill().expect("kill");
     p2.child.wait().expect("reap");
 
