@@ -135,6 +135,17 @@ where
     }
 }
 
+/// POSTs a connect request for device `dk` of the bench product to `url`;
+/// whether it succeeded.
+async fn post_connect(http: reqwest::Client, url: String, token: String, dk: String) -> bool {
+    http.post(url)
+        .bearer_auth(token)
+        .json(&json!({"pk": "pbench", "dk": dk}))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
 /// Bench-only routes that take an activation apart (see the round loop).
 mod parts {
     use axum::Json;
@@ -255,18 +266,7 @@ fn main() {
         // Warm-up activations (not measured): the WAL file reaches its
         // steady size, as on a server that has been running for a while.
         let (h, b, t) = (http.clone(), base.clone(), token.clone());
-        run(clients, warmup, move |i| {
-            let (h, b, t) = (h.clone(), b.clone(), t.clone());
-            async move {
-                h.post(format!("{b}/v1/devices/connect"))
-                    .bearer_auth(t)
-                    .json(&json!({"pk": "pbench", "dk": format!("warm-{i}")}))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success())
-            }
-        })
-        .await;
+        run(clients, warmup, move |i| post_connect(h.clone(), format!("{b}/v1/devices/connect"), t.clone(), format!("warm-{i}"))).await;
         let mut ratios = Vec::new();
         for round in 0..rounds {
             let (h, b) = (http.clone(), base.clone());
@@ -276,12 +276,7 @@ fn main() {
             }).await;
             let (h, b, t) = (http.clone(), base.clone(), token.clone());
             let activation = run(clients, total, move |i| {
-                let (h, b, t) = (h.clone(), b.clone(), t.clone());
-                async move {
-                    h.post(format!("{b}/v1/devices/connect")).bearer_auth(t)
-                        .json(&json!({"pk": "pbench", "dk": format!("dev-{round}-{i}")}))
-                        .send().await.is_ok_and(|r| r.status().is_success())
-                }
+                post_connect(h.clone(), format!("{b}/v1/devices/connect"), t.clone(), format!("dev-{round}-{i}"))
             }).await;
             // Where an activation's cost goes: the same request through
             // the same HTTP, auth and JSON, without the database, then with
@@ -290,12 +285,7 @@ fn main() {
             for (name, path) in if in_process { &parts::ROUTES[..] } else { &parts::ROUTES[..0] } {
                 let (h, b, t) = (http.clone(), base.clone(), token.clone());
                 let stats = run(clients, total, move |i| {
-                    let (h, b, t) = (h.clone(), b.clone(), t.clone());
-                    async move {
-                        h.post(format!("{b}{path}")).bearer_auth(t)
-                            .json(&json!({"pk": "pbench", "dk": format!("part-{i}")}))
-                            .send().await.is_ok_and(|r| r.status().is_success())
-                    }
+                    post_connect(h.clone(), format!("{b}{path}"), t.clone(), format!("part-{i}"))
                 }).await;
                 parts.push((*name, stats));
             }

@@ -539,6 +539,13 @@ mod tests {
         serde_json::from_str(json).expect(json)
     }
 
+    /// A new cache in a temp dir (kept as long as the dir is).
+    fn fresh_cache() -> (tempfile::TempDir, Cache) {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        (dir, cache)
+    }
+
     fn apply(cache: &Cache, json: &str) -> Result<bool> {
         let c = change(json);
         cache.write(|tx| apply_change(tx, &c))
@@ -582,8 +589,7 @@ mod tests {
     /// the device before the device's insert arrives.
     #[test]
     fn a_code_consumed_before_its_device_arrives_is_linked_to_it() {
-        let dir = tempfile::tempdir().expect("dir");
-        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        let (_dir, cache) = fresh_cache();
         for change in [
             r#"{"entity":"code","id":"3","op":"insert","data":{"id":3,"code":"GH","batch_id":9,"product_id":7}}"#,
             r#"{"entity":"code","id":"3","op":"update","data":{"id":3,"device_id":8,"consumed_at":"2026-03-01T10:00:00Z","expires_at":"2027-03-01T10:00:00Z"}}"#,
@@ -601,8 +607,7 @@ mod tests {
 
     #[test]
     fn codes_and_devices_follow_the_feed() {
-        let dir = tempfile::tempdir().expect("dir");
-        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        let (_dir, cache) = fresh_cache();
         // A code string with an escape is unescaped (an owned string).
         apply(
             &cache,
@@ -739,8 +744,7 @@ mod tests {
     /// consumed code, and the feed replayed over them converges.
     #[test]
     fn snapshot_rows_keep_pool_counts_and_link_devices_to_their_latest_code() {
-        let dir = tempfile::tempdir().expect("dir");
-        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        let (_dir, cache) = fresh_cache();
         snapshot(
             &cache,
             &[
@@ -823,8 +827,7 @@ mod tests {
     /// later code than the change knew.
     #[test]
     fn a_device_change_re_bases_the_code_of_its_activation() {
-        let dir = tempfile::tempdir().expect("dir");
-        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        let (_dir, cache) = fresh_cache();
         for change in [
             r#"{"entity":"code","id":"1","op":"insert","data":{"id":1,"code":"K1","batch_id":1,"product_id":7}}"#,
             r#"{"entity":"code","id":"2","op":"insert","data":{"id":2,"code":"K2","batch_id":1,"product_id":7}}"#,
@@ -916,8 +919,7 @@ mod tests {
 
     #[test]
     fn malformed_rows_are_protocol_errors_and_change_nothing() {
-        let dir = tempfile::tempdir().expect("dir");
-        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        let (_dir, cache) = fresh_cache();
         for bad in [
             r#"{"entity":"code","id":"1","op":"insert","data":{"id":"1","code":"A","batch_id":1}}"#,
             r#"{"entity":"code","id":"1","op":"insert","data":null}"#,

@@ -59,9 +59,7 @@ async fn full_sync_equals_the_servers_view_of_the_demo_account() {
     assert_eq!(report.pages, snapshot.len() as u64 + 1);
     assert_eq!(seen.last().map(|p| p.phase), Some(SyncPhase::Done));
     // A second sync right away fetches nothing.
-    let again = sync(&s).await;
-    assert!(!again.full);
-    assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
+    assert_next_sync_fetches_nothing(&s).await;
 }
 
 /// The snapshot and a replay of the whole feed build the same cache, row
@@ -104,8 +102,7 @@ async fn a_server_without_the_snapshot_gets_its_whole_feed_replayed() {
     assert_eq!(r.snapshot_rows, 0);
     assert!(r.changes_fetched > 5000, "{r:?}");
     assert_same_view(&server, &s, ENT).await;
-    let again = sync(&s).await;
-    assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
+    assert_next_sync_fetches_nothing(&s).await;
 }
 
 /// The cache's server now answers from another database (its data was
@@ -135,9 +132,7 @@ async fn a_replaced_server_database_gets_the_mirror_started_over() {
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0].state, "rejected");
     // The next sync is an ordinary incremental one.
-    let again = sync(&s).await;
-    assert!(!again.full);
-    assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
+    assert_next_sync_fetches_nothing(&s).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -476,4 +471,11 @@ async fn an_upgrade_between_snapshot_pages_re_bases_the_code_read_before_it() {
     );
     clock.set(server.now());
     assert_same_view(&server, &s, &token).await;
+}
+
+/// A sync right after a complete one is incremental and fetches nothing.
+async fn assert_next_sync_fetches_nothing(s: &licensedesk_client::Session) {
+    let again = sync(s).await;
+    assert!(!again.full, "{again:?}");
+    assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
 }

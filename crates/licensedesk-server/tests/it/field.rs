@@ -401,17 +401,9 @@ pub(crate) async fn checkout_twice(
 ) -> [Value; 2] {
     let mut answers = [Value::Null, Value::Null];
     for answer in &mut answers {
-        let resp = s
-            .client
-            .post(format!("{}/v1/field/allotments", s.base))
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .json(body)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(resp.status(), StatusCode::OK);
-        *answer = resp.json().await.expect("json");
+        let (status, text) = s.post_idem(token, "/v1/field/allotments", key, body).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        *answer = serde_json::from_str(&text).expect("json");
     }
     answers
 }
