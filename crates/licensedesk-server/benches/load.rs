@@ -24,11 +24,19 @@
 //! the median of the rounds, so that a burst of other work on the machine
 //! during one phase shows as one odd round instead of one odd result.
 //!
+//! Then a concurrency sweep: one round of each endpoint at every client
+//! count of `LOAD_SWEEP`. Health is CPU-bound from a few clients on, while
+//! an activation is answered only after its group's commit (an fsync): one
+//! client waits for it alone, many share it. So the activation's
+//! throughput, and the ratio, grow with the number of clients until the
+//! CPU is spent; the sweep shows where.
+//!
 //! `cargo bench -p licensedesk-server --bench load`
 //! Environment: `LOAD_CLIENTS` (default 32), `LOAD_REQUESTS` per endpoint
-//! and round (default 20000), `LOAD_ROUNDS` (default 3), `LOAD_SERVER`
-//! (`in-process`, or by default the binary). Figures only;
-//! nothing is asserted.
+//! and round (default 20000), `LOAD_ROUNDS` (default 5), `LOAD_SERVER`
+//! (`in-process`, or by default the binary), `LOAD_SWEEP` (client counts,
+//! default `8,16,32,64,128,256`; empty for none). Figures only; nothing
+//! is asserted.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,8 +61,11 @@ struct Stats {
     p50: Duration,
     p99: Duration,
     errors: usize,
-    /// CPU time of the whole process per request, and the writer's share.
+    /// CPU time per request: the load generator's and the server's
+    /// together, the generator's alone (both the same in-process), and
+    /// the server's writer thread's.
     cpu: Duration,
+    client_cpu: Duration,
     writer_cpu: Duration,
 }
 
@@ -62,10 +73,10 @@ struct Stats {
 static SERVER_PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 
 /// CPU time run so far by the threads of this process and of the server
-/// process if there is one (all of them, and the database writer thread),
-/// from `/proc/<pid>/task/*/schedstat` (Linux).
-fn cpu_times() -> (Duration, Duration) {
-    let (mut all, mut writer) = (0u64, 0u64);
+/// process if there is one (all of them, this process's, and the database
+/// writer thread's), from `/proc/<pid>/task/*/schedstat` (Linux).
+fn cpu_times() -> (Duration, Duration, Duration) {
+    let (mut all, mut writer, mut own) = (0u64, 0u64, 0u64);
     let mut procs = vec!["self".to_owned()];
     procs.extend(SERVER_PID.get().map(u32::to_string));
     for p in procs {
@@ -78,13 +89,20 @@ fn cpu_times() -> (Duration, Duration) {
                 .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
                 .unwrap_or(0);
             all += ns;
+            if p == "self" {
+                own += ns;
+            }
             let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
             if comm.starts_with("licensedesk-wri") {
                 writer += ns;
             }
         }
     }
-    (Duration::from_nanos(all), Duration::from_nanos(writer))
+    (
+        Duration::from_nanos(all),
+        Duration::from_nanos(writer),
+        Duration::from_nanos(own),
+    )
 }
 
 async fn run<F, Fut>(clients: usize, total: usize, f: F) -> Stats
@@ -132,18 +150,70 @@ where
         errors,
         cpu: per_request(cpu_after.0, cpu_before.0),
         writer_cpu: per_request(cpu_after.1, cpu_before.1),
+        client_cpu: per_request(cpu_after.2, cpu_before.2),
     }
 }
 
-/// POSTs a connect request for device `dk` of the bench product to `url`;
-/// whether it succeeded.
-async fn post_connect(http: reqwest::Client, url: String, token: String, dk: String) -> bool {
-    http.post(url)
-        .bearer_auth(token)
-        .json(&json!({"pk": "pbench", "dk": dk}))
-        .send()
+/// The load generator's requests, with what they share made once (the
+/// parsed URLs, the authorization header), so that what it spends per
+/// request is the HTTP exchange itself, the same for every endpoint.
+#[derive(Clone)]
+struct Requests {
+    http: reqwest::Client,
+    health: reqwest::Url,
+    base: String,
+    auth: reqwest::header::HeaderValue,
+}
+
+impl Requests {
+    /// `GET /health`; whether it succeeded.
+    async fn health(&self) -> bool {
+        self.http
+            .get(self.health.clone())
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// POSTs a connect request for device `dk` of the bench product to
+    /// `url`; whether it succeeded.
+    async fn connect(&self, url: reqwest::Url, dk: String) -> bool {
+        // The device keys here are `[a-z0-9-]`: nothing to escape.
+        let body = format!(r#"{{"pk":"pbench","dk":"{dk}"}}"#);
+        self.http
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, self.auth.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    fn url(&self, path: &str) -> reqwest::Url {
+        format!("{}{path}", self.base).parse().expect("url")
+    }
+
+    /// `total` health requests from `clients` concurrent clients.
+    async fn health_load(&self, clients: usize, total: usize) -> Stats {
+        let r = self.clone();
+        run(clients, total, move |_| {
+            let r = r.clone();
+            async move { r.health().await }
+        })
         .await
-        .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// `total` connect requests to `path` from `clients` concurrent
+    /// clients, for devices `{prefix}-{i}`.
+    async fn connect_load(&self, clients: usize, total: usize, path: &str, prefix: &str) -> Stats {
+        let (r, url, prefix) = (self.clone(), self.url(path), prefix.to_owned());
+        run(clients, total, move |i| {
+            let (r, url, dk) = (r.clone(), url.clone(), format!("{prefix}-{i}"));
+            async move { r.connect(url, dk).await }
+        })
+        .await
+    }
 }
 
 /// Bench-only routes that take an activation apart (see the round loop).
@@ -204,7 +274,13 @@ fn main() {
     rt.block_on(async {
         let clients = env_or("LOAD_CLIENTS", 32).max(1);
         let total = env_or("LOAD_REQUESTS", 20_000).max(clients);
-        let rounds = env_or("LOAD_ROUNDS", 3).max(1);
+        let rounds = env_or("LOAD_ROUNDS", 5).max(1);
+        let sweep: Vec<usize> = std::env::var("LOAD_SWEEP")
+            .unwrap_or_else(|_| "8,16,32,64,128,256".into())
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .filter(|&n| n > 0)
+            .collect();
         let dir = tempfile::tempdir().expect("tempdir");
         // The shipped server binary in a process of its own, unless asked
         // for the server in this process (with the bench-only routes).
@@ -234,7 +310,8 @@ fn main() {
             let base = line.trim().strip_prefix("listening on ").expect("listening line").to_owned();
             (base, None, Some(c))
         };
-        let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
+        let most = sweep.iter().copied().chain([clients]).max().unwrap_or(clients);
+        let http = reqwest::Client::builder().pool_max_idle_per_host(most).build().expect("client");
 
         let acct: serde_json::Value = http.post(format!("{base}/v1/admin/accounts")).bearer_auth(ADMIN)
             .json(&json!({"name": "bench", "kind": "enterprise", "data_center": "cn-east"}))
@@ -245,7 +322,7 @@ fn main() {
             .send().await.expect("product");
         // Codes for the warm-up and the measured activations.
         let warmup = total / 2;
-        let mut left = total * rounds + warmup;
+        let mut left = total * rounds + warmup + sweep.iter().map(|&n| total.max(n)).sum::<usize>();
         while left > 0 {
             let n = left.min(100_000);
             let r = http.post(format!("{base}/v1/admin/batches")).bearer_auth(ADMIN)
@@ -257,43 +334,35 @@ fn main() {
 
         let mode = if in_process { "in this process (LOAD_SERVER=in-process)" } else { "the licensedesk-server binary, a process of its own" };
         println!("load: {clients} concurrent clients, {rounds} rounds of {total} requests per endpoint (after {warmup} warm-up activations); server: {mode}, on {base}");
-        let (h, b) = (http.clone(), base.clone());
+        let requests = Requests {
+            health: format!("{base}/health").parse().expect("url"),
+            http: http.clone(),
+            base: base.clone(),
+            auth: format!("Bearer {token}").parse().expect("header"),
+        };
         // Warm-up of connections.
-        run(clients, clients * 4, move |_| {
-            let (h, b) = (h.clone(), b.clone());
-            async move { h.get(format!("{b}/health")).send().await.is_ok_and(|r| r.status().is_success()) }
-        }).await;
+        requests.health_load(clients, clients * 4).await;
         // Warm-up activations (not measured): the WAL file reaches its
         // steady size, as on a server that has been running for a while.
-        let (h, b, t) = (http.clone(), base.clone(), token.clone());
-        run(clients, warmup, move |i| post_connect(h.clone(), format!("{b}/v1/devices/connect"), t.clone(), format!("warm-{i}"))).await;
+        requests.connect_load(clients, warmup, "/v1/devices/connect", "warm").await;
         let mut ratios = Vec::new();
         for round in 0..rounds {
-            let (h, b) = (http.clone(), base.clone());
-            let health = run(clients, total, move |_| {
-                let (h, b) = (h.clone(), b.clone());
-                async move { h.get(format!("{b}/health")).send().await.is_ok_and(|r| r.status().is_success()) }
-            }).await;
-            let (h, b, t) = (http.clone(), base.clone(), token.clone());
-            let activation = run(clients, total, move |i| {
-                post_connect(h.clone(), format!("{b}/v1/devices/connect"), t.clone(), format!("dev-{round}-{i}"))
-            }).await;
+            let health = requests.health_load(clients, total).await;
+            let activation = requests.connect_load(clients, total, "/v1/devices/connect", &format!("dev-{round}")).await;
             // Where an activation's cost goes: the same request through
             // the same HTTP, auth and JSON, without the database, then with
             // an empty write through the writer thread.
             let mut parts = Vec::new();
             for (name, path) in if in_process { &parts::ROUTES[..] } else { &parts::ROUTES[..0] } {
-                let (h, b, t) = (http.clone(), base.clone(), token.clone());
-                let stats = run(clients, total, move |i| {
-                    post_connect(h.clone(), format!("{b}{path}"), t.clone(), format!("part-{i}"))
-                }).await;
-                parts.push((*name, stats));
+                parts.push((*name, requests.connect_load(clients, total, path, "part").await));
             }
             for (name, s) in [("GET /health", &health), ("POST /v1/devices/connect (activation)", &activation)]
                 .into_iter()
                 .chain(parts.iter().map(|(n, s)| (*n, s)))
             {
-                println!("round {}  {name:<38} {:>7.0} req/s   p50 {:>5.2} ms   p99 {:>5.2} ms   CPU/request {:>5.1} µs (writer thread {:>4.1} µs)   errors {}",
+                // In-process, the generator's share is the whole.
+                let generator = if in_process { String::new() } else { format!("load generator {:>4.1} µs, ", s.client_cpu.as_secs_f64() * 1e6) };
+                println!("round {}  {name:<38} {:>7.0} req/s   p50 {:>5.2} ms   p99 {:>5.2} ms   CPU/request {:>5.1} µs ({generator}writer thread {:>4.1} µs)   errors {}",
                     round + 1, s.rps, s.p50.as_secs_f64() * 1e3, s.p99.as_secs_f64() * 1e3,
                     s.cpu.as_secs_f64() * 1e6, s.writer_cpu.as_secs_f64() * 1e6, s.errors);
             }
@@ -304,6 +373,21 @@ fn main() {
         ratios.sort_by(f64::total_cmp);
         let ratio = ratios[ratios.len() / 2];
         println!("ratio activation/health, median of {rounds} rounds: {ratio:.3} (goal >= 0.3{})", if ratio >= 0.3 { ", met" } else { ", NOT met" });
+        if !sweep.is_empty() {
+            println!("concurrency sweep, one round of each endpoint per client count:");
+            println!("{:>8} {:>14} {:>18} {:>22} {:>7}", "clients", "health req/s", "activation req/s", "activation p50 / p99", "ratio");
+        }
+        for &n in &sweep {
+            let total = total.max(n);
+            // New connections are opened here, not in the measured rounds.
+            requests.health_load(n, n * 4).await;
+            let health = requests.health_load(n, total).await;
+            let activation = requests.connect_load(n, total, "/v1/devices/connect", &format!("sweep-{n}")).await;
+            println!("{n:>8} {:>14.0} {:>18.0} {:>13.2} / {:>5.2} ms {:>7.3}{}",
+                health.rps, activation.rps, activation.p50.as_secs_f64() * 1e3, activation.p99.as_secs_f64() * 1e3,
+                activation.rps / health.rps,
+                if health.errors + activation.errors > 0 { format!("   errors {}", health.errors + activation.errors) } else { String::new() });
+        }
         let _ = stop.send(());
         if let Some(server) = server {
             let _ = server.await;
