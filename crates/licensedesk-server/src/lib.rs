@@ -35,19 +35,32 @@ use crate::idempotency::InFlight;
 use crate::keystore::KeyStore;
 use crate::ratelimit::FailureLimiter;
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs (see [`Shared`]); cheap to clone: one
+/// reference count, which axum's extractors and the idempotency middleware
+/// clone on every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The server's state, shared by every request.
+pub struct Shared {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
-    pub keys: Arc<KeyStore>,
-    pub settings: Arc<Settings>,
-    pub admin_token_hash: Arc<str>,
-    pub limiter: Arc<FailureLimiter>,
-    pub inflight: Arc<InFlight>,
+    pub keys: KeyStore,
+    pub settings: Settings,
+    pub admin_token_hash: String,
+    pub limiter: FailureLimiter,
+    pub inflight: InFlight,
     /// This database's instance id (see migration 8): sync cursors carry it.
-    pub instance: Arc<str>,
-    tokens: Arc<RwLock<HashMap<String, i64>>>,
+    pub instance: String,
+    tokens: RwLock<HashMap<String, i64>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -72,17 +85,17 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
         let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             db,
             clock,
-            keys: Arc::new(keys),
-            settings: Arc::new(settings),
-            admin_token_hash: auth::hash_token(admin_token).into(),
-            limiter: Arc::new(limiter),
-            inflight: Arc::new(InFlight::default()),
-            instance: instance.into(),
-            tokens: Arc::new(RwLock::new(HashMap::new())),
-        })
+            keys,
+            settings,
+            admin_token_hash: auth::hash_token(admin_token),
+            limiter,
+            inflight: InFlight::default(),
+            instance,
+            tokens: RwLock::new(HashMap::new()),
+        })))
     }
 
     /// The clock's time, to the microsecond (the stored precision).
