@@ -146,6 +146,32 @@ pub fn own_position<'a>(cursor: &'a str, instance: &str) -> Result<&'a str> {
     }
 }
 
+/// Refuses a position past the end of this database's change feed. Every
+/// position this server hands out is a `seq` it had already written, and
+/// the feed only grows, so a position past its end means the database was
+/// put back to an older state of itself (a file restored from a backup,
+/// same instance id): the client's mirror holds changes this database no
+/// longer has, and reading on from there would skip the changes written
+/// since under the same numbers. CURSOR_INVALID makes the client start over.
+///
+/// (Once the restored database has written past the cursor again, this no
+/// longer shows; `licensedesk-server restore` gives a restored database a
+/// new instance id, which does.)
+pub(crate) fn check_not_ahead(c: &Connection, position: i64, cursor: &str) -> Result<()> {
+    let end: i64 = c
+        .prepare_cached("SELECT IFNULL(MAX(seq), 0) FROM changes")?
+        .query_row([], |r| r.get(0))?;
+    if position > end {
+        return Err(ApiError::invalid(
+            "CURSOR_INVALID",
+            format!(
+                "cursor {cursor:?} is past the end of this server's change feed (its data was restored from an older backup); start again from the beginning"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_cursor(s: Option<&str>, instance: &str) -> Result<i64> {
     match s {
         None | Some("") => Ok(0),
@@ -176,9 +202,13 @@ pub async fn feed(
     let since = parse_cursor(q.since.as_deref(), &state.instance)?;
     let limit = i64::from(q.limit.unwrap_or(500).clamp(1, 1000));
     let account = caller.account_id;
+    let cursor = q.since.clone().unwrap_or_default();
     let mut changes = state
         .db
         .read(move |c| {
+            // Before the page: the feed only grows, so an end read first is
+            // never past a page read after it.
+            check_not_ahead(c, since, &cursor)?;
             read_changes(
                 c,
                 "SELECT seq, entity, entity_id, op, at, data FROM changes

@@ -219,6 +219,7 @@ pub async fn snapshot(
     };
     let limit = i64::from(q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT));
     let account = caller.account_id;
+    let cursor = q.cursor.clone().unwrap_or_default();
     let (rows, next, has_more, total) = state
         .db
         .read(move |c| {
@@ -226,7 +227,10 @@ pub async fn snapshot(
             // counts) is one consistent view.
             let tx = c.unchecked_transaction()?;
             let (start, total) = match start {
-                Some(s) => (s, None),
+                Some(s) => {
+                    crate::changes::check_not_ahead(&tx, s.upto, &cursor)?;
+                    (s, None)
+                }
                 None => {
                     let upto: i64 = tx
                         .prepare_cached(

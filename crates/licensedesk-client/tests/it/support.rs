@@ -68,7 +68,19 @@ impl TestServer {
 
     /// A server whose router `wrap` may wrap (another version's routes).
     pub async fn start_with(wrap: impl FnOnce(axum::Router) -> axum::Router) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), wrap).await
+    }
+
+    /// A server on `dir`, which may already hold a data dir (a database
+    /// copied there: a restored backup).
+    pub async fn start_on(dir: tempfile::TempDir) -> Self {
+        Self::start_in(dir, |app| app).await
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Self {
         let clock = Arc::new(TestClock::new(at("2026-03-31T10:00:00Z")));
         let state =
             AppState::open(dir.path(), clock.clone(), Settings::default(), ADMIN).expect("open");
@@ -92,6 +104,24 @@ impl TestServer {
             stop: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// A copy of the server's database as it is now, in a new directory
+    /// (SQLite's `VACUUM INTO`: consistent while the server runs).
+    pub fn copy_database(&self) -> tempfile::TempDir {
+        let copy = tempfile::tempdir().expect("tempdir");
+        rusqlite::Connection::open(self._dir.path().join("licensedesk.sqlite3"))
+            .expect("open")
+            .execute(
+                "VACUUM INTO ?1",
+                [copy
+                    .path()
+                    .join("licensedesk.sqlite3")
+                    .to_str()
+                    .expect("utf-8 path")],
+            )
+            .expect("copy the database");
+        copy
     }
 
     /// Stops the server and waits until its listener is closed.

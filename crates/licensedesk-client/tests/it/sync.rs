@@ -9,7 +9,8 @@ use licensedesk_core::Coded;
 use serde_json::json;
 
 use crate::support::{
-    ADMIN, ENT, TestServer, assert_same_dump, assert_same_view, dump, session, sync,
+    ADMIN, ENT, TestServer, assert_same_dump, assert_same_view, client_licenses, dump, session,
+    sync,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,6 +133,41 @@ async fn a_replaced_server_database_gets_the_mirror_started_over() {
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0].state, "rejected");
     // The next sync is an ordinary incremental one.
+    assert_next_sync_fetches_nothing(&s).await;
+}
+
+/// The server's database was put back to an older copy of itself (same
+/// instance id) after the cache had synced past the copy: the cache's
+/// cursor is past the restored feed's end and refused, and the mirror
+/// starts over and ends equal to the restored database's view (the devices
+/// connected after the copy are gone from it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restored_from_an_older_copy_gets_the_mirror_started_over() {
+    let old = TestServer::demo().await;
+    let copy = old.copy_database();
+    old.connect_new(ENT, "pwm0001", "after-the-copy", 5).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (s, _) = session(&old, dir.path(), ENT);
+    sync(&s).await;
+    let after_the_copy = |s: &licensedesk_client::Session| {
+        client_licenses(s)
+            .values()
+            .filter(|l| {
+                l["dk"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("after-the-copy"))
+            })
+            .count()
+    };
+    assert_eq!(after_the_copy(&s), 5);
+    drop(s);
+    let restored = TestServer::start_on(copy).await;
+    assert_eq!(restored.state.instance, old.state.instance);
+    let (s, _) = session(&restored, dir.path(), ENT);
+    let r = sync(&s).await;
+    assert!(r.full, "started over: {r:?}");
+    assert_same_view(&restored, &s, ENT).await;
+    assert_eq!(after_the_copy(&s), 0);
     assert_next_sync_fetches_nothing(&s).await;
 }
 

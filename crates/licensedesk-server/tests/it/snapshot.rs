@@ -394,3 +394,86 @@ async fn snapshot_queries_read_their_indexes_and_the_rest_the_partial_one() {
     );
     assert!(feed.contains("changes_account_seq"), "{feed}");
 }
+
+/// A database restored from an older copy of itself keeps its instance id,
+/// so a client's cursor from after the copy still looks like one of its
+/// own. It is past the end of the restored feed, and refused
+/// (CURSOR_INVALID, the client starts over) instead of read on from, which
+/// would skip what the restored database writes next under the same
+/// numbers. A cursor at the very end is not past it.
+#[tokio::test]
+async fn cursors_past_the_end_of_a_restored_database_are_refused() {
+    let a = TestServer::start().await;
+    licensedesk_server::demo::seed(&a.state).expect("demo data");
+    let copy = tempfile::tempdir().expect("tempdir");
+    Connection::open(a.dir.path().join("licensedesk.sqlite3"))
+        .expect("open")
+        .execute(
+            "VACUUM INTO ?1",
+            [copy
+                .path()
+                .join("licensedesk.sqlite3")
+                .to_str()
+                .expect("utf-8 path")],
+        )
+        .expect("copy the database");
+    // Written after the copy: the cursors below are past its end.
+    a.post_ok("/v1/products", ENT, json!({"name": "After the copy"}))
+        .await;
+    let mut feed = a.ok("/v1/changes?limit=1000", ENT).await;
+    while feed["has_more"] == true {
+        let next = feed["next"].as_str().expect("next").to_owned();
+        feed = a
+            .ok(&format!("/v1/changes?since={next}&limit=1000"), ENT)
+            .await;
+    }
+    let end = feed["next"].as_str().expect("next").to_owned();
+    let snap = a.ok("/v1/snapshot?limit=10", ENT).await;
+    assert_eq!(snap["has_more"], true, "{snap}");
+    let at_end = a.ok(&format!("/v1/changes?since={end}"), ENT).await;
+    assert_eq!(at_end["changes"], json!([]), "{at_end}");
+
+    let restored = TestServer::start_on(
+        copy,
+        licensedesk_server::config::Settings::default(),
+        a.clock_now(),
+    )
+    .await;
+    assert_eq!(restored.state.instance, a.state.instance);
+    for path in [
+        format!("/v1/changes?since={end}"),
+        format!("/v1/changes?since={}", snap["upto"].as_str().expect("upto")),
+        format!(
+            "/v1/snapshot?cursor={}",
+            snap["next"].as_str().expect("next")
+        ),
+    ] {
+        let (st, e) = restored.get(&path, ENT).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("CURSOR_INVALID")),
+            "{path}: {e}"
+        );
+        assert!(
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("older backup")),
+            "{e}"
+        );
+        // The database the cursors came from still takes them.
+        assert!(a.ok(&path, ENT).await.is_object(), "{path}");
+    }
+    // The restored database's own end is fine.
+    let mut own = restored.ok("/v1/changes?limit=1000", ENT).await;
+    while own["has_more"] == true {
+        let next = own["next"].as_str().expect("next").to_owned();
+        own = restored
+            .ok(&format!("/v1/changes?since={next}&limit=1000"), ENT)
+            .await;
+    }
+    let own_end = own["next"].as_str().expect("next");
+    assert_ne!(own_end, end);
+    restored
+        .ok(&format!("/v1/changes?since={own_end}"), ENT)
+        .await;
+}

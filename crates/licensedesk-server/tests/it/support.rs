@@ -34,7 +34,15 @@ impl TestServer {
     }
 
     pub async fn start_with(settings: Settings, start: DateTime<Utc>) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_on(tempfile::tempdir().expect("tempdir"), settings, start).await
+    }
+
+    /// A server on `dir`, which may already hold a data dir.
+    pub async fn start_on(
+        dir: tempfile::TempDir,
+        settings: Settings,
+        start: DateTime<Utc>,
+    ) -> Self {
         let clock = Arc::new(TestClock::new(start));
         let state = AppState::open(dir.path(), clock.clone(), settings, ADMIN).expect("open state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
