@@ -4,6 +4,7 @@
 //! error `{code, message}` until the user retries or dismisses it.
 
 use chrono::{DateTime, Utc};
+use licensedesk_core::gateway::InstallSource;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +35,8 @@ pub enum OutboxAction {
     },
 }
 
-/// License kinds and install sources the server accepts.
+/// License kinds the server accepts.
 const LICENSE_KINDS: &[&str] = &["trial", "file", "activation", "floating"];
-const INSTALL_SOURCES: &[&str] = &["file", "activation", "offline", "field"];
 
 impl OutboxAction {
     fn kind(&self) -> &'static str {
@@ -76,9 +76,7 @@ impl OutboxAction {
                 if !LICENSE_KINDS.contains(&license_kind.as_str()) {
                     return Err(Error::Invalid(format!("license kind {license_kind:?}")));
                 }
-                if !INSTALL_SOURCES.contains(&source.as_str()) {
-                    return Err(Error::Invalid(format!("install source {source:?}")));
-                }
+                InstallSource::parse(source).map_err(|e| Error::Invalid(e.to_string()))?;
                 (
                     "/v1/gateway/installs".into(),
                     serde_json::json!({"license_id": license_id, "fingerprint": fingerprint,

@@ -20,6 +20,85 @@ pub enum LicenseKind {
     Floating,
 }
 
+/// Where an installed gateway license came from (domain.md §2: "the
+/// install is recorded for sync with the server", with its source): the
+/// registry's install hook is told it, the desktop client queues it, the
+/// server stores it. Serialised in lower case (`"file"`, `"activation"`,
+/// `"offline"`, `"field"`), the strings [`InstallSource::as_str`] gives and
+/// [`InstallSource::parse`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstallSource {
+    /// A license file (dialog or drop).
+    File,
+    /// Issued online for an activation code (at once, or replayed later).
+    Activation,
+    /// Carried by an offline activation response.
+    Offline,
+    /// Issued by a field kit (offline field activation).
+    Field,
+}
+
+impl InstallSource {
+    /// Every source, in the order the messages list them.
+    pub const ALL: [Self; 4] = [Self::File, Self::Activation, Self::Offline, Self::Field];
+
+    /// The source's name on the wire and in the server's install records.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Activation => "activation",
+            Self::Offline => "offline",
+            Self::Field => "field",
+        }
+    }
+
+    /// The source named `s`, exactly as [`InstallSource::as_str`] writes it
+    /// (case-sensitive, no surrounding spaces).
+    pub fn parse(s: &str) -> Result<Self, InstallSourceUnknown> {
+        Self::ALL
+            .into_iter()
+            .find(|source| source.as_str() == s)
+            .ok_or_else(|| InstallSourceUnknown {
+                found: s.chars().take(64).collect(),
+            })
+    }
+}
+
+impl std::fmt::Display for InstallSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for InstallSource {
+    type Err = InstallSourceUnknown;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// A name that is not an [`InstallSource`] (`found`: its first 64
+/// characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown install source {found:?}: use one of {}",
+    known_install_sources()
+)]
+pub struct InstallSourceUnknown {
+    pub found: String,
+}
+
+impl Coded for InstallSourceUnknown {
+    fn code(&self) -> &'static str {
+        "INSTALL_SOURCE_UNKNOWN"
+    }
+}
+
+fn known_install_sources() -> String {
+    InstallSource::ALL.map(InstallSource::as_str).join(", ")
+}
+
 /// Limits of a gateway license: connections and data tags (points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Limits {

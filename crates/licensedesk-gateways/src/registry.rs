@@ -25,6 +25,11 @@ use crate::dto::{
 use crate::error::{Error, Result};
 use crate::files::{read_os_file, read_own, write_atomic};
 
+/// How a license came to be installed: core's vocabulary, re-exported.
+/// This crate's install paths tell the hook [`InstallSource::File`],
+/// [`InstallSource::Activation`] or [`InstallSource::Offline`].
+pub use licensedesk_core::gateway::InstallSource;
+
 /// The application id fingerprints are derived for; the same as `ldctl`'s,
 /// so this machine has one fingerprint whichever tool computes it.
 pub const APP_ID: &str = "licensedesk-edge";
@@ -79,29 +84,6 @@ pub(crate) struct State {
     pub requests: Vec<StoredRequest>,
     #[serde(default)]
     pub clock_mark: Option<DateTime<Utc>>,
-}
-
-/// How a license came to be installed (domain.md §2: the install is
-/// recorded for sync with the server, with its source).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstallSource {
-    /// A license file, from the dialog or dropped on the window.
-    File,
-    /// Issued online for an activation code (at once, or replayed later).
-    Activation,
-    /// Carried by an offline activation response.
-    Offline,
-}
-
-impl InstallSource {
-    /// The name the server's install records use.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::Activation => "activation",
-            Self::Offline => "offline",
-        }
-    }
 }
 
 /// Called after every successful install, whatever its path (see

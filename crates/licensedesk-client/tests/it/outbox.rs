@@ -168,10 +168,20 @@ fn license_install_fields_checked_before_queueing() {
             .enqueue(&action("lic", "paper", "file"), now)
             .is_err()
     );
+    let err = outbox
+        .enqueue(&action("lic", "file", "pigeon"), now)
+        .expect_err("unknown source");
     assert!(
-        outbox
-            .enqueue(&action("lic", "file", "pigeon"), now)
-            .is_err()
+        err.to_string()
+            .contains("unknown install source \"pigeon\""),
+        "{err}"
     );
     assert!(outbox.list().expect("list").is_empty());
+    // Every source core knows is queued.
+    for source in licensedesk_core::gateway::InstallSource::ALL.map(|s| s.as_str()) {
+        outbox
+            .enqueue(&action("lic", "file", source), now)
+            .expect(source);
+    }
+    assert_eq!(outbox.list().expect("list").len(), 4);
 }

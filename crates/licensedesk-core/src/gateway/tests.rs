@@ -265,3 +265,45 @@ fn terms_from_license_payload() {
     expected.kind = LicenseKind::Activation;
     assert_eq!(LicenseTerms::from(&payload), expected);
 }
+
+#[test]
+fn install_source_round_trips_every_name() {
+    let names = ["file", "activation", "offline", "field"];
+    assert_eq!(InstallSource::ALL.map(InstallSource::as_str), names);
+    for source in InstallSource::ALL {
+        let name = source.as_str();
+        assert_eq!(InstallSource::parse(name), Ok(source), "{name}");
+        assert_eq!(name.parse::<InstallSource>(), Ok(source), "{name}");
+        assert_eq!(source.to_string(), name);
+        // The wire form is the same string, in JSON both ways.
+        let json = serde_json::to_string(&source).expect("serialise");
+        assert_eq!(json, format!("\"{name}\""));
+        let back: InstallSource = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, source);
+    }
+}
+
+#[test]
+fn install_source_rejects_unknown_names() {
+    for name in [
+        "", "pigeon", "File", "FIELD", " file", "file ", "floating", "trial",
+    ] {
+        let err = InstallSource::parse(name).expect_err(name);
+        assert_eq!(err.code(), "INSTALL_SOURCE_UNKNOWN", "{name:?}");
+        assert_eq!(err.found, name);
+        assert!(
+            err.to_string()
+                .contains("use one of file, activation, offline, field"),
+            "{err}"
+        );
+        assert!(
+            serde_json::from_str::<InstallSource>(&format!("{name:?}")).is_err(),
+            "{name:?}"
+        );
+    }
+    let long = "x".repeat(1000);
+    assert_eq!(
+        InstallSource::parse(&long).expect_err("long").found.len(),
+        64
+    );
+}

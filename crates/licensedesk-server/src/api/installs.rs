@@ -4,15 +4,19 @@
 //! entry, written in the same transaction; exactly-once delivery of a
 //! replayed report relies on the `Idempotency-Key` middleware.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::fingerprint::normalize_fingerprint;
-use licensedesk_core::gateway::LicenseKind;
+use licensedesk_core::gateway::{InstallSource, LicenseKind};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -23,28 +27,23 @@ use crate::error::{ApiError, Result};
 /// Longest accepted license id.
 const MAX_LICENSE_ID: usize = 200;
 
-/// Where the installed license came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum InstallSource {
-    /// A license file uploaded (dialog or drop).
-    File,
-    /// An online activation's license.
-    Activation,
-    /// An offline activation response bundle.
-    Offline,
-    /// A field kit issuance.
-    Field,
+/// The OpenAPI schema of core's [`InstallSource`] (core knows no utoipa): a
+/// string, one of [`InstallSource::ALL`], as the component `InstallSource`.
+struct InstallSourceSchema;
+
+impl utoipa::PartialSchema for InstallSourceSchema {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Where the installed license came from."))
+            .enum_values(Some(InstallSource::ALL.map(InstallSource::as_str)))
+            .into()
+    }
 }
 
-impl InstallSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::Activation => "activation",
-            Self::Offline => "offline",
-            Self::Field => "field",
-        }
+impl ToSchema for InstallSourceSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("InstallSource")
     }
 }
 
@@ -66,6 +65,7 @@ pub struct InstallReport {
     /// `trial`, `file`, `activation` or `floating`.
     #[schema(value_type = String)]
     pub kind: LicenseKind,
+    #[schema(value_type = InstallSourceSchema)]
     pub source: InstallSource,
 }
 

@@ -1,6 +1,7 @@
 //! License installs reported by desktop clients (`/v1/gateway/installs`):
 //! recorded once per idempotency key, in the change feed, per account.
 
+use licensedesk_core::gateway::InstallSource;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -161,4 +162,96 @@ async fn installs_isolated_between_accounts() {
         install_changes(&s, &b).await[0]["data"]["license_id"],
         "lic-b"
     );
+}
+
+#[tokio::test]
+async fn every_core_install_source_is_recorded_as_its_name() {
+    let s = TestServer::start().await;
+    let (_, t) = s.account("enterprise", "cn-east").await;
+    for (n, source) in (1..).zip(InstallSource::ALL) {
+        let mut body = report("lic-src", n);
+        body["source"] = json!(source);
+        let (st, v) = s.post("/v1/gateway/installs", &t, body).await;
+        assert_eq!(st, StatusCode::OK, "{source}: {v}");
+    }
+    let rows = s.ok("/v1/gateway/installs", &t).await;
+    let listed: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["source"].as_str().expect("source"))
+        .collect();
+    assert_eq!(listed, InstallSource::ALL.map(InstallSource::as_str));
+}
+
+#[tokio::test]
+async fn openapi_lists_core_install_sources() {
+    let s = TestServer::start().await;
+    let (st, doc) = s.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["InstallReport"]["properties"]["source"]["$ref"],
+        "#/components/schemas/InstallSource"
+    );
+    assert_eq!(schemas["InstallSource"]["type"], "string");
+    assert_eq!(
+        schemas["InstallSource"]["enum"],
+        json!(InstallSource::ALL.map(InstallSource::as_str))
+    );
+}
+
+/// The `source` CHECK of `gateway_installs` (migration 4, never edited)
+/// admits exactly core's [`InstallSource`] names.
+#[test]
+fn install_source_check_agrees_with_core() {
+    use licensedesk_server::db::{migrate, open_connection};
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = open_connection(&dir.path().join("db.sqlite3")).expect("open");
+    migrate(&mut c).expect("migrate");
+    c.execute(
+        "INSERT INTO accounts (id, name, kind, data_center, token_hash, created_at)
+           VALUES (1, 'A', 'enterprise', 'cn-east', 'h', '2026-01-01T00:00:00Z')",
+        [],
+    )
+    .expect("account");
+    let insert = |source: &str| {
+        c.execute(
+            "INSERT INTO gateway_installs (account_id, license_id, fingerprint, kind, source, installed_at, recorded_at)
+             VALUES (1, 'lic', 'fp', 'file', ?1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [source],
+        )
+    };
+    for source in InstallSource::ALL.map(InstallSource::as_str) {
+        insert(source).expect(source);
+    }
+    for unknown in ["pigeon", "File", "trial", ""] {
+        let err = insert(unknown).expect_err(unknown);
+        assert!(
+            err.to_string().contains("CHECK constraint failed"),
+            "{unknown:?}: {err}"
+        );
+    }
+
+    // And the CHECK lists nothing core does not know.
+    let sql: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'gateway_installs'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("schema");
+    let list = sql
+        .split_once("CHECK (source IN (")
+        .and_then(|(_, rest)| rest.split_once("))"))
+        .map(|(list, _)| list)
+        .expect("the source CHECK");
+    let mut checked: Vec<&str> = list
+        .split(',')
+        .map(|v| v.trim().trim_matches('\''))
+        .collect();
+    let mut core = InstallSource::ALL.map(InstallSource::as_str).to_vec();
+    checked.sort_unstable();
+    core.sort_unstable();
+    assert_eq!(checked, core);
 }
