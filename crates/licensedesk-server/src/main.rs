@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 use licensedesk_server::clock::SystemClock;
 use licensedesk_server::config::{Cli, Command, ServeArgs, Settings};
-use licensedesk_server::{AppState, build_app, demo, keystore, maintenance, serve};
+use licensedesk_server::{AppState, backup, build_app, demo, keystore, maintenance, serve};
 use tokio::net::TcpListener;
 
 fn main() -> anyhow::Result<()> {
@@ -36,6 +36,8 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+        // Held until the server stops (or the process dies).
+        let _lock = backup::lock_data_dir(&args.data_dir, "starting another one")?;
         let admin_token = match (&args.admin_token, args.demo) {
             (Some(t), _) => t.clone(),
             (None, true) => demo::DEMO_ADMIN_TOKEN.to_owned(),
