@@ -24,6 +24,45 @@ fn main() -> anyhow::Result<()> {
             println!("restart the server to sign with it; older keys stay published");
             Ok(())
         }
+        Some(Command::Backup { data_dir, to }) => {
+            let b = backup::backup(&data_dir, &to)?;
+            println!(
+                "wrote {} ({} bytes; schema version {}, instance {})",
+                b.path.display(),
+                b.bytes,
+                b.info.version,
+                b.info.instance.as_deref().unwrap_or("none")
+            );
+            println!(
+                "the signing keys are not in it: copy {} separately (private keys, keep them 0600)",
+                data_dir.join("keys").display()
+            );
+            Ok(())
+        }
+        Some(Command::Restore { data_dir, from }) => {
+            let r = backup::restore(&data_dir, &from, chrono::Utc::now())?;
+            println!(
+                "restored {} to {} (schema version {})",
+                from.display(),
+                r.database.display(),
+                r.version
+            );
+            match &r.previous {
+                Some((kept, instance)) => println!(
+                    "old instance id: {} (the replaced database, kept as {})",
+                    instance.as_deref().unwrap_or("unknown"),
+                    kept.display()
+                ),
+                None => println!("old instance id: none (there was no database)"),
+            }
+            println!(
+                "backup's instance id: {}",
+                r.from.instance.as_deref().unwrap_or("none")
+            );
+            println!("new instance id: {}", r.instance);
+            println!("clients' sync cursors are now refused: they sync again from the start");
+            Ok(())
+        }
         Some(Command::Serve(args)) => run(args),
         None => run(cli.serve),
     }

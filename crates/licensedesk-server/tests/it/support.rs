@@ -39,6 +39,15 @@ impl TestServer {
 
     pub async fn start_with(settings: Settings, start: DateTime<Utc>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(dir, settings, start).await
+    }
+
+    /// A server on `dir` (which may already hold a database).
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        settings: Settings,
+        start: DateTime<Utc>,
+    ) -> Self {
         let clock = Arc::new(TestClock::new(start));
         let state = AppState::open(dir.path(), clock.clone(), settings, ADMIN).expect("open state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
