@@ -29,6 +29,44 @@ pub enum Command {
         #[arg(long, default_value = "./licensedesk-data")]
         data_dir: PathBuf,
     },
+    /// Write a consistent copy of the database to FILE; safe while the
+    /// server runs.
+    ///
+    /// The copy is the database as of one commit (SQLite `VACUUM INTO` from a
+    /// read-only connection). An existing FILE is never overwritten.
+    ///
+    /// The signing keys are NOT in the database: back up DATA_DIR/keys
+    /// separately by copying its files. It holds the private signing keys
+    /// (mode 0600): keep the copy as private as the original. Without it, a
+    /// restored server signs with new keys, and licenses signed before do not
+    /// verify against its key set.
+    Backup {
+        /// The server's data directory (holding `licensedesk.sqlite3`).
+        #[arg(long, default_value = "./licensedesk-data")]
+        data_dir: PathBuf,
+        /// Where to write the backup; must not exist.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the database with a backup; the server must be stopped.
+    ///
+    /// FILE must be a sound LicenseDesk database (checked read-only first; if
+    /// it is not, nothing changes). The database in place is kept as
+    /// `licensedesk.sqlite3.<UTC time>.bak`. The restored database is
+    /// migrated to this server's schema and gets a NEW instance id, so every
+    /// client's sync cursor is refused and clients sync again from the start.
+    ///
+    /// The signing keys are not in the database: to restore them, copy the
+    /// backed-up keys dir to DATA_DIR/keys (files 0600) while the server is
+    /// stopped.
+    Restore {
+        /// The server's data directory (created if absent).
+        #[arg(long, default_value = "./licensedesk-data")]
+        data_dir: PathBuf,
+        /// The backup to restore (written by `backup`).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]

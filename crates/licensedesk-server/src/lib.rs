@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod changes;
 pub mod clock;
 pub mod config;
@@ -73,7 +74,7 @@ impl AppState {
         admin_token: &str,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
-        let db = Db::open(&data_dir.join("licensedesk.sqlite3"))?;
+        let db = Db::open(&data_dir.join(db::FILE_NAME))?;
         let instance: String = db
             .write_sync(|c| {
                 Ok(

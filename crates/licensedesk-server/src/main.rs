@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 use licensedesk_server::clock::SystemClock;
 use licensedesk_server::config::{Cli, Command, ServeArgs, Settings};
-use licensedesk_server::{AppState, build_app, demo, keystore, maintenance, serve};
+use licensedesk_server::{AppState, backup, build_app, demo, keystore, maintenance, serve};
 use tokio::net::TcpListener;
 
 fn main() -> anyhow::Result<()> {
@@ -24,6 +24,45 @@ fn main() -> anyhow::Result<()> {
             println!("restart the server to sign with it; older keys stay published");
             Ok(())
         }
+        Some(Command::Backup { data_dir, to }) => {
+            let b = backup::backup(&data_dir, &to)?;
+            println!(
+                "wrote {} ({} bytes; schema version {}, instance {})",
+                b.path.display(),
+                b.bytes,
+                b.info.version,
+                b.info.instance.as_deref().unwrap_or("none")
+            );
+            println!(
+                "the signing keys are not in it: copy {} separately (private keys, keep them 0600)",
+                data_dir.join("keys").display()
+            );
+            Ok(())
+        }
+        Some(Command::Restore { data_dir, from }) => {
+            let r = backup::restore(&data_dir, &from, chrono::Utc::now())?;
+            println!(
+                "restored {} to {} (schema version {})",
+                from.display(),
+                r.database.display(),
+                r.version
+            );
+            match &r.previous {
+                Some((kept, instance)) => println!(
+                    "old instance id: {} (the replaced database, kept as {})",
+                    instance.as_deref().unwrap_or("unknown"),
+                    kept.display()
+                ),
+                None => println!("old instance id: none (there was no database)"),
+            }
+            println!(
+                "backup's instance id: {}",
+                r.from.instance.as_deref().unwrap_or("none")
+            );
+            println!("new instance id: {}", r.instance);
+            println!("clients' sync cursors are now refused: they sync again from the start");
+            Ok(())
+        }
         Some(Command::Serve(args)) => run(args),
         None => run(cli.serve),
     }
@@ -36,6 +75,8 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+        // Held until the server stops (or the process dies).
+        let _lock = backup::lock_data_dir(&args.data_dir, "starting another one")?;
         let admin_token = match (&args.admin_token, args.demo) {
             (Some(t), _) => t.clone(),
             (None, true) => demo::DEMO_ADMIN_TOKEN.to_owned(),

@@ -44,6 +44,8 @@ use crate::error::{ApiError, Result};
 
 pub use migrations::{MIGRATIONS, migrate};
 
+/// The database's file name in the data dir.
+pub const FILE_NAME: &str = "licensedesk.sqlite3";
 /// Number of reader connections.
 const READERS: usize = 4;
 /// Prepared statements kept per connection.

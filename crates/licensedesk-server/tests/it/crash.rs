@@ -1,93 +1,19 @@
 //! `kill -9` in the middle of an activation load, then restart.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const ADMIN: &str = "crash-admin";
-
-struct Proc {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
-
-fn start(dir: &Path) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_licensedesk-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-token",
-            ADMIN,
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("first line");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Proc {
-        child,
-        base,
-        _stdout: stdout,
-    }
-}
-
-async fn wait_healthy(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/health")).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "server did not become healthy");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// GET `url` as `token`: its JSON, which must be a success.
-async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
-    let r = client
-        .get(&url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("send");
-    assert!(r.status().is_success(), "GET {url}: {}", r.status());
-    r.json().await.expect("json")
-}
-
-async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let r = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    assert!(r.status().is_success(), "{}", r.status());
-    r.json().await.expect("json")
-}
+use crate::support::{
+    ADMIN, ServerProc, get_json as get, post_json as post, server_bin, wait_healthy,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let client = reqwest::Client::new();
-    let mut p = start(dir.path());
+    let mut p = ServerProc::start(dir.path());
     wait_healthy(&client, &p.base).await;
     let acct = post(
         &client,
@@ -142,8 +68,7 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         assert!(Instant::now() < deadline, "load too slow");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    p.child.kill().expect("SIGKILL");
-    p.child.wait().expect("reap");
+    p.kill();
     for w in workers {
         w.await.expect("worker");
     }
@@ -151,7 +76,7 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     assert!(acked.len() >= 150);
 
     // Restart on the same data dir.
-    let mut p2 = start(dir.path());
+    let mut p2 = ServerProc::start(dir.path());
     wait_healthy(&client, &p2.base).await;
     // Every acknowledged activation is there.
     for dk in &acked {
@@ -176,11 +101,10 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         &token,
     )
     .await;
-    p2.child.kill().expect("kill");
-    p2.child.wait().expect("reap");
+    p2.kill();
 
     // `rotate-key` adds a current key next to the old one.
-    let out = Command::new(env!("CARGO_BIN_EXE_licensedesk-server"))
+    let out = server_bin()
         .args(["rotate-key", "--data-dir"])
         .arg(dir.path())
         .output()

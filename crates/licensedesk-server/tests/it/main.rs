@@ -2,6 +2,7 @@
 //! temp dir, a test clock instead of sleeping.
 
 mod accounts;
+mod backup;
 mod concurrency;
 mod crash;
 mod devices;

@@ -433,7 +433,7 @@ async fn cursors_past_the_end_of_a_restored_database_are_refused() {
     let at_end = a.ok(&format!("/v1/changes?since={end}"), ENT).await;
     assert_eq!(at_end["changes"], json!([]), "{at_end}");
 
-    let restored = TestServer::start_on(
+    let restored = TestServer::start_in(
         copy,
         licensedesk_server::config::Settings::default(),
         a.clock_now(),

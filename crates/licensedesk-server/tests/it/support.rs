@@ -1,6 +1,10 @@
-//! Test server and HTTP helpers.
+//! Test server and HTTP helpers; the real binary for what only it does.
 
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use licensedesk_server::clock::TestClock;
@@ -34,11 +38,12 @@ impl TestServer {
     }
 
     pub async fn start_with(settings: Settings, start: DateTime<Utc>) -> Self {
-        Self::start_on(tempfile::tempdir().expect("tempdir"), settings, start).await
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(dir, settings, start).await
     }
 
-    /// A server on `dir`, which may already hold a data dir.
-    pub async fn start_on(
+    /// A server on `dir` (which may already hold a database).
+    pub async fn start_in(
         dir: tempfile::TempDir,
         settings: Settings,
         start: DateTime<Utc>,
@@ -209,4 +214,101 @@ impl TestServer {
         use licensedesk_server::clock::Clock;
         self.clock.now()
     }
+}
+
+/// The `licensedesk-server` binary (for a subcommand, or [`ServerProc`]).
+pub fn server_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_licensedesk-server"))
+}
+
+/// The real binary serving `dir` on a loopback port, admin token [`ADMIN`];
+/// killed when dropped.
+pub struct ServerProc {
+    pub child: Child,
+    pub base: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl ServerProc {
+    pub fn start(dir: &Path) -> Self {
+        let mut child = server_bin()
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-token",
+                ADMIN,
+                "--data-dir",
+            ])
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn server");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("first line");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            base,
+            _stdout: stdout,
+        }
+    }
+
+    /// `kill -9`, and reaped.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        // A no-op once reaped (std never signals a reaped child's pid).
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/health")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "server did not become healthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// GET `url` as `token`: its JSON, which must be a success.
+pub async fn get_json(client: &reqwest::Client, url: String, token: &str) -> Value {
+    let r = client
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send");
+    assert!(r.status().is_success(), "GET {url}: {}", r.status());
+    r.json().await.expect("json")
+}
+
+/// POST `body` to `url` as `token`: its JSON, which must be a success.
+pub async fn post_json(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
+    let r = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json().await.expect("json")
 }
