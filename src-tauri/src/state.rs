@@ -160,15 +160,11 @@ fn report_install(sessions: &Sessions, outcome: &InstallOutcome, source: Install
     let Ok(session) = sessions.session() else {
         return;
     };
-    let license_kind = match serde_json::to_value(installed.kind) {
-        Ok(serde_json::Value::String(k)) => k,
-        _ => return,
-    };
     let action = OutboxAction::LicenseInstall {
         license_id: installed.license_id.clone(),
         fingerprint: outcome.view.gateway.fingerprint.clone(),
         installed_at: installed.installed_at,
-        license_kind,
+        license_kind: installed.kind.as_str().into(),
         source: source.as_str().into(),
     };
     if let Err(e) = session.enqueue(&action) {

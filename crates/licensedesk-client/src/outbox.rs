@@ -4,7 +4,7 @@
 //! error `{code, message}` until the user retries or dismisses it.
 
 use chrono::{DateTime, Utc};
-use licensedesk_core::gateway::InstallSource;
+use licensedesk_core::gateway::{InstallSource, LicenseKind};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +34,6 @@ pub enum OutboxAction {
         source: String,
     },
 }
-
-/// License kinds the server accepts.
-const LICENSE_KINDS: &[&str] = &["trial", "file", "activation", "floating"];
 
 impl OutboxAction {
     fn kind(&self) -> &'static str {
@@ -73,9 +70,7 @@ impl OutboxAction {
                 if license_id.trim().is_empty() {
                     return Err(Error::Invalid("an install needs a license id".into()));
                 }
-                if !LICENSE_KINDS.contains(&license_kind.as_str()) {
-                    return Err(Error::Invalid(format!("license kind {license_kind:?}")));
-                }
+                LicenseKind::parse(license_kind).map_err(|e| Error::Invalid(e.to_string()))?;
                 InstallSource::parse(source).map_err(|e| Error::Invalid(e.to_string()))?;
                 (
                     "/v1/gateway/installs".into(),

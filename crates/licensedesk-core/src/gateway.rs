@@ -9,8 +9,11 @@ use crate::error::Coded;
 use crate::fingerprint::same_hardware;
 use crate::license::LicensePayload;
 
-/// How a gateway license came to be. Serialised in lower case
-/// (`"trial"`, `"file"`, `"activation"`, `"floating"`).
+/// How a gateway license came to be: the one list of those names (a
+/// license's payload carries it, the gateway views show it, the desktop
+/// client reports it, the server stores it). Serialised in lower case
+/// (`"trial"`, `"file"`, `"activation"`, `"floating"`), the strings
+/// [`LicenseKind::as_str`] gives and [`LicenseKind::parse`] takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LicenseKind {
@@ -18,6 +21,64 @@ pub enum LicenseKind {
     File,
     Activation,
     Floating,
+}
+
+impl LicenseKind {
+    /// Every kind, in the order the messages list them.
+    pub const ALL: [Self; 4] = [Self::Trial, Self::File, Self::Activation, Self::Floating];
+
+    /// The kind's name on the wire, in license payloads and in the server's
+    /// install records.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Trial => "trial",
+            Self::File => "file",
+            Self::Activation => "activation",
+            Self::Floating => "floating",
+        }
+    }
+
+    /// The kind named `s`, exactly as [`LicenseKind::as_str`] writes it
+    /// (case-sensitive, no surrounding spaces).
+    pub fn parse(s: &str) -> Result<Self, LicenseKindUnknown> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| LicenseKindUnknown {
+                found: s.chars().take(64).collect(),
+            })
+    }
+}
+
+impl std::fmt::Display for LicenseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for LicenseKind {
+    type Err = LicenseKindUnknown;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// A name that is not a [`LicenseKind`] (`found`: its first 64
+/// characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown license kind {found:?}: use one of {}", known_license_kinds())]
+pub struct LicenseKindUnknown {
+    pub found: String,
+}
+
+impl Coded for LicenseKindUnknown {
+    fn code(&self) -> &'static str {
+        "LICENSE_KIND_UNKNOWN"
+    }
+}
+
+fn known_license_kinds() -> String {
+    LicenseKind::ALL.map(LicenseKind::as_str).join(", ")
 }
 
 /// Where an installed gateway license came from (domain.md §2: "the

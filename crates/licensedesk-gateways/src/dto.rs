@@ -7,24 +7,39 @@ use licensedesk_core::gateway::{LicenseKind, TrialReason, Usage};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// How a gateway license came to be (core's `LicenseKind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "lowercase")]
-pub enum GatewayLicenseKind {
-    Trial,
-    File,
-    Activation,
-    Floating,
-}
+/// The TypeScript face of core's [`LicenseKind`], which the DTOs below hold
+/// (`#[ts(as = "GatewayLicenseKind")]`): core knows no ts-rs, so its type
+/// is named and declared here, as the union of [`LicenseKind::ALL`]'s
+/// names (`GatewayLicenseKind.ts`). No value of it exists.
+pub enum GatewayLicenseKind {}
 
-impl From<LicenseKind> for GatewayLicenseKind {
-    fn from(k: LicenseKind) -> Self {
-        match k {
-            LicenseKind::Trial => Self::Trial,
-            LicenseKind::File => Self::File,
-            LicenseKind::Activation => Self::Activation,
-            LicenseKind::Floating => Self::Floating,
-        }
+impl TS for GatewayLicenseKind {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    const IS_ENUM: bool = true;
+
+    fn docs() -> Option<String> {
+        Some("/**\n * How a gateway license came to be (core's `LicenseKind`).\n */\n".into())
+    }
+    fn ident(_: &ts_rs::Config) -> String {
+        "GatewayLicenseKind".into()
+    }
+    fn name(_: &ts_rs::Config) -> String {
+        "GatewayLicenseKind".into()
+    }
+    fn inline(_: &ts_rs::Config) -> String {
+        LicenseKind::ALL
+            .map(|k| format!("\"{}\"", k.as_str()))
+            .join(" | ")
+    }
+    fn decl(cfg: &ts_rs::Config) -> String {
+        format!("type GatewayLicenseKind = {};", Self::inline(cfg))
+    }
+    fn decl_concrete(cfg: &ts_rs::Config) -> String {
+        Self::decl(cfg)
+    }
+    fn output_path() -> Option<std::path::PathBuf> {
+        Some("GatewayLicenseKind.ts".into())
     }
 }
 
@@ -51,7 +66,8 @@ pub struct GatewaySummary {
     pub source: GatewaySource,
     pub added_at: DateTime<Utc>,
     /// The kind in force now (`trial` when falling back).
-    pub kind: GatewayLicenseKind,
+    #[ts(as = "GatewayLicenseKind")]
+    pub kind: LicenseKind,
     /// Whether a license (not the trial) applies now.
     pub licensed: bool,
     pub expire_at: Option<DateTime<Utc>>,
@@ -107,7 +123,8 @@ impl From<Usage> for UsageView {
 pub struct InstalledLicense {
     pub license_id: String,
     pub customer: String,
-    pub kind: GatewayLicenseKind,
+    #[ts(as = "GatewayLicenseKind")]
+    pub kind: LicenseKind,
     pub issued_at: DateTime<Utc>,
     pub expire_at: DateTime<Utc>,
     pub max_connections: u32,
@@ -124,7 +141,8 @@ pub struct InstalledLicense {
 pub struct GatewayLicenseView {
     pub gateway: GatewaySummary,
     /// The kind in force (`trial` when falling back).
-    pub kind: GatewayLicenseKind,
+    #[ts(as = "GatewayLicenseKind")]
+    pub kind: LicenseKind,
     /// Set when the trial applies: why.
     pub trial: Option<TrialFallback>,
     /// Issued At / Expire At of the license in force (`null` under the trial).
@@ -230,4 +248,35 @@ pub struct FloatingStatus {
     pub lease_expires_at: Option<DateTime<Utc>>,
     /// `leased` or `none` (lapsed or never claimed).
     pub state: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GatewayLicenseKind.ts` declares the union of core's names, and the
+    /// DTOs holding a kind refer to it.
+    #[test]
+    fn license_kind_binding_is_cores_names() {
+        let cfg = ts_rs::Config::new();
+        let union = LicenseKind::ALL.map(|k| format!("\"{k}\"")).join(" | ");
+        assert_eq!(
+            GatewayLicenseKind::decl(&cfg),
+            format!("type GatewayLicenseKind = {union};")
+        );
+        assert_eq!(union, r#""trial" | "file" | "activation" | "floating""#);
+        for decl in [
+            GatewaySummary::decl(&cfg),
+            InstalledLicense::decl(&cfg),
+            GatewayLicenseView::decl(&cfg),
+        ] {
+            assert!(decl.contains("kind: GatewayLicenseKind,"), "{decl}");
+        }
+        let deps = InstalledLicense::dependencies(&cfg);
+        assert!(
+            deps.iter().any(|d| d.ts_name == "GatewayLicenseKind"
+                && d.output_path == std::path::Path::new("GatewayLicenseKind.ts")),
+            "{deps:?}"
+        );
+    }
 }

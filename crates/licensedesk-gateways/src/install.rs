@@ -65,7 +65,7 @@ impl Registry {
         state.gateways[i].installed = Some(InstalledLicense {
             license_id: payload.license_id.clone(),
             customer: payload.customer.clone(),
-            kind: payload.kind.into(),
+            kind: payload.kind,
             issued_at: payload.issued_at,
             expire_at: payload.expire_at,
             max_connections: payload.max_connections,

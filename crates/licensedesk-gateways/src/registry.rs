@@ -19,8 +19,7 @@ use licensedesk_core::keys::{KeySet, MAX_KEYSET_LEN};
 use serde::{Deserialize, Serialize};
 
 use crate::dto::{
-    GatewayLicenseKind, GatewayLicenseView, GatewaySource, GatewaySummary, InstalledLicense,
-    PendingActivation,
+    GatewayLicenseView, GatewaySource, GatewaySummary, InstalledLicense, PendingActivation,
 };
 use crate::error::{Error, Result};
 use crate::files::{read_os_file, read_own, write_atomic};
@@ -100,12 +99,7 @@ pub struct Registry {
 
 fn terms(i: &InstalledLicense) -> LicenseTerms {
     LicenseTerms {
-        kind: match i.kind {
-            GatewayLicenseKind::Trial => licensedesk_core::gateway::LicenseKind::Trial,
-            GatewayLicenseKind::File => licensedesk_core::gateway::LicenseKind::File,
-            GatewayLicenseKind::Activation => licensedesk_core::gateway::LicenseKind::Activation,
-            GatewayLicenseKind::Floating => licensedesk_core::gateway::LicenseKind::Floating,
-        },
+        kind: i.kind,
         issued_at: i.issued_at,
         expire_at: i.expire_at,
         limits: Limits {
@@ -273,7 +267,7 @@ impl Registry {
             this_machine: r.this_machine,
             source: r.source,
             added_at: r.added_at,
-            kind: eff.kind().into(),
+            kind: eff.kind(),
             licensed,
             expire_at,
         }
@@ -386,7 +380,7 @@ impl Registry {
         };
         Ok(GatewayLicenseView {
             gateway: Self::summary(r, now),
-            kind: eff.kind().into(),
+            kind: eff.kind(),
             trial,
             issued_at,
             expire_at,

@@ -77,10 +77,7 @@ pub fn license_text(p: &LicensePayload) -> String {
     format!(
         "License ID:       {}\nKind:             {}\nCustomer:         {}\nIssued At:        {}\nExpire At:        {}\nMax connections:  {}\nMax data tags:    {}\nEnabled plugins:  {}\nBound hardware:   {}\n",
         p.license_id,
-        serde_json::to_value(p.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        p.kind,
         p.customer,
         p.issued_at.to_rfc3339(),
         p.expire_at.to_rfc3339(),

@@ -48,6 +48,11 @@ fn verify_prints_the_fields_of_a_valid_license() {
     assert_eq!(out["max_tags"], 5000);
     assert_eq!(out["plugins"], serde_json::json!(["modbus-tcp", "opcua"]));
     assert_eq!(out["kid"], "k1");
+    assert_eq!(out["kind"], "file");
+    // The human form names the kind as core writes it.
+    let text = world.run(&["verify", s(&lic), "--now", "2026-06-01T00:00:00Z"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("\nKind:             file\n"), "{text}");
 }
 
 #[test]

@@ -163,10 +163,12 @@ fn license_install_fields_checked_before_queueing() {
         source: source.into(),
     };
     assert!(outbox.enqueue(&action(" ", "file", "file"), now).is_err());
+    let err = outbox
+        .enqueue(&action("lic", "paper", "file"), now)
+        .expect_err("unknown kind");
     assert!(
-        outbox
-            .enqueue(&action("lic", "paper", "file"), now)
-            .is_err()
+        err.to_string().contains("unknown license kind \"paper\""),
+        "{err}"
     );
     let err = outbox
         .enqueue(&action("lic", "file", "pigeon"), now)
@@ -184,4 +186,11 @@ fn license_install_fields_checked_before_queueing() {
             .expect(source);
     }
     assert_eq!(outbox.list().expect("list").len(), 4);
+    // And every kind core knows.
+    for kind in licensedesk_core::gateway::LicenseKind::ALL.map(|k| k.as_str()) {
+        outbox
+            .enqueue(&action("lic", kind, "file"), now)
+            .expect(kind);
+    }
+    assert_eq!(outbox.list().expect("list").len(), 8);
 }

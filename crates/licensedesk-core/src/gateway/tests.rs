@@ -307,3 +307,42 @@ fn install_source_rejects_unknown_names() {
         64
     );
 }
+
+#[test]
+fn license_kind_round_trips_every_name() {
+    let names = ["trial", "file", "activation", "floating"];
+    assert_eq!(LicenseKind::ALL.map(LicenseKind::as_str), names);
+    for kind in LicenseKind::ALL {
+        let name = kind.as_str();
+        assert_eq!(LicenseKind::parse(name), Ok(kind), "{name}");
+        assert_eq!(name.parse::<LicenseKind>(), Ok(kind), "{name}");
+        assert_eq!(kind.to_string(), name);
+        // The wire form is the same string, in JSON both ways.
+        let json = serde_json::to_string(&kind).expect("serialise");
+        assert_eq!(json, format!("\"{name}\""));
+        let back: LicenseKind = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, kind);
+    }
+}
+
+#[test]
+fn license_kind_rejects_unknown_names() {
+    for name in [
+        "", "paper", "Trial", "FLOATING", " file", "file ", "offline", "field",
+    ] {
+        let err = LicenseKind::parse(name).expect_err(name);
+        assert_eq!(err.code(), "LICENSE_KIND_UNKNOWN", "{name:?}");
+        assert_eq!(err.found, name);
+        assert!(
+            err.to_string()
+                .contains("use one of trial, file, activation, floating"),
+            "{err}"
+        );
+        assert!(
+            serde_json::from_str::<LicenseKind>(&format!("{name:?}")).is_err(),
+            "{name:?}"
+        );
+    }
+    let long = "x".repeat(1000);
+    assert_eq!(LicenseKind::parse(&long).expect_err("long").found.len(), 64);
+}

@@ -1,8 +1,9 @@
 //! Activation codes against a real server on loopback.
 
 use chrono::Duration;
+use licensedesk_core::gateway::LicenseKind;
 use licensedesk_gateways::ServerApi;
-use licensedesk_gateways::dto::{ActivationOutcome, GatewayLicenseKind};
+use licensedesk_gateways::dto::ActivationOutcome;
 use serde_json::json;
 
 use crate::support::{
@@ -54,7 +55,7 @@ async fn activates_online_and_reactivation_reissues_without_consuming() {
     };
     assert_eq!((reissued, remaining), (false, 1));
     let v = outcome.view;
-    assert_eq!(v.kind, GatewayLicenseKind::Activation);
+    assert_eq!(v.kind, LicenseKind::Activation);
     assert_eq!(v.bound_hardware, Some(this_fp()));
     assert_eq!(v.plugins, ["mqtt", "opcua"]);
     assert_eq!((v.connections.max, v.tags.max), (200, 2000));
@@ -128,7 +129,7 @@ async fn offline_entry_is_queued_durably_and_replayed_exactly_once() {
         "the replayed activation's install is reported, once"
     );
     let v = reg.view(&other_fp(4), now()).expect("view");
-    assert_eq!(v.kind, GatewayLicenseKind::Activation);
+    assert_eq!(v.kind, LicenseKind::Activation);
     // The order had one license: a replay of the same gateway is a re-issue,
     // while another gateway is refused and the refusal is kept.
     reg.add("Line 5", &other_fp(5), now()).expect("add");

@@ -1,10 +1,11 @@
 //! The install pipeline: verified completely before anything is replaced.
 
 use chrono::Duration;
+use licensedesk_core::gateway::LicenseKind;
 use licensedesk_core::keys::SigningKeyWithKid;
 use licensedesk_core::license::sign_license;
 use licensedesk_gateways::Registry;
-use licensedesk_gateways::dto::{GatewayLicenseKind, TrialFallback};
+use licensedesk_gateways::dto::TrialFallback;
 
 use crate::support::{Local, now, other_fp, payload, record_installs, signed, sources, this_fp};
 
@@ -21,7 +22,7 @@ fn installs_for_this_machine_and_keeps_the_previous_as_backup() {
         (this_fp().as_str(), false)
     );
     let v = &out.view;
-    assert_eq!(v.kind, GatewayLicenseKind::File);
+    assert_eq!(v.kind, LicenseKind::File);
     assert_eq!(v.expire_at, Some(now() + Duration::days(365)));
     assert_eq!(v.plugins, ["modbus-tcp", "opcua"]);
     assert_eq!((v.connections.max, v.tags.max), (100, 500));
@@ -64,7 +65,7 @@ fn a_license_bound_to_a_registered_gateway_is_installed_for_it() {
         .view(&other_fp(3), now() + Duration::days(400))
         .expect("view");
     assert!(later.expired);
-    assert_eq!(later.kind, GatewayLicenseKind::Trial);
+    assert_eq!(later.kind, LicenseKind::Trial);
     assert!(matches!(later.trial, Some(TrialFallback::Expired { .. })));
     assert_eq!(later.connections.max, 30);
 }

@@ -1,9 +1,9 @@
 //! Offline activation bundles: request export, gateways from request
 //! files, response import through the install pipeline.
 
+use licensedesk_core::gateway::LicenseKind;
 use licensedesk_core::offline::{Credential, OfflineRequest, RequestEntry};
 use licensedesk_gateways::ServerApi;
-use licensedesk_gateways::dto::GatewayLicenseKind;
 
 use crate::support::{Local, TestServer, now, other_fp, record_installs, sources, this_fp};
 
@@ -90,7 +90,7 @@ async fn export_answer_import_installs_each_gateway() {
         Some("ORDER_EXHAUSTED")
     );
     let v = local.reg.view(&this_fp(), now()).expect("view");
-    assert_eq!(v.kind, GatewayLicenseKind::Activation);
+    assert_eq!(v.kind, LicenseKind::Activation);
     // The one install is reported as coming from an offline response (the
     // tampered bundle and the refused gateway installed nothing).
     assert_eq!(sources(&installs), ["offline"]);

@@ -1,6 +1,7 @@
 //! The registry itself: this machine always present, typed gateways, usage.
 
-use licensedesk_gateways::dto::{GatewayLicenseKind, GatewaySource, TrialFallback};
+use licensedesk_core::gateway::LicenseKind;
+use licensedesk_gateways::dto::{GatewaySource, TrialFallback};
 use licensedesk_gateways::this_machine_fingerprint;
 
 use crate::support::{Local, now, other_fp, this_fp};
@@ -76,7 +77,7 @@ fn no_license_means_the_trial_with_its_usage() {
     let local = Local::new();
     local.reg.set_usage(&this_fp(), 12, 45).expect("usage");
     let v = local.reg.view(&this_fp(), now()).expect("view");
-    assert_eq!(v.kind, GatewayLicenseKind::Trial);
+    assert_eq!(v.kind, LicenseKind::Trial);
     assert_eq!(v.trial, Some(TrialFallback::NoneInstalled));
     assert_eq!((v.connections.in_use, v.connections.max), (12, 30));
     assert_eq!(v.connections.percent, Some(40));

@@ -47,13 +47,16 @@ impl ToSchema for InstallSourceSchema {
     }
 }
 
-fn kind_str(k: LicenseKind) -> &'static str {
-    match k {
-        LicenseKind::Trial => "trial",
-        LicenseKind::File => "file",
-        LicenseKind::Activation => "activation",
-        LicenseKind::Floating => "floating",
-    }
+/// The OpenAPI schema of the report's `kind`, core's [`LicenseKind`]: a
+/// string, described by the list of [`LicenseKind::ALL`]'s names (inline,
+/// not a component, as it always was).
+fn license_kind_schema() -> Schema {
+    let names = LicenseKind::ALL.map(|k| format!("`{k}`"));
+    let (last, rest) = names.split_last().expect("LicenseKind::ALL is not empty");
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!("{} or {last}.", rest.join(", "))))
+        .into()
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -62,8 +65,7 @@ pub struct InstallReport {
     /// Hardware fingerprint of the gateway the license was installed for.
     pub fingerprint: String,
     pub installed_at: DateTime<Utc>,
-    /// `trial`, `file`, `activation` or `floating`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = license_kind_schema)]
     pub kind: LicenseKind,
     #[schema(value_type = InstallSourceSchema)]
     pub source: InstallSource,
@@ -107,7 +109,7 @@ pub async fn record(
     let fp = normalize_fingerprint(&r.fingerprint).map_err(ApiError::core)?;
     let account = caller.account_id;
     let now = state.now();
-    let (kind, source) = (kind_str(r.kind), r.source.as_str());
+    let (kind, source) = (r.kind.as_str(), r.source.as_str());
     let installed_at = r.installed_at;
     let id = state
         .db

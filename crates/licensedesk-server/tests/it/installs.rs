@@ -1,7 +1,7 @@
 //! License installs reported by desktop clients (`/v1/gateway/installs`):
 //! recorded once per idempotency key, in the change feed, per account.
 
-use licensedesk_core::gateway::InstallSource;
+use licensedesk_core::gateway::{InstallSource, LicenseKind};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -185,7 +185,7 @@ async fn every_core_install_source_is_recorded_as_its_name() {
 }
 
 #[tokio::test]
-async fn openapi_lists_core_install_sources() {
+async fn openapi_lists_core_install_sources_and_kinds() {
     let s = TestServer::start().await;
     let (st, doc) = s.call("GET", "/openapi.json", None, None).await;
     assert_eq!(st, StatusCode::OK);
@@ -199,12 +199,55 @@ async fn openapi_lists_core_install_sources() {
         schemas["InstallSource"]["enum"],
         json!(InstallSource::ALL.map(InstallSource::as_str))
     );
+    // The kind stays an inline string whose description lists core's kinds.
+    let kind = &schemas["InstallReport"]["properties"]["kind"];
+    assert_eq!(kind["type"], "string");
+    for name in LicenseKind::ALL.map(LicenseKind::as_str) {
+        assert!(
+            kind["description"]
+                .as_str()
+                .is_some_and(|d| d.contains(&format!("`{name}`"))),
+            "{name}: {kind}"
+        );
+    }
 }
 
-/// The `source` CHECK of `gateway_installs` (migration 4, never edited)
-/// admits exactly core's [`InstallSource`] names.
-#[test]
-fn install_source_check_agrees_with_core() {
+#[tokio::test]
+async fn every_core_license_kind_is_recorded_as_its_name() {
+    let s = TestServer::start().await;
+    let (_, t) = s.account("enterprise", "cn-east").await;
+    for (n, kind) in (1..).zip(LicenseKind::ALL) {
+        let mut body = report("lic-kind", n);
+        body["kind"] = json!(kind);
+        let (st, v) = s.post("/v1/gateway/installs", &t, body).await;
+        assert_eq!(st, StatusCode::OK, "{kind}: {v}");
+    }
+    let rows = s.ok("/v1/gateway/installs", &t).await;
+    let listed: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(listed, LicenseKind::ALL.map(LicenseKind::as_str));
+
+    let mut body = report("lic-kind", 9);
+    body["kind"] = json!("paper");
+    let (st, v) = s.post("/v1/gateway/installs", &t, body).await;
+    assert!(st.is_client_error(), "{st}: {v}");
+    assert_eq!(
+        s.ok("/v1/gateway/installs", &t)
+            .await
+            .as_array()
+            .expect("rows")
+            .len(),
+        4
+    );
+}
+
+/// A migrated database with one account, to insert `gateway_installs` rows
+/// into directly (bypassing the API, to test the table's own CHECKs).
+fn installs_db() -> (tempfile::TempDir, rusqlite::Connection) {
     use licensedesk_server::db::{migrate, open_connection};
     let dir = tempfile::tempdir().expect("tmp");
     let mut c = open_connection(&dir.path().join("db.sqlite3")).expect("open");
@@ -215,25 +258,20 @@ fn install_source_check_agrees_with_core() {
         [],
     )
     .expect("account");
-    let insert = |source: &str| {
-        c.execute(
-            "INSERT INTO gateway_installs (account_id, license_id, fingerprint, kind, source, installed_at, recorded_at)
-             VALUES (1, 'lic', 'fp', 'file', ?1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            [source],
-        )
-    };
-    for source in InstallSource::ALL.map(InstallSource::as_str) {
-        insert(source).expect(source);
-    }
-    for unknown in ["pigeon", "File", "trial", ""] {
-        let err = insert(unknown).expect_err(unknown);
-        assert!(
-            err.to_string().contains("CHECK constraint failed"),
-            "{unknown:?}: {err}"
-        );
-    }
+    (dir, c)
+}
 
-    // And the CHECK lists nothing core does not know.
+fn insert_install(c: &rusqlite::Connection, kind: &str, source: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "INSERT INTO gateway_installs (account_id, license_id, fingerprint, kind, source, installed_at, recorded_at)
+         VALUES (1, 'lic', 'fp', ?1, ?2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        [kind, source],
+    )
+}
+
+/// The names the `CHECK (column IN (…))` of `gateway_installs` lists,
+/// sorted.
+fn checked_names(c: &rusqlite::Connection, column: &str) -> Vec<String> {
     let sql: String = c
         .query_row(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'gateway_installs'",
@@ -242,16 +280,64 @@ fn install_source_check_agrees_with_core() {
         )
         .expect("schema");
     let list = sql
-        .split_once("CHECK (source IN (")
+        .split_once(&format!("CHECK ({column} IN ("))
         .and_then(|(_, rest)| rest.split_once("))"))
         .map(|(list, _)| list)
-        .expect("the source CHECK");
-    let mut checked: Vec<&str> = list
+        .unwrap_or_else(|| panic!("the {column} CHECK in {sql}"));
+    let mut names: Vec<String> = list
         .split(',')
-        .map(|v| v.trim().trim_matches('\''))
+        .map(|v| v.trim().trim_matches('\'').to_owned())
         .collect();
-    let mut core = InstallSource::ALL.map(InstallSource::as_str).to_vec();
-    checked.sort_unstable();
-    core.sort_unstable();
-    assert_eq!(checked, core);
+    names.sort_unstable();
+    names
+}
+
+fn sorted(names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = names.iter().map(|&n| n.to_owned()).collect();
+    v.sort_unstable();
+    v
+}
+
+fn assert_check_failed(r: rusqlite::Result<usize>, what: &str) {
+    let err = r.expect_err(what);
+    assert!(
+        err.to_string().contains("CHECK constraint failed"),
+        "{what}: {err}"
+    );
+}
+
+/// The `source` CHECK of `gateway_installs` (migration 4, never edited)
+/// admits exactly core's [`InstallSource`] names.
+#[test]
+fn install_source_check_agrees_with_core() {
+    let (_dir, c) = installs_db();
+    for source in InstallSource::ALL.map(InstallSource::as_str) {
+        insert_install(&c, "file", source).expect(source);
+    }
+    for unknown in ["pigeon", "File", "trial", ""] {
+        assert_check_failed(insert_install(&c, "file", unknown), unknown);
+    }
+    // And the CHECK lists nothing core does not know.
+    assert_eq!(
+        checked_names(&c, "source"),
+        sorted(&InstallSource::ALL.map(InstallSource::as_str))
+    );
+}
+
+/// The `kind` CHECK of `gateway_installs` (migration 4, never edited)
+/// admits exactly core's [`LicenseKind`] names.
+#[test]
+fn license_kind_check_agrees_with_core() {
+    let (_dir, c) = installs_db();
+    for kind in LicenseKind::ALL.map(LicenseKind::as_str) {
+        insert_install(&c, kind, "file").expect(kind);
+    }
+    for unknown in ["paper", "Trial", "offline", ""] {
+        assert_check_failed(insert_install(&c, unknown, "file"), unknown);
+    }
+    // And the CHECK lists nothing core does not know.
+    assert_eq!(
+        checked_names(&c, "kind"),
+        sorted(&LicenseKind::ALL.map(LicenseKind::as_str))
+    );
 }
