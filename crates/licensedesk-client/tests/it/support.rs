@@ -107,20 +107,15 @@ impl TestServer {
     }
 
     /// A copy of the server's database as it is now, in a new directory
-    /// (SQLite's `VACUUM INTO`: consistent while the server runs).
+    /// (`licensedesk-server backup`, consistent while the server runs), as
+    /// an operator would put back by hand: its instance id kept.
     pub fn copy_database(&self) -> tempfile::TempDir {
         let copy = tempfile::tempdir().expect("tempdir");
-        rusqlite::Connection::open(self._dir.path().join("licensedesk.sqlite3"))
-            .expect("open")
-            .execute(
-                "VACUUM INTO ?1",
-                [copy
-                    .path()
-                    .join("licensedesk.sqlite3")
-                    .to_str()
-                    .expect("utf-8 path")],
-            )
-            .expect("copy the database");
+        licensedesk_server::backup::backup(
+            self._dir.path(),
+            &copy.path().join(licensedesk_server::db::FILE_NAME),
+        )
+        .expect("copy the database");
         copy
     }
 

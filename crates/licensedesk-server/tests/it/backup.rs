@@ -354,15 +354,7 @@ async fn one_server_per_data_dir_and_no_restore_under_it() {
     let out = backup(dir.path(), &file);
     assert!(out.ok, "{}", out.stderr);
 
-    let mut second = server_bin()
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-token",
-            ADMIN,
-            "--data-dir",
-        ])
-        .arg(dir.path())
+    let mut second = ServerProc::command(dir.path())
         .env("RUST_BACKTRACE", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -164,24 +164,30 @@ async fn installs_isolated_between_accounts() {
     );
 }
 
+/// Reports one install per name, with `field` set to it, and returns the
+/// `field` of every install the server lists.
+async fn record_each(s: &TestServer, t: &str, field: &str, names: &[&str]) -> Vec<String> {
+    for (n, name) in (1..).zip(names) {
+        let mut body = report(&format!("lic-{field}"), n);
+        body[field] = json!(name);
+        let (st, v) = s.post("/v1/gateway/installs", t, body).await;
+        assert_eq!(st, StatusCode::OK, "{name}: {v}");
+    }
+    s.ok("/v1/gateway/installs", t)
+        .await
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r[field].as_str().expect(field).to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn every_core_install_source_is_recorded_as_its_name() {
     let s = TestServer::start().await;
     let (_, t) = s.account("enterprise", "cn-east").await;
-    for (n, source) in (1..).zip(InstallSource::ALL) {
-        let mut body = report("lic-src", n);
-        body["source"] = json!(source);
-        let (st, v) = s.post("/v1/gateway/installs", &t, body).await;
-        assert_eq!(st, StatusCode::OK, "{source}: {v}");
-    }
-    let rows = s.ok("/v1/gateway/installs", &t).await;
-    let listed: Vec<&str> = rows
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["source"].as_str().expect("source"))
-        .collect();
-    assert_eq!(listed, InstallSource::ALL.map(InstallSource::as_str));
+    let names = InstallSource::ALL.map(InstallSource::as_str);
+    assert_eq!(record_each(&s, &t, "source", &names).await, names);
 }
 
 #[tokio::test]
@@ -216,20 +222,8 @@ async fn openapi_lists_core_install_sources_and_kinds() {
 async fn every_core_license_kind_is_recorded_as_its_name() {
     let s = TestServer::start().await;
     let (_, t) = s.account("enterprise", "cn-east").await;
-    for (n, kind) in (1..).zip(LicenseKind::ALL) {
-        let mut body = report("lic-kind", n);
-        body["kind"] = json!(kind);
-        let (st, v) = s.post("/v1/gateway/installs", &t, body).await;
-        assert_eq!(st, StatusCode::OK, "{kind}: {v}");
-    }
-    let rows = s.ok("/v1/gateway/installs", &t).await;
-    let listed: Vec<&str> = rows
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["kind"].as_str().expect("kind"))
-        .collect();
-    assert_eq!(listed, LicenseKind::ALL.map(LicenseKind::as_str));
+    let names = LicenseKind::ALL.map(LicenseKind::as_str);
+    assert_eq!(record_each(&s, &t, "kind", &names).await, names);
 
     let mut body = report("lic-kind", 9);
     body["kind"] = json!("paper");

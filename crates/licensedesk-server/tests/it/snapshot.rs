@@ -405,18 +405,14 @@ async fn snapshot_queries_read_their_indexes_and_the_rest_the_partial_one() {
 async fn cursors_past_the_end_of_a_restored_database_are_refused() {
     let a = TestServer::start().await;
     licensedesk_server::demo::seed(&a.state).expect("demo data");
+    // The database put back by hand, the file copied as it was: a
+    // consistent copy, but no `restore` (which would give it a new id).
     let copy = tempfile::tempdir().expect("tempdir");
-    Connection::open(a.dir.path().join("licensedesk.sqlite3"))
-        .expect("open")
-        .execute(
-            "VACUUM INTO ?1",
-            [copy
-                .path()
-                .join("licensedesk.sqlite3")
-                .to_str()
-                .expect("utf-8 path")],
-        )
-        .expect("copy the database");
+    licensedesk_server::backup::backup(
+        a.dir.path(),
+        &copy.path().join(licensedesk_server::db::FILE_NAME),
+    )
+    .expect("copy the database");
     // Written after the copy: the cursors below are past its end.
     a.post_ok("/v1/products", ENT, json!({"name": "After the copy"}))
         .await;

@@ -230,16 +230,23 @@ pub struct ServerProc {
 }
 
 impl ServerProc {
+    /// The command that starts the server binary on `dir`, on a free
+    /// loopback port, with the tests' admin token.
+    pub fn command(dir: &Path) -> std::process::Command {
+        let mut c = server_bin();
+        c.args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+            "--data-dir",
+        ])
+        .arg(dir);
+        c
+    }
+
     pub fn start(dir: &Path) -> Self {
-        let mut child = server_bin()
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-token",
-                ADMIN,
-                "--data-dir",
-            ])
-            .arg(dir)
+        let mut child = Self::command(dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
