@@ -76,6 +76,10 @@ pub struct SyncReport {
     pub cursor: String,
     /// The verified server time of the last page (RFC 3339).
     pub server_time: Option<String>,
+    /// The server refused the cache's cursor (`CURSOR_INVALID`: its data
+    /// was replaced or restored from a backup), so this run emptied the
+    /// mirror (the outbox kept) and synced from the start.
+    pub started_over: bool,
 }
 
 /// Cancels a running sync between pages (a cancelled sync resumes later).
@@ -197,7 +201,9 @@ impl SyncEngine {
         match self.run_once(progress, cancel).await {
             Err(Error::Server { code, .. }) if code == "CURSOR_INVALID" => {
                 self.cache.write(crate::cache::reset_mirror)?;
-                self.run_once(progress, cancel).await
+                let mut report = self.run_once(progress, cancel).await?;
+                report.started_over = true;
+                Ok(report)
             }
             other => other,
         }

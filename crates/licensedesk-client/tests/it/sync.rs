@@ -24,6 +24,10 @@ async fn full_sync_equals_the_servers_view_of_the_demo_account() {
         .await
         .expect("sync");
     assert!(report.full, "first sync is the full one");
+    assert!(
+        !report.started_over,
+        "a fresh cache starts, not over: {report:?}"
+    );
     // A snapshot: each code and device once, of the feed only the rest.
     let (rest, codes, devices) = server.snapshot_counts(ENT).await;
     assert_eq!(report.snapshot_rows as i64, codes + devices);
@@ -127,6 +131,7 @@ async fn a_replaced_server_database_gets_the_mirror_started_over() {
     .expect("enqueue");
     let r = sync(&s).await;
     assert!(r.full, "started over: {r:?}");
+    assert!(r.started_over, "{r:?}");
     assert!(r.snapshot_rows > 0, "{r:?}");
     assert_same_view(&new, &s, ENT).await;
     let items = s.outbox().list().expect("outbox");
@@ -166,6 +171,7 @@ async fn a_server_restored_from_an_older_copy_gets_the_mirror_started_over() {
     let (s, _) = session(&restored, dir.path(), ENT);
     let r = sync(&s).await;
     assert!(r.full, "started over: {r:?}");
+    assert!(r.started_over, "{r:?}");
     assert_same_view(&restored, &s, ENT).await;
     assert_eq!(after_the_copy(&s), 0);
     assert_next_sync_fetches_nothing(&s).await;
@@ -198,6 +204,7 @@ async fn incremental_sync_fetches_only_the_changes() {
     clock.set(server.now());
     let inc = sync(&s).await;
     assert!(!inc.full);
+    assert!(!inc.started_over, "{inc:?}");
     assert_eq!(inc.changes_fetched as i64, expected, "only the new changes");
     assert_eq!(inc.snapshot_rows, 0);
     assert!(
@@ -513,5 +520,6 @@ async fn an_upgrade_between_snapshot_pages_re_bases_the_code_read_before_it() {
 async fn assert_next_sync_fetches_nothing(s: &licensedesk_client::Session) {
     let again = sync(s).await;
     assert!(!again.full, "{again:?}");
+    assert!(!again.started_over, "{again:?}");
     assert_eq!((again.changes_fetched, again.snapshot_rows), (0, 0));
 }
