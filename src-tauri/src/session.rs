@@ -7,6 +7,7 @@ use licensedesk_client::{CancelToken, Client, NewProfile, Session, SyncProgress}
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::commands::sync::LastSync;
 use crate::error::{CmdError, CmdResult};
 
 /// What the sync is doing (shared with the progress callback).
@@ -15,6 +16,8 @@ pub struct SyncRuntime {
     pub cancel: Option<CancelToken>,
     pub progress: Option<SyncProgress>,
     pub last_error: Option<CmdError>,
+    /// The last successful sync (see [`LastSync`]).
+    pub last_sync: Option<LastSync>,
     pub online: Option<bool>,
     /// Bumped on every change (start, progress, end): the UI keeps the
     /// newest status it has seen, whichever way it arrived (an answer to

@@ -1,6 +1,6 @@
 //! Sync now / cancel / status, with progress events, and the outbox.
 
-use licensedesk_client::{CancelToken, OutboxItem, Staleness, SyncProgress};
+use licensedesk_client::{CancelToken, OutboxItem, Staleness, SyncProgress, SyncReport};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use ts_rs::TS;
@@ -29,10 +29,45 @@ pub struct SyncStatus {
     pub gateway_pending: u32,
     /// The last sync's failure, kept until a sync succeeds.
     pub last_error: Option<CmdError>,
+    /// The last successful sync of this profile since the app started
+    /// (kept in memory only; a failed sync leaves it as it was).
+    pub last_sync: Option<LastSync>,
     /// Grows with every change of this status: of two statuses, the one
     /// with the larger `seq` is the newer.
     #[ts(type = "number")]
     pub seq: u64,
+}
+
+/// What the last successful sync did (from licensedesk-client's `SyncReport`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct LastSync {
+    /// The server refused the cache's sync position (`CURSOR_INVALID`: its
+    /// data was replaced or restored from a backup), so the sync emptied the
+    /// mirror, kept the outbox, and synced everything again.
+    pub started_over: bool,
+    /// A full sync (a fresh or emptied cache), not an incremental one.
+    pub full: bool,
+    /// Code and device rows received in the snapshot.
+    #[ts(type = "number")]
+    pub snapshot_rows: u64,
+    /// Change-feed changes that touched the cache.
+    #[ts(type = "number")]
+    pub changes_applied: u64,
+    /// The status `seq` at which this sync ended: tells two syncs apart.
+    #[ts(type = "number")]
+    pub seq: u64,
+}
+
+impl LastSync {
+    fn new(report: &SyncReport, seq: u64) -> Self {
+        Self {
+            started_over: report.started_over,
+            full: report.full,
+            snapshot_rows: report.snapshot_rows,
+            changes_applied: report.changes_applied,
+            seq,
+        }
+    }
 }
 
 fn status(state: &AppState) -> CmdResult<SyncStatus> {
@@ -63,6 +98,7 @@ fn status(state: &AppState) -> CmdResult<SyncStatus> {
             .filter(|p| p.error.is_none())
             .count() as u32,
         last_error: rt.last_error.clone(),
+        last_sync: rt.last_sync.clone(),
         seq: rt.seq,
     })
 }
@@ -128,8 +164,14 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
         rt.cancel = None;
         rt.progress = None;
         rt.online = Some(online);
-        rt.last_error = result.err().map(CmdError::from);
         rt.changed();
+        match result {
+            Ok(report) => {
+                rt.last_error = None;
+                rt.last_sync = Some(LastSync::new(&report, rt.seq));
+            }
+            Err(e) => rt.last_error = Some(CmdError::from(e)),
+        }
     }
     let s = status(state)?;
     let _ = app.emit(STATUS_EVENT, &s);

@@ -7,4 +7,5 @@ mod field;
 mod gateways;
 mod profiles;
 mod support;
+mod sync;
 mod views;

@@ -16,6 +16,7 @@ export type { GatewaySummary } from '../bindings/GatewaySummary';
 export type { InstallOutcome } from '../bindings/InstallOutcome';
 export type { InstalledLicense } from '../bindings/InstalledLicense';
 export type { Language } from '../bindings/Language';
+export type { LastSync } from '../bindings/LastSync';
 export type { LicenseCharts } from '../bindings/LicenseCharts';
 export type { LicensePage } from '../bindings/LicensePage';
 export type { LicenseQuery } from '../bindings/LicenseQuery';

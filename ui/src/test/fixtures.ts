@@ -8,6 +8,7 @@ export const status = {
   outbox_rejected: 0,
   gateway_pending: 0,
   last_error: null,
+  last_sync: null,
   seq: 0,
 };
 export const overview = { name: 'Acme', kind: 'enterprise', data_center: 'cn-east', time_zone: 'Asia/Shanghai', verified_enterprise: true, total: 2300, used: 1796, remaining: 504, unassigned: 0, free_codes: 10, staleness: status.staleness };
