@@ -69,6 +69,7 @@ export const en = {
   'status.outboxRetry': 'Retry',
   'status.clockGuard': 'Clock warning',
   'status.syncDone': 'Sync finished',
+  'status.startedOver': "The server's data was replaced or restored from a backup, so LicenseDesk synced everything again. Changes waiting to be sent were kept.",
   'sync.phase.keys': 'Keys',
   'sync.phase.outbox': 'Outbox',
   'sync.phase.snapshot': 'Snapshot',
