@@ -12,6 +12,8 @@ export interface Scenario {
   language?: 'en' | 'zh-CN';
   theme?: 'light' | 'dark' | 'system';
   emptyFieldKit?: boolean;
+  /** The last sync emptied the cache and synced again (the server's data was replaced or restored). */
+  startedOver?: boolean;
 }
 
 const NOW = Date.now();
@@ -201,6 +203,7 @@ export function install(s: Scenario): void {
     outbox_rejected: s.offline ? 1 : 0,
     gateway_pending: 0,
     last_error: s.offline ? { code: 'SERVER_UNREACHABLE', message: 'the server at http://127.0.0.1:8787 cannot be reached (connection refused); the data shown is from the last sync' } : null,
+    last_sync: s.startedOver ? { started_over: true, full: true, snapshot_rows: 2300, changes_applied: 14, seq: 1 } : null,
     seq: 1,
   };
   let settings = { language: s.language ?? 'en', theme: s.theme ?? 'light' };

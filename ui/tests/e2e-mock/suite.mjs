@@ -202,6 +202,21 @@ export const tests = [
     },
   },
   {
+    name: 'a sync that started over is explained, and the notice is dismissed from the keyboard',
+    scenario: { startedOver: true },
+    async run({ page, shot, expect }) {
+      const notice = page.getByTestId('sync-started-over');
+      await expect.text(notice, "The server's data was replaced or restored from a backup");
+      await expect.text(notice, 'Changes waiting to be sent were kept.');
+      await shot('sync-started-over');
+      await notice.getByRole('button', { name: 'Dismiss' }).focus();
+      await page.keyboard.press('Enter');
+      await expect.hidden(notice);
+      // The data it synced is shown as usual.
+      await expect.text(page.getByRole('region', { name: 'Total' }), '2,300');
+    },
+  },
+  {
     name: 'sync progress shows phase and n / total',
     scenario: { syncing: true },
     async run({ page, shot, expect }) {
