@@ -37,9 +37,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::db::{FILE_NAME, MIGRATIONS, migrate};
+use crate::db::{FILE_NAME, MIGRATIONS, instance, migrate, renew_instance};
 
 /// The lock file in the data dir, held by `serve` and `restore`.
 pub const LOCK_FILE: &str = "server.lock";
@@ -222,11 +222,7 @@ pub fn inspect(path: &Path) -> anyhow::Result<DbInfo> {
             "{shown} has schema version {version}, newer than this server's ({latest}); restore it with a newer licensedesk-server"
         );
     }
-    let instance: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let instance = instance(&conn)?;
     if instance.is_none() && version >= 8 {
         bail!(
             "{shown} has no instance id in its meta table; it is not a database this server wrote"
@@ -322,12 +318,7 @@ fn prepare(tmp: &Path, avoid: &[&str]) -> anyhow::Result<(u32, String)> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     let version = migrate(&mut conn)?;
     let instance = loop {
-        let id: String = conn.query_row(
-            "INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(8))))
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value RETURNING value",
-            [],
-            |r| r.get(0),
-        )?;
+        let id = renew_instance(&conn)?;
         if !avoid.contains(&id.as_str()) {
             break id;
         }
@@ -350,12 +341,7 @@ fn fold_wal(live: &Path) -> Option<String> {
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        let instance = conn
-            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .unwrap_or(None);
+        let instance = instance(&conn).unwrap_or(None);
         conn.close().map_err(|(_, e)| e)?;
         Ok(instance)
     };

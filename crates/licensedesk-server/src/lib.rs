@@ -77,11 +77,7 @@ impl AppState {
         let db = Db::open(&data_dir.join(db::FILE_NAME))?;
         let instance: String = db
             .write_sync(|c| {
-                Ok(
-                    c.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                        r.get(0)
-                    })?,
-                )
+                db::instance(c)?.ok_or_else(|| error::ApiError::Internal("it has none".into()))
             })
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;

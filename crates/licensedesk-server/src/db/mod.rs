@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -113,6 +113,26 @@ struct Inner {
     jobs: Mutex<mpsc::Sender<Job>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+}
+
+/// The database's instance id (made by migration 8), if it has one.
+pub fn instance(c: &Connection) -> rusqlite::Result<Option<String>> {
+    c.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Gives the database a new instance id, made exactly as migration 8 makes
+/// the first one (its statement is run again), and returns it.
+pub fn renew_instance(c: &Connection) -> rusqlite::Result<String> {
+    let (_, _, make) = MIGRATIONS
+        .iter()
+        .find(|m| m.1 == "instance")
+        .expect("the instance migration");
+    c.execute("DELETE FROM meta WHERE key = 'instance'", [])?;
+    c.execute_batch(make)?;
+    instance(c)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
 /// Opens a connection with the server's pragmas.
