@@ -336,21 +336,17 @@ fn read_page(
 }
 
 fn read_codes(c: &Connection, account: i64, after: i64, limit: i64) -> Result<Vec<SnapshotCode>> {
-    let mut st = c.prepare_cached(CODES_SQL)?;
-    let rows = st
-        .query_map(params![account, after, limit], |r| {
-            Ok(SnapshotCode {
-                id: r.get(0)?,
-                code: r.get(1)?,
-                batch_id: r.get(2)?,
-                product_id: r.get(3)?,
-                device_id: r.get(4)?,
-                consumed_at: r.get(5)?,
-                expires_at: r.get(6)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    read_rows(c, CODES_SQL, account, after, limit, |r| {
+        Ok(SnapshotCode {
+            id: r.get(0)?,
+            code: r.get(1)?,
+            batch_id: r.get(2)?,
+            product_id: r.get(3)?,
+            device_id: r.get(4)?,
+            consumed_at: r.get(5)?,
+            expires_at: r.get(6)?,
+        })
+    })
 }
 
 fn read_devices(
@@ -359,21 +355,34 @@ fn read_devices(
     after: i64,
     limit: i64,
 ) -> Result<Vec<SnapshotDevice>> {
-    let mut st = c.prepare_cached(DEVICES_SQL)?;
+    read_rows(c, DEVICES_SQL, account, after, limit, |r| {
+        Ok(SnapshotDevice {
+            id: r.get(0)?,
+            pk: r.get(1)?,
+            dk: r.get(2)?,
+            hardware_id: r.get(3)?,
+            status: r.get(4)?,
+            online: r.get(5)?,
+            offline_reason: r.get(6)?,
+            activated_at: r.get(7)?,
+            expires_at: r.get(8)?,
+        })
+    })
+}
+
+/// One keyset page of a row section: `sql` takes the account, the last key
+/// read and the page size.
+fn read_rows<T>(
+    c: &Connection,
+    sql: &str,
+    account: i64,
+    after: i64,
+    limit: i64,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare_cached(sql)?;
     let rows = st
-        .query_map(params![account, after, limit], |r| {
-            Ok(SnapshotDevice {
-                id: r.get(0)?,
-                pk: r.get(1)?,
-                dk: r.get(2)?,
-                hardware_id: r.get(3)?,
-                status: r.get(4)?,
-                online: r.get(5)?,
-                offline_reason: r.get(6)?,
-                activated_at: r.get(7)?,
-                expires_at: r.get(8)?,
-            })
-        })?
+        .query_map(params![account, after, limit], row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
