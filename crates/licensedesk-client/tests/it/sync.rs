@@ -110,6 +110,23 @@ async fn a_server_without_the_snapshot_gets_its_whole_feed_replayed() {
     assert_next_sync_fetches_nothing(&s).await;
 }
 
+/// Opens the cache in `dir` against `server`, whose database is not the
+/// one the cache last synced from, runs `before` on the session, syncs, and
+/// checks that the mirror started over and ends equal to `server`'s view.
+async fn sync_starting_over(
+    server: &TestServer,
+    dir: &std::path::Path,
+    before: impl FnOnce(&licensedesk_client::Session),
+) -> (licensedesk_client::Session, licensedesk_client::SyncReport) {
+    let (s, _) = session(server, dir, ENT);
+    before(&s);
+    let r = sync(&s).await;
+    assert!(r.full, "started over: {r:?}");
+    assert!(r.started_over, "{r:?}");
+    assert_same_view(server, &s, ENT).await;
+    (s, r)
+}
+
 /// The cache's server now answers from another database (its data was
 /// replaced; here: the same cache opened against a second server): the
 /// cache's cursor is refused, the mirror starts over and ends equal to the
@@ -123,17 +140,15 @@ async fn a_replaced_server_database_gets_the_mirror_started_over() {
     let new = TestServer::demo().await;
     new.connect_new(ENT, "pwm0001", "only-new", 5).await;
     drop(s);
-    let (s, _) = session(&new, dir.path(), ENT);
-    s.enqueue(&licensedesk_client::OutboxAction::AssignCodes {
-        pk: "no-such-product".into(),
-        count: 1,
+    let (s, r) = sync_starting_over(&new, dir.path(), |s| {
+        s.enqueue(&licensedesk_client::OutboxAction::AssignCodes {
+            pk: "no-such-product".into(),
+            count: 1,
+        })
+        .expect("enqueue");
     })
-    .expect("enqueue");
-    let r = sync(&s).await;
-    assert!(r.full, "started over: {r:?}");
-    assert!(r.started_over, "{r:?}");
+    .await;
     assert!(r.snapshot_rows > 0, "{r:?}");
-    assert_same_view(&new, &s, ENT).await;
     let items = s.outbox().list().expect("outbox");
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0].state, "rejected");
@@ -168,11 +183,7 @@ async fn a_server_restored_from_an_older_copy_gets_the_mirror_started_over() {
     drop(s);
     let restored = TestServer::start_on(copy).await;
     assert_eq!(restored.state.instance, old.state.instance);
-    let (s, _) = session(&restored, dir.path(), ENT);
-    let r = sync(&s).await;
-    assert!(r.full, "started over: {r:?}");
-    assert!(r.started_over, "{r:?}");
-    assert_same_view(&restored, &s, ENT).await;
+    let (s, _) = sync_starting_over(&restored, dir.path(), |_| {}).await;
     assert_eq!(after_the_copy(&s), 0);
     assert_next_sync_fetches_nothing(&s).await;
 }

@@ -12,6 +12,15 @@ fn report(license_id: &str, n: u32) -> Value {
            "installed_at": "2026-03-31T09:00:00Z", "kind": "file", "source": "file"})
 }
 
+/// The installs the server lists for `token`'s account.
+async fn installs(s: &TestServer, token: &str) -> Vec<Value> {
+    s.ok("/v1/gateway/installs", token)
+        .await
+        .as_array()
+        .expect("rows")
+        .clone()
+}
+
 async fn install_changes(s: &TestServer, token: &str) -> Vec<Value> {
     let page = s.ok("/v1/changes", token).await;
     page["changes"]
@@ -43,8 +52,8 @@ async fn install_recorded_once_per_key_with_a_change_row() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(again, first);
-    let rows = s.ok("/v1/gateway/installs", &t).await;
-    assert_eq!(rows.as_array().expect("rows").len(), 1, "{rows}");
+    let rows = installs(&s, &t).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["license_id"], "lic-abc");
     assert_eq!(rows[0]["fingerprint"], fingerprint(1));
     assert_eq!(rows[0]["kind"], "file");
@@ -63,14 +72,7 @@ async fn install_recorded_once_per_key_with_a_change_row() {
         )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
-    assert_eq!(
-        s.ok("/v1/gateway/installs", &t)
-            .await
-            .as_array()
-            .expect("rows")
-            .len(),
-        1
-    );
+    assert_eq!(installs(&s, &t).await.len(), 1);
 
     // Another key is another install.
     let (st, _) = s
@@ -82,14 +84,7 @@ async fn install_recorded_once_per_key_with_a_change_row() {
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(
-        s.ok("/v1/gateway/installs", &t)
-            .await
-            .as_array()
-            .expect("rows")
-            .len(),
-        2
-    );
+    assert_eq!(installs(&s, &t).await.len(), 2);
     assert_eq!(install_changes(&s, &t).await.len(), 2);
 }
 
@@ -121,13 +116,7 @@ async fn install_fields_validated() {
         )
         .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    assert!(
-        s.ok("/v1/gateway/installs", &t)
-            .await
-            .as_array()
-            .expect("rows")
-            .is_empty()
-    );
+    assert!(installs(&s, &t).await.is_empty());
 }
 
 #[tokio::test]
@@ -173,10 +162,8 @@ async fn record_each(s: &TestServer, t: &str, field: &str, names: &[&str]) -> Ve
         let (st, v) = s.post("/v1/gateway/installs", t, body).await;
         assert_eq!(st, StatusCode::OK, "{name}: {v}");
     }
-    s.ok("/v1/gateway/installs", t)
+    installs(s, t)
         .await
-        .as_array()
-        .expect("rows")
         .iter()
         .map(|r| r[field].as_str().expect(field).to_owned())
         .collect()
@@ -229,14 +216,7 @@ async fn every_core_license_kind_is_recorded_as_its_name() {
     body["kind"] = json!("paper");
     let (st, v) = s.post("/v1/gateway/installs", &t, body).await;
     assert!(st.is_client_error(), "{st}: {v}");
-    assert_eq!(
-        s.ok("/v1/gateway/installs", &t)
-            .await
-            .as_array()
-            .expect("rows")
-            .len(),
-        4
-    );
+    assert_eq!(installs(&s, &t).await.len(), 4);
 }
 
 /// A migrated database with one account, to insert `gateway_installs` rows
