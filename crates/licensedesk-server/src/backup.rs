@@ -50,6 +50,18 @@ pub struct DataDirLock {
     _file: File,
 }
 
+/// Creates the data dir (and any missing parents) readable by its owner
+/// only: it holds the database, with every account's customers, devices and
+/// orders, and the signing keys. A directory that exists is left as it is.
+pub fn create_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(data_dir)
+        .with_context(|| format!("creating the data dir {}", data_dir.display()))
+}
+
 /// Takes the data dir's exclusive lock, or fails at once if another
 /// process holds it. `doing` says what needed it ("starting the server").
 pub fn lock_data_dir(data_dir: &Path, doing: &str) -> anyhow::Result<DataDirLock> {
@@ -165,6 +177,13 @@ fn copy_database(src: &Path, dst: &Path) -> anyhow::Result<()> {
     let dst_str = dst
         .to_str()
         .with_context(|| format!("{} is not a UTF-8 path", dst.display()))?;
+    // Created first, for its owner only (`VACUUM INTO` fills an empty
+    // file and keeps its mode): a backup holds what the database holds.
+    let mut create = OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    create.open(dst)?;
     let conn = open_read_only(src)?;
     conn.execute("VACUUM INTO ?1", [dst_str])?;
     conn.close().map_err(|(_, e)| e)?;
@@ -262,8 +281,7 @@ pub fn restore(data_dir: &Path, from: &Path, now: DateTime<Utc>) -> anyhow::Resu
             data_dir.display()
         )
     })?;
-    fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating the data dir {}", data_dir.display()))?;
+    create_data_dir(data_dir)?;
     let _lock = lock_data_dir(data_dir, "restoring")?;
     let live = data_dir.join(FILE_NAME);
     // One name: the lock means one restore at a time. Whatever a restore
@@ -430,6 +448,47 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    }
+
+    /// A new data dir, and the parents it needs, are for their owner only;
+    /// one that exists keeps its mode.
+    #[cfg(unix)]
+    #[test]
+    fn a_new_data_dir_is_private_and_an_existing_one_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nested = dir.path().join("srv/licensedesk");
+        create_data_dir(&nested).expect("create");
+        assert_eq!(mode(&nested), 0o700);
+        assert_eq!(mode(nested.parent().expect("parent")), 0o700);
+        fs::set_permissions(&nested, fs::Permissions::from_mode(0o750)).expect("chmod");
+        create_data_dir(&nested).expect("exists");
+        assert_eq!(mode(&nested), 0o750);
+    }
+
+    /// A backup, and a database put in place by a restore, are readable by
+    /// their owner only.
+    #[cfg(unix)]
+    #[test]
+    fn a_backup_and_a_restored_database_are_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        create_data_dir(&data).expect("data dir");
+        let mut c = Connection::open(data.join(FILE_NAME)).expect("open");
+        migrate(&mut c).expect("migrate");
+        drop(c);
+        let file = dir.path().join("copy.sqlite3");
+        backup(&data, &file).expect("backup");
+        assert_eq!(mode(&file), 0o600);
+        let other = dir.path().join("other");
+        restore(&other, &file, Utc::now()).expect("restore");
+        assert_eq!(mode(&other.join(FILE_NAME)), 0o600);
+    }
 
     /// A backup made before the latest migrations is migrated when
     /// restored, and gets a new instance id whether it had one or not.

@@ -73,7 +73,7 @@ impl AppState {
         settings: Settings,
         admin_token: &str,
     ) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir)?;
+        backup::create_data_dir(data_dir)?;
         let db = Db::open(&data_dir.join(db::FILE_NAME))?;
         let instance: String = db
             .write_sync(|c| {

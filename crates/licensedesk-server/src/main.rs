@@ -73,8 +73,7 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        std::fs::create_dir_all(&args.data_dir)
-            .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
+        backup::create_data_dir(&args.data_dir)?;
         // Held until the server stops (or the process dies).
         let _lock = backup::lock_data_dir(&args.data_dir, "starting another one")?;
         let admin_token = match (&args.admin_token, args.demo) {

@@ -202,7 +202,7 @@ async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
         a.state.instance
     );
     assert_ne!(new_instance, a.state.instance);
-    let restored = fresh.path().join("licensedesk.sqlite3");
+    let restored = fresh.path().join(licensedesk_server::db::FILE_NAME);
     assert_eq!(instance_of(&restored), new_instance);
     for table in ["accounts", "products", "codes", "devices", "changes"] {
         assert_eq!(count(&restored, table), count(&file, table), "{table}");
@@ -288,7 +288,12 @@ async fn restore_refuses_what_is_not_a_sound_licensedesk_database() {
     let missing = saved.path().join("missing.sqlite3");
 
     let before = files(dir.path());
-    assert!(before.contains_key(&dir.path().join("licensedesk.sqlite3-wal")));
+    assert!(
+        before.contains_key(
+            &dir.path()
+                .join(format!("{}-wal", licensedesk_server::db::FILE_NAME))
+        )
+    );
     for (file, reason) in [
         (&text, "is not a LicenseDesk database"),
         (&empty, "is not a LicenseDesk database"),
@@ -390,7 +395,7 @@ async fn one_server_per_data_dir_and_no_restore_under_it() {
 
     account("after the backup").await;
     p.kill();
-    let live = dir.path().join("licensedesk.sqlite3");
+    let live = dir.path().join(licensedesk_server::db::FILE_NAME);
     assert!(PathBuf::from(format!("{}-wal", live.display())).exists());
     let out = restore(dir.path(), &file);
     assert!(out.ok, "{}", out.stderr);

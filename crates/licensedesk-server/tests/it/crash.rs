@@ -117,7 +117,8 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     .expect("json");
     assert_eq!(keyset["keys"].as_array().map(Vec::len), Some(2));
 
-    let c = rusqlite::Connection::open(dir.path().join("licensedesk.sqlite3")).expect("open");
+    let c = rusqlite::Connection::open(dir.path().join(licensedesk_server::db::FILE_NAME))
+        .expect("open");
     let check: String = c
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity");
