@@ -202,7 +202,7 @@ export function install(s: Scenario): void {
     outbox_pending: s.offline ? 2 : 0,
     outbox_rejected: s.offline ? 1 : 0,
     gateway_pending: 0,
-    last_error: s.offline ? { code: 'SERVER_UNREACHABLE', message: 'the server at http://127.0.0.1:8787 cannot be reached (connection refused); the data shown is from the last sync' } : null,
+    last_error: s.offline ? { code: 'SERVER_UNREACHABLE', message: 'the server at http://127.0.0.1:8787 cannot be reached (error sending request for url (http://127.0.0.1:8787/v1/changes?cursor=48213%40c5a1f0e2)); the data shown is from the last sync' } : null,
     last_sync: s.startedOver ? { started_over: true, full: true, snapshot_rows: 2300, changes_applied: 14, seq: 1 } : null,
     seq: 1,
   };

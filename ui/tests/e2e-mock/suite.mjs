@@ -5,6 +5,15 @@ async function emit(page, event, payload) {
   await page.evaluate(([event, payload]) => window.__TAURI_INTERNALS__.invoke('plugin:event|emit', { event, payload }), [event, payload]);
 }
 
+// A status-bar item shows all its text (nothing cut off) and lies inside the bar.
+async function fitsIn(page, expect, item, bar) {
+  const [w, sw] = await item.evaluate((el) => [el.clientWidth, el.scrollWidth]);
+  expect.true(sw <= w, `text cut off: scrollWidth ${sw} > clientWidth ${w}`);
+  const a = await item.boundingBox();
+  const b = await bar.boundingBox();
+  expect.true(a && b && a.x >= b.x && a.x + a.width <= b.x + b.width && a.y >= b.y && a.y + a.height <= b.y + b.height, `outside the bar: ${JSON.stringify(a)} in ${JSON.stringify(b)}`);
+}
+
 export const tests = [
   {
     name: 'products view renders tiles and cards from fixture data',
@@ -199,6 +208,50 @@ export const tests = [
       await expect.text(panel, 'only 12 are unassigned');
       await expect.text(panel, 'Rejected');
       await shot('offline-outbox');
+    },
+  },
+  {
+    name: 'a failed sync (server unreachable): a short chip, opened from the keyboard, shows the message and the code',
+    scenario: { offline: true },
+    async run({ page, shot, expect }) {
+      const bar = page.getByRole('contentinfo');
+      const chip = bar.getByTestId('sync-error');
+      await expect.text(chip, 'Server unreachable');
+      await fitsIn(page, expect, chip, bar);
+      // Keyboard only: from the bar's Sync now, Tab reaches the chip.
+      await bar.getByRole('button', { name: 'Sync now' }).focus();
+      await page.keyboard.press('Tab');
+      expect.true(await chip.evaluate((el) => el === document.activeElement), 'Tab did not reach the error chip');
+      const outline = await chip.evaluate((el) => getComputedStyle(el).outlineStyle);
+      expect.true(outline !== 'none', `chip focus outline is ${outline}`);
+      await shot('sync-error-chip');
+      await page.keyboard.press('Enter');
+      const panel = page.getByRole('dialog', { name: 'Server unreachable' });
+      await expect.text(panel, 'cannot be reached (error sending request for url');
+      await expect.text(panel, 'the data shown is from the last sync');
+      await expect.text(panel.locator('code'), 'SERVER_UNREACHABLE');
+      await expect.attr(chip, 'aria-expanded', 'true');
+      const box = await panel.boundingBox();
+      expect.true(box && box.x >= 0 && box.x + box.width <= 1280 && box.y >= 0 && box.y + box.height <= 800, `panel outside the window: ${JSON.stringify(box)}`);
+      await shot('sync-error-panel');
+      await page.keyboard.press('Escape');
+      await expect.hidden(panel);
+      expect.true(await chip.evaluate((el) => el === document.activeElement), 'Escape did not give the focus back to the chip');
+    },
+  },
+  {
+    name: 'a failed sync in zh-CN: the chip says so in Chinese and fits',
+    scenario: { offline: true, language: 'zh-CN' },
+    async run({ page, shot, expect }) {
+      const bar = page.getByRole('contentinfo');
+      const chip = bar.getByTestId('sync-error');
+      await expect.text(chip, '无法连接服务器');
+      await fitsIn(page, expect, chip, bar);
+      await chip.click();
+      const panel = page.getByRole('dialog', { name: '无法连接服务器' });
+      await expect.text(panel, 'cannot be reached');
+      await expect.text(panel.getByRole('button', { name: '立即同步' }), '立即同步');
+      await shot('sync-error-panel-zh');
     },
   },
   {

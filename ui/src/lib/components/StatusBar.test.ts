@@ -1,12 +1,21 @@
-import { describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import StatusBar from './StatusBar.svelte';
 import { tick } from 'svelte';
 import { app, requestSync } from '../state.svelte';
+import { setLocale } from '../i18n/index.svelte';
 import { status } from '../../test/fixtures';
 
+const unreachable = {
+  code: 'SERVER_UNREACHABLE',
+  message:
+    'the server at http://127.0.0.1:45873 cannot be reached (error sending request for url (http://127.0.0.1:45873/v1/keys)); the data shown is from the last sync',
+};
+
 describe('StatusBar', () => {
+  afterEach(() => setLocale('en'));
+
   it('shows online, last synced relative with the exact time on hover', async () => {
     mockIPC(() => null);
     app.sync = { ...status };
@@ -78,5 +87,80 @@ describe('StatusBar', () => {
     app.sync = { ...app.sync };
     await tick();
     expect(app.epoch).toBe(before + 1);
+  });
+
+  it("the last sync's error is a short summary chosen by its code, in en and zh-CN, the message on hover", async () => {
+    mockIPC(() => null);
+    app.sync = { ...status, online: false, last_error: unreachable };
+    render(StatusBar);
+    const chip = screen.getByTestId('sync-error');
+    expect(chip.tagName).toBe('BUTTON');
+    expect(chip.textContent?.trim()).toBe('Server unreachable');
+    expect(chip.getAttribute('title')).toBe(unreachable.message);
+    expect(chip.getAttribute('data-code')).toBe('SERVER_UNREACHABLE');
+    setLocale('zh-CN');
+    await tick();
+    expect(chip.textContent?.trim()).toBe('无法连接服务器');
+  });
+
+  it('an error code without words of its own says "Last sync failed"', async () => {
+    mockIPC(() => null);
+    app.sync = { ...status, last_error: { code: 'SOMETHING_NEW', message: 'a new kind of failure' } };
+    render(StatusBar);
+    const chip = screen.getByTestId('sync-error');
+    expect(chip.textContent?.trim()).toBe('Last sync failed');
+    setLocale('zh-CN');
+    await tick();
+    expect(chip.textContent?.trim()).toBe('上次同步失败');
+  });
+
+  it('the error chip opens a panel with the full message and the code; Escape closes it and gives the focus back', async () => {
+    mockIPC(() => null);
+    app.sync = { ...status, online: false, last_error: unreachable };
+    render(StatusBar);
+    const chip = screen.getByRole('button', { name: 'Server unreachable' });
+    expect(chip.getAttribute('aria-expanded')).toBe('false');
+    expect(screen.queryByRole('dialog')).toBeNull();
+    chip.focus();
+    await fireEvent.click(chip);
+    const panel = screen.getByRole('dialog', { name: 'Server unreachable' });
+    expect(chip.getAttribute('aria-expanded')).toBe('true');
+    expect(chip.getAttribute('aria-controls')).toBe(panel.id);
+    expect(screen.getByTestId('sync-error-message').textContent).toBe(unreachable.message);
+    expect(panel.querySelector('code')?.textContent).toBe('SERVER_UNREACHABLE');
+    expect(panel.contains(document.activeElement)).toBe(true);
+    await fireEvent.keyDown(document.activeElement ?? window, { key: 'Escape' });
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(chip.getAttribute('aria-expanded')).toBe('false');
+    expect(document.activeElement).toBe(chip);
+  });
+
+  it("the panel's Sync now runs the sync, is disabled while it runs, and the error goes when a sync succeeds", async () => {
+    let calls = 0;
+    let finish: (s: unknown) => void = () => {};
+    mockIPC((cmd) => {
+      if (cmd !== 'sync_now') return null;
+      calls++;
+      return new Promise((resolve) => (finish = resolve));
+    });
+    app.sync = { ...status, online: false, last_error: unreachable, seq: 1 };
+    render(StatusBar);
+    await fireEvent.click(screen.getByTestId('sync-error'));
+    const panel = screen.getByRole('dialog', { name: 'Server unreachable' });
+    const retry = within(panel).getByRole('button', { name: /Sync now/ });
+    expect((retry as HTMLButtonElement).disabled).toBe(false);
+    await fireEvent.click(retry);
+    expect(calls).toBe(1);
+    // The sync runs (its status event): the error stays in the open panel, the action waits.
+    app.sync = { ...status, online: false, syncing: true, last_error: unreachable, seq: 2 };
+    await tick();
+    expect(screen.getByTestId('sync-error')).toBeTruthy();
+    expect((within(panel).getByRole('button', { name: /Syncing/ }) as HTMLButtonElement).disabled).toBe(true);
+    // It succeeds: the error and its panel go.
+    finish({ ...status, seq: 3 });
+    await waitFor(() => expect(screen.queryByTestId('sync-error')).toBeNull());
+    expect(screen.queryByRole('dialog')).toBeNull();
+    // The focus was in the panel: it goes to the bar's Sync now, not to the page.
+    expect(document.activeElement?.textContent?.trim()).toBe('Sync now');
   });
 });

@@ -68,6 +68,16 @@ export const en = {
   'status.outboxAttempts': '{n} attempts',
   'status.outboxRetry': 'Retry',
   'status.clockGuard': 'Clock warning',
+  // The last sync's error, in the status bar: a short summary by its code
+  // (only codes a sync ends with), the full message from Rust in its panel.
+  'status.syncFailed': 'Last sync failed',
+  'status.syncFailed.unreachable': 'Server unreachable',
+  'status.syncFailed.rejected': 'Server refused the sync',
+  'status.syncFailed.protocol': 'Unexpected server answer',
+  'status.syncFailed.serverTime': 'Server time not verified',
+  'status.syncFailed.cancelled': 'Sync cancelled',
+  'status.syncFailed.cache': 'Local cache error',
+  'status.syncFailed.corrupt': 'Cached data unreadable',
   'status.syncDone': 'Sync finished',
   'status.startedOver': "The server's data was replaced or restored from a backup, so LicenseDesk synced everything again. Changes waiting to be sent were kept.",
   'sync.phase.keys': 'Keys',
