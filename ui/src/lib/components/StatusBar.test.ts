@@ -163,4 +163,33 @@ describe('StatusBar', () => {
     // The focus was in the panel: it goes to the bar's Sync now, not to the page.
     expect(document.activeElement?.textContent?.trim()).toBe('Sync now');
   });
+
+  it('a sync the user cancelled is shown calm, not as a failure', async () => {
+    mockIPC(() => null);
+    app.sync = { ...status, last_error: { code: 'SYNC_CANCELLED', message: 'the sync was cancelled' } };
+    render(StatusBar);
+    const chip = screen.getByTestId('sync-error');
+    expect(chip.textContent?.trim()).toBe('Sync cancelled');
+    expect(chip.classList.contains('idle')).toBe(true);
+    expect(chip.classList.contains('bad')).toBe(false);
+    // A real failure is red.
+    app.sync = { ...status, last_error: unreachable };
+    await tick();
+    expect(chip.classList.contains('bad')).toBe(true);
+    expect(chip.classList.contains('idle')).toBe(false);
+  });
+
+  it('Escape closes the outbox list and gives the focus back to its button', async () => {
+    mockIPC((cmd) => (cmd === 'list_outbox' ? [] : null));
+    app.sync = { ...status, outbox_pending: 2 };
+    render(StatusBar);
+    const button = screen.getByRole('button', { name: /2 pending/ });
+    await fireEvent.click(button);
+    expect(button.getAttribute('aria-expanded')).toBe('true');
+    expect(document.getElementById('outbox-panel')).toBeTruthy();
+    await fireEvent.keyDown(window, { key: 'Escape' });
+    expect(document.getElementById('outbox-panel')).toBeNull();
+    expect(button.getAttribute('aria-expanded')).toBe('false');
+    expect(document.activeElement).toBe(button);
+  });
 });
