@@ -56,11 +56,20 @@ pub fn license_page(state: State<'_, AppState>, query: LicenseQuery) -> CmdResul
     Ok(state.sessions.session()?.licenses(&query)?)
 }
 
-/// The License Management charts (SVG strings themed by CSS variables).
+/// The License Management charts (SVG strings themed by CSS variables,
+/// without captions: the UI titles them) and the figures the burn-down is
+/// drawn from, which the UI states under its title.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct LicenseCharts {
     pub consumption: String,
     pub burn_down: String,
+    /// Codes a month the burn-down assumes (the last 90 days' rate).
+    pub burn_down_per_month: u64,
+    /// The month ("YYYY-MM") the remaining codes run out in at that rate;
+    /// `null` when they last all `burn_down_months`.
+    pub burn_down_runs_out: Option<String>,
+    /// Months the burn-down forecasts, from the current one.
+    pub burn_down_months: u32,
     pub expirations: String,
 }
 
@@ -68,9 +77,13 @@ pub struct LicenseCharts {
 pub fn license_charts(state: State<'_, AppState>) -> CmdResult<LicenseCharts> {
     let s = state.sessions.session()?;
     let now = s.now();
+    let burn_down = charts::burn_down(s.cache(), now)?;
     Ok(LicenseCharts {
         consumption: charts::consumed_per_month(s.cache(), now, 12)?,
-        burn_down: charts::burn_down(s.cache(), now)?,
+        burn_down: burn_down.svg,
+        burn_down_per_month: burn_down.per_month,
+        burn_down_runs_out: burn_down.runs_out,
+        burn_down_months: burn_down.months,
         expirations: charts::expirations_next_12_months(s.cache(), now)?,
     })
 }

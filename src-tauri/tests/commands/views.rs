@@ -88,6 +88,17 @@ fn sync_then_every_view_answers_from_the_cache() {
             "{k}"
         );
     }
+    // The burn-down's figures come with it, for the UI to state.
+    assert!(charts["burn_down_per_month"].is_u64(), "{charts}");
+    assert_eq!(charts["burn_down_months"], 24);
+    let runs_out = &charts["burn_down_runs_out"];
+    assert!(
+        runs_out.is_null()
+            || runs_out.as_str().is_some_and(|m| {
+                m.len() == 7 && m.as_bytes()[4] == b'-' && m.replace('-', "").parse::<u32>().is_ok()
+            }),
+        "a month or null: {runs_out}"
+    );
     let near = h
         .invoke("near_expiry_devices", json!({"query": {"days": 3650}}))
         .expect("near expiry");

@@ -20,17 +20,39 @@ const NOW = Date.now();
 const ago = (mins: number) => new Date(NOW - mins * 60_000).toISOString();
 const inDays = (d: number) => new Date(NOW + d * 86_400_000).toISOString();
 
-// A chart shaped like licensedesk-client's (charts.rs): colours as var(--…) presentation attributes.
-function chart(values: number[], limit?: number): string {
-  const w = 480, h = 160, pad = 28, max = Math.max(...values, limit ?? 0) * 1.1;
-  const bw = (w - pad * 2) / values.length;
-  const bars = values
-    .map((v, i) => `<rect x="${pad + i * bw + 2}" y="${h - pad - (v / max) * (h - pad * 2)}" width="${bw - 4}" height="${(v / max) * (h - pad * 2)}" rx="2" fill="var(--accent)"/>`)
+// A chart shaped like licensedesk-client's (charts.rs): drawn at 360 × 200 with 13 px
+// axis labels, colours as var(--…) presentation attributes, no caption (the UI
+// titles it and draws its legend). `more` is stacked in danger; `limit` is a danger line.
+const MONTH = new Date(NOW);
+function months(n: number, from: number): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const d = new Date(Date.UTC(MONTH.getUTCFullYear(), MONTH.getUTCMonth() + from + i, 1));
+    return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+  });
+}
+function days(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => new Date(NOW - (n - 1 - i) * 86_400_000).toISOString().slice(5, 10));
+}
+function chart(labels: string[], values: number[], opts: { more?: number[]; limit?: number; every?: number; fromEnd?: boolean } = {}): string {
+  const [w, h, left, right, top, bottom] = [360, 200, 42, 344, 8, 167];
+  const max = Math.max(...values.map((v, i) => v + (opts.more?.[i] ?? 0)), opts.limit ?? 0) * 1.1;
+  const y = (v: number) => bottom - (v / max) * (bottom - top);
+  const bw = (right - left) / values.length;
+  const rect = (i: number, from: number, to: number, c: string) =>
+    `<rect x="${left + i * bw + bw / 10}" y="${y(to)}" width="${(bw * 4) / 5}" height="${y(from) - y(to)}" fill="var(--${c})"/>`;
+  const bars = values.map((v, i) => rect(i, 0, v, 'accent') + (opts.more?.[i] ? rect(i, v, v + opts.more[i], 'danger') : '')).join('');
+  const step = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].find((s) => Math.ceil(max / s) < 6) ?? 1000;
+  const ticks = Array.from({ length: Math.floor(max / step) + 1 }, (_, i) => i * step);
+  const grid = ticks
+    .map((v) => `<line x1="${left}" x2="${right}" y1="${y(v)}" y2="${y(v)}" stroke="var(--grid)"/><text x="${left - 9}" y="${y(v)}" dy="0.5ex" text-anchor="end" font-family="inherit" font-size="13" fill="var(--fg)">${v}</text>`)
     .join('');
-  const grid = [0.25, 0.5, 0.75, 1].map((f) => `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - f * (h - pad * 2)}" y2="${h - pad - f * (h - pad * 2)}" stroke="var(--grid)"/>`).join('');
-  const lim = limit ? `<line x1="${pad}" x2="${w - pad}" y1="${h - pad - (limit / max) * (h - pad * 2)}" y2="${h - pad - (limit / max) * (h - pad * 2)}" stroke-dasharray="4 3" stroke="var(--danger)"/>` : '';
-  const axis = `<line x1="${pad}" x2="${w - pad}" y1="${h - pad}" y2="${h - pad}" stroke="var(--muted)"/><text x="${pad}" y="${h - 8}" font-size="11" fill="var(--muted)">-${values.length}</text><text x="${w - pad}" y="${h - 8}" font-size="11" text-anchor="end" fill="var(--muted)">now</text>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}">${grid}${bars}${lim}${axis}</svg>`;
+  const lim = opts.limit ? `<polyline points="${left},${y(opts.limit)} ${right},${y(opts.limit)}" stroke-width="2" fill="none" stroke="var(--danger)"/>` : '';
+  const every = opts.every ?? 3;
+  const xl = labels
+    .map((l, i) => ((opts.fromEnd ? labels.length - 1 - i : i) % every ? '' : `<text x="${left + (i + 0.5) * bw}" y="177" dy="0.76em" text-anchor="middle" font-family="inherit" font-size="13" fill="var(--fg)">${l}</text>`))
+    .join('');
+  const axis = `<polyline points="${left},${top} ${left},${bottom} ${right},${bottom}" fill="none" stroke="var(--muted)"/>`;
+  return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" xmlns="http://www.w3.org/2000/svg">${grid}${bars}${lim}${axis}${xl}</svg>`;
 }
 
 const products = [
@@ -232,9 +254,13 @@ export function install(s: Scenario): void {
       return { data_center: 'cn-east', total: 2300, used: 1796, remaining: 504, rows, next_cursor: next };
     },
     license_charts: () => ({
-      consumption: chart([42, 55, 61, 48, 70, 88, 95, 77, 102, 110, 96, 120]),
-      burn_down: chart([504, 470, 431, 395, 352, 310, 262, 215, 170, 118, 64, 10]),
-      expirations: chart([12, 30, 22, 41, 18, 25, 60, 33, 20, 15, 28, 36]),
+      consumption: chart(months(12, -11), [42, 55, 61, 48, 70, 88, 95, 77, 102, 110, 96, 120], { fromEnd: true }),
+      // 504 remaining at 114 a month: four months' worth, short in the fifth.
+      burn_down: chart(months(24, 0), [390, 276, 162, 48, ...Array<number>(20).fill(0)], { every: 6 }),
+      burn_down_per_month: 114,
+      burn_down_runs_out: months(5, 0)[4],
+      burn_down_months: 24,
+      expirations: chart(months(12, 0), [12, 30, 22, 41, 18, 25, 20, 3, 0, 0, 0, 0], { more: [0, 0, 0, 0, 0, 0, 40, 30, 20, 15, 28, 36] }),
     }),
     near_expiry_devices: () => [
       { pk: 'p1a2b3', product_name: 'Smart Meter S2', dk: 'meter-004211', code: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), days_left: 3, replacement_available: true },
@@ -243,7 +269,7 @@ export function install(s: Scenario): void {
       { pk: 'k9x7m2', product_name: 'Cold-chain Tracker', dk: 'trk-77120', code: null, activated_at: '2023-07-01T00:00:00Z', expires_at: inDays(27), days_left: 27, replacement_available: true },
     ],
     device_quota: (a) => ({ pk: a!.pk, product_name: 'Smart Meter S2', dk: a!.dk, status: 'active', online: true, offline_reason: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), package_summary: '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d', messages_per_day: 1500, messages_today: 1126, messages_reset_at: inDays(0.4), ota_per_month: 1, ota_cap_mb: 5, ota_this_month: 0, ota_reset_at: inDays(12), storage_days: 7, retention_cutoff: ago(60 * 24 * 7) }),
-    device_messages_chart: () => chart([900, 1020, 1100, 980, 1250, 1400, 1320, 1180, 1010, 990, 1060, 1210, 1300, 1490, 1350, 1100, 1040, 1000, 1220, 1330, 1280, 1150, 1090, 1170, 1260, 1380, 1420, 1310, 1200, 1126], 1500),
+    device_messages_chart: () => chart(days(30), [900, 1020, 1100, 980, 1250, 1400, 1320, 1180, 1010, 990, 1060, 1210, 1300, 1490, 1350, 1100, 1040, 1000, 1220, 1330, 1280, 1150, 1090, 1170, 1260, 1380, 1420, 1310, 1200, 1126], { limit: 1500, every: 6, fromEnd: true }),
     ota_cost: (a) => {
       const bytes = Number(a!.bytes);
       if (!(bytes > 0)) return Promise.reject({ code: 'OTA_SIZE_INVALID', message: 'the firmware size must be at least 1 byte' });

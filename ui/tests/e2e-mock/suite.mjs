@@ -56,6 +56,16 @@ export const tests = [
       await expect.text(page.getByRole('region', { name: 'Total' }), 'cn-east');
       await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
       await shot('licenses');
+      // The charts draw no caption: the panel titles them, states the
+      // burn-down's figures from Rust and gives the expirations a legend.
+      const burnDown = page.getByTestId('burn-down-line');
+      await burnDown.scrollIntoViewIfNeeded();
+      await expect.text(burnDown, 'At 114 a month, codes run out in ');
+      await expect.visible(page.getByRole('img', { name: /^Remaining codes forecast: At 114 a month/ }));
+      const legend = page.getByRole('list', { name: 'Legend' });
+      await expect.text(legend, 'Renewed with remaining codes');
+      await expect.text(legend, 'Offline for want of codes');
+      await shot('licenses-charts');
       // Scrolling to the end fetches the next page through the cursor.
       await table.locator('tbody tr').last().scrollIntoViewIfNeeded();
       await expect.count(table.locator('tbody tr'), (n) => n >= 400, 'rows after scrolling');
@@ -82,6 +92,7 @@ export const tests = [
       const quota = page.getByTestId('quota');
       await expect.text(quota, '1,126 / 1,500');
       await expect.visible(quota.getByRole('img', { name: 'Messages per day, last 30 days' }));
+      await expect.text(quota.getByRole('list', { name: 'Legend' }), 'Daily limit');
       await page.getByLabel('Firmware size (bytes)').fill('6291456');
       await expect.text(page.getByTestId('ota-result'), '2 attempts');
       await expect.text(page.getByTestId('ota-result'), 'Not allowed');
@@ -194,6 +205,12 @@ export const tests = [
       await expect.visible(page.getByText('签发时间'));
       await expect.visible(page.getByText('数据标签使用量'));
       await shot('gateway-zh');
+      await navEl.getByRole('button', { name: '激活码管理' }).click();
+      const burnDown = page.getByTestId('burn-down-line');
+      await burnDown.scrollIntoViewIfNeeded();
+      await expect.text(burnDown, '按每月 114 个计算，预计');
+      await expect.text(page.getByRole('list', { name: '图例' }), '因激活码不足而离线');
+      await shot('licenses-charts-zh');
     },
   },
   {

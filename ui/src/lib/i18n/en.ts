@@ -28,6 +28,7 @@ export const en = {
   'common.remaining': 'Remaining',
   'common.retry': 'Retry',
   'common.close': 'Close',
+  'common.chartLegend': 'Legend',
   'common.cancel': 'Cancel',
   'common.save': 'Save',
   'common.delete': 'Delete',
@@ -145,6 +146,10 @@ export const en = {
   'licenses.chartConsumption': 'Codes consumed per month',
   'licenses.chartBurnDown': 'Remaining codes forecast',
   'licenses.chartExpirations': 'Expirations, next 12 months',
+  'licenses.burnDownRunsOut': 'At {rate} a month, codes run out in {month}',
+  'licenses.burnDownLasts': 'At {rate} a month, enough for the next {months} months',
+  'licenses.legendRenewed': 'Renewed with remaining codes',
+  'licenses.legendOffline': 'Offline for want of codes',
   'licenses.table': 'Consumption details',
   'status.code.unused': 'Unused',
   'status.code.active': 'Active',
@@ -204,6 +209,8 @@ export const en = {
   'devices.calcRefused': 'Not allowed',
   'devices.calcRemaining': '{n} left this month',
   'devices.chart': 'Messages per day, last 30 days',
+  'devices.legendMessages': 'Messages',
+  'devices.legendLimit': 'Daily limit',
 
   // Gateway License
   'gateway.title': 'Gateway License',
