@@ -1,10 +1,11 @@
 //! The API error: `{ "code": "…", "message": "…" }` with the right HTTP status.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::api::extract::Json;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -35,6 +36,15 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("too many failed attempts; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// A request refused before a handler ran: a body, query string or path
+    /// that does not parse, an unknown route, a wrong method
+    /// ([`crate::api::extract`]).
+    #[error("{message}")]
+    Request {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     /// An error raised by a rule of licensedesk-core.
     #[error("{message}")]
     Core {
@@ -75,9 +85,10 @@ impl ApiError {
         match self {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Invalid { code, .. } | Self::Conflict { code, .. } | Self::Core { code, .. } => {
-                code
-            }
+            Self::Invalid { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Request { code, .. }
+            | Self::Core { code, .. } => code,
             Self::NoCodesAvailable { .. } => "NO_CODES_AVAILABLE",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -93,7 +104,7 @@ impl ApiError {
             Self::Conflict { .. } | Self::NoCodesAvailable { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Core { status, .. } => *status,
+            Self::Request { status, .. } | Self::Core { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

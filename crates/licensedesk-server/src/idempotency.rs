@@ -25,6 +25,7 @@ use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::api::extract::Unrouted;
 use crate::auth::hash_token;
 use crate::db::ts;
 use crate::error::ApiError;
@@ -132,9 +133,9 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map_or_else(|| "anonymous".to_owned(), hash_token);
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
-        ApiError::invalid("BODY_TOO_LARGE", "request body is too large").into_response()
-    })?;
+    let bytes = to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| crate::api::extract::body_too_large().into_response())?;
     let mut h = Sha256::new();
     h.update(parts.method.as_str());
     h.update(b"\n");
@@ -194,7 +195,12 @@ async fn handle(
             .await
             .map_err(|e| ApiError::Internal(format!("response body: {e}")).into_response())?;
         // Server errors and rate limiting are transient: a retry runs anew.
-        if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
+        // A request no route took changed nothing and is not recorded (its
+        // replay would lose the 405's `Allow` header).
+        if !status.is_server_error()
+            && status != StatusCode::TOO_MANY_REQUESTS
+            && rparts.extensions.get::<Unrouted>().is_none()
+        {
             let now = ts(state.clock.now());
             let body = rbytes.to_vec();
             let (s, k) = (scope, key);

@@ -1,8 +1,7 @@
 //! Resource Management → License Management: the account's data center
 //! counters and every code's consumption details, keyset-paged.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::api::extract::{Json, Query};
 use crate::api::{common, pool};
 use crate::auth::Caller;
 use crate::db::{parse_ts_opt, ts};
