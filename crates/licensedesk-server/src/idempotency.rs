@@ -1,6 +1,8 @@
 //! `Idempotency-Key` on POST: the first response for a (caller, key) is
 //! stored; the same key with the same request replays it byte for byte, the
-//! same key with another request is refused with 422.
+//! same key with another request is refused with 422. The caller is its
+//! `Authorization` header (hashed) or, without one, its address as rate
+//! limiting sees it ([`crate::auth::client_addr`]).
 //!
 //! Atomicity: the request's database write records the key (status 0, the
 //! write's result) in the same write (one transaction, rolled back
@@ -26,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::api::extract::Unrouted;
-use crate::auth::hash_token;
+use crate::auth::{client_addr, hash_token};
 use crate::db::ts;
 use crate::error::ApiError;
 
@@ -127,11 +129,24 @@ async fn handle(
     req: Request,
     next: Next,
 ) -> Result<Response, Response> {
-    let scope = req
+    // A caller's keys are its own: those of a token are scoped by the
+    // token, those of a caller without one by its address (as rate
+    // limiting sees it), so unrelated clients never share a key.
+    let scope = match req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map_or_else(|| "anonymous".to_owned(), hash_token);
+    {
+        Some(authorization) => hash_token(authorization),
+        None => format!(
+            "addr:{}",
+            client_addr(
+                req.headers(),
+                req.extensions(),
+                state.settings.trust_forwarded_for
+            )
+        ),
+    };
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY)
         .await

@@ -641,3 +641,54 @@ async fn a_keyed_request_whose_body_fails_to_parse_replays_json() {
         );
     }
 }
+
+#[tokio::test]
+async fn idempotency_keys_without_a_token_are_scoped_by_client_address() {
+    let settings = Settings {
+        trust_forwarded_for: true,
+        ..Settings::default()
+    };
+    let s = TestServer::start_with(settings, at("2026-03-31T10:00:00Z")).await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    for no in ["SC-1", "SC-2"] {
+        s.post_ok(
+            "/v1/admin/gateway-orders",
+            ADMIN,
+            json!({"account_id": id, "order_no": no, "email": "a@b.c", "customer": "c",
+                "quantity": 1, "max_connections": 1, "max_tags": 1, "validity_days": 30}),
+        )
+        .await;
+    }
+    let lookup = |xff: &'static str, no: &'static str| {
+        let r = s
+            .client
+            .post(format!("{}/v1/gateway/orders/lookup", s.base))
+            .header("Idempotency-Key", "1")
+            .header("X-Forwarded-For", xff)
+            .json(&json!({"order_no": no, "email": "a@b.c"}))
+            .send();
+        async move {
+            let r = r.await.expect("send");
+            (r.status(), r.json::<Value>().await.expect("json"))
+        }
+    };
+    let (st, a) = lookup("198.51.100.1", "SC-1").await;
+    assert_eq!((st, a["order_no"].as_str()), (StatusCode::OK, Some("SC-1")));
+    // Another client, the same key, another body: its own answer.
+    let (st, b) = lookup("198.51.100.2", "SC-2").await;
+    assert_eq!(
+        (st, b["order_no"].as_str()),
+        (StatusCode::OK, Some("SC-2")),
+        "{b}"
+    );
+    // The same client: its key is taken by another request.
+    let (st, e) = lookup("198.51.100.1", "SC-2").await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("IDEMPOTENCY_KEY_REUSED")
+        )
+    );
+    assert_eq!(lookup("198.51.100.2", "SC-2").await.1, b, "replayed");
+}
