@@ -1,12 +1,12 @@
 //! License Management: counters and keyset-paged consumption details.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN, TestServer, doc_package};
+use crate::support::{ADMIN, TestServer, doc_package, package};
 
 fn instant(v: &Value) -> DateTime<Utc> {
     v.as_str()
@@ -174,4 +174,77 @@ async fn consumption_details_page_filter_search_and_sort() {
     }
     let other = s.ok("/v1/licenses?pk=plm2&status=active", &t).await;
     assert_eq!(other["items"][0]["dk"], "other");
+}
+
+/// The codes of `items`, each once.
+fn codes(items: &[Value]) -> BTreeSet<String> {
+    let set: BTreeSet<String> = items
+        .iter()
+        .map(|i| i["code"].as_str().expect("code").to_owned())
+        .collect();
+    assert_eq!(set.len(), items.len(), "no code twice");
+    set
+}
+
+#[tokio::test]
+async fn the_other_consoles_words_filter_like_the_statuses() {
+    let s = TestServer::start().await;
+    let (id, t) = s.account("individual", "eu-central").await; // 5 free codes
+    s.product(id, &t, "psyn", package(0, 1, 0), "block", 6)
+        .await; // 1 month
+    s.connect(&t, "psyn", "a").await;
+    s.connect(&t, "psyn", "b").await;
+    s.clock.advance(Duration::days(20));
+    s.connect(&t, "psyn", "c").await;
+    s.clock.advance(Duration::days(15)); // a and b expired (no renewal ran), c active
+    let page = |status: &str| {
+        let (s, t, q) = (&s, &t, format!("status={status}&limit=2"));
+        async move { all_pages(s, t, &q).await }
+    };
+    let (unused, active, expired) = (
+        page("unused").await,
+        page("active").await,
+        page("expired").await,
+    );
+    assert_eq!((unused.len(), active.len(), expired.len()), (8, 1, 2));
+    assert_eq!(active[0]["dk"], "c");
+    for word in [
+        "remaining",
+        "Remaining",
+        "available",
+        "AVAILABLE",
+        " Unused ",
+    ] {
+        assert_eq!(page(word).await, unused, "{word}");
+    }
+    // Used = Consumed = active ∪ expired.
+    let consumed: BTreeSet<String> = codes(&active).union(&codes(&expired)).cloned().collect();
+    for word in ["used", "Used", "consumed", "CONSUMED"] {
+        let items = page(word).await;
+        assert_eq!(codes(&items), consumed, "{word}");
+        assert!(
+            items
+                .iter()
+                .all(|i| i["status"] == "active" || i["status"] == "expired")
+        );
+    }
+    assert_eq!(page("Active").await, active);
+    assert_eq!(page("EXPIRED").await, expired);
+    let (st, e) = s.get("/v1/licenses?status=total", &t).await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("QUERY_INVALID"))
+    );
+    let m = e["message"].as_str().expect("message");
+    for word in [
+        "unused",
+        "active",
+        "expired",
+        "used",
+        "consumed",
+        "remaining",
+        "available",
+    ] {
+        assert!(m.contains(word), "{m}");
+    }
 }
