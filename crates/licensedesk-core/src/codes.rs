@@ -313,5 +313,54 @@ pub fn code_status(
     }
 }
 
+/// A search filter on code status (domain.md §1, "Views", and the
+/// **Decision** on synonyms): one of the three statuses, or every consumed
+/// code. The console's words are accepted besides the statuses: Used /
+/// Consumed are the consumed codes (active and expired), Remaining /
+/// Available the unconsumed ones (unused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusFilter {
+    /// One status.
+    Is(CodeStatus),
+    /// Consumed codes, active or expired.
+    Consumed,
+}
+
+impl StatusFilter {
+    /// Every word [`StatusFilter::from_label`] accepts (ignoring case).
+    pub const WORDS: [&'static str; 7] = [
+        "unused",
+        "active",
+        "expired",
+        "used",
+        "consumed",
+        "remaining",
+        "available",
+    ];
+
+    /// Parses a status or a counter's label or synonym, ignoring case and
+    /// surrounding blanks; `None` for anything else (Total is no filter).
+    pub fn from_label(label: &str) -> Option<Self> {
+        match label.trim().to_ascii_lowercase().as_str() {
+            "unused" => Some(Self::Is(CodeStatus::Unused)),
+            "active" => Some(Self::Is(CodeStatus::Active)),
+            "expired" => Some(Self::Is(CodeStatus::Expired)),
+            other => match CounterField::from_label(other)? {
+                CounterField::Used => Some(Self::Consumed),
+                CounterField::Remaining => Some(Self::Is(CodeStatus::Unused)),
+                CounterField::Total => None,
+            },
+        }
+    }
+
+    /// Whether a code of `status` passes the filter.
+    pub fn matches(self, status: CodeStatus) -> bool {
+        match self {
+            Self::Is(s) => s == status,
+            Self::Consumed => !matches!(status, CodeStatus::Unused),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -224,11 +224,11 @@ impl Requests {
 
 /// Bench-only routes that take an activation apart (see the round loop).
 mod parts {
-    use axum::Json;
     use axum::extract::State;
     use axum::routing::post;
     use licensedesk_server::AppState;
     use licensedesk_server::api::devices::{ConnectRequest, ConnectResponse};
+    use licensedesk_server::api::extract::Json;
     use licensedesk_server::auth::Caller;
     use licensedesk_server::error::Result;
 

@@ -4,8 +4,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
 use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
@@ -116,30 +116,41 @@ impl FromRequestParts<AppState> for Attempter {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token_hash = bearer(parts).map(hash_token);
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let forwarded = state
-            .settings
-            .trust_forwarded_for
-            .then(|| {
-                parts
-                    .headers
-                    .get("x-forwarded-for")?
-                    .to_str()
-                    .ok()?
-                    .rsplit(',')
-                    .next()?
-                    .trim()
-                    .parse::<IpAddr>()
-                    .ok()
-            })
-            .flatten();
         Ok(Self {
             token_hash,
-            addr: forwarded.unwrap_or(peer),
+            addr: client_addr(
+                &parts.headers,
+                &parts.extensions,
+                state.settings.trust_forwarded_for,
+            ),
         })
     }
+}
+
+/// The client's address, as rate limiting and the idempotency keys of
+/// callers without a token see it: the last `X-Forwarded-For` hop when the
+/// server is configured to trust it (behind a proxy), else the peer.
+pub fn client_addr(
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    trust_forwarded_for: bool,
+) -> IpAddr {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .rsplit(',')
+                .next()?
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+        })
+        .flatten();
+    forwarded.unwrap_or(peer)
 }

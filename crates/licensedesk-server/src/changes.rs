@@ -2,8 +2,7 @@
 //! transaction, so the feed is exactly the history of committed writes.
 //! `GET /v1/changes?since=CURSOR&limit=N` pages through it per account.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::api::extract::{Json, Query};
 use crate::auth::Caller;
 use crate::db::{parse_ts, ts};
 use crate::error::{ApiError, Result};

@@ -1,10 +1,11 @@
 //! The API error: `{ "code": "…", "message": "…" }` with the right HTTP status.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::api::extract::Json;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -27,14 +28,24 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    #[error(
-        "no activation code is assigned to product {pk}; credit a batch or assign unassigned codes to it"
-    )]
+    /// The product has no assigned code left; the message says how many
+    /// unassigned codes the account has (domain.md §1: the UI says so and
+    /// offers to assign some).
+    #[error("product {pk} has no assigned activation code left; {}", unassigned_hint(*.unassigned))]
     NoCodesAvailable { pk: String, unassigned: i64 },
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
     #[error("too many failed attempts; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// A request refused before a handler ran: a body, query string or path
+    /// that does not parse, an unknown route, a wrong method
+    /// ([`crate::api::extract`]).
+    #[error("{message}")]
+    Request {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     /// An error raised by a rule of licensedesk-core.
     #[error("{message}")]
     Core {
@@ -44,6 +55,18 @@ pub enum ApiError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn unassigned_hint(unassigned: i64) -> String {
+    match unassigned {
+        ..=0 => "the account has no unassigned code either: credit a batch to the product".into(),
+        1 => {
+            "the account has 1 unassigned code: assign it to the product (or credit a batch)".into()
+        }
+        n => format!(
+            "the account has {n} unassigned codes: assign some to the product (or credit a batch)"
+        ),
+    }
 }
 
 impl ApiError {
@@ -75,9 +98,10 @@ impl ApiError {
         match self {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Invalid { code, .. } | Self::Conflict { code, .. } | Self::Core { code, .. } => {
-                code
-            }
+            Self::Invalid { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Request { code, .. }
+            | Self::Core { code, .. } => code,
             Self::NoCodesAvailable { .. } => "NO_CODES_AVAILABLE",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -93,7 +117,7 @@ impl ApiError {
             Self::Conflict { .. } | Self::NoCodesAvailable { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Core { status, .. } => *status,
+            Self::Request { status, .. } | Self::Core { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -149,5 +173,42 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    #[test]
+    fn no_codes_available_says_how_many_unassigned_codes_are_left() {
+        let msg = |unassigned| {
+            ApiError::NoCodesAvailable {
+                pk: "p1".into(),
+                unassigned,
+            }
+            .to_string()
+        };
+        for (unassigned, expected) in [
+            (
+                0,
+                "the account has no unassigned code either: credit a batch",
+            ),
+            (
+                1,
+                "the account has 1 unassigned code: assign it to the product",
+            ),
+            (
+                7,
+                "the account has 7 unassigned codes: assign some to the product",
+            ),
+        ] {
+            let m = msg(unassigned);
+            assert!(
+                m.starts_with("product p1 has no assigned activation code left; ")
+                    && m.contains(expected),
+                "{m}"
+            );
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! `Idempotency-Key` on POST: the first response for a (caller, key) is
 //! stored; the same key with the same request replays it byte for byte, the
-//! same key with another request is refused with 422.
+//! same key with another request is refused with 422. The caller is its
+//! `Authorization` header (hashed) or, without one, its address as rate
+//! limiting sees it ([`crate::auth::client_addr`]).
 //!
 //! Atomicity: the request's database write records the key (status 0, the
 //! write's result) in the same write (one transaction, rolled back
@@ -25,7 +27,8 @@ use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::hash_token;
+use crate::api::extract::Unrouted;
+use crate::auth::{client_addr, hash_token};
 use crate::db::ts;
 use crate::error::ApiError;
 
@@ -126,15 +129,28 @@ async fn handle(
     req: Request,
     next: Next,
 ) -> Result<Response, Response> {
-    let scope = req
+    // A caller's keys are its own: those of a token are scoped by the
+    // token, those of a caller without one by its address (as rate
+    // limiting sees it), so unrelated clients never share a key.
+    let scope = match req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map_or_else(|| "anonymous".to_owned(), hash_token);
+    {
+        Some(authorization) => hash_token(authorization),
+        None => format!(
+            "addr:{}",
+            client_addr(
+                req.headers(),
+                req.extensions(),
+                state.settings.trust_forwarded_for
+            )
+        ),
+    };
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
-        ApiError::invalid("BODY_TOO_LARGE", "request body is too large").into_response()
-    })?;
+    let bytes = to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| crate::api::extract::body_too_large().into_response())?;
     let mut h = Sha256::new();
     h.update(parts.method.as_str());
     h.update(b"\n");
@@ -194,7 +210,12 @@ async fn handle(
             .await
             .map_err(|e| ApiError::Internal(format!("response body: {e}")).into_response())?;
         // Server errors and rate limiting are transient: a retry runs anew.
-        if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
+        // A request no route took changed nothing and is not recorded (its
+        // replay would lose the 405's `Allow` header).
+        if !status.is_server_error()
+            && status != StatusCode::TOO_MANY_REQUESTS
+            && rparts.extensions.get::<Unrouted>().is_none()
+        {
             let now = ts(state.clock.now());
             let body = rbytes.to_vec();
             let (s, k) = (scope, key);

@@ -17,13 +17,13 @@
 //! is absolute and idempotent (an insert upserts, an update or delete of a
 //! missing row does nothing), so the cache converges to the server's state.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::api::extract::{Json, Query};
 use crate::auth::Caller;
 use crate::changes::{Change, read_changes};
 use crate::error::{ApiError, Result};

@@ -155,6 +155,40 @@ fn counter_labels_and_synonyms() {
 }
 
 #[test]
+fn status_filter_words_and_synonyms() {
+    use CodeStatus::{Active, Expired, Unused};
+    let consumed = Some(StatusFilter::Consumed);
+    let cases = [
+        ("unused", Some(StatusFilter::Is(Unused))),
+        (" Active ", Some(StatusFilter::Is(Active))),
+        ("EXPIRED", Some(StatusFilter::Is(Expired))),
+        ("remaining", Some(StatusFilter::Is(Unused))),
+        ("Available", Some(StatusFilter::Is(Unused))),
+        ("used", consumed),
+        ("CONSUMED", consumed),
+        ("total", None),
+        ("weird", None),
+        ("", None),
+    ];
+    for (label, expected) in cases {
+        assert_eq!(StatusFilter::from_label(label), expected, "{label:?}");
+    }
+    for word in StatusFilter::WORDS {
+        assert!(StatusFilter::from_label(word).is_some(), "{word}");
+    }
+    // Used = active + expired; Remaining = unused.
+    let passes = |f: StatusFilter| {
+        [Unused, Active, Expired]
+            .into_iter()
+            .filter(|s| f.matches(*s))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(passes(StatusFilter::Consumed), [Active, Expired]);
+    assert_eq!(passes(StatusFilter::Is(Unused)), [Unused]);
+    assert_eq!(passes(StatusFilter::Is(Expired)), [Expired]);
+}
+
+#[test]
 fn check_assign_table() {
     let cases: [(u64, u64, Result<u64, &str>); 5] = [
         (1, 5, Ok(1)),

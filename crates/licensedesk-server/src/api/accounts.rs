@@ -1,6 +1,5 @@
 //! Accounts: creation (admin), overview, verify-as-enterprise.
 
-use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -12,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::common::{self, os_entropy};
+use crate::api::extract::Json;
 use crate::api::pool::{self, Entropy};
 use crate::auth::{Admin, Caller, hash_token, new_token};
 use crate::changes::{self, Op};

@@ -1,9 +1,9 @@
 //! Admin operations.
 
-use axum::Json;
 use axum::extract::State;
 
 use crate::AppState;
+use crate::api::extract::Json;
 use crate::auth::Admin;
 use crate::error::Result;
 use crate::maintenance::{self, Report};

@@ -1,8 +1,7 @@
 //! Overage billing of a product for one local month (domain.md §1: billed on
 //! the 1st of the next month, first offset by top-up packages).
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::package::quota::{
     OverageBill, bill_overage, ota_window, overage_billing_instant,
@@ -13,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::api::common;
+use crate::api::extract::{Json, Path, Query};
 use crate::auth::Caller;
 use crate::db::ts;
 use crate::error::{ApiError, Result};

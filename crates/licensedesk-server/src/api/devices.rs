@@ -1,8 +1,7 @@
 //! Devices: connect (consumption, reconnect, renewal, offline for want of
 //! codes), detail, and devices with near-expiry codes.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::device::{
     CodePeriod, ConnectDecision, DeviceCodeState, RenewalDecision, decide_connect, decide_renewal,
@@ -14,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::common::{self, ProductRow};
+use crate::api::extract::{Json, Path};
 use crate::api::pool;
 use crate::auth::Caller;
 use crate::changes::{self, Op};

@@ -1,8 +1,7 @@
 //! Devices whose code expires within N days (default 30), searchable, with
 //! whether a replacement code is available for each.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::{HashMap, HashSet};
@@ -16,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::api::common;
+use crate::api::extract::{Json, Query};
 use crate::auth::Caller;
 use crate::db::{parse_ts, ts};
 use crate::error::{ApiError, Result};

@@ -9,8 +9,7 @@ pub mod reconcile;
 
 use std::collections::HashMap;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::Coded as _;
 use licensedesk_core::delegate::{DelegateCert, sign_cert};
@@ -24,6 +23,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::common::os_entropy;
+use crate::api::extract::{Json, Path};
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::ts;

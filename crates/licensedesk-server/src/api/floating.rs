@@ -2,8 +2,7 @@
 //! lease of points, keeps it with heartbeats before its time-to-live runs
 //! out, and releases it; lapsed leases are culled.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::{InUse, LicenseKind, Limits, Resource, check_add};
@@ -15,6 +14,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::api::extract::{Json, Path};
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::{parse_ts, ts};

@@ -2,7 +2,6 @@
 //! online activation with a code + hardware fingerprint, offline activation
 //! (request bundle in, signed response bundle out).
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +21,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::common::os_entropy;
+use crate::api::extract::Json;
 use crate::auth::{Admin, Attempter};
 use crate::changes::{self, Op};
 use crate::db::ts;

@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 
-use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::fingerprint::normalize_fingerprint;
@@ -19,6 +18,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::AppState;
+use crate::api::extract::Json;
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::{parse_ts, ts};

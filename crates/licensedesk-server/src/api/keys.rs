@@ -1,11 +1,11 @@
 //! Public key set and signed server time.
 
-use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::api::extract::Json;
 
 /// The public key set: every key that ever signed, and the current one.
 #[utoipa::path(get, path = "/v1/keys", tag = "keys",

@@ -1,18 +1,18 @@
 //! Resource Management → License Management: the account's data center
 //! counters and every code's consumption details, keyset-paged.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use licensedesk_core::codes::{CodeStatus, code_status};
+use licensedesk_core::codes::{CodeStatus, StatusFilter, code_status};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::api::extract::{Json, Query};
 use crate::api::{common, pool};
 use crate::auth::Caller;
 use crate::db::{parse_ts_opt, ts};
@@ -26,7 +26,8 @@ pub struct ConsumptionQuery {
     pub limit: Option<u32>,
     /// Filter by product key.
     pub pk: Option<String>,
-    /// `unused`, `active` or `expired`.
+    /// `unused`, `active` or `expired`; or `used` / `consumed` (active and
+    /// expired) or `remaining` / `available` (unused); any case.
     pub status: Option<String>,
     /// Only codes expiring within this many days from now.
     pub expiring_within_days: Option<u32>,
@@ -100,6 +101,18 @@ pub async fn consumption(
         "desc" => true,
         other => return Err(bad(format!("order {other:?}: use asc or desc"))),
     };
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            StatusFilter::from_label(s).ok_or_else(|| {
+                bad(format!(
+                    "status {s:?}: use one of {} (any case)",
+                    StatusFilter::WORDS.join(", ")
+                ))
+            })
+        })
+        .transpose()?;
     let cursor: Option<Cursor> = q
         .cursor
         .as_deref()
@@ -133,18 +146,22 @@ pub async fn consumption(
                 let a = arg(Value::Text(pk.clone()), &mut args);
                 sql.push_str(&format!(" AND p.pk = {a}"));
             }
-            match q.status.as_deref() {
+            // Consumed codes always have an expiry; one without is active,
+            // as core's `code_status` has it.
+            match status {
                 None => {}
-                Some("unused") => sql.push_str(" AND c.consumed_at IS NULL"),
-                Some("active") => {
+                Some(StatusFilter::Is(CodeStatus::Unused)) => sql.push_str(" AND c.consumed_at IS NULL"),
+                Some(StatusFilter::Is(CodeStatus::Active)) => {
                     let a = arg(Value::Text(ts(now)), &mut args);
-                    sql.push_str(&format!(" AND c.consumed_at IS NOT NULL AND c.expires_at > {a}"));
+                    sql.push_str(&format!(
+                        " AND c.consumed_at IS NOT NULL AND (c.expires_at IS NULL OR c.expires_at > {a})"
+                    ));
                 }
-                Some("expired") => {
+                Some(StatusFilter::Is(CodeStatus::Expired)) => {
                     let a = arg(Value::Text(ts(now)), &mut args);
-                    sql.push_str(&format!(" AND c.expires_at <= {a}"));
+                    sql.push_str(&format!(" AND c.consumed_at IS NOT NULL AND c.expires_at <= {a}"));
                 }
-                Some(s) => return Err(bad(format!("status {s:?}: use unused, active or expired"))),
+                Some(StatusFilter::Consumed) => sql.push_str(" AND c.consumed_at IS NOT NULL"),
             }
             if let Some(days) = q.expiring_within_days {
                 let a = arg(Value::Text(ts(now)), &mut args);

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod common;
 pub mod devices;
 pub mod expiry;
+pub mod extract;
 pub mod field;
 pub mod floating;
 pub mod gateways;
@@ -17,7 +18,7 @@ pub mod products;
 pub mod usage;
 
 use axum::routing::get;
-use axum::{Json, Router, middleware};
+use axum::{Router, middleware};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -25,7 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::api::extract::Json;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -57,10 +58,6 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
-}
-
-async fn not_found() -> ApiError {
-    ApiError::NotFound("route")
 }
 
 pub fn router(state: AppState) -> Router {
@@ -113,7 +110,9 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
-        .fallback(not_found)
+        // After every route: it is set on the routes the router has now.
+        .method_not_allowed_fallback(extract::method_not_allowed)
+        .fallback(extract::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::idempotency::middleware,

@@ -1,8 +1,7 @@
 //! Products: cards, creation, package upgrade, assignment of unassigned
 //! codes, and (admin) crediting purchased batches and top-ups.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::codes::{BatchEffect, check_assign, check_batch};
 use licensedesk_core::package::Package;
@@ -16,6 +15,7 @@ use crate::AppState;
 use crate::api::common::{
     self, PRODUCT_COLS, ProductRow, os_entropy, policy_str, product_from_row,
 };
+use crate::api::extract::{Json, Path};
 use crate::api::pool::{self, Entropy};
 use crate::auth::{Admin, Caller};
 use crate::changes::{self, Op};

@@ -1,8 +1,7 @@
 //! Usage reports (messages, OTA upgrades) against the product's package in
 //! the data center's local day and month, and retention of device logs.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::package::quota::{
     MessageDecision, OtaDecision, decide_message, decide_ota, message_window, ota_window,
@@ -16,6 +15,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::api::common::{self, AccountRow, ProductRow};
 use crate::api::devices::{self, DeviceRow};
+use crate::api::extract::{Json, Path};
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::ts;

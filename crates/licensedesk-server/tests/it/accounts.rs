@@ -95,6 +95,12 @@ async fn counters_batches_package_consistency_and_assignment() {
         (st, e["code"].as_str()),
         (StatusCode::CONFLICT, Some("NO_CODES_AVAILABLE"))
     );
+    // It says how many unassigned codes the account could assign.
+    let msg = e["message"].as_str().expect("message");
+    assert!(
+        msg.contains("pdev") && msg.contains("5 unassigned codes") && msg.contains("assign"),
+        "{msg}"
+    );
     let d = s.ok("/v1/devices/pdev/d1", &t).await;
     assert_eq!(
         (
@@ -118,8 +124,12 @@ async fn counters_batches_package_consistency_and_assignment() {
         (card["total"].as_u64(), card["remaining"].as_u64()),
         (Some(2), Some(2))
     );
-    let (st, _) = s.connect(&t, "pdev", "d1").await;
-    assert_eq!(st, StatusCode::OK);
+    // A free code assigned to the product takes on its package: 5 years.
+    let (st, d) = s.connect(&t, "pdev", "d1").await;
+    assert_eq!(
+        (st, d["consumed"].as_bool(), d["expires_at"].as_str()),
+        (StatusCode::OK, Some(true), Some("2031-03-31T10:00:00Z"))
+    );
     s.connect(&t, "pmeter", "m1").await;
     let a = s.ok("/v1/account", &t).await;
     // Total = Used + Remaining; Remaining = unassigned + assigned-unconsumed.

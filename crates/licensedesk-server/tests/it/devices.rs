@@ -223,3 +223,27 @@ async fn a_code_consumed_through_another_data_center_counts_at_home() {
     );
     assert_eq!(s.ok("/v1/products/proam", &t).await["used"], 1);
 }
+
+#[tokio::test]
+async fn near_expiry_default_window_is_thirty_days() {
+    let s = TestServer::start().await; // 2026-03-31T10:00Z
+    let (id, t) = s.account("enterprise", "cn-east").await;
+    s.product(id, &t, "pwin", package(0, 0, 40), "block", 4)
+        .await;
+    s.connect(&t, "pwin", "in-30").await; // expires 2026-05-10T10:00Z
+    s.clock.advance(Duration::days(1));
+    s.connect(&t, "pwin", "in-31").await; // expires 2026-05-11T10:00Z
+    s.clock.set(at("2026-04-10T10:00:00Z"));
+    let v = s.ok("/v1/devices/near-expiry", &t).await;
+    assert_eq!(v["days"], 30);
+    let list = v["devices"].as_array().expect("devices");
+    assert_eq!(
+        list.iter()
+            .map(|d| (d["dk"].as_str().unwrap_or(""), d["days_left"].as_i64()))
+            .collect::<Vec<_>>(),
+        [("in-30", Some(30))],
+        "31 days from expiry is outside the default window, 30 inside"
+    );
+    let v = s.ok("/v1/devices/near-expiry?days=31", &t).await;
+    assert_eq!(v["devices"].as_array().map(Vec::len), Some(2));
+}

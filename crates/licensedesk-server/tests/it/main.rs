@@ -3,6 +3,7 @@
 
 mod accounts;
 mod backup;
+mod binary;
 mod concurrency;
 mod crash;
 mod devices;

@@ -466,3 +466,229 @@ async fn migrations_are_numbered_applied_once_and_wal_is_on() {
     let err = licensedesk_server::db::migrate(&mut c).expect_err("newer schema");
     assert!(err.to_string().contains("newer"), "{err}");
 }
+
+/// The response's status, its `Allow` header and its body, which must be
+/// JSON `{code, message}` (labelled so) with a non-empty message.
+async fn error_of(r: reqwest::Response) -> (StatusCode, Option<String>, String) {
+    let status = r.status();
+    let header = |n: &str| {
+        r.headers()
+            .get(n)
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    };
+    let (allow, ctype) = (header("allow"), header("content-type"));
+    let text = r.text().await.expect("body");
+    assert_eq!(
+        ctype.as_deref(),
+        Some("application/json"),
+        "{status}: {text}"
+    );
+    let e: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text:?}"));
+    let message = e["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "{status}: {text}");
+    assert_eq!(e.as_object().map(|o| o.len()), Some(2), "{text}");
+    (status, allow, e["code"].as_str().expect("code").to_owned())
+}
+
+#[tokio::test]
+async fn requests_refused_before_a_handler_get_code_and_message() {
+    let s = TestServer::start().await;
+    let (_, t) = s.account("enterprise", "cn-east").await;
+    let url = |p: &str| format!("{}{p}", s.base);
+    let assign = url("/v1/products/pwm0001/assign");
+    let post = |body: &'static str, ctype: Option<&str>| {
+        let mut r = s.client.post(&assign).bearer_auth(&t).body(body);
+        if let Some(c) = ctype {
+            r = r.header("content-type", c);
+        }
+        r
+    };
+    let json = Some("application/json");
+    let cases = [
+        (
+            post(r#"{"count":"x"}"#, json),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "BODY_INVALID",
+        ),
+        (
+            post(r#"{"count":1}"#, None),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "CONTENT_TYPE_UNSUPPORTED",
+        ),
+        (
+            post(r#"{"count":1}"#, Some("text/plain")),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "CONTENT_TYPE_UNSUPPORTED",
+        ),
+        (
+            post("{count", json),
+            StatusCode::BAD_REQUEST,
+            "BODY_INVALID",
+        ),
+        (post("", json), StatusCode::BAD_REQUEST, "BODY_INVALID"),
+        (
+            s.client.get(url("/v1/licenses?limit=abc")).bearer_auth(&t),
+            StatusCode::BAD_REQUEST,
+            "QUERY_INVALID",
+        ),
+        (
+            s.client
+                .get(url("/v1/devices/near-expiry?expires_from=31-12-2026"))
+                .bearer_auth(&t),
+            StatusCode::BAD_REQUEST,
+            "QUERY_INVALID",
+        ),
+        (
+            s.client.get(url("/v1/products/%FF")).bearer_auth(&t),
+            StatusCode::BAD_REQUEST,
+            "PATH_INVALID",
+        ),
+        (
+            s.client.get(url("/v1/nowhere")),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        ),
+        (
+            s.client.post(url("/v1/nowhere")),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let (st, allow, got) = error_of(req.send().await.expect("send")).await;
+        assert_eq!((st, got.as_str()), (status, code));
+        assert_eq!(allow, None);
+    }
+    // A wrong method: 405 with the route's methods in `Allow`.
+    for (method, path, allowed) in [
+        (reqwest::Method::GET, "/v1/floating/pools", "POST"),
+        (reqwest::Method::POST, "/v1/licenses", "GET,HEAD"),
+        (reqwest::Method::DELETE, "/openapi.json", "GET,HEAD"),
+    ] {
+        let r = s.client.request(method.clone(), url(path)).bearer_auth(&t);
+        let (st, allow, code) = error_of(r.send().await.expect("send")).await;
+        assert_eq!(
+            (st, code.as_str(), allow.as_deref()),
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                Some(allowed)
+            ),
+            "{method} {path}"
+        );
+    }
+    // The messages say what to do, in the API's words, not axum's.
+    let r = post("{count", json).send().await.expect("send");
+    let e: Value = r.json().await.expect("json");
+    let m = e["message"].as_str().expect("message");
+    assert!(m.starts_with("the body must be JSON: "), "{m}");
+    assert!(!m.contains("Failed to"), "{m}");
+}
+
+#[tokio::test]
+async fn a_keyed_request_whose_body_fails_to_parse_replays_json() {
+    let s = TestServer::start().await;
+    let (_, t) = s.account("enterprise", "cn-east").await;
+    let send = |key: &'static str, method: reqwest::Method, path: &'static str| {
+        s.client
+            .request(method, format!("{}{path}", s.base))
+            .bearer_auth(&t)
+            .header("Idempotency-Key", key)
+            .header("content-type", "application/json")
+            .body(r#"{"count":"x"}"#)
+            .send()
+    };
+    let post = reqwest::Method::POST;
+    let first = send("k", post.clone(), "/v1/products/pwm0001/assign")
+        .await
+        .expect("send");
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_body = first.text().await.expect("text");
+    let again = send("k", post.clone(), "/v1/products/pwm0001/assign")
+        .await
+        .expect("send");
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    assert_eq!(again.text().await.expect("text"), first_body);
+    let replayed = send("k", post.clone(), "/v1/products/pwm0001/assign")
+        .await
+        .expect("send");
+    let (st, _, code) = error_of(replayed).await;
+    assert_eq!(
+        (st, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "BODY_INVALID")
+    );
+    // A request no route took is not recorded: a retry is answered anew,
+    // `Allow` included.
+    for _ in 0..2 {
+        let r = send("k2", post.clone(), "/v1/licenses")
+            .await
+            .expect("send");
+        assert!(r.headers().get("idempotent-replayed").is_none());
+        let (st, allow, code) = error_of(r).await;
+        assert_eq!(
+            (st, code.as_str(), allow.as_deref()),
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                Some("GET,HEAD")
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn idempotency_keys_without_a_token_are_scoped_by_client_address() {
+    let settings = Settings {
+        trust_forwarded_for: true,
+        ..Settings::default()
+    };
+    let s = TestServer::start_with(settings, at("2026-03-31T10:00:00Z")).await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    for no in ["SC-1", "SC-2"] {
+        s.post_ok(
+            "/v1/admin/gateway-orders",
+            ADMIN,
+            json!({"account_id": id, "order_no": no, "email": "a@b.c", "customer": "c",
+                "quantity": 1, "max_connections": 1, "max_tags": 1, "validity_days": 30}),
+        )
+        .await;
+    }
+    let lookup = |xff: &'static str, no: &'static str| {
+        let r = s
+            .client
+            .post(format!("{}/v1/gateway/orders/lookup", s.base))
+            .header("Idempotency-Key", "1")
+            .header("X-Forwarded-For", xff)
+            .json(&json!({"order_no": no, "email": "a@b.c"}))
+            .send();
+        async move {
+            let r = r.await.expect("send");
+            (r.status(), r.json::<Value>().await.expect("json"))
+        }
+    };
+    let (st, a) = lookup("198.51.100.1", "SC-1").await;
+    assert_eq!((st, a["order_no"].as_str()), (StatusCode::OK, Some("SC-1")));
+    // Another client, the same key, another body: its own answer.
+    let (st, b) = lookup("198.51.100.2", "SC-2").await;
+    assert_eq!(
+        (st, b["order_no"].as_str()),
+        (StatusCode::OK, Some("SC-2")),
+        "{b}"
+    );
+    // The same client: its key is taken by another request.
+    let (st, e) = lookup("198.51.100.1", "SC-2").await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("IDEMPOTENCY_KEY_REUSED")
+        )
+    );
+    assert_eq!(lookup("198.51.100.2", "SC-2").await.1, b, "replayed");
+}

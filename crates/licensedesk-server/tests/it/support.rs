@@ -226,7 +226,7 @@ pub fn server_bin() -> Command {
 pub struct ServerProc {
     pub child: Child,
     pub base: String,
-    _stdout: BufReader<ChildStdout>,
+    stdout: BufReader<ChildStdout>,
 }
 
 impl ServerProc {
@@ -246,7 +246,12 @@ impl ServerProc {
     }
 
     pub fn start(dir: &Path) -> Self {
-        let mut child = Self::command(dir)
+        Self::spawn(Self::command(dir))
+    }
+
+    /// Runs `command` (a server binary's), waiting for its first line.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -263,8 +268,16 @@ impl ServerProc {
         Self {
             child,
             base,
-            _stdout: stdout,
+            stdout,
         }
+    }
+
+    /// The next line the server prints (after `listening on …`).
+    pub fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read a line");
+        assert!(!line.is_empty(), "the server closed its stdout");
+        line.trim_end().to_owned()
     }
 
     /// `kill -9`, and reaped.

@@ -6,9 +6,8 @@
 //! its allotment part names (`field_allotment_orders`, core's
 //! `AllotmentPart::contains`).
 
-use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::ledger::{ExportEntry, VerifiedLedger, verify_export};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -18,6 +17,7 @@ use utoipa::ToSchema;
 
 use super::{AllotmentView, Part, allotment_parts, allotment_view, audit, order_free};
 use crate::AppState;
+use crate::api::extract::{Json, Path};
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::ts;

@@ -1,0 +1,228 @@
+//! The API's own `Json`, `Query` and `Path` extractors and its fallbacks:
+//! a request axum refuses before a handler runs (a body that is not JSON or
+//! not the expected shape, a wrong `Content-Type`, a bad query string or
+//! path, an unknown route, a wrong method) is answered with the API's
+//! `{code, message}` like every other error, never with axum's text/plain
+//! or empty rejection. axum's own extractors are disallowed elsewhere
+//! (`clippy.toml`).
+//!
+//! Codes: `BODY_INVALID` (400 when the body is not JSON, 422 when it is JSON
+//! of the wrong shape), `CONTENT_TYPE_UNSUPPORTED` (415), `BODY_TOO_LARGE`
+//! (413), `QUERY_INVALID` (400), `PATH_INVALID` (400), `NOT_FOUND` (404),
+//! `METHOD_NOT_ALLOWED` (405, with axum's `Allow` header).
+#![allow(clippy::disallowed_types)]
+
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON request body (refused as `{code, message}`) or a JSON response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// A query string (refused as `QUERY_INVALID`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Path parameters (refused as `PATH_INVALID`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// What went wrong inside a rejection (serde's words: the field, what it
+/// expected, where), without axum's own preamble.
+fn detail(e: &dyn std::error::Error) -> String {
+    e.source()
+        .map_or_else(|| e.to_string(), ToString::to_string)
+}
+
+fn rejected(status: StatusCode, code: &'static str, message: String) -> ApiError {
+    ApiError::Request {
+        status,
+        code,
+        message,
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        match e {
+            JsonRejection::JsonDataError(e) => rejected(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "BODY_INVALID",
+                format!(
+                    "the body is JSON but not what this request takes: {}; send the fields and types /openapi.json lists for it",
+                    detail(&e)
+                ),
+            ),
+            JsonRejection::JsonSyntaxError(e) => rejected(
+                StatusCode::BAD_REQUEST,
+                "BODY_INVALID",
+                format!("the body must be JSON: {}; send a JSON object", detail(&e)),
+            ),
+            JsonRejection::MissingJsonContentType(_) => rejected(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "CONTENT_TYPE_UNSUPPORTED",
+                "the body must be JSON sent with the header `Content-Type: application/json`"
+                    .into(),
+            ),
+            JsonRejection::BytesRejection(e) => e.into(),
+            _ => body_unreadable(),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            body_too_large()
+        } else {
+            body_unreadable()
+        }
+    }
+}
+
+fn body_unreadable() -> ApiError {
+    rejected(
+        StatusCode::BAD_REQUEST,
+        "BODY_INVALID",
+        "the body could not be read to its end; send the request again".into(),
+    )
+}
+
+/// A request body over the server's limit.
+pub fn body_too_large() -> ApiError {
+    rejected(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "BODY_TOO_LARGE",
+        "the body is larger than this server accepts; send a smaller one".into(),
+    )
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        let detail = match &e {
+            QueryRejection::FailedToDeserializeQueryString(e) => detail(e),
+            other => other.to_string(),
+        };
+        rejected(
+            StatusCode::BAD_REQUEST,
+            "QUERY_INVALID",
+            format!(
+                "the query string is not valid: {detail}; fix that parameter (/openapi.json lists each one)"
+            ),
+        )
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        match e {
+            PathRejection::FailedToDeserializePathParams(e)
+                if e.status() == StatusCode::BAD_REQUEST =>
+            {
+                rejected(
+                    StatusCode::BAD_REQUEST,
+                    "PATH_INVALID",
+                    format!(
+                        "the path is not valid: {}; fix it (/openapi.json lists the paths)",
+                        e.kind()
+                    ),
+                )
+            }
+            other => ApiError::Internal(format!("path parameters: {other}")),
+        }
+    }
+}
+
+/// Marks a response that no route produced (unknown path, wrong method):
+/// the idempotency middleware does not record it under the request's key.
+#[derive(Debug, Clone, Copy)]
+pub struct Unrouted;
+
+fn unrouted(e: ApiError) -> Response {
+    let mut resp = e.into_response();
+    resp.extensions_mut().insert(Unrouted);
+    resp
+}
+
+/// The router's fallback: no route has this path.
+pub async fn not_found(method: Method, uri: Uri) -> Response {
+    unrouted(rejected(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!(
+            "no route {method} {}: check the path (/openapi.json lists the API's paths)",
+            uri.path()
+        ),
+    ))
+}
+
+/// Every route's fallback for a method it does not take; axum adds the
+/// route's `Allow` header.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    unrouted(rejected(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!(
+            "{} does not take {method}: use a method its Allow header lists",
+            uri.path()
+        ),
+    ))
+}

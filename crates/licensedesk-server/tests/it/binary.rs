@@ -1,0 +1,204 @@
+//! What only the `licensedesk-server` binary does: `rotate-key` then a
+//! restart, and `--demo`'s printed tokens and seed.
+
+use std::collections::BTreeSet;
+
+use licensedesk_core::keys::KeySet;
+use licensedesk_core::license::verify_license;
+use serde_json::{Value, json};
+
+use crate::support::{
+    ADMIN, ServerProc, fingerprint, get_json, post_json, server_bin, wait_healthy,
+};
+
+/// The server's published key set, `GET /v1/keys`.
+async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
+    let text = c
+        .get(format!("{base}/v1/keys"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    KeySet::from_json(text.as_bytes()).expect("key set")
+}
+
+fn kids(set: &KeySet) -> BTreeSet<String> {
+    set.entries().iter().map(|e| e.kid.clone()).collect()
+}
+
+/// A floating license for gateway `n` of pool `p`.
+async fn claim(c: &reqwest::Client, base: &str, token: &str, n: u32) -> String {
+    let v = post_json(
+        c,
+        format!("{base}/v1/floating/pools/p/claim"),
+        token,
+        json!({"fingerprint": fingerprint(n), "points": 1}),
+    )
+    .await;
+    v["license"].as_str().expect("license").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = reqwest::Client::new();
+    let mut p = ServerProc::start(dir.path());
+    wait_healthy(&c, &p.base).await;
+    let account = post_json(
+        &c,
+        format!("{}/v1/admin/accounts", p.base),
+        ADMIN,
+        json!({"name": "rot", "kind": "enterprise", "data_center": "cn-east"}),
+    )
+    .await;
+    let t = account["token"].as_str().expect("token").to_owned();
+    post_json(
+        &c,
+        format!("{}/v1/floating/pools", p.base),
+        &t,
+        json!({"name": "p", "points": 5}),
+    )
+    .await;
+    let old_license = claim(&c, &p.base, &t, 1).await;
+    let before = keyset(&c, &p.base).await;
+    let old_kid = before.current().to_owned();
+    assert_eq!(kids(&before), BTreeSet::from([old_kid.clone()]));
+    p.kill();
+
+    let out = server_bin()
+        .args(["rotate-key", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run rotate-key");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let new_kid = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("new current signing key: "))
+        .unwrap_or_else(|| panic!("no new key id in {stdout:?}"))
+        .to_owned();
+    assert_ne!(new_kid, old_kid);
+
+    let p = ServerProc::start(dir.path());
+    wait_healthy(&c, &p.base).await;
+    let after = keyset(&c, &p.base).await;
+    assert_eq!(after.current(), new_kid);
+    assert_eq!(
+        kids(&after),
+        BTreeSet::from([old_kid.clone(), new_kid.clone()])
+    );
+    let new_license = claim(&c, &p.base, &t, 2).await;
+    let verified = verify_license(new_license.as_bytes(), &after).expect("new license verifies");
+    assert_eq!(verified.kid(), new_kid, "signed with the new key");
+    let verified = verify_license(old_license.as_bytes(), &after).expect("old license verifies");
+    assert_eq!(verified.kid(), old_kid);
+}
+
+/// `  {kind} account "{name}" ({data center}): token {token}`.
+fn printed_account(line: &str) -> Option<(String, String, String)> {
+    let (head, token) = line.rsplit_once("): token ")?;
+    let (head, dc) = head.rsplit_once(" (")?;
+    let kind = head.trim_start().split_once(" account ")?.0;
+    Some((kind.to_owned(), dc.to_owned(), token.to_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_prints_tokens_that_work_and_seeds_orders_and_a_pool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = reqwest::Client::new();
+    let mut cmd = server_bin();
+    cmd.args(["--listen", "127.0.0.1:0", "--demo", "--data-dir"])
+        .arg(dir.path());
+    let mut p = ServerProc::spawn(cmd);
+    let mut lines = Vec::new();
+    while !lines
+        .last()
+        .is_some_and(|l: &String| l.contains("tokens written to"))
+    {
+        lines.push(p.line());
+    }
+    assert_eq!(lines[0], "demo data seeded", "{lines:#?}");
+    let accounts: Vec<_> = lines.iter().filter_map(|l| printed_account(l)).collect();
+    assert_eq!(
+        accounts
+            .iter()
+            .map(|(k, dc, _)| (k.as_str(), dc.as_str()))
+            .collect::<Vec<_>>(),
+        [("enterprise", "cn-east"), ("individual", "eu-central")],
+        "{lines:#?}"
+    );
+    let field = |label: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label:?} in {lines:#?}"))
+            .to_owned()
+    };
+    let admin = field("admin token: ");
+    let keys_line = field("public key set: ");
+    wait_healthy(&c, &p.base).await;
+
+    // Each printed account token is its account's.
+    for (kind, dc, token) in &accounts {
+        let a = get_json(&c, format!("{}/v1/account", p.base), token).await;
+        assert_eq!(
+            (a["kind"].as_str(), a["data_center"].as_str()),
+            (Some(kind.as_str()), Some(dc.as_str()))
+        );
+    }
+    let ent = &accounts[0].2;
+    // The printed admin token is the admin's (and an account's is not).
+    let r = post_json(
+        &c,
+        format!("{}/v1/admin/maintenance", p.base),
+        &admin,
+        json!({}),
+    )
+    .await;
+    assert!(r.is_object(), "{r}");
+    let refused = c
+        .post(format!("{}/v1/admin/maintenance", p.base))
+        .bearer_auth(ent)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    // The key set: served at the printed address, and the printed file holds it.
+    let (url, file) = keys_line
+        .split_once(" (file ")
+        .unwrap_or_else(|| panic!("{keys_line}"));
+    assert_eq!(url, format!("{}/v1/keys", p.base));
+    let served = keyset(&c, &p.base).await;
+    let on_disk = KeySet::from_json(
+        &std::fs::read(file.trim_end_matches(')')).expect("the printed key set file"),
+    )
+    .expect("key set");
+    assert_eq!(kids(&on_disk), kids(&served));
+    assert_eq!(on_disk.current(), served.current());
+
+    // The seed has gateway orders and a floating pool with leases.
+    let order = post_json(
+        &c,
+        format!("{}/v1/gateway/orders/lookup", p.base),
+        ent,
+        json!({"order_no": "ORD-2025-0001", "email": "ops@hzmeters.example"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            order["product"].as_str(),
+            order["quantity"].as_u64(),
+            order["used"].as_u64()
+        ),
+        (Some("edge-gateway-pro"), Some(10), Some(3))
+    );
+    let pool: Value = get_json(&c, format!("{}/v1/floating/pools/edge-fleet", p.base), ent).await;
+    assert_eq!(
+        (pool["points"].as_u64(), pool["in_use"].as_u64()),
+        (Some(200), Some(100))
+    );
+    assert_eq!(pool["leases"].as_array().map(Vec::len), Some(2));
+}
