@@ -1,5 +1,6 @@
 //! `Idempotency-Key` on POST: the first response for a (caller, key) is
-//! stored; the same key with the same request replays it byte for byte, the
+//! stored; the same key with the same request replays it byte for byte (its
+//! status, body and `Content-Type`), the
 //! same key with another request is refused with 422. The caller is its
 //! `Authorization` header (hashed) or, without one, its address as rate
 //! limiting sees it ([`crate::auth::client_addr`]).
@@ -169,24 +170,27 @@ async fn handle(
             .db
             .read(move |c| {
                 Ok(c.query_row(
-                "SELECT request_hash, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
+                "SELECT request_hash, status, body, content_type FROM idempotency WHERE scope = ?1 AND key = ?2",
                 [&s, &k],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u16>(1)?, r.get::<_, Vec<u8>>(2)?)),
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u16>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Option<String>>(3)?)),
             )
             .optional()?)
             })
             .await
             .map_err(IntoResponse::into_response)?;
 
-    let out = if let Some((stored_hash, status, body)) = stored.clone().filter(|s| s.1 != 0) {
+    let out = if let Some((stored_hash, status, body, content_type)) =
+        stored.clone().filter(|s| s.1 != 0)
+    {
         if stored_hash == request_hash {
             let mut resp = Response::new(Body::from(body));
             *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            // A row recorded before the type was kept is a JSON answer.
+            let content_type = content_type
+                .and_then(|t| HeaderValue::from_str(&t).ok())
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            h.insert(header::CONTENT_TYPE, content_type);
             h.insert("idempotent-replayed", HeaderValue::from_static("true"));
             resp
         } else {
@@ -218,15 +222,20 @@ async fn handle(
         {
             let now = ts(state.clock.now());
             let body = rbytes.to_vec();
+            let content_type = rparts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let (s, k) = (scope, key);
             state
                 .db
                 .write(move |tx| {
                     tx.execute(
-                        "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (scope, key) DO UPDATE SET status = ?4, body = ?5",
-                        rusqlite::params![s, k, request_hash, status.as_u16(), body, now],
+                        "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at, content_type)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (scope, key) DO UPDATE SET status = ?4, body = ?5, content_type = ?7",
+                        rusqlite::params![s, k, request_hash, status.as_u16(), body, now, content_type],
                     )?;
                     Ok(())
                 })

@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "instance",
         include_str!("../../migrations/0008_instance.sql"),
     ),
+    (
+        9,
+        "idempotency_content_type",
+        include_str!("../../migrations/0009_idempotency_content_type.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one

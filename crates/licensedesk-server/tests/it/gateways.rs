@@ -183,6 +183,25 @@ async fn offline_request_bundle_gets_a_signed_response_bundle() {
         "{:?}",
         matched[2].outcome
     );
+
+    // Under an Idempotency-Key, the replay is the first answer byte for
+    // byte, with its own Content-Type (a bundle, not a JSON error body).
+    let keyed = || {
+        s.client
+            .post(format!("{}/v1/gateway/offline", s.base))
+            .header("Idempotency-Key", "offline-1")
+            .body(request.to_json())
+            .send()
+    };
+    let first = keyed().await.expect("send");
+    assert_eq!(first.status(), StatusCode::OK);
+    let first_type = first.headers()[reqwest::header::CONTENT_TYPE].clone();
+    let first_body = first.bytes().await.expect("body");
+    let again = keyed().await.expect("send");
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()[reqwest::header::CONTENT_TYPE], first_type);
+    assert_eq!(again.bytes().await.expect("body"), first_body);
 }
 
 #[tokio::test]
