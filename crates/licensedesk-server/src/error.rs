@@ -37,18 +37,12 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("too many failed attempts; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
-    /// A request refused before a handler ran: a body, query string or path
-    /// that does not parse, an unknown route, a wrong method
-    /// ([`crate::api::extract`]).
+    /// An error with its own status and stable code: a rule of
+    /// licensedesk-core refused ([`ApiError::core`]), or a request was
+    /// refused before a handler ran (a body, query string or path that does
+    /// not parse, an unknown route, a wrong method: [`crate::api::extract`]).
     #[error("{message}")]
-    Request {
-        status: StatusCode,
-        code: &'static str,
-        message: String,
-    },
-    /// An error raised by a rule of licensedesk-core.
-    #[error("{message}")]
-    Core {
+    Coded {
         status: StatusCode,
         code: &'static str,
         message: String,
@@ -87,7 +81,7 @@ impl ApiError {
     /// Wraps a core error, choosing the status from its stable code.
     pub fn core<E: licensedesk_core::Coded + std::fmt::Display>(e: E) -> Self {
         let code = e.code();
-        Self::Core {
+        Self::Coded {
             status: status_for_core_code(code),
             code,
             message: e.to_string(),
@@ -98,10 +92,9 @@ impl ApiError {
         match self {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Invalid { code, .. }
-            | Self::Conflict { code, .. }
-            | Self::Request { code, .. }
-            | Self::Core { code, .. } => code,
+            Self::Invalid { code, .. } | Self::Conflict { code, .. } | Self::Coded { code, .. } => {
+                code
+            }
             Self::NoCodesAvailable { .. } => "NO_CODES_AVAILABLE",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -117,7 +110,7 @@ impl ApiError {
             Self::Conflict { .. } | Self::NoCodesAvailable { .. } => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Request { status, .. } | Self::Core { status, .. } => *status,
+            Self::Coded { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -1,4 +1,4 @@
-//! The API's own `Json`, `Query` and `Path` extractors and its fallbacks:
+//! The API's own `Json`, `Bytes`, `Query` and `Path` extractors and its fallbacks:
 //! a request axum refuses before a handler runs (a body that is not JSON or
 //! not the expected shape, a wrong `Content-Type`, a bad query string or
 //! path, an unknown route, a wrong method) is answered with the API's
@@ -6,8 +6,8 @@
 //! or empty rejection. axum's own extractors are disallowed elsewhere
 //! (`clippy.toml`).
 //!
-//! Codes: `BODY_INVALID` (400 when the body is not JSON, 422 when it is JSON
-//! of the wrong shape), `CONTENT_TYPE_UNSUPPORTED` (415), `BODY_TOO_LARGE`
+//! Codes: `BODY_INVALID` (400, like all malformed input: the body is not
+//! JSON, or JSON of the wrong shape), `CONTENT_TYPE_UNSUPPORTED` (415), `BODY_TOO_LARGE`
 //! (413), `QUERY_INVALID` (400), `PATH_INVALID` (400), `NOT_FOUND` (404),
 //! `METHOD_NOT_ALLOWED` (405, with axum's `Allow` header).
 #![allow(clippy::disallowed_types)]
@@ -44,6 +44,25 @@ where
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// A raw request body, for the routes that verify signed bytes before
+/// they parse them (refused as `BODY_TOO_LARGE` over the body limit).
+#[derive(Debug, Clone, Default)]
+pub struct Bytes(pub axum::body::Bytes);
+
+impl<S> FromRequest<S> for Bytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(Self(b)),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -93,7 +112,7 @@ fn detail(e: &dyn std::error::Error) -> String {
 }
 
 fn rejected(status: StatusCode, code: &'static str, message: String) -> ApiError {
-    ApiError::Request {
+    ApiError::Coded {
         status,
         code,
         message,
@@ -104,7 +123,7 @@ impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
         match e {
             JsonRejection::JsonDataError(e) => rejected(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::BAD_REQUEST,
                 "BODY_INVALID",
                 format!(
                     "the body is JSON but not what this request takes: {}; send the fields and types /openapi.json lists for it",

@@ -2,7 +2,6 @@
 //! online activation with a code + hardware fingerprint, offline activation
 //! (request bundle in, signed response bundle out).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::activation_code::ActivationCode;
@@ -21,7 +20,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::common::os_entropy;
-use crate::api::extract::Json;
+use crate::api::extract::{Bytes, Json};
 use crate::auth::{Admin, Attempter};
 use crate::changes::{self, Op};
 use crate::db::ts;
@@ -422,7 +421,7 @@ pub async fn activate(
 pub async fn offline_activate(
     State(state): State<AppState>,
     who: Attempter,
-    body: Bytes,
+    Bytes(body): Bytes,
 ) -> Result<String> {
     let now = state.now();
     state.limiter.check(&who.keys(), now)?;

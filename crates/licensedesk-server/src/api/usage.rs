@@ -148,7 +148,7 @@ pub async fn messages(
                 MessageDecision::Allowed => 0,
                 MessageDecision::AllowedWithOverage { overage } => overage,
                 MessageDecision::Refused { until, remaining } => {
-                    return Err(ApiError::Core {
+                    return Err(ApiError::Coded {
                         status: axum::http::StatusCode::FORBIDDEN,
                         code: "MESSAGE_QUOTA_EXCEEDED",
                         message: format!(
@@ -217,7 +217,7 @@ pub async fn ota(
                     OtaDecision::Allowed { from_allowance, topups_used } => (from_allowance, topups_used, 0),
                     OtaDecision::AllowedWithOverage { from_allowance, overage } => (from_allowance, 0, overage),
                     OtaDecision::Refused { needs_topups } => {
-                        return Err(ApiError::Core {
+                        return Err(ApiError::Coded {
                             status: axum::http::StatusCode::FORBIDDEN,
                             code: "OTA_QUOTA_EXCEEDED",
                             message: format!(

@@ -507,7 +507,7 @@ async fn requests_refused_before_a_handler_get_code_and_message() {
     let cases = [
         (
             post(r#"{"count":"x"}"#, json),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::BAD_REQUEST,
             "BODY_INVALID",
         ),
         (
@@ -577,6 +577,19 @@ async fn requests_refused_before_a_handler_get_code_and_message() {
             "{method} {path}"
         );
     }
+    // A raw body over the limit (the offline bundle, read as bytes).
+    let r = s
+        .client
+        .post(url("/v1/gateway/offline"))
+        .body(vec![b' '; 3 * 1024 * 1024])
+        .send()
+        .await
+        .expect("send");
+    let (st, _, code) = error_of(r).await;
+    assert_eq!(
+        (st, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE")
+    );
     // The messages say what to do, in the API's words, not axum's.
     let r = post("{count", json).send().await.expect("send");
     let e: Value = r.json().await.expect("json");
@@ -621,7 +634,7 @@ async fn a_keyed_request_whose_body_fails_to_parse_replays_json() {
     let (st, _, code) = error_of(replayed).await;
     assert_eq!(
         (st, code.as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "BODY_INVALID")
+        (StatusCode::BAD_REQUEST, "BODY_INVALID")
     );
     // A request no route took is not recorded: a retry is answered anew,
     // `Allow` included.

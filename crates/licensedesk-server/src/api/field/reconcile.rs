@@ -6,7 +6,6 @@
 //! its allotment part names (`field_allotment_orders`, core's
 //! `AllotmentPart::contains`).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::ledger::{ExportEntry, VerifiedLedger, verify_export};
@@ -17,7 +16,7 @@ use utoipa::ToSchema;
 
 use super::{AllotmentView, Part, allotment_parts, allotment_view, audit, order_free};
 use crate::AppState;
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{Bytes, Json, Path};
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::ts;
@@ -273,7 +272,7 @@ pub async fn reconcile(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Bytes,
+    Bytes(body): Bytes,
 ) -> Result<Json<ReconcileReport>> {
     let now = state.now();
     // Verified before the write: signature checks never hold the writer.
