@@ -214,15 +214,23 @@ impl CounterField {
         }
     }
 
+    /// Every word [`CounterField::from_label`] takes (lowercase): the labels
+    /// and the other console's synonyms.
+    pub const WORDS: [(&'static str, Self); 5] = [
+        ("total", Self::Total),
+        ("used", Self::Used),
+        ("consumed", Self::Used),
+        ("remaining", Self::Remaining),
+        ("available", Self::Remaining),
+    ];
+
     /// Parses a label or synonym, ignoring case and surrounding blanks.
     pub fn from_label(label: &str) -> Option<Self> {
         let label = label.trim().to_ascii_lowercase();
-        match label.as_str() {
-            "total" => Some(Self::Total),
-            "used" | "consumed" => Some(Self::Used),
-            "remaining" | "available" => Some(Self::Remaining),
-            _ => None,
-        }
+        Self::WORDS
+            .iter()
+            .find(|(w, _)| *w == label)
+            .map(|&(_, f)| f)
     }
 
     /// The value of this counter.
@@ -327,39 +335,45 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    /// Every word [`StatusFilter::from_label`] accepts (ignoring case).
-    pub const WORDS: [&'static str; 7] = [
-        "unused",
-        "active",
-        "expired",
-        "used",
-        "consumed",
-        "remaining",
-        "available",
+    const STATUSES: [(&'static str, CodeStatus); 3] = [
+        ("unused", CodeStatus::Unused),
+        ("active", CodeStatus::Active),
+        ("expired", CodeStatus::Expired),
     ];
 
-    /// Parses a status or a counter's label or synonym, ignoring case and
-    /// surrounding blanks; `None` for anything else (Total is no filter).
-    pub fn from_label(label: &str) -> Option<Self> {
-        match label.trim().to_ascii_lowercase().as_str() {
-            "unused" => Some(Self::Is(CodeStatus::Unused)),
-            "active" => Some(Self::Is(CodeStatus::Active)),
-            "expired" => Some(Self::Is(CodeStatus::Expired)),
-            other => match CounterField::from_label(other)? {
-                CounterField::Used => Some(Self::Consumed),
-                CounterField::Remaining => Some(Self::Is(CodeStatus::Unused)),
-                CounterField::Total => None,
-            },
-        }
+    /// Every word [`StatusFilter::parse`] takes (lowercase): the statuses,
+    /// then the counters' labels and synonyms but Total (no filter).
+    pub fn words() -> impl Iterator<Item = &'static str> {
+        Self::STATUSES.iter().map(|(w, _)| *w).chain(
+            CounterField::WORDS
+                .iter()
+                .filter(|(_, f)| *f != CounterField::Total)
+                .map(|(w, _)| *w),
+        )
     }
 
-    /// Whether a code of `status` passes the filter.
-    pub fn matches(self, status: CodeStatus) -> bool {
-        match self {
-            Self::Is(s) => s == status,
-            Self::Consumed => !matches!(status, CodeStatus::Unused),
+    /// Parses a status or a counter's label or synonym, ignoring case and
+    /// surrounding blanks.
+    pub fn parse(label: &str) -> Result<Self, UnknownStatusFilter> {
+        let word = label.trim().to_ascii_lowercase();
+        let status = Self::STATUSES.iter().find(|(w, _)| *w == word);
+        match (status, CounterField::from_label(&word)) {
+            (Some(&(_, s)), _) => Ok(Self::Is(s)),
+            (None, Some(CounterField::Used)) => Ok(Self::Consumed),
+            (None, Some(CounterField::Remaining)) => Ok(Self::Is(CodeStatus::Unused)),
+            (None, Some(CounterField::Total) | None) => Err(UnknownStatusFilter {
+                given: label.to_owned(),
+            }),
         }
     }
+}
+
+/// A status filter [`StatusFilter::parse`] does not take; the message lists
+/// the words it does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("status {given:?}: use one of {} (any case)", StatusFilter::words().collect::<Vec<_>>().join(", "))]
+pub struct UnknownStatusFilter {
+    pub given: String,
 }
 
 #[cfg(test)]

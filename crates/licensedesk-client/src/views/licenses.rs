@@ -8,7 +8,7 @@ use std::io::Write;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use licensedesk_core::codes::{CodeStatus, code_status};
+use licensedesk_core::codes::{CodeStatus, StatusFilter, code_status};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde::{Deserialize, Serialize};
@@ -132,22 +132,22 @@ fn filter(q: &LicenseQuery, now: DateTime<Utc>, args: &mut Vec<Value>) -> Result
             " AND c.product_id = (SELECT id FROM products WHERE pk = {a})"
         ));
     }
-    match q.status.as_deref() {
-        None | Some("") => {}
-        Some("unused") => sql.push_str(&format!(" AND {con} = ''")),
-        Some("active") => {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(StatusFilter::parse(s).map_err(|e| Error::Invalid(e.to_string()))?),
+    };
+    match status {
+        None => {}
+        Some(StatusFilter::Is(CodeStatus::Unused)) => sql.push_str(&format!(" AND {con} = ''")),
+        Some(StatusFilter::Is(CodeStatus::Active)) => {
             let a = push(Value::Text(ts(now)), args);
             sql.push_str(&format!(" AND {con} != '' AND {exp} > {a}"));
         }
-        Some("expired") => {
+        Some(StatusFilter::Is(CodeStatus::Expired)) => {
             let a = push(Value::Text(ts(now)), args);
             sql.push_str(&format!(" AND {con} != '' AND {exp} <= {a}"));
         }
-        Some(s) => {
-            return Err(Error::Invalid(format!(
-                "status {s:?}: use unused, active or expired"
-            )));
-        }
+        Some(StatusFilter::Consumed) => sql.push_str(&format!(" AND {con} != ''")),
     }
     if let Some(days) = q.expiring_within_days {
         let a = push(Value::Text(ts(now)), args);

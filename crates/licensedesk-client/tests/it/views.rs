@@ -175,4 +175,35 @@ async fn views_match_the_server_and_csv_exports_every_row() {
     assert!(text.starts_with("code,batch,"));
     let used = s.overview().expect("ov").used;
     assert!(n > 0 && n <= used);
+
+    // The other console's words filter like the statuses (domain.md §1,
+    // Decision): Used / Consumed = active + expired, Remaining / Available
+    // = unused, in any case; Total is no filter and is refused.
+    let rows = |status: &str| {
+        let q = LicenseQuery {
+            status: Some(status.into()),
+            ..Default::default()
+        };
+        s.export_csv(&q, &mut Vec::new())
+    };
+    let count = |status: &str| rows(status).expect(status);
+    let (unused, active, expired) = (count("unused"), count("active"), count("expired"));
+    assert!(
+        unused > 0 && active > 0 && expired > 0,
+        "{unused} {active} {expired}"
+    );
+    assert_eq!(active + expired, used);
+    for word in ["used", "Consumed"] {
+        assert_eq!(count(word), used, "{word}");
+    }
+    for word in ["remaining", "AVAILABLE"] {
+        assert_eq!(count(word), unused, "{word}");
+    }
+    let refused = rows("total").expect_err("no filter");
+    assert!(
+        refused
+            .to_string()
+            .contains("use one of unused, active, expired, used"),
+        "{refused}"
+    );
 }

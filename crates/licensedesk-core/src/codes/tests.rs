@@ -171,21 +171,27 @@ fn status_filter_words_and_synonyms() {
         ("", None),
     ];
     for (label, expected) in cases {
-        assert_eq!(StatusFilter::from_label(label), expected, "{label:?}");
+        assert_eq!(StatusFilter::parse(label).ok(), expected, "{label:?}");
     }
-    for word in StatusFilter::WORDS {
-        assert!(StatusFilter::from_label(word).is_some(), "{word}");
-    }
-    // Used = active + expired; Remaining = unused.
-    let passes = |f: StatusFilter| {
-        [Unused, Active, Expired]
-            .into_iter()
-            .filter(|s| f.matches(*s))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(passes(StatusFilter::Consumed), [Active, Expired]);
-    assert_eq!(passes(StatusFilter::Is(Unused)), [Unused]);
-    assert_eq!(passes(StatusFilter::Is(Expired)), [Expired]);
+    // The words the refusal lists are exactly those taken.
+    let words: Vec<_> = StatusFilter::words().collect();
+    assert_eq!(
+        words,
+        [
+            "unused",
+            "active",
+            "expired",
+            "used",
+            "consumed",
+            "remaining",
+            "available"
+        ]
+    );
+    let refused = StatusFilter::parse("Total").expect_err("no filter");
+    assert_eq!(
+        refused.to_string(),
+        "status \"Total\": use one of unused, active, expired, used, consumed, remaining, available (any case)"
+    );
 }
 
 #[test]

@@ -104,14 +104,7 @@ pub async fn consumption(
     let status = q
         .status
         .as_deref()
-        .map(|s| {
-            StatusFilter::from_label(s).ok_or_else(|| {
-                bad(format!(
-                    "status {s:?}: use one of {} (any case)",
-                    StatusFilter::WORDS.join(", ")
-                ))
-            })
-        })
+        .map(|s| StatusFilter::parse(s).map_err(|e| bad(e.to_string())))
         .transpose()?;
     let cursor: Option<Cursor> = q
         .cursor

@@ -6,13 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN, TestServer, doc_package, package};
+use crate::support::{ADMIN, TestServer, at, doc_package, package};
 
 fn instant(v: &Value) -> DateTime<Utc> {
-    v.as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .unwrap_or_else(|| panic!("an instant: {v}"))
-        .with_timezone(&Utc)
+    at(v.as_str().expect("an instant"))
 }
 
 async fn all_pages(s: &TestServer, t: &str, query: &str) -> Vec<Value> {
@@ -236,15 +233,7 @@ async fn the_other_consoles_words_filter_like_the_statuses() {
         (StatusCode::BAD_REQUEST, Some("QUERY_INVALID"))
     );
     let m = e["message"].as_str().expect("message");
-    for word in [
-        "unused",
-        "active",
-        "expired",
-        "used",
-        "consumed",
-        "remaining",
-        "available",
-    ] {
+    for word in licensedesk_core::codes::StatusFilter::words() {
         assert!(m.contains(word), "{m}");
     }
 }
