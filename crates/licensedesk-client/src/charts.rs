@@ -165,9 +165,7 @@ fn bars(bars: &[(String, u64, u64)], limit: Option<u64>, from: LabelFrom) -> Res
         }
         root.present().map_err(err)?;
     }
-    // Written as plotters computes it: 13.000000000000002.
-    let size = format!("font-size=\"{}\"", PLOTTERS_LABEL_SIZE / 1.24);
-    Ok(themed(&svg).replace(&size, &format!("font-size=\"{LABEL_PX}\"")))
+    Ok(themed(&svg))
 }
 
 /// Codes consumed per local month over the last `months` months.
@@ -237,8 +235,6 @@ pub struct BurnDown {
     /// consumption the remaining codes cannot meet; `None` when they last
     /// all [`BURN_DOWN_MONTHS`] months.
     pub runs_out: Option<String>,
-    /// Months forecast, from the current one ([`BURN_DOWN_MONTHS`]).
-    pub months: u32,
 }
 
 /// Remaining codes of the account, month by month, if consumption goes on
@@ -270,7 +266,6 @@ pub fn burn_down(cache: &Cache, now: DateTime<Utc>) -> Result<BurnDown> {
         svg: bars(&data, None, LabelFrom::Start)?,
         per_month,
         runs_out,
-        months: BURN_DOWN_MONTHS,
     })
 }
 

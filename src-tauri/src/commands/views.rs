@@ -83,7 +83,7 @@ pub fn license_charts(state: State<'_, AppState>) -> CmdResult<LicenseCharts> {
         burn_down: burn_down.svg,
         burn_down_per_month: burn_down.per_month,
         burn_down_runs_out: burn_down.runs_out,
-        burn_down_months: burn_down.months,
+        burn_down_months: charts::BURN_DOWN_MONTHS,
         expirations: charts::expirations_next_12_months(s.cache(), now)?,
     })
 }
