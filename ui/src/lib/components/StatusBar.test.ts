@@ -192,4 +192,23 @@ describe('StatusBar', () => {
     expect(button.getAttribute('aria-expanded')).toBe('false');
     expect(document.activeElement).toBe(button);
   });
+
+  it('Escape in a modal dialog above the bar leaves its panels alone', async () => {
+    mockIPC(() => null);
+    app.sync = { ...status, online: false, last_error: unreachable };
+    render(StatusBar);
+    await fireEvent.click(screen.getByTestId('sync-error'));
+    expect(screen.getByRole('dialog', { name: 'Server unreachable' })).toBeTruthy();
+    const modal = document.createElement('dialog');
+    modal.setAttribute('open', '');
+    document.body.append(modal);
+    try {
+      await fireEvent.keyDown(modal, { key: 'Escape' });
+      expect(screen.getByRole('dialog', { name: 'Server unreachable' })).toBeTruthy();
+    } finally {
+      modal.remove();
+    }
+    await fireEvent.keyDown(window, { key: 'Escape' });
+    expect(screen.queryByRole('dialog', { name: 'Server unreachable' })).toBeNull();
+  });
 });
