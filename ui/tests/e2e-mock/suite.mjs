@@ -61,7 +61,9 @@ export const tests = [
       const burnDown = page.getByTestId('burn-down-line');
       await burnDown.scrollIntoViewIfNeeded();
       await expect.text(burnDown, 'At 114 a month, codes run out in ');
-      await expect.visible(page.getByRole('img', { name: /^Remaining codes forecast: At 114 a month/ }));
+      const burnDownChart = page.getByRole('img', { name: 'Remaining codes forecast', exact: true });
+      await expect.visible(burnDownChart);
+      await expect.attr(burnDownChart, 'aria-describedby', 'burn-down-line');
       const legend = page.getByRole('list', { name: 'Legend' });
       await expect.text(legend, 'Renewed with remaining codes');
       await expect.text(legend, 'Offline for want of codes');
