@@ -103,6 +103,12 @@ export const journeys = [
         return el && wd.attr(el, 'data-code');
       });
       if (!code.startsWith('LICENSE_')) throw new Error(`error code ${code}`);
+      // Led by the code's own title (ui/src/lib/errors.ts; "License file
+      // damaged" for this file), not by the fallback for codes without one.
+      const title = (await wd.textOf('.install-error [role="alert"] strong')).trim();
+      if (!title || title === 'The last install failed' || title === 'Something went wrong') {
+        throw new Error(`install error ${code} titled "${title}"`);
+      }
       if ((await wd.textOf('[data-testid="kind-chip"]')) !== 'Activation Code') throw new Error('previous license not shown');
     },
   },

@@ -13,4 +13,20 @@ describe('contract with src-tauri', () => {
     // …and calls nothing the Rust side does not register.
     expect(COMMANDS.filter((c) => !rust.includes(c))).toEqual([]);
   });
+
+  it('every code with an error title is a code Rust has', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const { join, resolve } = await import('node:path');
+    const { ERROR_TITLES } = await import('./errors');
+    const roots = ['../crates', '../src-tauri/src'].map((d) => resolve(process.cwd(), d));
+    const literals = new Set<string>();
+    for (const root of roots) {
+      for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.rs') || file.split(/[\\/]/).some((p) => p === 'tests' || p === 'target')) continue;
+        for (const m of readFileSync(join(root, file), 'utf8').matchAll(/"([A-Z][A-Z0-9_]+)"/g)) literals.add(m[1]!);
+      }
+    }
+    expect(literals.size).toBeGreaterThan(100);
+    expect([...ERROR_TITLES.keys()].filter((c) => !literals.has(c))).toEqual([]);
+  });
 });

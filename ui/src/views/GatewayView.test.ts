@@ -38,9 +38,23 @@ describe('GatewayView', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Upload License' }));
     const alert = await screen.findByRole('alert');
     expect(alert.getAttribute('data-code')).toBe('LICENSE_EXPIRED');
+    expect(alert.querySelector('strong')?.textContent).toBe('License expired');
     expect(alert.textContent).toContain('nothing was replaced');
     expect(screen.getByText('LIC-1')).toBeTruthy();
     expect(screen.getByText('The license shown below is still installed.')).toBeTruthy();
+  });
+
+  it('an install error whose code has no words of its own says the last install failed', async () => {
+    backend({
+      upload_license_dialog: () => {
+        throw { code: 'SOMETHING_NEW', message: 'a new kind of failure' };
+      },
+    });
+    render(GatewayView);
+    await screen.findByText('LIC-1');
+    await fireEvent.click(screen.getByRole('button', { name: 'Upload License' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.querySelector('strong')?.textContent).toBe('The last install failed');
   });
 
   it('installs a dropped file through the same seam and shows the result', async () => {

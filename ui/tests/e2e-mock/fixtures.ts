@@ -283,7 +283,7 @@ export function install(s: Scenario): void {
       s.uploadError
         ? Promise.reject({ code: 'LICENSE_SIGNATURE_INVALID', message: 'the license signature does not verify with any trusted key: the file was altered or is not from your vendor; nothing was replaced' })
         : { gateway_id: thisMachine.id, replaced: true, backup: 'license-20260601.lic', view: gatewayView(thisMachine.id, false) },
-    install_license_files: () => Promise.reject({ code: 'LICENSE_MALFORMED', message: 'license.lic is not a LicenseDesk license file (no armour header); nothing was replaced' }),
+    install_license_files: () => Promise.reject({ code: 'LICENSE_ARMOR_INVALID', message: 'this is not a LicenseDesk license file (the first line must be -----BEGIN LICENSEDESK LICENSE-----): choose the .lic file you received, unmodified' }),
     check_activation_code: (a) => checkCode(String(a!.input)),
     ...fieldKit(!!s.emptyFieldKit),
     activate_gateway: () => ({ status: 'activated', reissued: false, remaining: 4, outcome: { gateway_id: thisMachine.id, replaced: true, backup: null, view: gatewayView(thisMachine.id, false) } }),

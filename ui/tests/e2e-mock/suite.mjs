@@ -61,7 +61,9 @@ export const tests = [
       const burnDown = page.getByTestId('burn-down-line');
       await burnDown.scrollIntoViewIfNeeded();
       await expect.text(burnDown, 'At 114 a month, codes run out in ');
-      await expect.visible(page.getByRole('img', { name: /^Remaining codes forecast: At 114 a month/ }));
+      const burnDownChart = page.getByRole('img', { name: 'Remaining codes forecast', exact: true });
+      await expect.visible(burnDownChart);
+      await expect.attr(burnDownChart, 'aria-describedby', 'burn-down-line');
       const legend = page.getByRole('list', { name: 'Legend' });
       await expect.text(legend, 'Renewed with remaining codes');
       await expect.text(legend, 'Offline for want of codes');
@@ -142,6 +144,7 @@ export const tests = [
       await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
       await page.getByRole('button', { name: 'Upload License' }).click();
       const alert = page.locator('[role="alert"][data-code="LICENSE_SIGNATURE_INVALID"]');
+      await expect.text(alert.locator('strong'), 'License signature invalid');
       await expect.text(alert, 'signature does not verify');
       await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
       await expect.visible(page.getByText('The license shown below is still installed.'));
@@ -149,7 +152,7 @@ export const tests = [
     },
   },
   {
-    name: 'dropping a file shows the overlay, then the error',
+    name: 'dropping a file shows the overlay, then the error titled by its code',
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
       await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
@@ -159,7 +162,24 @@ export const tests = [
       await shot('gateway-drop-overlay');
       await emit(page, 'tauri://drag-drop', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
       await expect.hidden(overlay);
-      await expect.text(page.locator('[role="alert"][data-code="LICENSE_MALFORMED"]'), 'not a LicenseDesk license file');
+      const alert = page.locator('[role="alert"][data-code="LICENSE_ARMOR_INVALID"]');
+      await expect.text(alert.locator('strong'), 'Not a license file');
+      await expect.text(alert, 'not a LicenseDesk license file');
+      await shot('gateway-drop-error');
+    },
+  },
+  {
+    name: 'a corrupt license file dropped in zh-CN: the title is Chinese, Rust’s message and code below it',
+    scenario: { language: 'zh-CN' },
+    async run({ page, shot, expect }) {
+      await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
+      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await emit(page, 'tauri://drag-drop', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
+      const alert = page.locator('[role="alert"][data-code="LICENSE_ARMOR_INVALID"]');
+      await expect.text(alert.locator('strong'), '不是许可证文件');
+      await expect.text(alert.locator('p'), 'not a LicenseDesk license file');
+      await expect.text(alert.locator('code'), 'LICENSE_ARMOR_INVALID');
+      await shot('gateway-drop-error-zh');
     },
   },
   {
@@ -364,6 +384,19 @@ export const tests = [
       await page.getByLabel('Order number').fill('ORD-2025-0001');
       expect.true(await page.getByRole('button', { name: 'Check out', exact: true }).isDisabled(), 'checkout enabled offline');
       await shot('field-kit-empty-offline');
+    },
+  },
+  {
+    name: 'field kit: an unknown order in zh-CN → an error toast titled in Chinese above Rust’s message',
+    scenario: { emptyFieldKit: true, language: 'zh-CN' },
+    async run({ page, shot, expect }) {
+      await page.getByRole('navigation').getByRole('button', { name: '现场工具包', exact: true }).click();
+      await page.getByLabel('订单号').fill('ORD-2025-9999');
+      await page.getByRole('button', { name: '领取', exact: true }).click();
+      const toast = page.locator('.toasts [role="alert"][data-code="NOT_FOUND"]');
+      await expect.text(toast.locator('strong'), '未找到');
+      await expect.text(toast, 'order not found');
+      await shot('toast-error-zh');
     },
   },
   {

@@ -164,6 +164,17 @@ describe('StatusBar', () => {
     expect(document.activeElement?.textContent?.trim()).toBe('Sync now');
   });
 
+  it('takes its words from the one error-title map (errors.ts), as ErrorState and toasts do', async () => {
+    mockIPC(() => null);
+    app.sync = { ...status, last_error: { code: 'TOKEN_MISSING', message: 'no API token stored for profile "p1": sign in again' } };
+    render(StatusBar);
+    const chip = screen.getByTestId('sync-error');
+    expect(chip.textContent?.trim()).toBe('No API token');
+    setLocale('zh-CN');
+    await tick();
+    expect(chip.textContent?.trim()).toBe('缺少 API 令牌');
+  });
+
   it('a sync the user cancelled is shown calm, not as a failure', async () => {
     mockIPC(() => null);
     app.sync = { ...status, last_error: { code: 'SYNC_CANCELLED', message: 'the sync was cancelled' } };
