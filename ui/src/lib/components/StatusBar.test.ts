@@ -50,6 +50,21 @@ describe('StatusBar', () => {
     render(StatusBar);
     expect(screen.getByText('Offline')).toBeTruthy();
     expect(screen.getByText(/Clock warning/).closest('[data-code]')?.getAttribute('data-code')).toBe('CLOCK_BEHIND');
+    // A known clock code: its short title, the whole message on hover and
+    // for screen readers, never cut off in the bar.
+    app.sync = {
+      ...app.sync,
+      staleness: {
+        ...status.staleness,
+        clock_warning: { code: 'CLOCK_SET_BACK', message: "this computer's clock is behind a time already seen: set the clock" },
+      },
+    };
+    await tick();
+    const chip = screen.getByRole('alert');
+    expect(chip.getAttribute('data-code')).toBe('CLOCK_SET_BACK');
+    expect(chip.getAttribute('title')).toBe("this computer's clock is behind a time already seen: set the clock");
+    expect(chip.textContent).toBe("Computer clock looks wrong: this computer's clock is behind a time already seen: set the clock");
+    expect(chip.querySelector('.sr-only')?.textContent).toBe(": this computer's clock is behind a time already seen: set the clock");
     await fireEvent.click(screen.getByRole('button', { name: /2 pending/ }));
     await waitFor(() => expect(screen.getByText('only 12 are unassigned')).toBeTruthy());
     expect(screen.getByText('Assign codes')).toBeTruthy();
