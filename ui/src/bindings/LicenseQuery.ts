@@ -10,7 +10,9 @@ export type LicenseQuery = {
  */
 pk: string | null, 
 /**
- * `unused`, `active` or `expired`.
+ * `unused`, `active`, `expired`, or a counter's word: `used` (active
+ * and expired) or `remaining` (unused), with their synonyms (core's
+ * `StatusFilter`).
  */
 status: string | null, expiring_within_days: number | null, 
 /**

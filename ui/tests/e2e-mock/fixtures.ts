@@ -69,7 +69,8 @@ function licenseRows(cursor: number, limit: number, q: Record<string, unknown>) 
   for (let i = cursor; i < Math.min(total, cursor + limit); i++) {
     const p = products[i % 3]!;
     const status = statuses[i % statuses.length]!;
-    if (q.status && q.status !== status) continue;
+    // `used` is a counter's word: active or expired (core's StatusFilter).
+    if (q.status && q.status !== status && !(q.status === 'used' && status !== 'unused')) continue;
     if (q.pk && q.pk !== p.pk) continue;
     const consumed = status === 'unused' ? null : ago(60 * 24 * (700 - (i % 700)));
     rows.push({

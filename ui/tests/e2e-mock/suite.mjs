@@ -56,6 +56,15 @@ export const tests = [
       await expect.text(page.getByRole('region', { name: 'Total' }), 'cn-east');
       await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
       await shot('licenses');
+      // The Used counter lists its codes: active or expired, none unused.
+      const showUsed = page.getByRole('button', { name: 'Show the used codes in the table' });
+      await showUsed.click();
+      await expect.attr(showUsed, 'aria-pressed', 'true');
+      await expect.count(table.getByText('Unused', { exact: true }), (n) => n === 0, 'no unused code among the used');
+      await expect.count(table.getByText('Expired', { exact: true }), (n) => n > 0, 'expired codes among the used');
+      await shot('licenses-used');
+      await page.getByRole('button', { name: 'Show every code in the table' }).click();
+      await expect.count(table.locator('tbody tr'), (n) => n === 200, 'all codes again');
       // The charts draw no caption: the panel titles them, states the
       // burn-down's figures from Rust and gives the expirations a legend.
       const burnDown = page.getByTestId('burn-down-line');

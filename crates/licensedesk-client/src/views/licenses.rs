@@ -46,7 +46,9 @@ impl LicenseSort {
 pub struct LicenseQuery {
     /// Product key.
     pub pk: Option<String>,
-    /// `unused`, `active` or `expired`.
+    /// `unused`, `active`, `expired`, or a counter's word: `used` (active
+    /// and expired) or `remaining` (unused), with their synonyms (core's
+    /// `StatusFilter`).
     pub status: Option<String>,
     pub expiring_within_days: Option<u32>,
     /// Substring of a device key or a code.
