@@ -403,6 +403,7 @@ export const en = {
   'fieldKit.resIssued': 'Issued',
   'fieldKit.resReissued': 'Re-issued',
   'fieldKit.resRefused': 'Refused',
+  'fieldKit.refusedTitle': 'Not issued',
   'fieldKit.slot': 'slot {n}',
   'fieldKit.issuedTitle': 'Issued licenses',
   'fieldKit.colSlot': 'Slot',

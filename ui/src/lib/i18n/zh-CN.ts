@@ -390,6 +390,7 @@ export const zhCN: Catalogue = {
   'fieldKit.resIssued': '已签发',
   'fieldKit.resReissued': '已重新签发',
   'fieldKit.resRefused': '已拒绝',
+  'fieldKit.refusedTitle': '未签发',
   'fieldKit.slot': '槽位 {n}',
   'fieldKit.issuedTitle': '已签发的许可证',
   'fieldKit.colSlot': '槽位',
