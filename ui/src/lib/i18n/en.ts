@@ -79,6 +79,7 @@ export const en = {
   'error.codeTypo': 'Typo in the Activation Code',
   'error.orderExhausted': 'No license left on the order',
   'error.rateLimited': 'Too many attempts',
+  'error.notEnoughUnassigned': 'Not enough unassigned codes',
   'error.notFound': 'Not found',
   'error.fingerprintMalformed': 'Fingerprint malformed',
   'error.fingerprintTypo': 'Typo in the fingerprint',

@@ -74,6 +74,7 @@ export const zhCN: Catalogue = {
   'error.codeTypo': '激活码有输入错误',
   'error.orderExhausted': '订单已无剩余许可证',
   'error.rateLimited': '尝试次数过多',
+  'error.notEnoughUnassigned': '未分配的激活码不足',
   'error.notFound': '未找到',
   'error.fingerprintMalformed': '指纹格式不正确',
   'error.fingerprintTypo': '指纹有输入错误',
