@@ -338,6 +338,8 @@ export const en = {
   'gateway.importResult.installed': 'Installed',
   'gateway.importResult.refused': 'Refused',
   'gateway.importResult.failed': 'Failed',
+  'gateway.importRefusedTitle': 'Not activated',
+  'gateway.importFailedTitle': 'Not installed',
   'gateway.source.this_machine': 'This machine',
   'gateway.source.request_file': 'From a request file',
   'gateway.source.typed': 'Typed fingerprint',

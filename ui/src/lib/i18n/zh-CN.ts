@@ -326,6 +326,8 @@ export const zhCN: Catalogue = {
   'gateway.importResult.installed': '已安装',
   'gateway.importResult.refused': '被拒绝',
   'gateway.importResult.failed': '失败',
+  'gateway.importRefusedTitle': '未激活',
+  'gateway.importFailedTitle': '未安装',
   'gateway.source.this_machine': '本机',
   'gateway.source.request_file': '来自请求文件',
   'gateway.source.typed': '手动输入的指纹',
