@@ -237,6 +237,24 @@ describe('StatusBar', () => {
     expect(chip.classList.contains('idle')).toBe(false);
   });
 
+  it('names each outbox kind Rust queues, in en and zh-CN', async () => {
+    const at = status.staleness.last_synced_at;
+    mockIPC((cmd) =>
+      cmd === 'list_outbox'
+        ? [{ id: 3, kind: 'license_install', state: 'pending', attempts: 0, created_at: at, updated_at: at, path: '/v1/gateway/installs', body: '{}', error: null, response: null }]
+        : null,
+    );
+    app.sync = { ...status, outbox_pending: 1 };
+    const { unmount } = render(StatusBar);
+    await fireEvent.click(screen.getByRole('button', { name: /1 pending/ }));
+    expect(await screen.findByText('License install report')).toBeTruthy();
+    unmount();
+    setLocale('zh-CN');
+    render(StatusBar);
+    await fireEvent.click(screen.getByRole('button', { name: /1 项待发送/ }));
+    expect(await screen.findByText('许可证安装记录')).toBeTruthy();
+  });
+
   it('Escape closes the outbox list and gives the focus back to its button', async () => {
     mockIPC((cmd) => (cmd === 'list_outbox' ? [] : null));
     app.sync = { ...status, outbox_pending: 2 };

@@ -147,6 +147,7 @@ export const en = {
   'sync.full': 'First sync',
   'outbox.kind.gateway_activation': 'Gateway activation',
   'outbox.kind.assign_codes': 'Assign codes',
+  'outbox.kind.license_install': 'License install report',
   'outbox.dismiss': 'Dismiss',
   'outbox.state.pending': 'Pending',
   'outbox.state.done': 'Sent',

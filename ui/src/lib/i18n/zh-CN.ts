@@ -139,6 +139,7 @@ export const zhCN: Catalogue = {
   'sync.full': '首次同步',
   'outbox.kind.gateway_activation': '网关激活',
   'outbox.kind.assign_codes': '分配激活码',
+  'outbox.kind.license_install': '许可证安装记录',
   'outbox.dismiss': '移除',
   'outbox.state.pending': '待发送',
   'outbox.state.done': '已发送',
