@@ -1,11 +1,14 @@
 // An error's title: a few words in the user's language chosen by its stable
 // `code`, shown above Rust's message (which keeps the specifics: file names,
 // counts, what to do). Only code → words: the UI decides nothing here. The
-// one map for the status bar, ErrorState and the error toasts.
+// one map for the status bar, ErrorState, the error toasts and the refused
+// items of lists (RowError: the Field Kit's per-gateway results, the
+// outbox, the offline import).
 //
 // The codes are those that reach the UI (src-tauri/src/error.rs): the
-// client's (a server's refusal of a sync or read is SERVER_REJECTED), the
-// gateways' and the field kit's (both keep a refusing server's own code,
+// client's (a server's refusal of a sync or read is SERVER_REJECTED; a
+// queued action the server refused keeps the server's code in the outbox),
+// the gateways' and the field kit's (both keep a refusing server's own code,
 // e.g. NOT_FOUND for an unknown Activation Code), and the licensedesk-core
 // codes they wrap. contract.test.ts checks each one is a code Rust has.
 import { t, type MessageKey } from './i18n/index.svelte';
@@ -61,6 +64,9 @@ const TITLES = new Map<string, MessageKey>([
   ['NOT_FOUND', 'error.notFound'],
   ['ORDER_EXHAUSTED', 'error.orderExhausted'],
   ['RATE_LIMITED', 'error.rateLimited'],
+
+  // Queued actions the server refused (the outbox keeps the server's code)
+  ['ASSIGN_COUNT_EXCEEDS_AVAILABLE', 'error.notEnoughUnassigned'],
 
   // Offline activation: request and response files
   ['OFFLINE_REQUEST_TOO_LARGE', 'error.requestInvalid'],

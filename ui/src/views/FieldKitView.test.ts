@@ -3,6 +3,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import { mockIPC } from '@tauri-apps/api/mocks';
 import FieldKitView from './FieldKitView.svelte';
 import { drop } from '../lib/state.svelte';
+import { setLocale } from '../lib/i18n/index.svelte';
 import type { AllotmentScope, AllotmentSummary, AuditEntry, IssuedView } from '../lib/types';
 
 const ID = 'alt-0011';
@@ -22,6 +23,7 @@ const issued: IssuedView[] = [
 
 afterEach(() => {
   drop.claim = null;
+  setLocale('en');
 });
 
 describe('FieldKitView', () => {
@@ -73,6 +75,40 @@ describe('FieldKitView', () => {
     expect(items[1]!.textContent).toContain('Refused');
     expect(items[1]!.textContent).toContain('LEDGER_ALLOTMENT_EXHAUSTED');
     expect(items[1]!.textContent).toContain('all 5 licenses are issued');
+  });
+
+  it("titles a refused gateway by its code in zh-CN above Rust's message and the code; an unknown code says it was not issued", async () => {
+    setLocale('zh-CN');
+    mockIPC((cmd) => {
+      if (cmd === 'field_allotments') return [summary];
+      if (cmd === 'field_issued') return issued;
+      if (cmd === 'field_issue_files') {
+        return {
+          out_dir: `/home/me/LicenseDesk/field/${ID}`,
+          outcomes: [
+            { fingerprint: 'FP-9', name: 'gw-9', file: null, issued: null, code: 'LEDGER_ALLOTMENT_EXHAUSTED', message: 'all 5 licenses of allotment alt-0011 are issued: check out a new allotment' },
+            { fingerprint: 'FP-10', name: 'gw-10', file: null, issued: null, code: 'SOMETHING_NEW', message: 'a new kind of refusal' },
+          ],
+        };
+      }
+      return null;
+    });
+    render(FieldKitView);
+    await screen.findByRole('region', { name: '配额' });
+    await waitFor(() => expect(drop.claim).not.toBeNull());
+    drop.claim!.onDrop(['/tmp/r.json']);
+    const results = await screen.findByRole('region', { name: '各网关结果' });
+    const [known, unknown] = within(results).getAllByRole('listitem');
+    expect(known!.textContent).toContain('已拒绝');
+    const err = known!.querySelector('[data-code]')!;
+    expect(err.getAttribute('data-code')).toBe('LEDGER_ALLOTMENT_EXHAUSTED');
+    expect(err.querySelector('strong')?.textContent).toBe('配额已用完');
+    expect(err.textContent).toContain('all 5 licenses of allotment alt-0011 are issued: check out a new allotment');
+    expect(err.querySelector('code')?.textContent).toBe('LEDGER_ALLOTMENT_EXHAUSTED');
+    const other = unknown!.querySelector('[data-code]')!;
+    expect(other.querySelector('strong')?.textContent).toBe('未签发');
+    expect(other.textContent).toContain('a new kind of refusal');
+    expect(other.querySelector('code')?.textContent).toBe('SOMETHING_NEW');
   });
 
   it("shows the server's audit log of the allotment when opened", async () => {

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import GatewayView from './GatewayView.svelte';
 import { drop } from '../lib/state.svelte';
+import { setLocale } from '../lib/i18n/index.svelte';
 import { gateway, view } from '../test/fixtures';
 
 function backend(extra: Record<string, () => unknown>) {
@@ -16,6 +17,8 @@ function backend(extra: Record<string, () => unknown>) {
 }
 
 describe('GatewayView', () => {
+  afterEach(() => setLocale('en'));
+
   it('renders the details list as edge consoles do', async () => {
     backend({});
     render(GatewayView);
@@ -73,5 +76,38 @@ describe('GatewayView', () => {
     drop.pendingLicense = ['/tmp/new.lic'];
     await waitFor(() => expect(seen).toEqual([['/tmp/new.lic']]));
     expect(drop.pendingLicense).toBeNull();
+  });
+
+  it("offline import: each refused gateway leads with its code's zh-CN title above Rust's message and the code; unknown codes get the result's own title", async () => {
+    setLocale('zh-CN');
+    const item = (fingerprint: string, name: string, result: string, error: { code: string; message: string } | null) =>
+      ({ fingerprint, gateway_id: fingerprint, name, result, error });
+    backend({
+      import_offline_response: () => [
+        item('hw1:01', 'gw-1', 'installed', null),
+        item('hw1:02', 'gw-2', 'refused', { code: 'ORDER_EXHAUSTED', message: "order 'ORD-7' has no license left (3 of 3 activated)" }),
+        item('hw1:03', 'gw-3', 'refused', { code: 'SOMETHING_NEW', message: 'a new kind of refusal' }),
+        item('hw1:04', 'gw-4', 'failed', { code: 'SOMETHING_ELSE', message: 'a new kind of failure' }),
+      ],
+    });
+    render(GatewayView);
+    await screen.findByText('LIC-1');
+    await fireEvent.click(screen.getByRole('button', { name: '导入响应文件' }));
+    const card = screen.getByRole('region', { name: '离线激活' });
+    await waitFor(() => expect(within(card).getAllByRole('listitem').length).toBe(4));
+    const [ok, exhausted, refused, failed] = within(card).getAllByRole('listitem');
+    expect(ok!.textContent).toContain('已安装');
+    expect(ok!.querySelector('[data-code]')).toBeNull();
+    expect(exhausted!.textContent).toContain('被拒绝');
+    const err = exhausted!.querySelector('[data-code]')!;
+    expect(err.getAttribute('data-code')).toBe('ORDER_EXHAUSTED');
+    expect(err.querySelector('strong')?.textContent).toBe('订单已无剩余许可证');
+    expect(err.textContent).toContain("order 'ORD-7' has no license left (3 of 3 activated)");
+    expect(err.querySelector('code')?.textContent).toBe('ORDER_EXHAUSTED');
+    expect(refused!.querySelector('strong')?.textContent).toBe('未激活');
+    expect(refused!.querySelector('code')?.textContent).toBe('SOMETHING_NEW');
+    expect(failed!.textContent).toContain('失败');
+    expect(failed!.querySelector('strong')?.textContent).toBe('未安装');
+    expect(failed!.textContent).toContain('a new kind of failure');
   });
 });

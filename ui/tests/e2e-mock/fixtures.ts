@@ -128,7 +128,7 @@ function fieldKit(empty: boolean) {
   const issue = (fingerprint: string, name: string | null) => {
     const existing = issued.find((i) => i.fingerprint === fingerprint);
     if (existing) return { fingerprint, name, file: `${outDir}/license-${fingerprint}.lic`, issued: { ...existing, allotment_id: FIELD_ID, reissue: true, license: '' }, code: null, message: null };
-    if (issued.length >= max) return { fingerprint, name, file: null, issued: null, code: 'LEDGER_ALLOTMENT_EXHAUSTED', message: `all ${max} licenses of allotment ${FIELD_ID} are issued: check out a new allotment` };
+    if (issued.length >= max) return { fingerprint, name, file: null, issued: null, code: 'LEDGER_ALLOTMENT_EXHAUSTED', message: `record ${issued.length + 1}: the allotment of ${max} licenses is used up: check out a new allotment` };
     const row = { seq: issued.length + 1, slot: issued.length + 1, fingerprint, license_id: `${FIELD_ID}-${issued.length + 1}`, issued_at: new Date().toISOString(), state: 'pending_sync', code: null, message: null };
     issued.push(row);
     return { fingerprint, name, file: `${outDir}/license-${fingerprint}.lic`, issued: { ...row, allotment_id: FIELD_ID, reissue: false, license: '' }, code: null, message: null };
@@ -245,7 +245,7 @@ export function install(s: Scenario): void {
     sync_now: () => status,
     list_outbox: () => [
       { id: 11, kind: 'gateway_activation', state: 'pending', attempts: 3, created_at: ago(95), updated_at: ago(5), path: '/v1/gateways/activate', body: '{}', error: null, response: null },
-      { id: 12, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: ago(60), updated_at: ago(58), path: '/v1/products/p1a2b3/assign', body: '{}', error: { code: 'NOT_ENOUGH_UNASSIGNED', message: 'cannot assign 50 codes: only 12 are unassigned; assign 12 or fewer' }, response: null },
+      { id: 12, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: ago(60), updated_at: ago(58), path: '/v1/products/p1a2b3/assign', body: '{}', error: { code: 'ASSIGN_COUNT_EXCEEDS_AVAILABLE', message: 'cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more' }, response: null },
     ],
     account_overview: () => ({ name: 'Acme IoT', kind: 'enterprise', data_center: 'cn-east', time_zone: 'Asia/Shanghai', verified_enterprise: true, total: 2300, used: 1796, remaining: 504, unassigned: 12, free_codes: 10, staleness: status.staleness }),
     product_cards: () => (s.emptyProducts ? [] : products),
@@ -286,6 +286,12 @@ export function install(s: Scenario): void {
         : { gateway_id: thisMachine.id, replaced: true, backup: 'license-20260601.lic', view: gatewayView(thisMachine.id, false) },
     install_license_files: () => Promise.reject({ code: 'LICENSE_ARMOR_INVALID', message: 'this is not a LicenseDesk license file (the first line must be -----BEGIN LICENSEDESK LICENSE-----): choose the .lic file you received, unmodified' }),
     check_activation_code: (a) => checkCode(String(a!.input)),
+    // An offline response for three gateways: installed, refused by the server, failed here.
+    import_offline_response: () => [
+      { fingerprint: thisMachine.fingerprint, gateway_id: thisMachine.id, name: thisMachine.name, result: 'installed', error: null },
+      { fingerprint: remote.fingerprint, gateway_id: remote.id, name: remote.name, result: 'refused', error: { code: 'ORDER_EXHAUSTED', message: 'order ORD-2025-0007 has no license left (5 of 5 activated): buy more, or re-activate a gateway that already has one' } },
+      { fingerprint: 'hw1:77d04be19a3c5e20', gateway_id: null, name: 'Line 4 edge gateway', result: 'failed', error: { code: 'GATEWAY_UNKNOWN', message: 'the license is bound to gateway hw1:77d04be19a3c5e20, which is not in the registry: add that gateway first, then install the license again' } },
+    ],
     ...fieldKit(!!s.emptyFieldKit),
     activate_gateway: () => ({ status: 'activated', reissued: false, remaining: 4, outcome: { gateway_id: thisMachine.id, replaced: true, backup: null, view: gatewayView(thisMachine.id, false) } }),
   };

@@ -135,6 +135,40 @@ export const tests = [
     },
   },
   {
+    name: 'offline import: one row per gateway, each refusal titled by its code above Rust’s message and the code',
+    async run({ page, shot, expect }) {
+      await nav(page, 'Gateway License');
+      const card = page.getByRole('region', { name: 'Offline activation' });
+      await card.getByRole('button', { name: 'Import response file' }).click();
+      await expect.count(card.getByRole('listitem'), (n) => n === 3, 'imported gateways');
+      await expect.text(card.getByRole('listitem').nth(0), 'Installed');
+      const refused = card.locator('[data-code="ORDER_EXHAUSTED"]');
+      await expect.text(refused.locator('strong'), 'No license left on the order');
+      await expect.text(refused, 'order ORD-2025-0007 has no license left');
+      await expect.text(refused.locator('code'), 'ORDER_EXHAUSTED');
+      const failed = card.locator('[data-code="GATEWAY_UNKNOWN"]');
+      await expect.text(failed.locator('strong'), 'Gateway not added');
+      await expect.text(failed, 'which is not in the registry');
+      await card.scrollIntoViewIfNeeded();
+      await shot('gateway-offline-import');
+    },
+  },
+  {
+    name: 'offline import in zh-CN: the refusals are titled in Chinese',
+    scenario: { language: 'zh-CN' },
+    async run({ page, shot, expect }) {
+      await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
+      const card = page.getByRole('region', { name: '离线激活' });
+      await card.getByRole('button', { name: '导入响应文件' }).click();
+      await expect.text(card.getByRole('listitem').nth(0), '已安装');
+      await expect.text(card.locator('[data-code="ORDER_EXHAUSTED"] strong'), '订单已无剩余许可证');
+      await expect.text(card.locator('[data-code="GATEWAY_UNKNOWN"] strong'), '网关尚未添加');
+      await expect.text(card.locator('[data-code="GATEWAY_UNKNOWN"] code'), 'GATEWAY_UNKNOWN');
+      await card.scrollIntoViewIfNeeded();
+      await shot('gateway-offline-import-zh');
+    },
+  },
+  {
     name: 'gateway license: trial state when none is installed',
     scenario: { trial: true },
     async run({ page, shot, expect }) {
@@ -251,9 +285,27 @@ export const tests = [
       await expect.text(page.getByRole('region', { name: 'Total' }), '2,300');
       await page.getByRole('button', { name: /2 pending/ }).click();
       const panel = page.getByRole('dialog', { name: 'Outbox' });
-      await expect.text(panel, 'only 12 are unassigned');
       await expect.text(panel, 'Rejected');
+      // The rejected item: its code's title, Rust's message and the code.
+      const err = panel.locator('[data-code="ASSIGN_COUNT_EXCEEDS_AVAILABLE"]');
+      await expect.text(err.locator('strong'), 'Not enough unassigned codes');
+      await expect.text(err, 'only 12 unassigned codes are left');
+      await expect.text(err.locator('code'), 'ASSIGN_COUNT_EXCEEDS_AVAILABLE');
       await shot('offline-outbox');
+    },
+  },
+  {
+    name: 'the outbox in zh-CN: a rejected item is titled in Chinese above Rust’s message and its code',
+    scenario: { offline: true, language: 'zh-CN' },
+    async run({ page, shot, expect }) {
+      await page.getByRole('button', { name: /2 项待发送/ }).click();
+      const panel = page.getByRole('dialog', { name: '发件箱' });
+      const err = panel.locator('[data-code="ASSIGN_COUNT_EXCEEDS_AVAILABLE"]');
+      await expect.text(err.locator('strong'), '未分配的激活码不足');
+      await expect.text(err, 'only 12 unassigned codes are left');
+      await expect.text(err.locator('code'), 'ASSIGN_COUNT_EXCEEDS_AVAILABLE');
+      await expect.visible(panel.getByRole('button', { name: '重试' }));
+      await shot('offline-outbox-zh');
     },
   },
   {
@@ -364,10 +416,13 @@ export const tests = [
       await expect.text(results.locator('li').nth(0), 'Issued');
       await expect.text(results.locator('li').nth(2), 'Refused');
       await expect.text(results.locator('li').nth(2), 'LEDGER_ALLOTMENT_EXHAUSTED');
+      await expect.text(results.locator('li').nth(2).locator('strong'), 'Allotment used up');
       await expect.text(results.getByTestId('out-dir'), '/home/me/LicenseDesk/field/');
       await expect.text(card.getByTestId('remaining'), '0 / 5');
       await expect.count(table.locator('tbody tr'), (n) => n === 5, 'issued rows after the drop');
       await shot('field-kit');
+      await results.scrollIntoViewIfNeeded();
+      await shot('field-kit-results');
       // A typed fingerprint of a gateway already licensed is re-issued.
       await page.getByLabel('Gateway fingerprint').fill('0P4P-1543-6RC7-E764U');
       await page.getByRole('button', { name: 'Issue', exact: true }).click();
@@ -406,6 +461,24 @@ export const tests = [
       await expect.text(toast.locator('strong'), '未找到');
       await expect.text(toast, 'order not found');
       await shot('toast-error-zh');
+    },
+  },
+  {
+    name: 'field kit in zh-CN: a refused gateway is titled in Chinese above Rust’s message and its code',
+    scenario: { language: 'zh-CN' },
+    async run({ page, shot, expect }) {
+      await page.getByRole('navigation').getByRole('button', { name: '现场工具包', exact: true }).click();
+      await expect.visible(page.getByRole('region', { name: '配额' }));
+      await emit(page, 'tauri://drag-drop', { paths: ['/home/me/site-a.json'], position: { x: 10, y: 10 } });
+      const results = page.getByRole('region', { name: '各网关结果' });
+      await expect.count(results.locator('li'), (n) => n === 3, 'gateway results');
+      const refused = results.locator('li').nth(2);
+      await expect.text(refused, '已拒绝');
+      await expect.text(refused.locator('[data-code="LEDGER_ALLOTMENT_EXHAUSTED"] strong'), '配额已用完');
+      await expect.text(refused, 'the allotment of 5 licenses is used up');
+      await expect.text(refused.locator('code'), 'LEDGER_ALLOTMENT_EXHAUSTED');
+      await results.scrollIntoViewIfNeeded();
+      await shot('field-kit-results-zh');
     },
   },
   {

@@ -37,7 +37,7 @@ describe('StatusBar', () => {
   it('offline: red dot, outbox count, clock warning and the outbox list with errors', async () => {
     mockIPC((cmd) =>
       cmd === 'list_outbox'
-        ? [{ id: 1, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: status.staleness.last_synced_at, updated_at: status.staleness.last_synced_at, path: '/x', body: '{}', error: { code: 'NOT_ENOUGH_UNASSIGNED', message: 'only 12 are unassigned' }, response: null }]
+        ? [{ id: 1, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: status.staleness.last_synced_at, updated_at: status.staleness.last_synced_at, path: '/x', body: '{}', error: { code: 'ASSIGN_COUNT_EXCEEDS_AVAILABLE', message: 'cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more' }, response: null }]
         : null,
     );
     app.sync = {
@@ -66,9 +66,41 @@ describe('StatusBar', () => {
     expect(chip.textContent).toBe("Computer clock looks wrong: this computer's clock is behind a time already seen: set the clock");
     expect(chip.querySelector('.sr-only')?.textContent).toBe(": this computer's clock is behind a time already seen: set the clock");
     await fireEvent.click(screen.getByRole('button', { name: /2 pending/ }));
-    await waitFor(() => expect(screen.getByText('only 12 are unassigned')).toBeTruthy());
+    await waitFor(() => expect(screen.getByText('cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more')).toBeTruthy());
     expect(screen.getByText('Assign codes')).toBeTruthy();
     expect(screen.getByText('Rejected')).toBeTruthy();
+    expect(screen.getByText('Not enough unassigned codes').tagName).toBe('STRONG');
+  });
+
+  it("a rejected outbox item leads with its code's zh-CN title above Rust's message and the code; an unknown code says the server refused", async () => {
+    const at = status.staleness.last_synced_at;
+    const item = (id: number, code: string, message: string) =>
+      ({ id, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: at, updated_at: at, path: '/x', body: '{}', error: { code, message }, response: null });
+    mockIPC((cmd) =>
+      cmd === 'list_outbox'
+        ? [
+            item(1, 'ASSIGN_COUNT_EXCEEDS_AVAILABLE', 'cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more'),
+            item(2, 'SOMETHING_NEW', 'a new kind of refusal'),
+          ]
+        : null,
+    );
+    setLocale('zh-CN');
+    app.sync = { ...status, outbox_pending: 0, outbox_rejected: 2 };
+    render(StatusBar);
+    await fireEvent.click(screen.getByRole('button', { name: /0 项待发送/ }));
+    const panel = await screen.findByRole('dialog', { name: '发件箱' });
+    await waitFor(() => expect(panel.querySelectorAll('[data-code]').length).toBe(2));
+    const [known, unknown] = [...panel.querySelectorAll('[data-code]')];
+    expect(known!.getAttribute('data-code')).toBe('ASSIGN_COUNT_EXCEEDS_AVAILABLE');
+    expect(known!.querySelector('strong')?.textContent).toBe('未分配的激活码不足');
+    expect(known!.textContent).toContain('cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more');
+    expect(known!.querySelector('code')?.textContent).toBe('ASSIGN_COUNT_EXCEEDS_AVAILABLE');
+    expect(unknown!.querySelector('strong')?.textContent).toBe('服务器拒绝了请求');
+    expect(unknown!.textContent).toContain('a new kind of refusal');
+    expect(unknown!.querySelector('code')?.textContent).toBe('SOMETHING_NEW');
+    // Retry and Dismiss stay beside each rejected item.
+    expect(within(panel).getAllByRole('button', { name: '重试' }).length).toBe(2);
+    expect(within(panel).getAllByRole('button', { name: '移除' }).length).toBe(2);
   });
 
   it('announces the end of a sync the user asked for, and stays quiet for background syncs', async () => {
@@ -203,6 +235,24 @@ describe('StatusBar', () => {
     await tick();
     expect(chip.classList.contains('bad')).toBe(true);
     expect(chip.classList.contains('idle')).toBe(false);
+  });
+
+  it('names each outbox kind Rust queues, in en and zh-CN', async () => {
+    const at = status.staleness.last_synced_at;
+    mockIPC((cmd) =>
+      cmd === 'list_outbox'
+        ? [{ id: 3, kind: 'license_install', state: 'pending', attempts: 0, created_at: at, updated_at: at, path: '/v1/gateway/installs', body: '{}', error: null, response: null }]
+        : null,
+    );
+    app.sync = { ...status, outbox_pending: 1 };
+    const { unmount } = render(StatusBar);
+    await fireEvent.click(screen.getByRole('button', { name: /1 pending/ }));
+    expect(await screen.findByText('License install report')).toBeTruthy();
+    unmount();
+    setLocale('zh-CN');
+    render(StatusBar);
+    await fireEvent.click(screen.getByRole('button', { name: /1 项待发送/ }));
+    expect(await screen.findByText('许可证安装记录')).toBeTruthy();
   });
 
   it('Escape closes the outbox list and gives the focus back to its button', async () => {
