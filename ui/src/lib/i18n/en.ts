@@ -165,6 +165,7 @@ export const en = {
   'products.assignProduct': 'Product',
   'products.assignCount': 'How many',
   'products.assignDone': 'Codes assigned',
+  'products.assignRejected': 'The server refused the assignment; see the outbox',
   'products.assignQueued': 'Offline: the assignment is queued and sent when the server is back',
   'products.devices': '{n} devices',
   'products.pk': 'Product key (PK)',

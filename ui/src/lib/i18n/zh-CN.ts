@@ -156,6 +156,7 @@ export const zhCN: Catalogue = {
   'products.assignProduct': '产品',
   'products.assignCount': '数量',
   'products.assignDone': '激活码已分配',
+  'products.assignRejected': '服务器拒绝了此次分配，详见待发送列表',
   'products.assignQueued': '离线：分配已排队，服务器恢复后发送',
   'products.devices': '{n} 台设备',
   'products.pk': '产品 Key (PK)',
