@@ -63,6 +63,7 @@ const TITLES = new Map<string, MessageKey>([
   ['CODE_CHECK_MISMATCH', 'error.codeTypo'],
   ['NOT_FOUND', 'error.notFound'],
   ['ORDER_EXHAUSTED', 'error.orderExhausted'],
+  ['HARDWARE_ALREADY_ACTIVATED', 'error.hardwareActivatedElsewhere'],
   ['RATE_LIMITED', 'error.rateLimited'],
 
   // Queued actions the server refused (the outbox keeps the server's code)

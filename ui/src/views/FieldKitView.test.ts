@@ -44,7 +44,10 @@ describe('FieldKitView', () => {
     expect(rows[1]!.textContent).toContain('Conflict');
     expect(rows[1]!.textContent).toContain('HARDWARE_ALREADY_ACTIVATED');
     expect(rows[1]!.textContent).toContain('activated elsewhere meanwhile');
+    expect(rows[1]!.querySelector('.row-error strong')?.textContent).toBe('Gateway licensed elsewhere');
     expect(rows[2]!.textContent).toContain('Pending sync');
+    setLocale('zh-CN');
+    await waitFor(() => expect(rows[1]!.querySelector('.row-error strong')?.textContent).toBe('该网关已在别处获得许可'));
   });
 
   it('issues dropped request files for the shown allotment and lists each gateway', async () => {

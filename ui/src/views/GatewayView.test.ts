@@ -30,6 +30,26 @@ describe('GatewayView', () => {
     expect(screen.getByText('opc-ua')).toBeTruthy();
   });
 
+  it("a queued activation the server refused leads with its code's title, Rust's message and the code below", async () => {
+    const refused = { key: 'k1', gateway_id: 'fp-this', code: 'NFHP-KTY4-CCSG-T8Z5-ZQKBB', queued_at: '2026-11-22T10:00:00Z' };
+    backend({
+      gateway_license: () => ({
+        ...view,
+        pending: [
+          { ...refused, error: { code: 'ORDER_EXHAUSTED', message: 'order ORD-1 has no license left' } },
+          { ...refused, key: 'k2', error: { code: 'SOMETHING_NEW', message: 'a new refusal' } },
+        ],
+      }),
+    });
+    setLocale('zh-CN');
+    render(GatewayView);
+    const errors = await screen.findAllByText(/order ORD-1 has no license left|a new refusal/);
+    const [first, second] = errors.map((e) => e.closest('.row-error')!);
+    expect(first!.querySelector('strong')?.textContent).toBe('订单已无剩余许可证');
+    expect(first!.getAttribute('data-code')).toBe('ORDER_EXHAUSTED');
+    expect(second!.querySelector('strong')?.textContent).toBe('尚未激活');
+  });
+
   it('keeps an upload error on screen and the previous license displayed', async () => {
     backend({
       upload_license_dialog: () => {
