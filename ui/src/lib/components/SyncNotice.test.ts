@@ -8,8 +8,8 @@ import { setLocale } from '../i18n/index.svelte';
 import type { LastSync } from '../types';
 import { status } from '../../test/fixtures';
 
-const EN = "The server's data was replaced or restored from a backup, so LicenseDesk synced everything again (2,812 records). Changes waiting to be sent were kept.";
-const ZH = '服务器的数据已被替换或从备份中恢复，因此 LicenseDesk 已重新同步全部数据（2,812 条记录）。等待发送的更改已保留。';
+const EN = "The server's data was replaced or restored from a backup, so LicenseDesk synced everything again (2,800 records, 12 changes). Changes waiting to be sent were kept.";
+const ZH = '服务器的数据已被替换或从备份中恢复，因此 LicenseDesk 已重新同步全部数据（2,800 条记录、12 项更改）。等待发送的更改已保留。';
 const startedOver: LastSync = { started_over: true, full: true, snapshot_rows: 2800, changes_applied: 12, seq: 7 };
 const ordinary: LastSync = { started_over: false, full: false, snapshot_rows: 0, changes_applied: 3, seq: 9 };
 const notice = () => screen.queryByTestId('sync-started-over');

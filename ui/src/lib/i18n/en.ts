@@ -138,7 +138,7 @@ export const en = {
   // error.* above), this for a code without one; Rust's message in its panel.
   'status.syncFailed': 'Last sync failed',
   'status.syncDone': 'Sync finished',
-  'status.startedOver': "The server's data was replaced or restored from a backup, so LicenseDesk synced everything again ({n} records). Changes waiting to be sent were kept.",
+  'status.startedOver': "The server's data was replaced or restored from a backup, so LicenseDesk synced everything again ({rows} records, {changes} changes). Changes waiting to be sent were kept.",
   'sync.phase.keys': 'Keys',
   'sync.phase.outbox': 'Outbox',
   'sync.phase.snapshot': 'Snapshot',

@@ -130,7 +130,7 @@ export const zhCN: Catalogue = {
   'status.clockGuard': '时钟警告',
   'status.syncFailed': '上次同步失败',
   'status.syncDone': '同步完成',
-  'status.startedOver': '服务器的数据已被替换或从备份中恢复，因此 LicenseDesk 已重新同步全部数据（{n} 条记录）。等待发送的更改已保留。',
+  'status.startedOver': '服务器的数据已被替换或从备份中恢复，因此 LicenseDesk 已重新同步全部数据（{rows} 条记录、{changes} 项更改）。等待发送的更改已保留。',
   'sync.phase.keys': '密钥',
   'sync.phase.outbox': '发件箱',
   'sync.phase.snapshot': '快照',
