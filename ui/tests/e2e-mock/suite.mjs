@@ -32,11 +32,19 @@ export const tests = [
     },
   },
   {
-    name: 'products: assign dialog opens from the unassigned tile',
+    name: 'products: assign dialog opens from the unassigned tile; Escape closes it and gives the focus back',
     async run({ page, expect }) {
-      await page.getByRole('button', { name: 'Assign' }).click();
-      await expect.visible(page.getByRole('dialog', { name: 'Assign codes to a product' }));
+      const assign = page.getByRole('button', { name: 'Assign' });
+      await assign.focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: 'Assign codes to a product' });
+      await expect.visible(dialog);
       await expect.visible(page.getByLabel('How many'));
+      expect.true(await dialog.evaluate((el) => el.contains(document.activeElement)), 'the focus is not in the dialog');
+      await page.getByLabel('How many').focus();
+      await page.keyboard.press('Escape');
+      await expect.hidden(dialog);
+      expect.true(await assign.evaluate((el) => el === document.activeElement), 'Escape did not give the focus back to Assign');
     },
   },
   {
