@@ -300,6 +300,14 @@ export const tests = [
       await expect.text(err, 'only 12 unassigned codes are left');
       await expect.text(err.locator('code'), 'ASSIGN_COUNT_EXCEEDS_AVAILABLE');
       await shot('offline-outbox');
+      // Keyboard: the list took the focus, Tab goes on through its buttons,
+      // Escape gives the focus back to the bar's button.
+      expect.true(await panel.evaluate((el) => el === document.activeElement), 'the outbox did not take the focus');
+      await page.keyboard.press('Tab');
+      expect.true(await panel.evaluate((el) => el.contains(document.activeElement) && document.activeElement !== el), 'Tab did not go into the outbox');
+      await page.keyboard.press('Escape');
+      await expect.hidden(panel);
+      expect.true(await page.getByRole('button', { name: /2 pending/ }).evaluate((el) => el === document.activeElement), 'Escape did not give the focus back to the outbox button');
     },
   },
   {
