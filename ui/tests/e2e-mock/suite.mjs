@@ -421,6 +421,15 @@ export const tests = [
       await expect.text(table.locator('tbody tr').nth(1), 'Conflict');
       await expect.text(table.locator('tbody tr').nth(1), 'HARDWARE_ALREADY_ACTIVATED');
       await expect.text(table.locator('tbody tr').nth(2), 'Pending sync');
+      // Keyboard: the table's scrolling box takes the focus (so arrows scroll
+      // it), with a visible ring.
+      const scroller = page.getByRole('group', { name: 'Issued licenses' });
+      // From the fingerprint field, past Issue (disabled while it is empty).
+      await page.getByLabel('Gateway fingerprint').focus();
+      await page.keyboard.press('Tab');
+      expect.true(await scroller.evaluate((el) => el === document.activeElement), 'Tab did not reach the issued licenses');
+      const ring = await scroller.evaluate((el) => getComputedStyle(el).outlineStyle);
+      expect.true(ring !== 'none', `issued licenses focus outline is ${ring}`);
       // A request file of three gateways dropped on the window: two issued, the third refused.
       await emit(page, 'tauri://drag-enter', { paths: ['/home/me/site-a.json'], position: { x: 10, y: 10 } });
       const overlay = page.getByRole('dialog', { name: 'Drop request files to issue licenses' });
