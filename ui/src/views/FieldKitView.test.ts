@@ -50,6 +50,17 @@ describe('FieldKitView', () => {
     await waitFor(() => expect(rows[1]!.querySelector('.row-error strong')?.textContent).toBe('该网关已在别处获得许可'));
   });
 
+  it('the issued licenses scroll from the keyboard: their scrolling box takes the focus and is named', async () => {
+    mockIPC((cmd) => (cmd === 'field_allotments' ? [summary] : cmd === 'field_issued' ? issued : null));
+    render(FieldKitView);
+    const table = await screen.findByRole('table', { name: 'Issued licenses' });
+    const box = table.parentElement!;
+    expect(box.tabIndex).toBe(0);
+    expect(screen.getByRole('group', { name: 'Issued licenses' })).toBe(box);
+    box.focus();
+    expect(document.activeElement).toBe(box);
+  });
+
   it('issues dropped request files for the shown allotment and lists each gateway', async () => {
     let sent: unknown = null;
     mockIPC((cmd, args) => {

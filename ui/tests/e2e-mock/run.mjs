@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import { build } from 'esbuild';
 import { readFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tests } from './suite.mjs';
@@ -32,6 +33,10 @@ const bundle = await build({
   logLevel: 'silent',
 });
 const mockScript = bundle.outputFiles[0].text;
+// axe-core, injected into a page only when a journey checks accessibility.
+const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// WCAG 2.0/2.1/2.2 A and AA; AXE_BEST=1 adds axe's best practices (to look at, by hand).
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', ...(process.env.AXE_BEST ? ['best-practice'] : [])];
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: FLAGS });
 const only = process.argv[2];
@@ -63,7 +68,7 @@ for (const test of tests) {
   const t0 = Date.now();
   try {
     await page.goto(`${ORIGIN}/`);
-    await test.run({ page, shot, expect: makeExpect(page) });
+    await test.run({ page, shot, expect: makeExpect(page), axe: (state, opts) => checkA11y(page, state, opts) });
     const unexpected = errors.filter((e) => !(test.allowErrors ?? []).some((a) => e.includes(a)));
     if (unexpected.length) throw new Error(`page errors:\n  ${unexpected.join('\n  ')}`);
     passed++;
@@ -79,6 +84,44 @@ for (const test of tests) {
 await browser.close();
 console.log(`\ne2e:mock: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 process.exit(failed ? 1 : 0);
+
+// One axe-core run over the page as it is now: WCAG 2.0/2.1 A and AA rules;
+// any violation of impact serious or critical fails the journey, listed with
+// its rule, impact, targets and help. `exclude`: selectors of elements axe
+// cannot judge (each with a comment where it is passed, saying why).
+async function checkA11y(page, state, { exclude = [] } = {}) {
+  // Transitions (a panel fading in, a collapsing sidebar) settle first so
+  // colours are measured as they end up.
+  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => {}))));
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    // evaluate, not a <script> tag: the app's CSP allows 'self' scripts only.
+    await page.evaluate(axeSource);
+  }
+  const { violations, incomplete } = await page.evaluate(
+    async ([exclude, tags]) => {
+      const r = await window.axe.run(
+        { include: [document], exclude: exclude.map((s) => [s]) },
+        { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations', 'incomplete'] },
+      );
+      const list = (vs) => vs.map((v) => ({ id: v.id, impact: v.impact, help: v.help, url: v.helpUrl, targets: v.nodes.map((n) => ({ target: n.target.join(' '), impact: n.impact, summary: n.failureSummary })) }));
+      return { violations: list(r.violations), incomplete: list(r.incomplete) };
+    },
+    [exclude, AXE_TAGS],
+  );
+  // AXE_VERBOSE=1: also the lesser violations and what axe could not decide.
+  if (process.env.AXE_VERBOSE) {
+    for (const v of violations.filter((v) => v.impact !== 'serious' && v.impact !== 'critical')) console.log(`    note (${state}): ${v.id} (${v.impact}) ${v.targets.map((n) => n.target).join(', ')}`);
+    for (const v of incomplete) console.log(`    review (${state}): ${v.id} ${v.targets.map((n) => `${n.target}: ${n.summary?.split('\n')[1]?.trim() ?? ''}`).join('; ')}`);
+  }
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    // The first reason axe gives per element is enough to see what to fix.
+    const why = (summary) => (summary ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !/^Fix (any|all) of the following:$/.test(l))[0] ?? '';
+    const lines = bad.map((v) => `${v.id} (${v.impact}): ${v.help} (${v.url})\n` + v.targets.map((n) => `      ${n.target}: ${why(n.summary)}`).join('\n'));
+    throw new Error(`axe (${state}): ${bad.length} serious/critical violation(s)\n  ${lines.join('\n  ')}`);
+  }
+  return violations;
+}
 
 function makeExpect(page) {
   const timeout = 5000;

@@ -32,11 +32,19 @@ export const tests = [
     },
   },
   {
-    name: 'products: assign dialog opens from the unassigned tile',
+    name: 'products: assign dialog opens from the unassigned tile; Escape closes it and gives the focus back',
     async run({ page, expect }) {
-      await page.getByRole('button', { name: 'Assign' }).click();
-      await expect.visible(page.getByRole('dialog', { name: 'Assign codes to a product' }));
+      const assign = page.getByRole('button', { name: 'Assign' });
+      await assign.focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: 'Assign codes to a product' });
+      await expect.visible(dialog);
       await expect.visible(page.getByLabel('How many'));
+      expect.true(await dialog.evaluate((el) => el.contains(document.activeElement)), 'the focus is not in the dialog');
+      await page.getByLabel('How many').focus();
+      await page.keyboard.press('Escape');
+      await expect.hidden(dialog);
+      expect.true(await assign.evaluate((el) => el === document.activeElement), 'Escape did not give the focus back to Assign');
     },
   },
   {
@@ -292,6 +300,14 @@ export const tests = [
       await expect.text(err, 'only 12 unassigned codes are left');
       await expect.text(err.locator('code'), 'ASSIGN_COUNT_EXCEEDS_AVAILABLE');
       await shot('offline-outbox');
+      // Keyboard: the list took the focus, Tab goes on through its buttons,
+      // Escape gives the focus back to the bar's button.
+      expect.true(await panel.evaluate((el) => el === document.activeElement), 'the outbox did not take the focus');
+      await page.keyboard.press('Tab');
+      expect.true(await panel.evaluate((el) => el.contains(document.activeElement) && document.activeElement !== el), 'Tab did not go into the outbox');
+      await page.keyboard.press('Escape');
+      await expect.hidden(panel);
+      expect.true(await page.getByRole('button', { name: /2 pending/ }).evaluate((el) => el === document.activeElement), 'Escape did not give the focus back to the outbox button');
     },
   },
   {
@@ -405,6 +421,15 @@ export const tests = [
       await expect.text(table.locator('tbody tr').nth(1), 'Conflict');
       await expect.text(table.locator('tbody tr').nth(1), 'HARDWARE_ALREADY_ACTIVATED');
       await expect.text(table.locator('tbody tr').nth(2), 'Pending sync');
+      // Keyboard: the table's scrolling box takes the focus (so arrows scroll
+      // it), with a visible ring.
+      const scroller = page.getByRole('group', { name: 'Issued licenses' });
+      // From the fingerprint field, past Issue (disabled while it is empty).
+      await page.getByLabel('Gateway fingerprint').focus();
+      await page.keyboard.press('Tab');
+      expect.true(await scroller.evaluate((el) => el === document.activeElement), 'Tab did not reach the issued licenses');
+      const ring = await scroller.evaluate((el) => getComputedStyle(el).outlineStyle);
+      expect.true(ring !== 'none', `issued licenses focus outline is ${ring}`);
       // A request file of three gateways dropped on the window: two issued, the third refused.
       await emit(page, 'tauri://drag-enter', { paths: ['/home/me/site-a.json'], position: { x: 10, y: 10 } });
       const overlay = page.getByRole('dialog', { name: 'Drop request files to issue licenses' });
@@ -536,3 +561,110 @@ export const tests = [
     },
   },
 ];
+
+// Accessibility: one axe-core run (WCAG 2 A/AA, see run.mjs) per state of
+// every main view, in the light and the dark theme; Products and Gateway in
+// zh-CN too. A serious or critical violation fails the journey.
+const LIGHT = {};
+const DARK = { theme: 'system', colorScheme: 'dark' };
+const a11yStates = [
+  {
+    state: 'products',
+    async open(page, expect) {
+      await expect.text(page.getByRole('region', { name: 'Total' }), '2,300');
+      await expect.visible(page.getByRole('heading', { name: 'Smart Meter S2' }));
+    },
+  },
+  {
+    state: 'products, assign dialog',
+    async open(page, expect) {
+      await page.getByRole('button', { name: 'Assign' }).click();
+      await expect.visible(page.getByLabel('How many'));
+    },
+  },
+  {
+    state: 'license management, charts panel open',
+    async open(page, expect) {
+      await nav(page, 'License Management');
+      await expect.count(page.getByRole('table', { name: 'Consumption details' }).locator('tbody tr'), (n) => n === 200, 'first page of rows');
+      await expect.attr(page.getByRole('button', { name: 'Charts' }), 'aria-expanded', 'true');
+      await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
+    },
+  },
+  {
+    state: 'devices, a device selected',
+    async open(page, expect) {
+      await nav(page, 'Devices');
+      await page.getByRole('button', { name: 'meter-004211' }).click();
+      await expect.text(page.getByTestId('quota'), '1,126 / 1,500');
+      await expect.visible(page.getByRole('img', { name: 'Messages per day, last 30 days' }));
+    },
+  },
+  {
+    state: 'gateway license',
+    async open(page, expect) {
+      await nav(page, 'Gateway License');
+      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '3,120 / 5,000');
+    },
+  },
+  {
+    state: 'field kit',
+    async open(page, expect) {
+      await nav(page, 'Field Kit');
+      await expect.count(page.getByRole('table', { name: 'Issued licenses' }).locator('tbody tr'), (n) => n === 3, 'issued rows');
+    },
+  },
+  {
+    state: 'settings',
+    async open(page, expect) {
+      await nav(page, 'Settings');
+      await expect.visible(page.getByRole('heading', { name: 'Settings', exact: true }));
+    },
+  },
+  {
+    state: 'status bar, sync error panel open',
+    scenario: { offline: true },
+    async open(page, expect) {
+      await page.getByTestId('sync-error').click();
+      await expect.text(page.getByRole('dialog', { name: 'Server unreachable' }), 'SERVER_UNREACHABLE');
+    },
+  },
+  {
+    state: 'status bar, outbox panel open',
+    scenario: { offline: true },
+    async open(page, expect) {
+      await page.getByRole('button', { name: /2 pending/ }).click();
+      await expect.text(page.getByRole('dialog', { name: 'Outbox' }), 'ASSIGN_COUNT_EXCEEDS_AVAILABLE');
+    },
+  },
+];
+const a11yZh = [
+  {
+    state: 'products in zh-CN',
+    async open(page, expect) {
+      await expect.text(page.getByRole('region', { name: '总数' }), '2,300');
+    },
+  },
+  {
+    state: 'gateway license in zh-CN',
+    async open(page, expect) {
+      await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
+      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '3,120 / 5,000');
+    },
+  },
+];
+for (const [theme, base] of [['light', LIGHT], ['dark', DARK]]) {
+  const states = [...a11yStates, ...a11yZh.map((s) => ({ ...s, scenario: { language: 'zh-CN' } }))];
+  for (const { state, scenario, open } of states) {
+    tests.push({
+      name: `a11y (${theme}): ${state}`,
+      scenario: { ...base, ...scenario },
+      async run({ page, shot, expect, axe }) {
+        await open(page, expect);
+        await axe(`${state}, ${theme}`);
+        await shot(`a11y-${theme}-${state.replace(/\W+/g, '-')}`);
+      },
+    });
+  }
+}
+

@@ -255,14 +255,16 @@ describe('StatusBar', () => {
     expect(await screen.findByText('许可证安装记录')).toBeTruthy();
   });
 
-  it('Escape closes the outbox list and gives the focus back to its button', async () => {
+  it('the outbox list takes the focus when it opens; Escape closes it and gives the focus back to its button', async () => {
     mockIPC((cmd) => (cmd === 'list_outbox' ? [] : null));
     app.sync = { ...status, outbox_pending: 2 };
     render(StatusBar);
     const button = screen.getByRole('button', { name: /2 pending/ });
+    button.focus();
     await fireEvent.click(button);
     expect(button.getAttribute('aria-expanded')).toBe('true');
-    expect(document.getElementById('outbox-panel')).toBeTruthy();
+    const panel = screen.getByRole('dialog', { name: 'Outbox' });
+    await waitFor(() => expect(document.activeElement).toBe(panel));
     await fireEvent.keyDown(window, { key: 'Escape' });
     expect(document.getElementById('outbox-panel')).toBeNull();
     expect(button.getAttribute('aria-expanded')).toBe('false');

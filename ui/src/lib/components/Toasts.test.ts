@@ -17,6 +17,14 @@ describe('Toasts', () => {
     vi.useRealTimers();
   });
 
+  it('the toasts stand in a region named Notifications (a div may not carry a name)', async () => {
+    render(Toasts);
+    toastSuccess('Saved');
+    await tick();
+    const region = screen.getByRole('region', { name: 'Notifications' });
+    expect(within(region).getByRole('status').textContent).toContain('Saved');
+  });
+
   it('an error toast leads with its code’s title, Rust’s message below, and stays', async () => {
     vi.useFakeTimers();
     render(Toasts);
