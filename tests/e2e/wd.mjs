@@ -102,6 +102,15 @@ export class Session {
     return this.on(`element ${css}`, () => this.findAll(css), (el) => this.text(el));
   }
   async screenshot(path) {
+    // Two animation frames first, so what the DOM holds now has been painted:
+    // a screenshot can otherwise show an earlier frame (platform notes,
+    // pitfall 6). A timer ends the wait if frames are throttled.
+    await this.cmd('POST', '/execute/async', {
+      script:
+        'const done = arguments[arguments.length - 1]; let n = 0; const end = () => { if (!n++) done(true); };' +
+        ' requestAnimationFrame(() => requestAnimationFrame(end)); setTimeout(end, 500);',
+      args: [],
+    });
     const png = await this.cmd('GET', '/screenshot');
     writeFileSync(path, Buffer.from(png, 'base64'));
   }
