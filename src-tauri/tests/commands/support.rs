@@ -11,6 +11,8 @@ use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow};
 
+pub use licensedesk_testkit::dead_url;
+
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub app: tauri::App<MockRuntime>,
@@ -104,26 +106,18 @@ impl Harness {
     }
 }
 
-/// A URL where nothing listens.
-pub fn dead_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = l.local_addr().expect("addr");
-    drop(l);
-    format!("http://{addr}")
-}
-
-/// A real `licensedesk-server` with the demo data set, on its own runtime.
+/// A real `licensedesk-server` with the demo data set, on its own runtime
+/// and the system's clock (the app's own clock is the system's).
 pub struct DemoServer {
     pub url: String,
+    _serving: licensedesk_testkit::Serving,
     _dir: tempfile::TempDir,
     _rt: tokio::runtime::Runtime,
 }
 
 impl DemoServer {
     pub fn start() -> Self {
-        use licensedesk_server::{
-            AppState, build_app, clock::SystemClock, config::Settings, demo, serve,
-        };
+        use licensedesk_server::{AppState, build_app, clock::SystemClock, config::Settings, demo};
         let dir = tempfile::tempdir().expect("tempdir");
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let state = AppState::open(
@@ -134,15 +128,10 @@ impl DemoServer {
         )
         .expect("server state");
         demo::seed(&state).expect("demo data");
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        rt.spawn(async move {
-            let _ = serve(listener, build_app(state), std::future::pending()).await;
-        });
+        let serving = rt.block_on(licensedesk_testkit::Serving::start(build_app(state)));
         Self {
-            url,
+            url: serving.base.clone(),
+            _serving: serving,
             _dir: dir,
             _rt: rt,
         }

@@ -96,7 +96,7 @@ async fn run_child(base: &str, token: &str, cache: &Path, stop: Stop) -> bool {
 async fn sync_killed_at_random_points_resumes_to_the_same_state_exactly_once() {
     let server = TestServer::demo().await;
     let account = server.account_id(ENT).await;
-    let package = server.get("/v1/products/pcc0002", ENT).await["package"].clone();
+    let package = server.get_json("/v1/products/pcc0002", ENT).await["package"].clone();
     let dir = tempfile::tempdir().expect("dir");
     let cache_path = dir.path().join("killed.sqlite3");
     let mut rng = Rng(0x5eed_c0ff_ee00_1234);
@@ -236,7 +236,7 @@ async fn outbox_items_survive_kill_9_and_reach_the_server_exactly_once() {
         run_child(&server.base, &token, &cache_path, Stop::After(delay)).await;
     }
     assert!(!run_child(&server.base, &token, &cache_path, Stop::Finish).await);
-    let card = server.get("/v1/products/pkill1", &token).await;
+    let card = server.get_json("/v1/products/pkill1", &token).await;
     assert_eq!(
         card["total"], 10,
         "10 queued assignments of 1 code, each applied once: {card}"

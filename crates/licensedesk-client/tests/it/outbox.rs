@@ -27,7 +27,7 @@ async fn queued_actions_reach_the_server_once_and_refusals_are_kept() {
         .expect("queue");
     assert_eq!(s.outbox().list().expect("list").len(), 4);
     sync(&s).await;
-    let card = server.get("/v1/products/pout01", &token).await;
+    let card = server.get_json("/v1/products/pout01", &token).await;
     assert_eq!(
         card["total"], 6,
         "three assignments of 2, once each: {card}"
@@ -40,7 +40,10 @@ async fn queued_actions_reach_the_server_once_and_refusals_are_kept() {
     assert!(!e.code.is_empty() && !e.message.is_empty(), "{e:?}");
     // Synced again: nothing is sent twice; the cache shows the assignments.
     sync(&s).await;
-    assert_eq!(server.get("/v1/products/pout01", &token).await["total"], 6);
+    assert_eq!(
+        server.get_json("/v1/products/pout01", &token).await["total"],
+        6
+    );
     assert_eq!(s.cards().expect("cards")[0].total, 6);
     // Retry (still refused: kept), then dismiss.
     s.outbox().retry(bad.id, s.now()).expect("retry");
@@ -60,7 +63,7 @@ async fn queued_actions_reach_the_server_once_and_refusals_are_kept() {
 /// The installs the server recorded for `token`'s account.
 async fn server_installs(server: &TestServer, token: &str) -> Vec<serde_json::Value> {
     server
-        .get("/v1/gateway/installs", token)
+        .get_json("/v1/gateway/installs", token)
         .await
         .as_array()
         .expect("installs")

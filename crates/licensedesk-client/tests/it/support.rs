@@ -2,36 +2,35 @@
 //! the server's own endpoints.
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use licensedesk_client::{
     ApiToken, Cache, CancelToken, LicenseQuery, ManualClock, Session, SyncReport,
 };
-use licensedesk_server::clock::{Clock, TestClock};
 use licensedesk_server::config::Settings;
-use licensedesk_server::{AppState, build_app, serve};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-pub const ADMIN: &str = "test-admin-token";
 pub use licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN as ENT;
+pub use licensedesk_testkit::{ADMIN, at};
 
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
+/// The kit's [`licensedesk_testkit::Server`] on a temp dir of its own.
+pub struct TestServer {
+    server: licensedesk_testkit::Server,
+    dir: tempfile::TempDir,
 }
 
-pub struct TestServer {
-    pub base: String,
-    pub clock: Arc<TestClock>,
-    pub state: AppState,
-    pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+impl Deref for TestServer {
+    type Target = licensedesk_testkit::Server;
+    fn deref(&self) -> &Self::Target {
+        &self.server
+    }
+}
+
+impl DerefMut for TestServer {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.server
+    }
 }
 
 impl TestServer {
@@ -81,29 +80,14 @@ impl TestServer {
         dir: tempfile::TempDir,
         wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Self {
-        let clock = Arc::new(TestClock::new(at("2026-03-31T10:00:00Z")));
-        let state =
-            AppState::open(dir.path(), clock.clone(), Settings::default(), ADMIN).expect("open");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = wrap(build_app(state.clone()));
-        let task = tokio::spawn(async move {
-            serve(listener, app, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("serve");
-        });
-        Self {
-            base,
-            clock,
-            state,
-            http: reqwest::Client::new(),
-            _dir: dir,
-            stop: Some(tx),
-            task: Some(task),
-        }
+        let server = licensedesk_testkit::Server::start_with(
+            dir.path(),
+            Settings::default(),
+            licensedesk_testkit::t0(),
+            wrap,
+        )
+        .await;
+        Self { server, dir }
     }
 
     /// A copy of the server's database as it is now, in a new directory
@@ -112,93 +96,19 @@ impl TestServer {
     pub fn copy_database(&self) -> tempfile::TempDir {
         let copy = tempfile::tempdir().expect("tempdir");
         licensedesk_server::backup::backup(
-            self._dir.path(),
+            self.dir.path(),
             &copy.path().join(licensedesk_server::db::FILE_NAME),
         )
         .expect("copy the database");
         copy
     }
 
-    /// Stops the server and waits until its listener is closed.
-    pub async fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.expect("server task");
-        }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("send");
-        assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        r.json().await.expect("json")
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn post_ok(&self, path: &str, token: &str, body: Value) -> Value {
-        let (s, v) = self.post(path, token, body).await;
-        assert_eq!(s, 200, "POST {path}: {v}");
-        v
-    }
-
-    /// Creates an account; returns (id, token).
-    pub async fn account(&self, kind: &str, dc: &str) -> (i64, String) {
-        let v = self
-            .post_ok(
-                "/v1/admin/accounts",
-                ADMIN,
-                json!({"name": format!("{kind} {dc}"), "kind": kind, "data_center": dc}),
-            )
-            .await;
-        (
-            v["id"].as_i64().expect("id"),
-            v["token"].as_str().expect("token").to_owned(),
-        )
-    }
-
-    /// Creates a product with `codes` codes credited.
+    /// Creates a product with [`package`] and `codes` codes credited (the
+    /// kit's `product`, with this suite's package and the default policy).
     pub async fn product(&self, account: i64, token: &str, pk: &str, codes: u64) {
-        self.post_ok(
-            "/v1/products",
-            token,
-            json!({"pk": pk, "name": format!("Product {pk}"), "package": package()}),
-        )
-        .await;
-        if codes > 0 {
-            self.post_ok(
-                "/v1/admin/batches",
-                ADMIN,
-                json!({"account_id": account, "pk": pk, "count": codes, "package": package()}),
-            )
+        self.server
+            .product(account, token, pk, package(), None, codes)
             .await;
-        }
-    }
-
-    pub async fn connect(&self, token: &str, pk: &str, dk: &str) -> (u16, Value) {
-        self.post("/v1/devices/connect", token, json!({"pk": pk, "dk": dk}))
-            .await
     }
 
     /// Connects `n` new devices `{prefix}-{i}` of `pk`, each consuming a code.
@@ -227,7 +137,7 @@ impl TestServer {
     }
 
     pub async fn account_id(&self, token: &str) -> i64 {
-        self.get("/v1/account", token).await["id"]
+        self.get_json("/v1/account", token).await["id"]
             .as_i64()
             .expect("id")
     }
@@ -260,7 +170,7 @@ impl TestServer {
                 Some(c) => format!("/v1/licenses?limit=500&cursor={c}"),
                 None => "/v1/licenses?limit=500".to_owned(),
             };
-            let page = self.get(&path, token).await;
+            let page = self.get_json(&path, token).await;
             for item in page["items"].as_array().expect("items") {
                 let norm = json!({
                     "batch_id": item["batch_id"], "batch_kind": item["batch_kind"], "pk": item["pk"],
@@ -342,7 +252,7 @@ pub async fn sync(s: &Session) -> SyncReport {
 /// Asserts the cache equals the server's view: overview, cards, every row.
 pub async fn assert_same_view(server: &TestServer, s: &Session, token: &str) {
     let ov = s.overview().expect("overview");
-    let sv = server.get("/v1/account", token).await;
+    let sv = server.get_json("/v1/account", token).await;
     for (k, mine) in [
         ("total", ov.total),
         ("used", ov.used),
@@ -357,7 +267,7 @@ pub async fn assert_same_view(server: &TestServer, s: &Session, token: &str) {
     assert_eq!(sv["name"].as_str(), Some(ov.name.as_str()));
     assert_eq!(sv["kind"].as_str(), Some(ov.kind.as_str()));
     let cards = s.cards().expect("cards");
-    let scards = server.get("/v1/products", token).await;
+    let scards = server.get_json("/v1/products", token).await;
     let scards = scards.as_array().expect("cards");
     assert_eq!(scards.len(), cards.len(), "card count");
     for (c, sc) in cards.iter().zip(scards) {

@@ -318,7 +318,7 @@ async fn a_cancelled_feed_sync_stops_between_pages_and_resumes() {
 async fn server_changes_between_snapshot_pages_converge() {
     let server = TestServer::demo().await;
     let account = server.account_id(ENT).await;
-    let psl = server.get("/v1/products/psl0003", ENT).await;
+    let psl = server.get_json("/v1/products/psl0003", ENT).await;
     let mut psl_package = psl["package"].clone();
     assert!(psl_package.is_object(), "{psl}");
     let dir = tempfile::tempdir().expect("dir");

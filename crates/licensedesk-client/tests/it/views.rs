@@ -34,7 +34,7 @@ async fn views_match_the_server_and_csv_exports_every_row() {
 
     // Device quota from the cache equals the server's device detail.
     let q = s.device_quota("pwm0001", "quota-dev").expect("quota");
-    let d = server.get("/v1/devices/pwm0001/quota-dev", ENT).await;
+    let d = server.get_json("/v1/devices/pwm0001/quota-dev", ENT).await;
     assert_eq!(
         d["usage"]["messages_today"].as_u64(),
         Some(q.messages_today)
@@ -97,7 +97,7 @@ async fn views_match_the_server_and_csv_exports_every_row() {
         let mut cursor = String::new();
         loop {
             let v = server
-                .get(
+                .get_json(
                     &format!(
                         "/v1/licenses?pk={pk}&status={status}&sort={srv_sort}&limit=500{cursor}"
                     ),
@@ -147,7 +147,7 @@ async fn views_match_the_server_and_csv_exports_every_row() {
             .map(|d| (d.dk, d.replacement_available))
             .collect();
         let v = server
-            .get(&format!("/v1/devices/near-expiry?days={days}"), ENT)
+            .get_json(&format!("/v1/devices/near-expiry?days={days}"), ENT)
             .await;
         let theirs: BTreeSet<(String, bool)> = v["devices"]
             .as_array()

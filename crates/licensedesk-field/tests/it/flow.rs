@@ -158,7 +158,7 @@ async fn check_out_five_issue_offline_install_reconcile_exactly_once() {
         "5 activated, none reserved"
     );
     let view = server
-        .get(&format!("/v1/field/allotments/{id}"), &token)
+        .get_json(&format!("/v1/field/allotments/{id}"), &token)
         .await;
     assert_eq!(
         (view["consumed"].as_u64(), view["reserved"].as_u64()),

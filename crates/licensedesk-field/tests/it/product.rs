@@ -46,7 +46,7 @@ async fn check_out_by_product_issue_install_reconcile_against_each_order() {
     assert_eq!(a.scope.plugins, ["modbus-tcp"], "what both orders grant");
     assert_eq!((a.max_licenses, a.remaining), (4, 4));
     let view = server
-        .get(&format!("/v1/field/allotments/{id}"), &token)
+        .get_json(&format!("/v1/field/allotments/{id}"), &token)
         .await;
     assert_eq!(view["scope"], "product");
     assert_eq!(

@@ -1,21 +1,18 @@
 //! A real server on loopback (restartable on the same data directory), the
 //! real `ldctl` binary, and request files.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::gateway::AllotmentSource;
 use licensedesk_core::offline::{Credential, OfflineRequest, RequestEntry};
-use licensedesk_server::clock::TestClock;
-use licensedesk_server::config::Settings;
-use licensedesk_server::{AppState, build_app, serve};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-pub const ADMIN: &str = "test-admin-token";
+pub use licensedesk_testkit::{ADMIN, t0};
+
 pub const ORDER: &str = "ORD-F";
 
 /// Check out from order `ORDER`.
@@ -23,80 +20,26 @@ pub fn by_order() -> AllotmentSource {
     AllotmentSource::Order(ORDER.into())
 }
 
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
-}
+/// The kit's [`licensedesk_testkit::Server`]; the data dir is the test's,
+/// so that it can start a server on it again.
+pub struct Server(licensedesk_testkit::Server);
 
-pub fn t0() -> DateTime<Utc> {
-    at("2026-03-31T10:00:00Z")
-}
-
-pub struct Server {
-    pub base: String,
-    pub http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+impl Deref for Server {
+    type Target = licensedesk_testkit::Server;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Server {
     /// A server on `dir` (created or reopened) whose clock reads `now`.
     pub async fn start(dir: &Path, now: DateTime<Utc>) -> Self {
-        let clock = Arc::new(TestClock::new(now));
-        let state = AppState::open(dir, clock, Settings::default(), ADMIN).expect("open");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = build_app(state);
-        let task = tokio::spawn(async move {
-            serve(listener, app, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("serve");
-        });
-        Self {
-            base,
-            http: reqwest::Client::new(),
-            stop: Some(tx),
-            task: Some(task),
-        }
+        Self(licensedesk_testkit::Server::start(dir, now).await)
     }
 
     /// Stops the server and waits until its listener is closed.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.expect("server task");
-        }
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        assert!(resp.status().is_success(), "POST {path}: {}", resp.status());
-        resp.json().await.expect("json")
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Value {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("send");
-        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
-        resp.json().await.expect("json")
+        self.0.stop().await;
     }
 
     /// An account with order `ORDER` of `quantity` licenses; returns its token.
@@ -106,17 +49,13 @@ impl Server {
 
     /// The same, returning the account's id too.
     pub async fn account_with_order_of(&self, quantity: u32) -> (Value, String) {
-        let v = self
-            .post(
-                "/v1/admin/accounts",
-                ADMIN,
-                json!({"name": "Field Co", "kind": "enterprise", "data_center": "cn-east"}),
-            )
+        let (id, token) = self
+            .account_named("Field Co", "enterprise", "cn-east")
             .await;
-        let token = v["token"].as_str().expect("token").to_owned();
-        self.add_order(&v["id"], ORDER, None, quantity, &["modbus-tcp"])
+        let id = json!(id);
+        self.add_order(&id, ORDER, None, quantity, &["modbus-tcp"])
             .await;
-        (v["id"].clone(), token)
+        (id, token)
     }
 
     /// Adds order `order_no` of `quantity` licenses (of `product`, if any)
@@ -129,7 +68,7 @@ impl Server {
         quantity: u32,
         plugins: &[&str],
     ) {
-        self.post(
+        self.post_json(
             "/v1/admin/gateway-orders",
             ADMIN,
             json!({"account_id": account_id, "order_no": order_no, "email": "b@example.com",

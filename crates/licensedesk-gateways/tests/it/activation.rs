@@ -160,14 +160,14 @@ async fn floating_lease_status_of_a_gateway() {
     let server = TestServer::start().await;
     let (_, token) = server.account().await;
     server
-        .post(
+        .post_json(
             "/v1/floating/pools",
             &token,
             json!({"name": "edge fleet", "points": 100, "ttl_seconds": 300}),
         )
         .await;
     server
-        .post(
+        .post_json(
             "/v1/floating/pools/edge%20fleet/claim",
             &token,
             json!({"fingerprint": this_fp(), "points": 40}),

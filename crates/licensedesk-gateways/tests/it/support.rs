@@ -1,27 +1,17 @@
 //! Fixtures: a registry in a temp dir, a test signing key, a real server.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use licensedesk_core::fingerprint::fingerprint;
 use licensedesk_core::gateway::LicenseKind;
 use licensedesk_core::keys::{KeySet, SigningKeyWithKid};
 use licensedesk_core::license::{LicensePayload, sign_license};
 use licensedesk_gateways::{APP_ID, Registry};
-use licensedesk_server::clock::TestClock;
-use licensedesk_server::config::Settings;
-use licensedesk_server::{AppState, build_app, serve};
-use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use serde_json::json;
 
-pub const ADMIN: &str = "test-admin-token";
-
-pub fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z")
-        .expect("instant")
-        .with_timezone(&Utc)
-}
+pub use licensedesk_testkit::{ADMIN, dead_url, t0 as now};
 
 pub fn this_fp() -> String {
     fingerprint(b"machine-a", APP_ID)
@@ -116,73 +106,35 @@ pub fn signed(p: &LicensePayload) -> String {
     sign_license(p, &key())
 }
 
+/// The kit's [`licensedesk_testkit::Server`] on a temp dir of its own.
 pub struct TestServer {
-    pub base: String,
-    pub clock: Arc<TestClock>,
-    http: reqwest::Client,
+    server: licensedesk_testkit::Server,
     _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+}
+
+impl Deref for TestServer {
+    type Target = licensedesk_testkit::Server;
+    fn deref(&self) -> &Self::Target {
+        &self.server
+    }
 }
 
 impl TestServer {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let clock = Arc::new(TestClock::new(now()));
-        let state =
-            AppState::open(dir.path(), clock.clone(), Settings::default(), ADMIN).expect("state");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = build_app(state);
-        tokio::spawn(async move {
-            let _ = serve(listener, app, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
-        Self {
-            base,
-            clock,
-            http: reqwest::Client::new(),
-            _dir: dir,
-            _stop: tx,
-        }
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        let status = resp.status();
-        let v: Value = resp.json().await.expect("json");
-        assert!(status.is_success(), "POST {path}: {status} {v}");
-        v
+        let server = licensedesk_testkit::Server::start(dir.path(), now()).await;
+        Self { server, _dir: dir }
     }
 
     /// An account: (id, token).
     pub async fn account(&self) -> (i64, String) {
-        let v = self
-            .post(
-                "/v1/admin/accounts",
-                ADMIN,
-                json!({"name": "Buyer", "kind": "enterprise", "data_center": "cn-east"}),
-            )
-            .await;
-        (
-            v["id"].as_i64().expect("id"),
-            v["token"].as_str().expect("token").to_owned(),
-        )
+        self.account_named("Buyer", "enterprise", "cn-east").await
     }
 
     /// An order of `qty` licenses; returns its activation code.
     pub async fn order(&self, account: i64, no: &str, qty: u32) -> String {
         let v = self
-            .post(
+            .post_json(
                 "/v1/admin/gateway-orders",
                 ADMIN,
                 json!({"account_id": account, "order_no": no, "email": "buyer@example.com",
@@ -192,12 +144,4 @@ impl TestServer {
             .await;
         v["activation_code"].as_str().expect("code").to_owned()
     }
-}
-
-/// A URL where nothing listens (a port bound then released).
-pub fn dead_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = l.local_addr().expect("addr");
-    drop(l);
-    format!("http://{addr}")
 }

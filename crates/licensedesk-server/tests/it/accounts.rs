@@ -10,7 +10,7 @@ async fn free_codes_ten_five_and_five_more_once() {
     let s = TestServer::start().await;
     let (_, ent) = s.account("enterprise", "cn-east").await;
     let (_, ind) = s.account("individual", "eu-central").await;
-    let e = s.ok("/v1/account", &ent).await;
+    let e = s.get_ok("/v1/account", &ent).await;
     assert_eq!(
         (
             e["total"].as_u64(),
@@ -20,7 +20,7 @@ async fn free_codes_ten_five_and_five_more_once() {
         (Some(10), Some(10), Some(10))
     );
     assert_eq!(e["time_zone"], "Asia/Shanghai");
-    let i = s.ok("/v1/account", &ind).await;
+    let i = s.get_ok("/v1/account", &ind).await;
     assert_eq!(
         (
             i["total"].as_u64(),
@@ -54,7 +54,7 @@ async fn free_codes_ten_five_and_five_more_once() {
         (st, ent_again["code"].as_str()),
         (StatusCode::CONFLICT, Some("ALREADY_ENTERPRISE"))
     );
-    assert_eq!(s.ok("/v1/account", &ind).await["total"], 10);
+    assert_eq!(s.get_ok("/v1/account", &ind).await["total"], 10);
 }
 
 #[tokio::test]
@@ -62,7 +62,7 @@ async fn counters_batches_package_consistency_and_assignment() {
     let s = TestServer::start().await;
     let (id, t) = s.account("individual", "eu-central").await;
     s.product(id, &t, "pmeter", doc_package(), "block", 3).await;
-    let card = s.ok("/v1/products/pmeter", &t).await;
+    let card = s.get_ok("/v1/products/pmeter", &t).await;
     assert_eq!(
         card["package_summary"],
         "5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d"
@@ -101,7 +101,7 @@ async fn counters_batches_package_consistency_and_assignment() {
         msg.contains("pdev") && msg.contains("5 unassigned codes") && msg.contains("assign"),
         "{msg}"
     );
-    let d = s.ok("/v1/devices/pdev/d1", &t).await;
+    let d = s.get_ok("/v1/devices/pdev/d1", &t).await;
     assert_eq!(
         (
             d["status"].as_str(),
@@ -131,7 +131,7 @@ async fn counters_batches_package_consistency_and_assignment() {
         (StatusCode::OK, Some(true), Some("2031-03-31T10:00:00Z"))
     );
     s.connect(&t, "pmeter", "m1").await;
-    let a = s.ok("/v1/account", &t).await;
+    let a = s.get_ok("/v1/account", &t).await;
     // Total = Used + Remaining; Remaining = unassigned + assigned-unconsumed.
     assert_eq!(
         (
@@ -142,7 +142,7 @@ async fn counters_batches_package_consistency_and_assignment() {
         ),
         (Some(10), Some(2), Some(8), Some(3))
     );
-    let cards = s.ok("/v1/products", &t).await;
+    let cards = s.get_ok("/v1/products", &t).await;
     assert_eq!(cards.as_array().map(Vec::len), Some(2));
 }
 
@@ -195,8 +195,8 @@ async fn cross_account_access_is_always_not_found() {
         );
     }
     // B sees nothing of A in lists and in the change feed.
-    assert_eq!(s.ok("/v1/products", &tb).await, json!([]));
-    let feed = s.ok("/v1/changes", &tb).await;
+    assert_eq!(s.get_ok("/v1/products", &tb).await, json!([]));
+    let feed = s.get_ok("/v1/changes", &tb).await;
     assert!(
         feed["changes"]
             .as_array()
@@ -204,7 +204,7 @@ async fn cross_account_access_is_always_not_found() {
             .iter()
             .all(|c| c["data"].to_string().find("psecret").is_none())
     );
-    let lic = s.ok("/v1/licenses?pk=psecret", &tb).await;
+    let lic = s.get_ok("/v1/licenses?pk=psecret", &tb).await;
     assert_eq!(lic["items"], json!([]));
     // No token or a wrong token: 401; an account token is not admin.
     let (st, _) = s.call("GET", "/v1/account", None, None).await;

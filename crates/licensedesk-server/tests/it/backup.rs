@@ -110,7 +110,7 @@ async fn feed_end(s: &TestServer, token: &str) -> String {
     let mut cursor = String::new();
     loop {
         let page = s
-            .ok(&format!("/v1/changes?limit=1000&since={cursor}"), token)
+            .get_ok(&format!("/v1/changes?limit=1000&since={cursor}"), token)
             .await;
         cursor = page["next"].as_str().expect("next").to_owned();
         if page["has_more"] != true {
@@ -146,7 +146,7 @@ async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
     let (acked, mut acks) = tokio::sync::mpsc::unbounded_channel();
     let writer = {
         let (client, base, token, stop) =
-            (a.client.clone(), a.base.clone(), tx.clone(), stop.clone());
+            (a.http.clone(), a.base.clone(), tx.clone(), stop.clone());
         tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) && i < 250 {
@@ -212,15 +212,19 @@ async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
     let b = TestServer::start_in(fresh, Settings::default(), at("2026-03-31T10:00:00Z")).await;
     assert_eq!(b.state.instance, new_instance);
     for (token, path) in &seeded {
-        assert_eq!(b.ok(path, token).await, a.ok(path, token).await, "{path}");
+        assert_eq!(
+            b.get_ok(path, token).await,
+            a.get_ok(path, token).await,
+            "{path}"
+        );
     }
     assert_eq!(
-        b.ok("/v1/products/qbak", &ty).await,
-        a.ok("/v1/products/qbak", &ty).await
+        b.get_ok("/v1/products/qbak", &ty).await,
+        a.get_ok("/v1/products/qbak", &ty).await
     );
     let (before, after) = (
-        b.ok("/v1/products/pbak", &tx).await,
-        a.ok("/v1/products/pbak", &tx).await,
+        b.get_ok("/v1/products/pbak", &tx).await,
+        a.get_ok("/v1/products/pbak", &tx).await,
     );
     let used = before["used"].as_i64().expect("used");
     assert_eq!(used + before["remaining"].as_i64().expect("remaining"), 300);
@@ -228,7 +232,7 @@ async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
 
     // The cursor read before the backup is still the original's, and the
     // restored server refuses it: its client starts over.
-    a.ok(&format!("/v1/changes?since={cursor}"), &tx).await;
+    a.get_ok(&format!("/v1/changes?since={cursor}"), &tx).await;
     let (s, v) = b.get(&format!("/v1/changes?since={cursor}"), &tx).await;
     assert_eq!(
         (s, v["code"].as_str()),

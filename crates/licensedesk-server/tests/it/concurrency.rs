@@ -20,7 +20,7 @@ async fn two_hundred_devices_race_for_ten_codes_twenty_rounds() {
         .await;
         let mut tasks = Vec::new();
         for d in 0..200 {
-            let client = s.client.clone();
+            let client = s.http.clone();
             let url = format!("{}/v1/devices/connect", s.base);
             let token = token.clone();
             tasks.push(tokio::spawn(async move {
@@ -52,7 +52,7 @@ async fn two_hundred_devices_race_for_ten_codes_twenty_rounds() {
             }
         }
         assert_eq!((ok, none), (10, 190), "round {round}");
-        let card = s.ok("/v1/products/prace", &token).await;
+        let card = s.get_ok("/v1/products/prace", &token).await;
         assert_eq!(
             (card["used"].as_u64(), card["remaining"].as_u64()),
             (Some(10 * (round + 1)), Some(0)),
@@ -85,7 +85,7 @@ async fn one_device_connecting_fifty_times_at_once_consumes_one_code() {
         .await;
     let mut tasks = Vec::new();
     for _ in 0..50 {
-        let client = s.client.clone();
+        let client = s.http.clone();
         let url = format!("{}/v1/devices/connect", s.base);
         let token = token.clone();
         tasks.push(tokio::spawn(async move {
@@ -109,7 +109,7 @@ async fn one_device_connecting_fifty_times_at_once_consumes_one_code() {
     }
     assert_eq!(consumed, 1);
     assert_eq!(codes.len(), 1, "every connection sees the same code");
-    let card = s.ok("/v1/products/pone", &token).await;
+    let card = s.get_ok("/v1/products/pone", &token).await;
     assert_eq!(
         (card["used"].as_u64(), card["remaining"].as_u64()),
         (Some(1), Some(4))

@@ -22,7 +22,7 @@ async fn five_year_validity_from_consumption_and_idempotent_reconnect() {
         (again["consumed"].as_bool(), again["code"].clone()),
         (Some(false), v["code"].clone())
     );
-    let card = s.ok("/v1/products/p5y", &t).await;
+    let card = s.get_ok("/v1/products/p5y", &t).await;
     assert_eq!(
         (card["used"].as_u64(), card["remaining"].as_u64()),
         (Some(1), Some(1))
@@ -51,7 +51,7 @@ async fn renewal_at_expiry_then_offline_then_back_after_crediting() {
     s.clock.set(at("2026-04-30T10:00:00Z"));
     let r = s.maintenance().await;
     assert_eq!(r["renewed"], 1);
-    let d = s.ok("/v1/devices/pren/d", &t).await;
+    let d = s.get_ok("/v1/devices/pren/d", &t).await;
     assert_eq!(
         (d["activated_at"].as_str(), d["expires_at"].as_str()),
         (Some("2026-04-30T10:00:00Z"), Some("2026-05-30T10:00:00Z"))
@@ -61,7 +61,7 @@ async fn renewal_at_expiry_then_offline_then_back_after_crediting() {
     s.clock.set(at("2026-06-01T00:00:00Z"));
     let r = s.maintenance().await;
     assert_eq!(r["taken_offline"], 1);
-    let d = s.ok("/v1/devices/pren/d", &t).await;
+    let d = s.get_ok("/v1/devices/pren/d", &t).await;
     assert_eq!(
         (
             d["status"].as_str(),
@@ -87,7 +87,7 @@ async fn renewal_at_expiry_then_offline_then_back_after_crediting() {
         (st, v["consumed"].as_bool(), v["expires_at"].as_str()),
         (StatusCode::OK, Some(true), Some("2026-07-01T00:00:00Z"))
     );
-    let lic = s.ok("/v1/licenses?status=expired", &t).await;
+    let lic = s.get_ok("/v1/licenses?status=expired", &t).await;
     assert_eq!(lic["items"].as_array().map(Vec::len), Some(2));
 }
 
@@ -112,7 +112,7 @@ async fn connecting_after_a_missed_expiry_renews_from_the_expiry_instant() {
             Some("2026-06-30T10:00:00Z")
         )
     );
-    assert_eq!(s.ok("/v1/products/plate", &t).await["used"], 3);
+    assert_eq!(s.get_ok("/v1/products/plate", &t).await["used"], 3);
 }
 
 #[tokio::test]
@@ -135,7 +135,7 @@ async fn upgrading_the_package_applies_to_every_device() {
     );
     for dk in ["a", "b"] {
         assert_eq!(
-            s.ok(&format!("/v1/devices/pup/{dk}"), &t).await["expires_at"],
+            s.get_ok(&format!("/v1/devices/pup/{dk}"), &t).await["expires_at"],
             "2031-03-31T10:00:00Z"
         );
     }
@@ -162,7 +162,7 @@ async fn near_expiry_view_with_search_and_replacement() {
     s.product(id, &t, "pfar", doc_package(), "block", 1).await;
     s.connect(&t, "pfar", "far").await;
     s.clock.set(at("2026-04-20T00:00:00Z"));
-    let v = s.ok("/v1/devices/near-expiry", &t).await;
+    let v = s.get_ok("/v1/devices/near-expiry", &t).await;
     let list = v["devices"].as_array().expect("devices");
     assert_eq!(
         list.iter()
@@ -179,19 +179,19 @@ async fn near_expiry_view_with_search_and_replacement() {
         (Some(true), Some(false))
     );
     // Search does not change the replacement answer.
-    let v = s.ok("/v1/devices/near-expiry?dk=late", &t).await;
+    let v = s.get_ok("/v1/devices/near-expiry?dk=late", &t).await;
     assert_eq!(v["devices"][0]["replacement_available"], false);
-    let v = s.ok("/v1/devices/near-expiry?days=10", &t).await;
+    let v = s.get_ok("/v1/devices/near-expiry?days=10", &t).await;
     assert_eq!(v["devices"].as_array().map(Vec::len), Some(0));
     let v = s
-        .ok(
+        .get_ok(
             "/v1/devices/near-expiry?q=Product%20pnear&expires_from=2026-05-12",
             &t,
         )
         .await;
     assert_eq!(v["devices"].as_array().map(Vec::len), Some(1));
     let v = s
-        .ok(
+        .get_ok(
             "/v1/devices/near-expiry?activated_to=2026-03-31&pk=pnear",
             &t,
         )
@@ -213,7 +213,7 @@ async fn a_code_consumed_through_another_data_center_counts_at_home() {
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    let lic = s.ok("/v1/licenses?pk=proam&status=active", &t).await;
+    let lic = s.get_ok("/v1/licenses?pk=proam&status=active", &t).await;
     assert_eq!(
         (
             lic["data_center"].as_str(),
@@ -221,7 +221,7 @@ async fn a_code_consumed_through_another_data_center_counts_at_home() {
         ),
         (Some("cn-east"), Some(1))
     );
-    assert_eq!(s.ok("/v1/products/proam", &t).await["used"], 1);
+    assert_eq!(s.get_ok("/v1/products/proam", &t).await["used"], 1);
 }
 
 #[tokio::test]
@@ -234,7 +234,7 @@ async fn near_expiry_default_window_is_thirty_days() {
     s.clock.advance(Duration::days(1));
     s.connect(&t, "pwin", "in-31").await; // expires 2026-05-11T10:00Z
     s.clock.set(at("2026-04-10T10:00:00Z"));
-    let v = s.ok("/v1/devices/near-expiry", &t).await;
+    let v = s.get_ok("/v1/devices/near-expiry", &t).await;
     assert_eq!(v["days"], 30);
     let list = v["devices"].as_array().expect("devices");
     assert_eq!(
@@ -244,6 +244,6 @@ async fn near_expiry_default_window_is_thirty_days() {
         [("in-30", Some(30))],
         "31 days from expiry is outside the default window, 30 inside"
     );
-    let v = s.ok("/v1/devices/near-expiry?days=31", &t).await;
+    let v = s.get_ok("/v1/devices/near-expiry?days=31", &t).await;
     assert_eq!(v["devices"].as_array().map(Vec::len), Some(2));
 }

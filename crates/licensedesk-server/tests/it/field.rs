@@ -116,7 +116,7 @@ pub(crate) async fn reconcile(
     body: String,
 ) -> (StatusCode, Value) {
     let resp = s
-        .client
+        .http
         .post(format!(
             "{}/v1/field/allotments/{}/reconcile",
             s.base, kit.id
@@ -148,7 +148,7 @@ async fn check_out_five_reconcile_five_exactly_once() {
     let (s, _, token) = setup(10).await;
     let mut k = kit(&s, &token, 5, 1).await;
     assert_eq!(remaining(&s).await, 5, "5 reserved");
-    let now = s.clock_now();
+    let now = s.now();
     for n in 1..=5 {
         k.issue(n, now + Duration::minutes(i64::from(n)));
     }
@@ -167,7 +167,7 @@ async fn check_out_five_reconcile_five_exactly_once() {
         assert_eq!(v["allotment"]["reserved"], 0);
     }
     assert_eq!(remaining(&s).await, 5, "5 activated, none reserved");
-    let audit = s.ok("/v1/field/audit", &token).await;
+    let audit = s.get_ok("/v1/field/audit", &token).await;
     let count = |a: &str| {
         audit
             .as_array()
@@ -180,7 +180,7 @@ async fn check_out_five_reconcile_five_exactly_once() {
         (count("checkout"), count("issuance"), count("reconcile")),
         (1, 6, 3)
     );
-    let feed = s.ok("/v1/changes?limit=1000", &token).await;
+    let feed = s.get_ok("/v1/changes?limit=1000", &token).await;
     let field = feed["changes"]
         .as_array()
         .expect("changes")
@@ -200,7 +200,7 @@ async fn check_out_five_reconcile_five_exactly_once() {
         reconcile(&s, &other, &k, k.export()).await.0,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(s.ok("/v1/field/audit", &other).await, json!([]));
+    assert_eq!(s.get_ok("/v1/field/audit", &other).await, json!([]));
 }
 
 pub(crate) fn code(v: &Value) -> &str {
@@ -211,7 +211,7 @@ pub(crate) fn code(v: &Value) -> &str {
 async fn forged_and_broken_ledgers_are_refused_with_their_code() {
     let (s, _, token) = setup(10).await;
     let k = kit(&s, &token, 5, 2).await;
-    let now = s.clock_now();
+    let now = s.now();
     let base = |extra: &dyn Fn(&mut Kit)| {
         let mut c = Kit {
             key: k.key.clone(),
@@ -262,7 +262,7 @@ async fn forged_and_broken_ledgers_are_refused_with_their_code() {
         assert_eq!(code(&v), want, "{v}");
     }
     let v = s
-        .ok(&format!("/v1/field/allotments/{}", k.id), &token)
+        .get_ok(&format!("/v1/field/allotments/{}", k.id), &token)
         .await;
     assert_eq!(
         (v["consumed"].as_u64(), v["reserved"].as_u64()),
@@ -284,8 +284,8 @@ pub(crate) fn kit_clone(k: &Kit) -> Kit {
 async fn hardware_activated_elsewhere_meanwhile_is_a_conflict() {
     let (s, _, token) = setup(3).await;
     let mut k = kit(&s, &token, 2, 3).await;
-    k.issue(1, s.clock_now());
-    k.issue(2, s.clock_now());
+    k.issue(1, s.now());
+    k.issue(2, s.now());
     let order = s
         .call(
             "POST",
@@ -339,8 +339,8 @@ async fn return_and_expiry_release_unused_reservations() {
         checkout(&s, &token, 1, 4).await.1["code"],
         "DELEGATE_KEY_REUSED"
     );
-    k.issue(1, s.clock_now());
-    k.issue(2, s.clock_now());
+    k.issue(1, s.now());
+    k.issue(2, s.now());
     assert_eq!(
         reconcile(&s, &token, &k, k.export()).await.0,
         StatusCode::OK
@@ -370,7 +370,7 @@ async fn return_and_expiry_release_unused_reservations() {
     let report = s.maintenance().await;
     assert_eq!(report["allotments_expired"], 1);
     let v = s
-        .ok(&format!("/v1/field/allotments/{}", k2.id), &token)
+        .get_ok(&format!("/v1/field/allotments/{}", k2.id), &token)
         .await;
     assert_eq!(
         (v["state"].as_str(), v["reserved"].as_u64()),
@@ -378,7 +378,7 @@ async fn return_and_expiry_release_unused_reservations() {
     );
     assert_eq!(remaining(&s).await, 4);
     let actions: Vec<String> = s
-        .ok("/v1/field/audit", &token)
+        .get_ok("/v1/field/audit", &token)
         .await
         .as_array()
         .expect("audit")

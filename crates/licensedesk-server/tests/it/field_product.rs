@@ -116,7 +116,7 @@ async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_o
     let o1 = lookup(&s, "ORD-1").await;
     assert_eq!(o1["product"], PRO);
     let online = activate_online(&s, &o1, 50).await;
-    let keys: KeySet = serde_json::from_value(s.ok("/v1/keys", &token).await).expect("keys");
+    let keys: KeySet = serde_json::from_value(s.get_ok("/v1/keys", &token).await).expect("keys");
     let license = verify_license(
         online["license"].as_str().expect("license").as_bytes(),
         &keys,
@@ -170,7 +170,7 @@ async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_o
         "another product untouched"
     );
 
-    let now = s.clock_now();
+    let now = s.now();
     for n in 1..=4 {
         k.issue(n, now + Duration::minutes(i64::from(n)));
     }
@@ -185,7 +185,7 @@ async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_o
     assert_eq!(remaining(&s, "ORD-1").await, (3, 0));
     assert_eq!(remaining(&s, "ORD-2").await, (2, 2));
 
-    let audit = s.ok("/v1/field/audit", &token).await;
+    let audit = s.get_ok("/v1/field/audit", &token).await;
     let checkout = &audit.as_array().expect("audit")[0];
     assert_eq!(checkout["action"], "checkout");
     assert_eq!(
@@ -200,7 +200,7 @@ async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_o
         checkout["detail"]["orders"],
         json!([{"order_no": "ORD-1", "count": 2}, {"order_no": "ORD-2", "count": 2}])
     );
-    let feed = s.ok("/v1/changes?limit=1000", &token).await;
+    let feed = s.get_ok("/v1/changes?limit=1000", &token).await;
     let activations: Vec<&str> = feed["changes"]
         .as_array()
         .expect("changes")
@@ -250,7 +250,7 @@ async fn a_gateway_licensed_from_another_order_of_the_product_is_a_conflict() {
                {"order_no": "ORD-2", "first_slot": 3, "count": 1}])
     );
     let mut k: Kit = kit_of(&v, laptop(4), 3);
-    let now = s.clock_now();
+    let now = s.now();
     for n in [1, 2, 60] {
         k.issue(n, now + Duration::minutes(i64::from(n)));
     }
@@ -282,7 +282,7 @@ async fn a_product_allotment_returned_gives_each_order_its_reservation_back() {
     );
     // Four gateways are issued; only slot 1 (ORD-1) is reconciled before
     // the allotment is returned: each order gets back its unused part.
-    let now = s.clock_now();
+    let now = s.now();
     k.issue(1, now);
     k.issue(2, now);
     k.issue(3, now);
@@ -467,7 +467,7 @@ async fn product_checkout_honours_idempotency_key() {
     assert_eq!(answers[0]["certificate"], answers[1]["certificate"]);
     assert_eq!(remaining(&s, "ORD-1").await, (0, 0));
     assert_eq!(remaining(&s, "ORD-2").await, (0, 3), "reserved once");
-    let audit = s.ok("/v1/field/audit", &token).await;
+    let audit = s.get_ok("/v1/field/audit", &token).await;
     assert_eq!(
         audit.as_array().map(Vec::len),
         Some(1),
@@ -481,7 +481,7 @@ async fn a_license_out_of_the_product_scope_is_refused_with_its_code() {
     // 5 = all 3 of ORD-1 + 2 of ORD-2: only modbus-tcp is in scope.
     let (_, v) = by_product(&s, &token, 5, 4).await;
     let k = kit_of(&v, laptop(4), 5);
-    let now = s.clock_now();
+    let now = s.now();
     type Change<'a> = &'a dyn Fn(&mut LicensePayload);
     let cases: [(&str, Change<'_>); 3] = [
         ("another product", &|p| {
@@ -510,7 +510,7 @@ async fn a_license_out_of_the_product_scope_is_refused_with_its_code() {
         );
     }
     let view = s
-        .ok(&format!("/v1/field/allotments/{}", k.id), &token)
+        .get_ok(&format!("/v1/field/allotments/{}", k.id), &token)
         .await;
     assert_eq!(
         (view["consumed"].as_u64(), view["reserved"].as_u64()),

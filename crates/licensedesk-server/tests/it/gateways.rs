@@ -135,7 +135,7 @@ async fn offline_request_bundle_gets_a_signed_response_bundle() {
     )
     .expect("parse");
     let unknown = licensedesk_core::activation_code::ActivationCode::from_entropy([7; 16]);
-    let now = s.clock_now();
+    let now = s.now();
     let request = OfflineRequest::new(vec![
         RequestEntry::new(
             &fingerprint(10),
@@ -158,7 +158,7 @@ async fn offline_request_bundle_gets_a_signed_response_bundle() {
     ])
     .expect("request");
     let resp = s
-        .client
+        .http
         .post(format!("{}/v1/gateway/offline", s.base))
         .body(request.to_json())
         .send()
@@ -187,7 +187,7 @@ async fn offline_request_bundle_gets_a_signed_response_bundle() {
     // Under an Idempotency-Key, the replay is the first answer byte for
     // byte, with its own Content-Type (a bundle, not a JSON error body).
     let keyed = || {
-        s.client
+        s.http
             .post(format!("{}/v1/gateway/offline", s.base))
             .header("Idempotency-Key", "offline-1")
             .body(request.to_json())
@@ -275,7 +275,7 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
     );
     let r = s.maintenance().await;
     assert_eq!(r["leases_culled"], 1);
-    let pool = s.ok("/v1/floating/pools/fleet", &t).await;
+    let pool = s.get_ok("/v1/floating/pools/fleet", &t).await;
     assert_eq!(
         (
             pool["in_use"].as_u64(),
@@ -291,7 +291,7 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
         )
         .await;
     assert_eq!(pool["in_use"], 0);
-    let feed = s.ok("/v1/changes?limit=1000", &t).await;
+    let feed = s.get_ok("/v1/changes?limit=1000", &t).await;
     let deletes = feed["changes"]
         .as_array()
         .expect("c")

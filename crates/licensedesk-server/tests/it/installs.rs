@@ -14,7 +14,7 @@ fn report(license_id: &str, n: u32) -> Value {
 
 /// The installs the server lists for `token`'s account.
 async fn installs(s: &TestServer, token: &str) -> Vec<Value> {
-    s.ok("/v1/gateway/installs", token)
+    s.get_ok("/v1/gateway/installs", token)
         .await
         .as_array()
         .expect("rows")
@@ -22,7 +22,7 @@ async fn installs(s: &TestServer, token: &str) -> Vec<Value> {
 }
 
 async fn install_changes(s: &TestServer, token: &str) -> Vec<Value> {
-    let page = s.ok("/v1/changes", token).await;
+    let page = s.get_ok("/v1/changes", token).await;
     page["changes"]
         .as_array()
         .expect("changes")
@@ -140,8 +140,8 @@ async fn installs_isolated_between_accounts() {
         .await;
     assert_eq!(st, StatusCode::OK);
 
-    let ra = s.ok("/v1/gateway/installs", &a).await;
-    let rb = s.ok("/v1/gateway/installs", &b).await;
+    let ra = s.get_ok("/v1/gateway/installs", &a).await;
+    let rb = s.get_ok("/v1/gateway/installs", &b).await;
     assert_eq!(ra.as_array().expect("a").len(), 1);
     assert_eq!(rb.as_array().expect("b").len(), 1);
     assert_eq!(ra[0]["license_id"], "lic-a");

@@ -20,7 +20,7 @@ async fn all_pages(s: &TestServer, t: &str, query: &str) -> Vec<Value> {
             Some(c) => format!("/v1/licenses?{query}&cursor={c}"),
             None => format!("/v1/licenses?{query}"),
         };
-        let v = s.ok(&path, t).await;
+        let v = s.get_ok(&path, t).await;
         items.extend(v["items"].as_array().expect("items").iter().cloned());
         match v["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -48,7 +48,7 @@ async fn consumption_details_page_filter_search_and_sort() {
         s.clock.advance(chrono::Duration::hours(1));
         s.connect(&t, "plm", &format!("dev-{i:02}")).await;
     }
-    let first = s.ok("/v1/licenses?limit=7", &t).await;
+    let first = s.get_ok("/v1/licenses?limit=7", &t).await;
     assert_eq!(
         (
             first["data_center"].as_str(),
@@ -137,14 +137,16 @@ async fn consumption_details_page_filter_search_and_sort() {
     let desc = all_pages(&s, &t, "sort=expires_at&order=desc&limit=6").await;
     let rev: Vec<Value> = by_expiry.iter().rev().cloned().collect();
     assert_eq!(desc[..12], rev[..12]);
-    let by_dk = s.ok("/v1/licenses?q=dev-07", &t).await;
+    let by_dk = s.get_ok("/v1/licenses?q=dev-07", &t).await;
     assert_eq!(by_dk["items"].as_array().map(Vec::len), Some(1));
     let code = by_dk["items"][0]["code"].as_str().expect("code").to_owned();
-    let by_code = s.ok(&format!("/v1/licenses?q={}", &code[5..14]), &t).await;
+    let by_code = s
+        .get_ok(&format!("/v1/licenses?q={}", &code[5..14]), &t)
+        .await;
     assert_eq!(by_code["items"][0]["dk"], "dev-07");
-    let soon = s.ok("/v1/licenses?expiring_within_days=30", &t).await;
+    let soon = s.get_ok("/v1/licenses?expiring_within_days=30", &t).await;
     assert_eq!(soon["items"].as_array().map(Vec::len), Some(0));
-    let soon = s.ok("/v1/licenses?expiring_within_days=1900", &t).await;
+    let soon = s.get_ok("/v1/licenses?expiring_within_days=1900", &t).await;
     assert_eq!(soon["items"].as_array().map(Vec::len), Some(12));
     let (st, e) = s.get("/v1/licenses?cursor=garbage", &t).await;
     assert_eq!(
@@ -169,7 +171,7 @@ async fn consumption_details_page_filter_search_and_sort() {
             used
         );
     }
-    let other = s.ok("/v1/licenses?pk=plm2&status=active", &t).await;
+    let other = s.get_ok("/v1/licenses?pk=plm2&status=active", &t).await;
     assert_eq!(other["items"][0]["dk"], "other");
 }
 

@@ -49,7 +49,7 @@ async fn idempotency_key_replays_and_refuses_another_body() {
         .expect("row");
     assert_eq!(status, 200);
     assert_eq!(
-        s.ok("/v1/products/pidem", &t).await["total"],
+        s.get_ok("/v1/products/pidem", &t).await["total"],
         3,
         "credited once"
     );
@@ -73,7 +73,7 @@ async fn idempotency_key_replays_and_refuses_another_body() {
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let (c, url, t) = (
-            s.client.clone(),
+            s.http.clone(),
             format!("{}/v1/devices/connect", s.base),
             t.clone(),
         );
@@ -96,7 +96,7 @@ async fn idempotency_key_replays_and_refuses_another_body() {
         bodies.push(t.await.expect("task"));
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]));
-    assert_eq!(s.ok("/v1/products/pidem", &t).await["used"], 1);
+    assert_eq!(s.get_ok("/v1/products/pidem", &t).await["used"], 1);
 }
 
 /// A client that sends a keyed request and hangs up before the answer (a
@@ -125,7 +125,7 @@ async fn a_retry_racing_an_abandoned_original_replays_it() {
         drop(sock);
         let (st, text) = s.post_idem(ADMIN, "/v1/admin/batches", &key, &credit).await;
         assert_eq!(st, StatusCode::OK, "round {round}: {text}");
-        let total = s.ok("/v1/products/prace", &t).await["total"].as_u64();
+        let total = s.get_ok("/v1/products/prace", &t).await["total"].as_u64();
         assert_eq!(total, Some(round + 1), "round {round}: credited once");
     }
 }
@@ -145,7 +145,7 @@ async fn activate(
     token: Option<&str>,
 ) -> (StatusCode, Option<String>, Value) {
     let mut r = s
-        .client
+        .http
         .post(format!("{}/v1/gateway/activate", s.base))
         .json(&json!({"code": code, "fingerprint": fingerprint(1)}));
     if let Some(x) = xff {
@@ -254,7 +254,7 @@ async fn change_feed_is_monotonic_complete_and_signed() {
     let mut since = String::new();
     loop {
         let v = s
-            .ok(&format!("/v1/changes?since={since}&limit=3"), &t)
+            .get_ok(&format!("/v1/changes?since={since}&limit=3"), &t)
             .await;
         seen.extend(v["changes"].as_array().expect("changes").iter().cloned());
         since = v["next"].as_str().expect("next").to_owned();
@@ -291,11 +291,11 @@ async fn change_feed_is_monotonic_complete_and_signed() {
         );
     }
     // Nothing new after the end; a new mutation shows up after the cursor.
-    let v = s.ok(&format!("/v1/changes?since={since}"), &t).await;
+    let v = s.get_ok(&format!("/v1/changes?since={since}"), &t).await;
     assert_eq!(v["changes"], json!([]));
     s.post_ok("/v1/account/verify-enterprise", &t, json!({}))
         .await;
-    let v = s.ok(&format!("/v1/changes?since={since}"), &t).await;
+    let v = s.get_ok(&format!("/v1/changes?since={since}"), &t).await;
     assert!(
         v["changes"]
             .as_array()
@@ -399,7 +399,7 @@ async fn demo_seeds_once_and_its_tokens_work() {
     assert!(first.seeded_now && !second.seeded_now);
     assert_eq!(before, count(&s), "a second seeding adds nothing");
     let ent = s
-        .ok(
+        .get_ok(
             "/v1/account",
             licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
         )
@@ -410,14 +410,14 @@ async fn demo_seeds_once_and_its_tokens_work() {
     );
     assert!(ent["used"].as_u64().expect("used") > 2000);
     let ind = s
-        .ok(
+        .get_ok(
             "/v1/account",
             licensedesk_server::demo::DEMO_INDIVIDUAL_TOKEN,
         )
         .await;
     assert_eq!(ind["time_zone"], "Europe/Berlin");
     let near = s
-        .ok(
+        .get_ok(
             "/v1/devices/near-expiry",
             licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
         )
@@ -428,7 +428,7 @@ async fn demo_seeds_once_and_its_tokens_work() {
             && list.iter().any(|d| d["replacement_available"] == false)
     );
     let offline = s
-        .ok(
+        .get_ok(
             "/v1/devices/psl0003/PSL-00420",
             licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
         )
@@ -497,7 +497,7 @@ async fn requests_refused_before_a_handler_get_code_and_message() {
     let url = |p: &str| format!("{}{p}", s.base);
     let assign = url("/v1/products/pwm0001/assign");
     let post = |body: &'static str, ctype: Option<&str>| {
-        let mut r = s.client.post(&assign).bearer_auth(&t).body(body);
+        let mut r = s.http.post(&assign).bearer_auth(&t).body(body);
         if let Some(c) = ctype {
             r = r.header("content-type", c);
         }
@@ -527,29 +527,29 @@ async fn requests_refused_before_a_handler_get_code_and_message() {
         ),
         (post("", json), StatusCode::BAD_REQUEST, "BODY_INVALID"),
         (
-            s.client.get(url("/v1/licenses?limit=abc")).bearer_auth(&t),
+            s.http.get(url("/v1/licenses?limit=abc")).bearer_auth(&t),
             StatusCode::BAD_REQUEST,
             "QUERY_INVALID",
         ),
         (
-            s.client
+            s.http
                 .get(url("/v1/devices/near-expiry?expires_from=31-12-2026"))
                 .bearer_auth(&t),
             StatusCode::BAD_REQUEST,
             "QUERY_INVALID",
         ),
         (
-            s.client.get(url("/v1/products/%FF")).bearer_auth(&t),
+            s.http.get(url("/v1/products/%FF")).bearer_auth(&t),
             StatusCode::BAD_REQUEST,
             "PATH_INVALID",
         ),
         (
-            s.client.get(url("/v1/nowhere")),
+            s.http.get(url("/v1/nowhere")),
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
         ),
         (
-            s.client.post(url("/v1/nowhere")),
+            s.http.post(url("/v1/nowhere")),
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
         ),
@@ -565,7 +565,7 @@ async fn requests_refused_before_a_handler_get_code_and_message() {
         (reqwest::Method::POST, "/v1/licenses", "GET,HEAD"),
         (reqwest::Method::DELETE, "/openapi.json", "GET,HEAD"),
     ] {
-        let r = s.client.request(method.clone(), url(path)).bearer_auth(&t);
+        let r = s.http.request(method.clone(), url(path)).bearer_auth(&t);
         let (st, allow, code) = error_of(r.send().await.expect("send")).await;
         assert_eq!(
             (st, code.as_str(), allow.as_deref()),
@@ -579,7 +579,7 @@ async fn requests_refused_before_a_handler_get_code_and_message() {
     }
     // A raw body over the limit (the offline bundle, read as bytes).
     let r = s
-        .client
+        .http
         .post(url("/v1/gateway/offline"))
         .body(vec![b' '; 3 * 1024 * 1024])
         .send()
@@ -603,7 +603,7 @@ async fn a_keyed_request_whose_body_fails_to_parse_replays_json() {
     let s = TestServer::start().await;
     let (_, t) = s.account("enterprise", "cn-east").await;
     let send = |key: &'static str, method: reqwest::Method, path: &'static str| {
-        s.client
+        s.http
             .request(method, format!("{}{path}", s.base))
             .bearer_auth(&t)
             .header("Idempotency-Key", key)
@@ -674,7 +674,7 @@ async fn idempotency_keys_without_a_token_are_scoped_by_client_address() {
     }
     let lookup = |xff: &'static str, no: &'static str| {
         let r = s
-            .client
+            .http
             .post(format!("{}/v1/gateway/orders/lookup", s.base))
             .header("Idempotency-Key", "1")
             .header("X-Forwarded-For", xff)

@@ -21,7 +21,7 @@ async fn pages(s: &TestServer, token: &str, limit: u32) -> Vec<Value> {
         } else {
             format!("/v1/snapshot?limit={limit}&cursor={cursor}")
         };
-        let page = s.ok(&path, token).await;
+        let page = s.get_ok(&path, token).await;
         cursor = page["next"].as_str().expect("next").to_owned();
         let more = page["has_more"].as_bool().expect("has_more");
         out.push(page);
@@ -84,7 +84,9 @@ fn as_rows(pages: &[Value], section: &str, fields: &[&str]) -> Vec<Value> {
 async fn snapshot_pages_hold_the_accounts_rows_and_other_changes_up_to_the_pin() {
     let s = TestServer::start().await;
     licensedesk_server::demo::seed(&s.state).expect("demo");
-    let account = s.ok("/v1/account", ENT).await["id"].as_i64().expect("id");
+    let account = s.get_ok("/v1/account", ENT).await["id"]
+        .as_i64()
+        .expect("id");
     let max_seq: i64 = db_rows(
         &s,
         "SELECT MAX(seq) FROM changes WHERE account_id = ?1",
@@ -208,7 +210,8 @@ async fn snapshot_pages_hold_the_accounts_rows_and_other_changes_up_to_the_pin()
     assert!(seqs.iter().all(|q| !ind_seqs.contains(q)));
 
     // The server time is signed with a published key.
-    let keys = KeySet::from_json(s.ok("/v1/keys", ENT).await.to_string().as_bytes()).expect("keys");
+    let keys =
+        KeySet::from_json(s.get_ok("/v1/keys", ENT).await.to_string().as_bytes()).expect("keys");
     let env: Envelope = serde_json::from_value(first["server_time"].clone()).expect("envelope");
     keys.verify(SERVER_TIME_CONTEXT, &env).expect("signed");
 }
@@ -233,7 +236,7 @@ async fn writes_after_the_pin_are_in_the_feed_after_upto() {
         let (st, v) = s.connect(&t, "psnap1", &format!("before-{i}")).await;
         assert_eq!(st, StatusCode::OK, "{v}");
     }
-    let first = s.ok("/v1/snapshot?limit=2", &t).await;
+    let first = s.get_ok("/v1/snapshot?limit=2", &t).await;
     assert_eq!(first["has_more"], true);
     let upto = first["upto"].as_str().expect("upto").to_owned();
     let (st, _) = s.connect(&t, "psnap1", "after-pin").await;
@@ -245,7 +248,7 @@ async fn writes_after_the_pin_are_in_the_feed_after_upto() {
             .expect("next")
             .to_owned();
         let page = s
-            .ok(&format!("/v1/snapshot?limit=2&cursor={next}"), &t)
+            .get_ok(&format!("/v1/snapshot?limit=2&cursor={next}"), &t)
             .await;
         let more = page["has_more"] == true;
         assert_eq!(page["upto"], upto.as_str(), "the pin holds");
@@ -257,7 +260,7 @@ async fn writes_after_the_pin_are_in_the_feed_after_upto() {
     let dks = column(&all, "devices", "dk");
     assert_eq!(dks.len(), 4, "{dks:?}");
     assert!(dks.contains(&json!("after-pin")));
-    let feed = s.ok(&format!("/v1/changes?since={upto}"), &t).await;
+    let feed = s.get_ok(&format!("/v1/changes?since={upto}"), &t).await;
     let after: Vec<(Value, Value)> = feed["changes"]
         .as_array()
         .expect("changes")
@@ -277,7 +280,7 @@ async fn writes_after_the_pin_are_in_the_feed_after_upto() {
         .as_str()
         .expect("next")
         .to_owned();
-    let again = s.ok(&format!("/v1/snapshot?cursor={last}"), &t).await;
+    let again = s.get_ok(&format!("/v1/snapshot?cursor={last}"), &t).await;
     assert_eq!(again["has_more"], false);
     assert_eq!(again["devices"], json!([]));
 }
@@ -326,8 +329,8 @@ async fn cursors_of_another_database_are_refused() {
         licensedesk_server::demo::seed(&s.state).expect("demo data");
     }
     assert_ne!(a.state.instance, b.state.instance);
-    let feed = a.ok("/v1/changes?limit=10", ENT).await;
-    let snap = a.ok("/v1/snapshot?limit=10", ENT).await;
+    let feed = a.get_ok("/v1/changes?limit=10", ENT).await;
+    let snap = a.get_ok("/v1/snapshot?limit=10", ENT).await;
     for (path, cursor) in [
         ("/v1/changes?since=", feed["next"].as_str().expect("next")),
         ("/v1/snapshot?cursor=", snap["next"].as_str().expect("next")),
@@ -337,7 +340,7 @@ async fn cursors_of_another_database_are_refused() {
             cursor.ends_with(&format!("@{}", a.state.instance)),
             "{cursor}"
         );
-        let here = a.ok(&format!("{path}{cursor}"), ENT).await;
+        let here = a.get_ok(&format!("{path}{cursor}"), ENT).await;
         assert!(here.is_object());
         let (st, e) = b.get(&format!("{path}{cursor}"), ENT).await;
         assert_eq!(
@@ -353,9 +356,11 @@ async fn cursors_of_another_database_are_refused() {
         );
     }
     // Written before cursors carried the instance.
-    let legacy = b.ok("/v1/changes?since=c10&limit=5", ENT).await;
+    let legacy = b.get_ok("/v1/changes?since=c10&limit=5", ENT).await;
     assert_eq!(legacy["changes"][0]["seq"], 11, "{legacy}");
-    let legacy = b.ok("/v1/snapshot?cursor=s10.codes.0&limit=5", ENT).await;
+    let legacy = b
+        .get_ok("/v1/snapshot?cursor=s10.codes.0&limit=5", ENT)
+        .await;
     assert!(legacy["codes"].as_array().is_some_and(|c| !c.is_empty()));
 }
 
@@ -416,23 +421,23 @@ async fn cursors_past_the_end_of_a_restored_database_are_refused() {
     // Written after the copy: the cursors below are past its end.
     a.post_ok("/v1/products", ENT, json!({"name": "After the copy"}))
         .await;
-    let mut feed = a.ok("/v1/changes?limit=1000", ENT).await;
+    let mut feed = a.get_ok("/v1/changes?limit=1000", ENT).await;
     while feed["has_more"] == true {
         let next = feed["next"].as_str().expect("next").to_owned();
         feed = a
-            .ok(&format!("/v1/changes?since={next}&limit=1000"), ENT)
+            .get_ok(&format!("/v1/changes?since={next}&limit=1000"), ENT)
             .await;
     }
     let end = feed["next"].as_str().expect("next").to_owned();
-    let snap = a.ok("/v1/snapshot?limit=10", ENT).await;
+    let snap = a.get_ok("/v1/snapshot?limit=10", ENT).await;
     assert_eq!(snap["has_more"], true, "{snap}");
-    let at_end = a.ok(&format!("/v1/changes?since={end}"), ENT).await;
+    let at_end = a.get_ok(&format!("/v1/changes?since={end}"), ENT).await;
     assert_eq!(at_end["changes"], json!([]), "{at_end}");
 
     let restored = TestServer::start_in(
         copy,
         licensedesk_server::config::Settings::default(),
-        a.clock_now(),
+        a.now(),
     )
     .await;
     assert_eq!(restored.state.instance, a.state.instance);
@@ -457,19 +462,19 @@ async fn cursors_past_the_end_of_a_restored_database_are_refused() {
             "{e}"
         );
         // The database the cursors came from still takes them.
-        assert!(a.ok(&path, ENT).await.is_object(), "{path}");
+        assert!(a.get_ok(&path, ENT).await.is_object(), "{path}");
     }
     // The restored database's own end is fine.
-    let mut own = restored.ok("/v1/changes?limit=1000", ENT).await;
+    let mut own = restored.get_ok("/v1/changes?limit=1000", ENT).await;
     while own["has_more"] == true {
         let next = own["next"].as_str().expect("next").to_owned();
         own = restored
-            .ok(&format!("/v1/changes?since={next}&limit=1000"), ENT)
+            .get_ok(&format!("/v1/changes?since={next}&limit=1000"), ENT)
             .await;
     }
     let own_end = own["next"].as_str().expect("next");
     assert_ne!(own_end, end);
     restored
-        .ok(&format!("/v1/changes?since={own_end}"), ENT)
+        .get_ok(&format!("/v1/changes?since={own_end}"), ENT)
         .await;
 }

@@ -163,9 +163,9 @@ async fn device_logs_are_purged_after_the_storage_duration() {
     s.clock.advance(Duration::days(3)); // first log is 8 days old, second 3
     let r = s.maintenance().await;
     assert_eq!(r["logs_purged"], 1);
-    let logs = s.ok("/v1/devices/plog/d/logs", &t).await;
+    let logs = s.get_ok("/v1/devices/plog/d/logs", &t).await;
     assert_eq!(logs.as_array().map(Vec::len), Some(1));
-    let feed = s.ok("/v1/changes?limit=1000", &t).await;
+    let feed = s.get_ok("/v1/changes?limit=1000", &t).await;
     let purge = feed["changes"]
         .as_array()
         .expect("changes")
@@ -191,7 +191,7 @@ async fn overage_is_billed_on_the_first_of_next_month_offset_by_topups() {
         json!({"account_id": id, "pk": "povr", "messages": 30, "ota_attempts": 5}),
     )
     .await;
-    let b = s.ok("/v1/products/povr/billing", &t).await;
+    let b = s.get_ok("/v1/products/povr/billing", &t).await;
     assert_eq!(
         b["billed_at"], "2026-03-31T22:00:00Z",
         "1 April 00:00 in Berlin"
@@ -214,7 +214,7 @@ async fn overage_is_billed_on_the_first_of_next_month_offset_by_topups() {
     );
     // Next month starts clean.
     let b = s
-        .ok("/v1/products/povr/billing?at=2026-04-15T00:00:00Z", &t)
+        .get_ok("/v1/products/povr/billing?at=2026-04-15T00:00:00Z", &t)
         .await;
     assert_eq!(
         (b["message_overage"].as_u64(), b["ota_overage"].as_u64()),
