@@ -12,9 +12,7 @@ use licensedesk_server::config::Settings;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{
-    ADMIN, ServerProc, TestServer, at, get_json, package, post_json, server_bin, wait_healthy,
-};
+use crate::support::{ServerProc, TestServer, at, get_json, package, post_json, server_bin};
 
 struct Out {
     ok: bool,
@@ -249,15 +247,8 @@ async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
 async fn restore_refuses_what_is_not_a_sound_licensedesk_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let client = reqwest::Client::new();
-    let mut p = ServerProc::start(dir.path());
-    wait_healthy(&client, &p.base).await;
-    post_json(
-        &client,
-        format!("{}/v1/admin/accounts", p.base),
-        ADMIN,
-        json!({"name": "kept", "kind": "enterprise", "data_center": "cn-east"}),
-    )
-    .await;
+    let mut p = ServerProc::healthy(dir.path(), &client).await;
+    p.account(&client, "kept").await;
     p.kill(); // its -wal and -shm stay
 
     let saved = tempfile::tempdir().expect("tempdir");
@@ -340,16 +331,8 @@ async fn restore_refuses_what_is_not_a_sound_licensedesk_database() {
 async fn one_server_per_data_dir_and_no_restore_under_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let client = reqwest::Client::new();
-    let mut p = ServerProc::start(dir.path());
-    wait_healthy(&client, &p.base).await;
-    let account = |name: &str| {
-        post_json(
-            &client,
-            format!("{}/v1/admin/accounts", p.base),
-            ADMIN,
-            json!({"name": name, "kind": "enterprise", "data_center": "cn-east"}),
-        )
-    };
+    let mut p = ServerProc::healthy(dir.path(), &client).await;
+    let account = |name: &'static str| p.account(&client, name);
     let token = account("first").await["token"]
         .as_str()
         .expect("token")
@@ -425,8 +408,7 @@ async fn one_server_per_data_dir_and_no_restore_under_it() {
     let new_instance = printed(&out.stdout, "new instance id: ");
     assert_eq!(instance_of(&live), new_instance);
 
-    let p2 = ServerProc::start(dir.path());
-    wait_healthy(&client, &p2.base).await;
+    let p2 = ServerProc::healthy(dir.path(), &client).await;
     let r = client
         .get(format!("{}/v1/changes?since={cursor}", p2.base))
         .bearer_auth(&token)

@@ -7,9 +7,7 @@ use licensedesk_core::keys::KeySet;
 use licensedesk_core::license::verify_license;
 use serde_json::{Value, json};
 
-use crate::support::{
-    ADMIN, ServerProc, fingerprint, get_json, post_json, server_bin, wait_healthy,
-};
+use crate::support::{ServerProc, fingerprint, get_json, post_json, server_bin, wait_healthy};
 
 /// The server's published key set, `GET /v1/keys`.
 async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
@@ -44,15 +42,8 @@ async fn claim(c: &reqwest::Client, base: &str, token: &str, n: u32) -> String {
 async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
     let dir = tempfile::tempdir().expect("tempdir");
     let c = reqwest::Client::new();
-    let mut p = ServerProc::start(dir.path());
-    wait_healthy(&c, &p.base).await;
-    let account = post_json(
-        &c,
-        format!("{}/v1/admin/accounts", p.base),
-        ADMIN,
-        json!({"name": "rot", "kind": "enterprise", "data_center": "cn-east"}),
-    )
-    .await;
+    let mut p = ServerProc::healthy(dir.path(), &c).await;
+    let account = p.account(&c, "rot").await;
     let t = account["token"].as_str().expect("token").to_owned();
     post_json(
         &c,
@@ -81,8 +72,7 @@ async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
         .to_owned();
     assert_ne!(new_kid, old_kid);
 
-    let p = ServerProc::start(dir.path());
-    wait_healthy(&c, &p.base).await;
+    let p = ServerProc::healthy(dir.path(), &c).await;
     let after = keyset(&c, &p.base).await;
     assert_eq!(after.current(), new_kid);
     assert_eq!(

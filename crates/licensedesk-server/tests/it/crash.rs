@@ -5,23 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{
-    ADMIN, ServerProc, get_json as get, post_json as post, server_bin, wait_healthy,
-};
+use crate::support::{ADMIN, ServerProc, get_json as get, post_json as post, server_bin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let client = reqwest::Client::new();
-    let mut p = ServerProc::start(dir.path());
-    wait_healthy(&client, &p.base).await;
-    let acct = post(
-        &client,
-        format!("{}/v1/admin/accounts", p.base),
-        ADMIN,
-        json!({"name": "crash", "kind": "enterprise", "data_center": "cn-east"}),
-    )
-    .await;
+    let mut p = ServerProc::healthy(dir.path(), &client).await;
+    let acct = p.account(&client, "crash").await;
     let token = acct["token"].as_str().expect("token").to_owned();
     let account_id = acct["id"].as_i64().expect("id");
     post(
@@ -76,8 +67,7 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     assert!(acked.len() >= 150);
 
     // Restart on the same data dir.
-    let mut p2 = ServerProc::start(dir.path());
-    wait_healthy(&client, &p2.base).await;
+    let mut p2 = ServerProc::healthy(dir.path(), &client).await;
     // Every acknowledged activation is there.
     for dk in &acked {
         let v = get(

@@ -156,6 +156,25 @@ impl ServerProc {
         line.trim_end().to_owned()
     }
 
+    /// Starts the binary on `dir` and waits until it answers `/health`.
+    pub async fn healthy(dir: &Path, client: &reqwest::Client) -> Self {
+        let p = Self::start(dir);
+        wait_healthy(client, &p.base).await;
+        p
+    }
+
+    /// Creates an enterprise account in cn-east named `name` (as admin):
+    /// the server's answer, with its `id` and `token`.
+    pub async fn account(&self, client: &reqwest::Client, name: &str) -> Value {
+        post_json(
+            client,
+            format!("{}/v1/admin/accounts", self.base),
+            ADMIN,
+            serde_json::json!({"name": name, "kind": "enterprise", "data_center": "cn-east"}),
+        )
+        .await
+    }
+
     /// `kill -9`, and reaped.
     pub fn kill(&mut self) {
         self.child.kill().expect("SIGKILL");
