@@ -15,6 +15,7 @@ pub mod keys;
 pub mod licenses;
 pub mod pool;
 pub mod products;
+pub mod statements;
 pub mod usage;
 
 use axum::routing::get;
@@ -60,6 +61,9 @@ pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
+// The two deprecated routes answer 403 to everyone; they are kept so an
+// old client learns why (see their docs).
+#[allow(deprecated)]
 pub fn router(state: AppState) -> Router {
     let (router, openapi) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
@@ -70,9 +74,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(accounts::create))
         .routes(routes!(accounts::overview))
         .routes(routes!(accounts::verify_enterprise))
+        .routes(routes!(accounts::verify_enterprise_self))
         .routes(routes!(products::list, products::create))
+        .routes(routes!(products::create_for_account))
         .routes(routes!(products::get))
         .routes(routes!(products::upgrade))
+        .routes(routes!(products::change_package))
         .routes(routes!(products::assign))
         .routes(routes!(products::credit))
         .routes(routes!(products::topup))
@@ -83,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::ota))
         .routes(routes!(usage::logs))
         .routes(routes!(billing::preview))
+        .routes(routes!(statements::list))
         .routes(routes!(licenses::consumption))
         .routes(routes!(gateways::create_order))
         .routes(routes!(gateways::lookup_order))

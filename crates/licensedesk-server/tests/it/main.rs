@@ -4,6 +4,7 @@
 mod accounts;
 mod backup;
 mod binary;
+mod bounds;
 mod concurrency;
 mod crash;
 mod devices;
@@ -12,7 +13,10 @@ mod field_product;
 mod gateways;
 mod installs;
 mod licenses;
+mod month_close;
 mod protocol;
+mod roles;
 mod snapshot;
 mod support;
+mod tenants;
 mod usage;
