@@ -374,11 +374,14 @@ fn product_by_id(c: &Connection, id: i64) -> Result<ProductRow> {
 pub struct ConnectRequest {
     pub pk: String,
     /// 1 to 128 characters of `A-Z a-z 0-9 - _ . :`.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     pub dk: String,
     /// 1 to 128 characters of `A-Z a-z 0-9 - _ . :` (IMEI, MAC, serial).
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     pub hardware_id: Option<String>,
     /// Data center the device connected through, one of the known ones
     /// (it counts against its product's own data center regardless).
+    #[schema(pattern = "^[a-z]+-[a-z]+$")]
     pub via: Option<String>,
 }
 

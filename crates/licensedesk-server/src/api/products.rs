@@ -27,8 +27,8 @@ use crate::error::{ApiError, Result};
 pub struct ProductCard {
     pub pk: String,
     pub name: String,
-    /// The product's package (absent until its first batch).
-    #[schema(value_type = Object)]
+    /// The product's package (absent until its first codes).
+    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
     pub package: Option<Package>,
     /// One-line summary, e.g. `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d`.
     pub package_summary: Option<String>,
@@ -105,6 +105,7 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewProduct {
     /// 1 to 200 printable characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Refused (403 `VENDOR_ONLY`): the server makes the PK.
     #[schema(value_type = Option<String>)]
@@ -130,10 +131,10 @@ pub struct VendorProduct {
     /// 1 to 64 characters of `A-Z a-z 0-9 - _ . :`; made by the server when absent.
     pub pk: Option<String>,
     /// Optional package; otherwise the first codes the product receives set it.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
     pub package: Option<Package>,
     /// `block` (default) or `bill`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::api::schemas::OveragePolicySchema>)]
     pub overage_policy: Option<OveragePolicy>,
 }
 
@@ -275,10 +276,10 @@ pub struct ChangePackage {
     pub account_id: i64,
     pub pk: String,
     /// The new package (every term within its bounds); absent: unchanged.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
     pub package: Option<Package>,
     /// `block` or `bill`; absent: unchanged.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::api::schemas::OveragePolicySchema>)]
     pub overage_policy: Option<OveragePolicy>,
 }
 
@@ -336,6 +337,8 @@ pub async fn upgrade(_caller: Caller, Path(_pk): Path<String>) -> Result<Json<Pr
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AssignRequest {
+    /// 1 to 1,000,000, at most the account's unassigned codes.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub count: u64,
 }
 
@@ -389,7 +392,7 @@ pub struct CreditBatch {
     pub account_id: i64,
     pub pk: String,
     pub count: u64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::api::schemas::PackageSchema)]
     pub package: Package,
     /// Purchase reference (order number, invoice…).
     pub reference: Option<String>,

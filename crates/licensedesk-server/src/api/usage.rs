@@ -183,6 +183,7 @@ pub async fn messages(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OtaReport {
     /// Firmware image size in bytes (≥ 1).
+    #[schema(minimum = 1)]
     pub bytes: i64,
 }
 

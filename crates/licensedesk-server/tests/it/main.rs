@@ -18,5 +18,6 @@ mod protocol;
 mod roles;
 mod snapshot;
 mod support;
+mod sweep;
 mod tenants;
 mod usage;
