@@ -85,6 +85,9 @@ try {
   for (const j of journeys) {
     const t0 = Date.now();
     try {
+      // Each journey starts from the window without a dialog left open by
+      // the one before (a modal makes the rest inert): cancelled as Escape would.
+      await wd.exec("document.querySelectorAll('dialog[open]').forEach((d) => d.dispatchEvent(new Event('cancel', { cancelable: true })))");
       await j.run({ wd, server, tmp });
       // The journey has asserted what it needs; for the picture, give views a
       // moment to replace their loading placeholders (pitfall 6) — not a check.
