@@ -113,6 +113,26 @@ pub enum AlertAction {
     Sync,
 }
 
+impl AlertAction {
+    pub const ALL: [Self; 5] = [
+        Self::BuyCodes,
+        Self::AssignCodes,
+        Self::Renew,
+        Self::CheckLease,
+        Self::Sync,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BuyCodes => "buy_codes",
+            Self::AssignCodes => "assign_codes",
+            Self::Renew => "renew",
+            Self::CheckLease => "check_lease",
+            Self::Sync => "sync",
+        }
+    }
+}
+
 /// Errors of alert settings and stored alerts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AlertError {
@@ -281,6 +301,13 @@ pub fn low_remaining(total: u64, remaining: u64, t: &Thresholds) -> Level {
     } else {
         Level::Hold
     }
+}
+
+/// `part` as a whole percent of `total`, rounded down (0 of nothing).
+pub fn percent_of(part: u64, total: u64) -> u64 {
+    (u128::from(part) * 100)
+        .checked_div(u128::from(total))
+        .map_or(0, |p| u64::try_from(p).unwrap_or(u64::MAX))
 }
 
 /// When a pool of `remaining` codes runs out if it keeps being consumed at

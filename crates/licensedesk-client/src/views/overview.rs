@@ -101,6 +101,46 @@ pub(crate) fn counters(c: &Connection) -> Result<(Counters, u64)> {
     Ok((total, unassigned as u64))
 }
 
+/// One product's pool: its row id, key, name and counters.
+pub(crate) struct ProductPool {
+    pub id: i64,
+    pub pk: String,
+    pub name: String,
+    pub counters: Counters,
+}
+
+/// Every product's pool, ordered like the cards (name, then PK).
+pub(crate) fn counters_by_product(c: &Connection) -> Result<Vec<ProductPool>> {
+    let mut st = c.prepare_cached(
+        "SELECT p.id, p.pk, p.name,
+                IFNULL((SELECT used FROM pool_counts WHERE product_id = p.id), 0),
+                IFNULL((SELECT remaining FROM pool_counts WHERE product_id = p.id), 0)
+         FROM products p ORDER BY p.name, p.pk",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, pk, name, used, rem)| {
+            Ok(ProductPool {
+                id,
+                pk,
+                name,
+                counters: Counters::new(used as u64, rem as u64)
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            })
+        })
+        .collect()
+}
+
 pub fn overview(cache: &Cache, now: DateTime<Utc>) -> Result<AccountOverview> {
     cache.read(|c| {
         let (name, kind, dc, verified): (String, String, String, bool) = c

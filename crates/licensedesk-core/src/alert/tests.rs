@@ -41,6 +41,19 @@ fn low_remaining_raises_under_20_clears_at_25_holds_between() {
 }
 
 #[test]
+fn percent_of_rounds_down() {
+    for (part, total, want) in [
+        (199, 1000, 19),
+        (200, 1000, 20),
+        (0, 0, 0),
+        (5, 3, 166),
+        (u64::MAX, u64::MAX, 100),
+    ] {
+        assert_eq!(percent_of(part, total), want, "{part} of {total}");
+    }
+}
+
+#[test]
 fn watermark_crossed_cleared_and_rearmed() {
     let t = Thresholds::default();
     // Remaining of a pool of 1000 over successive syncs, and what happens.
@@ -238,6 +251,9 @@ fn kinds_round_trip_and_are_ordered_by_urgency() {
         assert_eq!(k.as_str().parse::<AlertKind>(), Ok(k));
         assert_eq!(usize::from(k.urgency()), i);
         assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+    }
+    for a in AlertAction::ALL {
+        assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
     }
     assert_eq!(
         "nope".parse::<AlertKind>().map_err(|e| e.code()),
