@@ -47,7 +47,7 @@ pub struct Alert {
     pub raised_at: String,
     pub cleared_at: Option<String>,
     /// The figures it is worded from (product, remaining, days…).
-    #[ts(type = "Record<string, string | number>")]
+    #[ts(type = "Record<string, string | number | boolean | null>")]
     pub params: Map<String, Value>,
     /// What the user can do about it.
     #[ts(as = "AlertActionTs")]
@@ -278,6 +278,22 @@ impl AlertStore {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// Forgets the alerts and notifications of every scope but `keep` (the
+    /// profiles that exist, and the gateways').
+    pub fn retain_scopes(&self, keep: &[&str]) -> Result<()> {
+        let scopes: Vec<String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT DISTINCT scope FROM alerts UNION SELECT DISTINCT scope FROM notifications",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for scope in scopes.iter().filter(|s| !keep.contains(&s.as_str())) {
+            self.forget_scope(scope)?;
+        }
+        Ok(())
     }
 
     /// Forgets a scope's alerts and notifications (a profile was removed).

@@ -134,7 +134,8 @@ impl AlertAction {
 }
 
 /// Errors of alert settings and stored alerts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum AlertError {
     #[error("{field} must be from {min} to {max} (got {got}): change it in Settings")]
     ThresholdOutOfRange {
@@ -152,6 +153,10 @@ pub enum AlertError {
 }
 
 impl Coded for AlertError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::ThresholdOutOfRange { .. } => "ALERT_THRESHOLD_INVALID",

@@ -30,16 +30,21 @@ fn out_dir(state: &AppState, allotment_id: &str) -> CmdResult<PathBuf> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(CmdError::new(
+        return Err(CmdError::with_params(
             "FIELD_ALLOTMENT_NOT_FOUND",
             format!("allotment '{allotment_id}' is not in this field kit"),
+            [("allotment", allotment_id.into())],
         ));
     }
     let dir = state.field_out.join(allotment_id);
     std::fs::create_dir_all(&dir).map_err(|e| {
-        CmdError::new(
+        CmdError::with_params(
             "FIELD_IO",
             format!("could not create {}: {e}", dir.display()),
+            [
+                ("path", dir.display().to_string().into()),
+                ("detail", e.to_string().into()),
+            ],
         )
     })?;
     Ok(dir)
@@ -155,6 +160,7 @@ pub async fn field_issue_fingerprint(
             issued: Some(issued),
             code: None,
             message: None,
+            params: Default::default(),
         }],
     })
 }

@@ -91,7 +91,16 @@ pub fn license_charts(state: State<'_, AppState>) -> CmdResult<LicenseCharts> {
 fn write_csv(s: &Session, query: &LicenseQuery, path: &PathBuf) -> CmdResult<u64> {
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
     let tmp = dir.join(".licensedesk-export.csv.tmp");
-    let io = |e: std::io::Error| CmdError::new("EXPORT_IO", format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| {
+        CmdError::with_params(
+            "EXPORT_IO",
+            format!("{}: {e}", path.display()),
+            [
+                ("path", path.display().to_string().into()),
+                ("detail", e.to_string().into()),
+            ],
+        )
+    };
     let file = std::fs::File::create(&tmp).map_err(io)?;
     let mut out = BufWriter::new(file);
     let rows = s.export_csv(query, &mut out)?;
@@ -154,14 +163,14 @@ pub struct OtaCost {
     /// Attempts left this month before this upgrade.
     #[ts(type = "number")]
     pub remaining_this_month: u64,
-    /// Why it is refused or billed, when it is.
-    pub reason: Option<String>,
+    /// Why it is refused or billed, when it is: `OTA_NEEDS_TOPUPS`,
+    /// `OTA_OVERAGE_BILLED` (worded by the UI from its params).
+    pub reason: Option<CmdError>,
 }
 
 fn ota(s: &Session, pk: &str, dk: &str, bytes: u64) -> CmdResult<OtaCost> {
     let q = s.device_quota(pk, dk)?;
-    let attempts =
-        core_ota_cost(bytes, q.ota_cap_mb).map_err(|e| CmdError::new(e.code(), e.to_string()))?;
+    let attempts = core_ota_cost(bytes, q.ota_cap_mb).map_err(|e| CmdError::coded(&e, e.code()))?;
     let policy: OveragePolicy = s
         .cards()?
         .into_iter()
@@ -169,20 +178,31 @@ fn ota(s: &Session, pk: &str, dk: &str, bytes: u64) -> CmdResult<OtaCost> {
         .and_then(|c| serde_json::from_value(serde_json::Value::String(c.overage_policy)).ok())
         .unwrap_or_default();
     let used = u32::try_from(q.ota_this_month).unwrap_or(u32::MAX);
+    let remaining = q.ota_per_month.saturating_sub(used);
     let (allowed, reason) = match decide_ota(attempts, used, q.ota_per_month, 0, policy) {
         OtaDecision::Allowed { .. } => (true, None),
         OtaDecision::AllowedWithOverage { overage, .. } => (
             true,
-            Some(format!(
-                "{overage} attempt(s) beyond this month's allowance are billed as overage"
+            Some(CmdError::with_params(
+                "OTA_OVERAGE_BILLED",
+                format!("{overage} attempt(s) beyond this month's allowance are billed as overage"),
+                [("overage", overage.into())],
             )),
         ),
         OtaDecision::Refused { needs_topups } => (
             false,
-            Some(format!(
-                "needs {attempts} attempt(s) but {} remain this month: buy {needs_topups} top-up attempt(s) or wait for {}",
-                q.ota_per_month.saturating_sub(used),
-                q.ota_reset_at
+            Some(CmdError::with_params(
+                "OTA_NEEDS_TOPUPS",
+                format!(
+                    "needs {attempts} attempt(s) but {remaining} remain this month: buy {needs_topups} top-up attempt(s) or wait for {}",
+                    q.ota_reset_at
+                ),
+                [
+                    ("attempts", attempts.into()),
+                    ("remaining", remaining.into()),
+                    ("topups", needs_topups.into()),
+                    ("reset_at", q.ota_reset_at.clone().into()),
+                ],
             )),
         ),
     };

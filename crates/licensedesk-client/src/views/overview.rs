@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cache::{Cache, get_meta, keys, parse_opt, parse_ts, ts};
 use crate::error::{Error, ErrorBody, Result};
-use crate::views::{month_index, month_label, time_zone};
+use crate::views::{PackageTerms, month_index, month_label, time_zone};
 
 /// How old the cache is ("last synced 3 h ago": the UI words it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -44,8 +44,9 @@ pub struct AccountOverview {
 pub struct ProductCard {
     pub pk: String,
     pub name: String,
-    /// e.g. `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d` (core's summary).
-    pub package_summary: Option<String>,
+    /// Its package allowance (`null` until it has one), which the UI
+    /// words: `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d`.
+    pub package: Option<PackageTerms>,
     pub overage_policy: String,
     pub total: u64,
     pub used: u64,
@@ -204,7 +205,7 @@ pub fn cards(cache: &Cache, now: DateTime<Utc>) -> Result<Vec<ProductCard>> {
                 let package: Option<Package> = pkg.map(|p| serde_json::from_str(&p)).transpose()?;
                 let (runs_out, renewal_warnings) = forecast(c, id, &pk, counters.remaining(), now)?;
                 Ok(ProductCard {
-                    package_summary: package.as_ref().map(Package::summary),
+                    package: package.as_ref().map(PackageTerms::from),
                     pk,
                     name,
                     overage_policy: policy,

@@ -14,7 +14,7 @@ pub enum OrderActivation {
     Issue,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error(
     "order {order} has no license left ({activated} of {quantity} activated): buy more, or re-activate a gateway that already has one"
 )]
@@ -25,6 +25,10 @@ pub struct OrderExhausted {
 }
 
 impl Coded for OrderExhausted {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         "ORDER_EXHAUSTED"
     }
