@@ -130,6 +130,11 @@ impl AppState {
         Utc::now()
     }
 
+    /// The user's language (the settings'), for what Rust words itself.
+    pub fn language(&self) -> crate::settings::Language {
+        crate::settings::load(&self.data_dir).language
+    }
+
     /// The active profile's server URL and API token (field checkout and
     /// reconcile). `PROFILE_MISSING` until a profile is added.
     pub fn server_and_token(&self) -> CmdResult<(String, String)> {

@@ -163,6 +163,41 @@ pub fn notification(lang: Language, a: &Alert) -> (String, String) {
     }
 }
 
+/// The native file dialogs the app opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialog {
+    UploadLicense,
+    AddGateways,
+    IssueLicenses,
+    ExportRequest,
+    ImportResponse,
+    ExportLicenses,
+}
+
+/// A dialog's title and the name of its file filter (`""` for a save
+/// dialog), and the name of the "all files" filter.
+pub fn dialog(lang: Language, d: Dialog) -> (&'static str, &'static str, &'static str) {
+    let zh = lang == Language::ZhCn;
+    let all = if zh { "所有文件" } else { "All files" };
+    let (title, filter) = match (d, zh) {
+        (Dialog::UploadLicense, false) => ("Upload License", "License files"),
+        (Dialog::UploadLicense, true) => ("上传许可证", "许可证文件"),
+        (Dialog::AddGateways, false) => ("Add gateways from a request file", "Activation requests"),
+        (Dialog::AddGateways, true) => ("从请求文件添加网关", "激活请求"),
+        (Dialog::IssueLicenses, false) => {
+            ("Issue licenses from a request file", "Activation requests")
+        }
+        (Dialog::IssueLicenses, true) => ("从请求文件签发许可证", "激活请求"),
+        (Dialog::ExportRequest, false) => ("Export activation request", ""),
+        (Dialog::ExportRequest, true) => ("导出激活请求", ""),
+        (Dialog::ImportResponse, false) => ("Import activation response", "Activation responses"),
+        (Dialog::ImportResponse, true) => ("导入激活响应", "激活响应"),
+        (Dialog::ExportLicenses, false) => ("Export License Management", ""),
+        (Dialog::ExportLicenses, true) => ("导出激活码管理", ""),
+    };
+    (title, filter, all)
+}
+
 /// The tray menu's words.
 pub struct TrayWords {
     pub open: &'static str,

@@ -14,6 +14,7 @@ use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
+use crate::words::Dialog;
 
 /// What one issue call did: the folder the license files went to and one
 /// outcome per gateway (issued, re-issued or refused with code + message).
@@ -127,8 +128,9 @@ pub async fn field_issue_dialog<R: Runtime>(
         .dialogs
         .pick(
             &window,
-            "Issue licenses from a request file",
-            ("Activation requests", &["ldreq", "json"]),
+            state.language(),
+            Dialog::IssueLicenses,
+            &["ldreq", "json"],
         )
         .await
     else {

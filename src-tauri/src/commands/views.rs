@@ -19,6 +19,7 @@ use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
+use crate::words::Dialog;
 
 #[tauri::command]
 pub fn account_overview(state: State<'_, AppState>) -> CmdResult<AccountOverview> {
@@ -121,7 +122,12 @@ pub async fn export_licenses_csv<R: Runtime>(
     let s = state.sessions.session()?;
     let Some(path) = state
         .dialogs
-        .save(&window, "Export License Management", "licenses.csv")
+        .save(
+            &window,
+            state.language(),
+            Dialog::ExportLicenses,
+            "licenses.csv",
+        )
         .await
     else {
         return Ok(None);
