@@ -333,7 +333,8 @@ pub fn runs_out_at(
 }
 
 /// A pool running out (at its recent rate, see [`runs_out_at`]) within
-/// `runs_out_days`: `On` when it runs out at or before `now + days`.
+/// `runs_out_days`: `On` when it runs out at or before `now + days`. A pool
+/// already empty is not "running out" (the watermark says it is empty).
 pub fn runs_out_soon(
     remaining: u64,
     consumed: u64,
@@ -341,6 +342,9 @@ pub fn runs_out_soon(
     now: DateTime<Utc>,
     t: &Thresholds,
 ) -> Level {
+    if remaining == 0 {
+        return Level::Off;
+    }
     match runs_out_at(remaining, consumed, window_days, now) {
         Some(at) => Level::from_bool(at <= now + TimeDelta::days(i64::from(t.runs_out_days))),
         None => Level::Off,

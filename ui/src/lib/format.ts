@@ -2,7 +2,7 @@
 // them into text for the current locale. Nothing here computes a quota, a
 // count or a date rule.
 import { locale, t } from './i18n/index.svelte';
-import type { Int, PackageTerms } from './types';
+import type { GatewaySummary, Int, PackageTerms } from './types';
 
 export function num(n: Int | null | undefined): string {
   if (n === null || n === undefined) return '—';
@@ -66,4 +66,9 @@ export function packageSummary(p: PackageTerms): string {
     cap: num(p.ota_cap_mb),
     storage: num(p.storage_days),
   });
+}
+
+/** A gateway's name; this machine is called so in the user's language. */
+export function gatewayName(g: Pick<GatewaySummary, 'name' | 'this_machine'>): string {
+  return g.this_machine ? t('gateway.thisMachine') : g.name;
 }

@@ -89,7 +89,7 @@ function licenseRows(cursor: number, limit: number, q: Record<string, unknown>) 
   return { rows, next };
 }
 
-const thisMachine = { id: 'fp-this', name: 'ld-workstation', fingerprint: 'hw1:5f2c9a7e41b0d8c3', this_machine: true, source: 'this_machine', added_at: ago(60 * 24 * 40), kind: 'file', licensed: true, expire_at: inDays(300) };
+const thisMachine = { id: 'fp-this', name: 'This machine', fingerprint: 'hw1:5f2c9a7e41b0d8c3', this_machine: true, source: 'this_machine', added_at: ago(60 * 24 * 40), kind: 'file', licensed: true, expire_at: inDays(300) };
 const remote = { id: 'fp-remote', name: 'Line 3 edge gateway', fingerprint: 'hw1:a3e0117c9d52f6b8', this_machine: false, source: 'request_file', added_at: ago(60 * 24 * 3), kind: 'trial', licensed: false, expire_at: null };
 
 

@@ -127,7 +127,7 @@ export const tests = [
     name: 'gateway license: details list, plugins, floating lease',
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
-      const details = page.getByRole('region', { name: 'ld-workstation' });
+      const details = page.getByRole('region', { name: 'This machine' });
       await expect.text(details, 'Issued At');
       await expect.text(details, '2026-01-15');
       await expect.text(details, '3,120 / 5,000');
@@ -183,8 +183,8 @@ export const tests = [
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
       await expect.text(page.getByTestId('kind-chip'), 'Trial license');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'runs under the built-in trial');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '27 / 30');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), 'runs under the built-in trial');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), '27 / 30');
       await shot('gateway-trial');
     },
   },
@@ -193,12 +193,12 @@ export const tests = [
     scenario: { uploadError: true },
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), 'LIC-2026-00417');
       await page.getByRole('button', { name: 'Upload License' }).click();
       const alert = page.locator('[role="alert"][data-code="LICENSE_SIGNATURE_INVALID"]');
       await expect.text(alert.locator('strong'), 'License signature invalid');
       await expect.text(alert, 'signature does not verify');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), 'LIC-2026-00417');
       await expect.visible(page.getByText('The license shown below is still installed.'));
       await shot('gateway-upload-error');
     },
@@ -207,7 +207,7 @@ export const tests = [
     name: 'dropping a file shows the overlay, then the error titled by its code',
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
-      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await expect.visible(page.getByRole('region', { name: 'This machine' }));
       await emit(page, 'tauri://drag-enter', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
       const overlay = page.getByRole('dialog', { name: 'Drop a license file to install it' });
       await expect.visible(overlay);
@@ -225,7 +225,7 @@ export const tests = [
     scenario: { language: 'zh-CN' },
     async run({ page, shot, expect }) {
       await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
-      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await expect.visible(page.getByRole('region', { name: 'This machine' }));
       await emit(page, 'tauri://drag-drop', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
       const alert = page.locator('[role="alert"][data-code="LICENSE_ARMOR_INVALID"]');
       await expect.text(alert.locator('strong'), '不是许可证文件');
@@ -405,7 +405,7 @@ export const tests = [
       await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
       await shot('licenses-dark');
       await nav(page, 'Gateway License');
-      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await expect.visible(page.getByRole('region', { name: 'This machine' }));
       await shot('gateway-dark');
     },
   },
@@ -605,7 +605,7 @@ const a11yStates = [
     state: 'gateway license',
     async open(page, expect) {
       await nav(page, 'Gateway License');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '3,120 / 5,000');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), '3,120 / 5,000');
     },
   },
   {
@@ -673,7 +673,7 @@ const a11yZh = [
     state: 'gateway license in zh-CN',
     async open(page, expect) {
       await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '3,120 / 5,000');
+      await expect.text(page.getByRole('region', { name: '本机' }), '3,120 / 5,000');
     },
   },
 ];
