@@ -10,7 +10,8 @@ export type OtaCost = { bytes: number, attempts: number, allowed: boolean,
  */
 remaining_this_month: number, 
 /**
- * Why it is refused or billed, when it is: `OTA_NEEDS_TOPUPS`,
- * `OTA_OVERAGE_BILLED` (worded by the UI from its params).
+ * Why it is refused, billed or takes prepaid top-ups, when it does:
+ * `OTA_NEEDS_TOPUPS`, `OTA_OVERAGE_BILLED`, `OTA_TOPUPS_USED` (worded
+ * by the UI from its params).
  */
 reason: CmdError | null, };

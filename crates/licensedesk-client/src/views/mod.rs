@@ -2,6 +2,7 @@
 //! Every rule comes from `licensedesk-core`; `now` is always a parameter.
 
 pub mod accounts;
+pub mod billing;
 pub mod devices;
 pub mod licenses;
 pub mod overview;

@@ -66,7 +66,7 @@ async fn credit(server: &TestServer, account: i64, pk: &str, n: u64) {
 async fn the_watermark_raises_once_holds_clears_and_rearms_across_restarts() {
     let server = TestServer::start().await;
     let (account, token) = server.account("enterprise", "cn-east").await;
-    server.product(account, &token, "p1", 100).await;
+    server.product(account, "p1", 100).await;
     server.connect_new(&token, "p1", "a", 70).await;
     let dir = tempfile::tempdir().expect("dir");
     let (s, _clock) = session(&server, dir.path(), &token);
@@ -140,7 +140,7 @@ async fn the_watermark_raises_once_holds_clears_and_rearms_across_restarts() {
 async fn run_out_renewals_and_not_synced_come_from_the_cache() {
     let server = TestServer::start().await;
     let (account, token) = server.account("enterprise", "cn-east").await;
-    server.product(account, &token, "p1", 100).await;
+    server.product(account, "p1", 100).await;
     // 90 codes consumed now: at that rate the 10 left last 10 days.
     server.connect_new(&token, "p1", "a", 90).await;
     let dir = tempfile::tempdir().expect("dir");

@@ -2,6 +2,7 @@
 //! in-process on 127.0.0.1:0 (temp data dir, test clock), never a mock.
 
 mod alerts;
+mod billing;
 mod charts;
 mod crash;
 mod offline;
