@@ -241,7 +241,7 @@ export const tests = [
     scenario: { language: 'zh-CN' },
     async run({ page, shot, expect }) {
       await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
-      await expect.visible(page.getByRole('region', { name: 'This machine' }));
+      await expect.visible(page.getByRole('region', { name: '本机' }));
       await emit(page, 'tauri://drag-drop', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
       const alert = page.locator('[role="alert"][data-code="LICENSE_ARMOR_INVALID"]');
       await expect.text(alert.locator('strong'), '不是许可证文件');

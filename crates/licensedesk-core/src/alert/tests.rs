@@ -101,7 +101,8 @@ fn runs_out_within_30_days_29_vs_31() {
         (29, 90, Level::On),
         (30, 90, Level::On), // runs out exactly at the window's end
         (31, 90, Level::Off),
-        (0, 90, Level::On),   // already out
+        (1, 90, Level::On),
+        (0, 90, Level::Off), // already out: the watermark's alert, not a forecast
         (500, 0, Level::Off), // nothing consumed: no rate, no forecast
         (0, 0, Level::Off),
         (58, 180, Level::On),  // two a day: 29 days
