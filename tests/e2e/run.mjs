@@ -102,6 +102,9 @@ try {
   for (const j of journeys) {
     const t0 = Date.now();
     try {
+      // Each journey starts from the window without a dialog left open by
+      // the one before (a modal makes the rest inert): cancelled as Escape would.
+      await wd.exec("document.querySelectorAll('dialog[open]').forEach((d) => d.dispatchEvent(new Event('cancel', { cancelable: true })))");
       // What the app printed so far (its stderr reaches the driver's).
       const appLog = () => driver.log.join('');
       await j.run({ wd, server, tmp, appLog });

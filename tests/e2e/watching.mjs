@@ -65,7 +65,7 @@ async function chooseFile(wd, label, path) {
 export const watching = [
   {
     name: 'a product crosses its watermark → one notification, listed in Alerts; the next rounds raise none',
-    shot: '07-alerts.png',
+    shot: '08-alerts.png',
     async run({ wd, server, appLog }) {
       await wd.button('Alerts');
       await wd.find('[data-view="alerts"]');
@@ -129,7 +129,7 @@ export const watching = [
         const panel = await wd.textOf('[data-testid="quota"]');
         const left = english(panel, ['Street Light Controller', 'psl0003', 'PSL-00420', 'OTA', 'MB']);
         if (left.length) throw new Error(`English left in the quota panel: ${left.join(', ')}`);
-        await wd.screenshot(join(SHOTS, '08-devices-quota-zh.png'));
+        await wd.screenshot(join(SHOTS, '09-devices-quota-zh.png'));
 
         // An upload refused: a license signed by a key this app does not trust.
         const ldctl = process.env.LICENSEDESK_LDCTL ?? join(dirname(process.env.LICENSEDESK_SERVER_BIN), 'ldctl');
@@ -151,7 +151,7 @@ export const watching = [
         const leftErr = english(text, ['vendor-9', 'LicenseDesk']);
         if (leftErr.length) throw new Error(`English left in the error: ${leftErr.join(', ')}`);
         await wd.exec(`document.querySelector('.install-error').scrollIntoView({ block: 'center' });`);
-        await wd.screenshot(join(SHOTS, '09-error-zh.png'));
+        await wd.screenshot(join(SHOTS, '10-error-zh.png'));
       } finally {
         await setLanguage(wd, 'en', '设置').catch(() => setLanguage(wd, 'en', 'Settings'));
         await wd.button('Gateway License');
@@ -160,7 +160,7 @@ export const watching = [
   },
   {
     name: 'All accounts: two profiles on two demo accounts, then with the server stopped',
-    shot: '11-all-accounts-offline.png',
+    shot: '12-all-accounts-offline.png',
     stopsServer: true,
     async run({ wd, server }) {
       const individual = server.tokens.accounts.find((a) => a.kind === 'individual');
@@ -199,7 +199,7 @@ export const watching = [
       for (const w of ['Hangzhou Smart Meters Co.', 'Lena Vogel', 'cn-east', 'eu-central', 'Garden Sensor']) {
         if (!page.includes(w)) throw new Error(`All accounts lacks ${w}: ${page.replace(/\s+/g, ' ').slice(0, 400)}`);
       }
-      await wd.screenshot(join(SHOTS, '10-all-accounts.png'));
+      await wd.screenshot(join(SHOTS, '11-all-accounts.png'));
 
       // The server gone: the same figures, from the caches, and why they are old.
       server.stop();
