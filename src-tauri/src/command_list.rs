@@ -47,4 +47,7 @@ pub const COMMANDS: &[&str] = &[
     "field_issued",
     "field_reconcile",
     "field_audit",
+    "list_alerts",
+    "sync_all",
+    "all_accounts",
 ];

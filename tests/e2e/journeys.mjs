@@ -1,6 +1,6 @@
 // The journeys of issues 5 and 6, each asserting what the user sees and
 // saving a screenshot (taken after the expected state is on screen). The
-// "server stopped" journey stops the server, so it stays last.
+// "server stopped" journey stops the server, so it runs last (`last`).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -212,6 +212,7 @@ export const journeys = [
   {
     name: 'server stopped → offline, how old the data is, views still work',
     shot: '05-offline.png',
+    last: true,
     async run({ wd, server }) {
       server.stop();
       await wd.button('Sync now');

@@ -1,6 +1,7 @@
 //! The app's commands, one module per area. Never in `lib.rs` (tauri's
 //! `__cmd__` macros would clash).
 
+pub mod alerts;
 pub mod field;
 pub mod gateways;
 pub mod profiles;
@@ -58,5 +59,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         field::field_issued,
         field::field_reconcile,
         field::field_audit,
+        alerts::list_alerts,
+        alerts::sync_all,
+        alerts::all_accounts,
     ]
 }
