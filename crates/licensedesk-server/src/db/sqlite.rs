@@ -1,0 +1,955 @@
+//! SQLite storage: one writer thread owning the only writing connection, a
+//! few reader connections (WAL lets them read while the writer writes), and
+//! reads run on tokio's blocking pool.
+//!
+//! **Group commit.** Write requests queue up for the writer thread, which
+//! runs every queued request in one `BEGIN IMMEDIATE` transaction, then
+//! commits once: one fsync (`synchronous=FULL`) for the whole group. A
+//! request is answered only after that commit, so every acknowledged write
+//! is durable. Writes are serialised, so a request's reads-then-writes are
+//! atomic. A request that fails rolls back alone: the requests run without
+//! savepoints, and a group in which one failed after changing rows is
+//! rolled back and replayed with one savepoint per request (see
+//! [`run_group`]); a write closure may therefore run more than once.
+//! The writer runs the requests queued, waits briefly for the clients it
+//! just answered, running each as it arrives (see [`Gather`]), and takes in
+//! the requests that arrive while the group runs, so that one fsync serves
+//! as many as it can.
+//!
+//! **Checkpoints.** SQLite's automatic checkpoint would run inside the
+//! writer's commit, copying ~1000 pages and syncing the database file before
+//! the group is answered. Instead the writer counts WAL frames (a WAL hook)
+//! and, past [`CHECKPOINT_FRAMES`], hands the checkpoint to a checkpointer
+//! thread with its own connection, which copies the WAL into the database
+//! while the writer keeps committing. Once it is done, the writer itself
+//! checkpoints the few frames committed meanwhile, between two groups: the
+//! WAL is then fully copied, so the writer's next transaction starts the log
+//! over from its beginning (overwriting a file of steady size, which syncs
+//! much faster than appending to a growing one).
+
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Result};
+
+use super::migrations::{MIGRATIONS, migrate};
+
+/// The database's file name in the data dir.
+pub const FILE_NAME: &str = "licensedesk.sqlite3";
+/// Number of reader connections.
+const READERS: usize = 4;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
+/// Most write requests committed together.
+const MAX_GROUP: usize = 256;
+/// Longest wait for the rest of a group (see [`Gather`]), whatever the
+/// previous commit took.
+const MAX_GATHER_WAIT: Duration = Duration::from_millis(2);
+/// WAL size (in frames, i.e. pages) past which the WAL is checkpointed and
+/// restarted: SQLite's default automatic checkpoint threshold.
+const CHECKPOINT_FRAMES: u32 = 1000;
+
+/// A write request queued for the writer thread.
+trait Request: Send {
+    /// Runs the request on the writer's transaction and says whether it
+    /// succeeded. A request may be run again when its group is replayed
+    /// (see [`run_group`]); only the outcome of its last run is delivered.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the request once the group's commit outcome is known.
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>);
+}
+
+/// A write closure, the outcome of its last run, and where to deliver it.
+struct Pending<T, F, D> {
+    f: F,
+    out: Option<Result<T>>,
+    deliver: D,
+}
+
+impl<T, F, D> Request for Pending<T, F, D>
+where
+    T: Send,
+    F: Fn(&Connection) -> Result<T> + Send,
+    D: FnOnce(Result<T>) + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        // Cleared first: a run that panics leaves no outcome.
+        self.out = None;
+        let out = (self.f)(conn);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn deliver(self: Box<Self>, commit: std::result::Result<(), String>) {
+        let Self { out, deliver, .. } = *self;
+        deliver(match (commit, out) {
+            (Err(e), _) => Err(ApiError::Internal(format!("commit failed: {e}"))),
+            (Ok(()), Some(out)) => out,
+            (Ok(()), None) => Err(ApiError::Internal("the request panicked".into())),
+        });
+    }
+}
+
+type Job = Box<dyn Request>;
+
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+/// The database's instance id (made by migration 8), if it has one.
+pub fn instance(c: &Connection) -> rusqlite::Result<Option<String>> {
+    c.query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Gives the database a new instance id, made exactly as migration 8 makes
+/// the first one (its statement is run again), and returns it.
+pub fn renew_instance(c: &Connection) -> rusqlite::Result<String> {
+    let (_, _, make) = MIGRATIONS
+        .iter()
+        .find(|m| m.1 == "instance")
+        .expect("the instance migration");
+    c.execute("DELETE FROM meta WHERE key = 'instance'", [])?;
+    c.execute_batch(make)?;
+    instance(c)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// Opens a connection with the server's pragmas.
+pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // `temp_store` stays at its default: a statement journal (what SQLite
+    // keeps to undo a statement that fails half-way, e.g. the consuming
+    // UPDATE, which checks a foreign key) is then held in memory in one
+    // 64 KiB chunk, spilling to a temporary file only beyond that. With
+    // `temp_store=MEMORY` it is never spilled but grows in 1 KiB chunks,
+    // several allocations for every page it copies.
+
+    // Query planner stability: a plan never depends on a bound value. Without
+    // it, a statement whose plan looked at a parameter (`col = ?`, `LIMIT ?`)
+    // is expired by `sqlite3_clear_bindings`, which rusqlite's statement
+    // cache calls on every statement it takes back, so `prepare_cached`
+    // statements were parsed and planned again on every use.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    // Room for every statement of the API (rusqlite's default is 16, which
+    // a busy writer running several endpoints would churn through).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating if needed) the database, applies pending migrations
+    /// and starts the writer thread.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path).map(Mutex::new))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let checkpoints = Checkpoints::start(path, &mut writer)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("licensedesk-writer".into())
+            .spawn(move || writer_loop(writer, &queue, &checkpoints))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                jobs: Mutex::new(jobs),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` inside the writer's `BEGIN IMMEDIATE` transaction; the result
+    /// is returned once the group commit succeeded. If `f` fails, its changes
+    /// are rolled back (and only its own).
+    ///
+    /// `f` may run more than once: when another request of its group fails
+    /// after changing rows, the group is rolled back and replayed (see
+    /// [`run_group`]). Only the last run's result is returned, and only its
+    /// changes are committed, so `f` must act on nothing but `conn`.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T>>();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        rx.await
+            .map_err(|_| ApiError::Internal("the writer dropped the request".into()))?
+    }
+
+    /// Synchronous write, for start-up work (demo seeding). Blocks the
+    /// calling thread until the writer committed it. Like [`Db::write`], `f`
+    /// may run more than once.
+    pub fn write_sync<T: Send + 'static>(
+        &self,
+        f: impl Fn(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = mpsc::channel::<Result<T>>();
+        self.submit(f, move |out| {
+            let _ = tx.send(out);
+        })?;
+        rx.recv()
+            .map_err(|_| ApiError::Internal("the writer dropped the request".into()))?
+    }
+
+    fn submit<T, F>(&self, f: F, deliver: impl FnOnce(Result<T>) + Send + 'static) -> Result<()>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
+    {
+        let job: Job = Box::new(Pending {
+            f,
+            out: None,
+            deliver,
+        });
+        self.inner
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| ApiError::Internal("the writer thread stopped".into()))
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot if `f` opens a
+    /// transaction; single statements are consistent by themselves).
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[i].lock().unwrap_or_else(|e| e.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// The writer's side of checkpointing (see the module doc).
+struct Checkpoints {
+    /// Frames in the WAL after the writer's last commit (set by the WAL hook).
+    frames: Arc<AtomicU32>,
+    /// A checkpoint was handed to the checkpointer and has not finished.
+    running: Arc<AtomicBool>,
+    /// The checkpointer finished: the writer checkpoints the tail.
+    done: Arc<AtomicBool>,
+    /// WAL size at which the next checkpoint is handed over: the threshold,
+    /// or a bit more than the last handed-over size while a long read keeps
+    /// the WAL from restarting (no checkpoint after every group then).
+    next_at: std::cell::Cell<u32>,
+    request: mpsc::Sender<()>,
+}
+
+impl Checkpoints {
+    /// Turns off the writer's automatic checkpoint (the WAL hook replaces it)
+    /// and starts the checkpointer thread.
+    fn start(path: &Path, writer: &mut Connection) -> anyhow::Result<Self> {
+        let frames = Arc::new(AtomicU32::new(0));
+        let f = frames.clone();
+        writer.wal_hook(Some(
+            move |_: &mut rusqlite::hooks::Wal, n: std::ffi::c_int| {
+                f.store(u32::try_from(n).unwrap_or(0), Ordering::Relaxed);
+                Ok(())
+            },
+        ))?;
+        let conn = open_connection(path)?;
+        let (running, done) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (request, requests) = mpsc::channel::<()>();
+        let (r, d) = (running.clone(), done.clone());
+        std::thread::Builder::new()
+            .name("licensedesk-checkpointer".into())
+            .spawn(move || {
+                // Ends when the writer thread (holding the sender) ends.
+                while requests.recv().is_ok() {
+                    if let Err(e) = checkpoint(&conn) {
+                        tracing::warn!(error = %e, "background checkpoint failed");
+                    }
+                    d.store(true, Ordering::Release);
+                    r.store(false, Ordering::Release);
+                }
+            })?;
+        Ok(Self {
+            frames,
+            running,
+            done,
+            next_at: std::cell::Cell::new(CHECKPOINT_FRAMES),
+            request,
+        })
+    }
+
+    /// Between two groups: finishes a checkpoint the checkpointer completed,
+    /// or hands it a new one when the WAL has grown past the threshold.
+    fn between_groups(&self, writer: &Connection) {
+        if self.done.swap(false, Ordering::AcqRel) {
+            if let Err(e) = checkpoint(writer) {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
+            return;
+        }
+        let frames = self.frames.load(Ordering::Relaxed);
+        if frames < CHECKPOINT_FRAMES {
+            self.next_at.set(CHECKPOINT_FRAMES);
+        } else if frames >= self.next_at.get() && !self.running.swap(true, Ordering::AcqRel) {
+            self.next_at
+                .set(frames.saturating_add(CHECKPOINT_FRAMES / 4));
+            if self.request.send(()).is_err() {
+                self.running.store(false, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// A passive checkpoint: copies what it can without waiting for anyone.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+}
+
+/// The writer thread: group commit of queued write requests.
+fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Checkpoints) {
+    // The previous group's size and how long its commit took.
+    let mut previous = (1, Duration::ZERO);
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        let gather = Gather::after(previous.0, previous.1.min(MAX_GATHER_WAIT));
+        let outcome = run_group(&conn, &mut group, queue, &gather);
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "group commit failed");
+        }
+        previous = (group.len(), outcome.clone().unwrap_or_default());
+        let outcome = outcome.map(drop);
+        for job in group {
+            job.deliver(outcome.clone());
+        }
+        checkpoints.between_groups(&conn);
+    }
+}
+
+/// How long a group waits for more requests before it commits: while it is
+/// smaller than the previous group, until a deadline.
+///
+/// The clients answered by the previous group come back a moment after its
+/// commit. Committing at once would leave them for the next group, so the
+/// requests split into two alternating halves, each paying a commit (an
+/// fsync) of its own; waiting for them, at most about one commit's
+/// duration, lets one commit serve them all. A steady lone client never
+/// waits (its group is as large as the previous one).
+///
+/// The wait overlaps the work: the writer runs each request as soon as it
+/// arrives and waits only when it has run all it has, so the requests'
+/// statements execute while the later clients' requests are still being
+/// received and parsed, and only the commit waits for the group.
+#[derive(Debug, Clone, Copy)]
+struct Gather {
+    /// The size worth waiting for (the previous group's, at most [`MAX_GROUP`]).
+    size: usize,
+    deadline: std::time::Instant,
+}
+
+impl Gather {
+    fn after(previous: usize, budget: Duration) -> Self {
+        Self {
+            size: previous.min(MAX_GROUP),
+            deadline: std::time::Instant::now() + budget,
+        }
+    }
+
+    /// With every request of `group` run: takes in those queued and, while
+    /// the group is still smaller than `size`, waits until the deadline for
+    /// the next one. Returns whether the group grew.
+    fn more(&self, queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>) -> bool {
+        let before = group.len();
+        take_queued(queue, group);
+        if group.len() == before && group.len() < self.size {
+            let left = self
+                .deadline
+                .saturating_duration_since(std::time::Instant::now());
+            if let Ok(job) = queue.recv_timeout(left) {
+                group.push(job);
+                take_queued(queue, group);
+            }
+        }
+        group.len() > before
+    }
+}
+
+/// Adds the queued requests to the group, up to [`MAX_GROUP`].
+fn take_queued(queue: &mpsc::Receiver<Job>, group: &mut Vec<Job>) {
+    while group.len() < MAX_GROUP {
+        match queue.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Runs one cached statement without parameters (transaction control: the
+/// same few statements for every group and request, so parsed once).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+/// Runs a group in one transaction and commits it; returns how long the
+/// commit took.
+///
+/// The requests run one after the other without savepoints (a savepoint
+/// copies every page a request touches into its journal). A request that
+/// fails without having changed a row needs nothing rolled back. Only when
+/// one fails after changing rows (or panics) is the transaction rolled back
+/// and the whole group replayed with one savepoint per request, so that the
+/// failed request's changes roll back alone.
+///
+/// Whether a request changed rows is told by `total_changes`: the rows
+/// changed by every INSERT, UPDATE and DELETE that completed (a statement
+/// that failed half-way was undone by SQLite and counts none). It does not
+/// see schema changes, which no request makes.
+fn run_group(
+    conn: &Connection,
+    group: &mut Vec<Job>,
+    queue: &mpsc::Receiver<Job>,
+    gather: &Gather,
+) -> std::result::Result<Duration, String> {
+    exec(conn, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+    let outcome = run_together(conn, group, queue, gather)
+        .and_then(|clean| {
+            if clean {
+                return Ok(());
+            }
+            exec(conn, "ROLLBACK")?;
+            exec(conn, "BEGIN IMMEDIATE")?;
+            run_isolated(conn, group)
+        })
+        .and_then(|()| {
+            let started = std::time::Instant::now();
+            exec(conn, "COMMIT").map(|()| started.elapsed())
+        });
+    if outcome.is_err()
+        && !conn.is_autocommit()
+        && let Err(e) = exec(conn, "ROLLBACK")
+    {
+        tracing::error!(error = %e, "rollback failed");
+    }
+    outcome.map_err(|e| e.to_string())
+}
+
+/// Runs one request; a panicking request must not take the writer down (it
+/// counts as failed). Fails if the request ended the transaction (SQLite
+/// rolls back the whole transaction on some errors, e.g. a full disk).
+fn run_one(conn: &Connection, job: &mut Job) -> rusqlite::Result<bool> {
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn)));
+    if conn.is_autocommit() {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("a request ended the group's transaction".into()),
+        ));
+    }
+    Ok(ran.unwrap_or(false))
+}
+
+/// Runs the group's requests without savepoints, taking into the group
+/// the requests that arrive meanwhile (they would otherwise wait for this
+/// group's commit and then pay one of their own) and those `gather` waits
+/// for. Returns `false` as soon as one fails after changing rows: the group
+/// must then be replayed.
+fn run_together(
+    conn: &Connection,
+    group: &mut Vec<Job>,
+    queue: &mpsc::Receiver<Job>,
+    gather: &Gather,
+) -> rusqlite::Result<bool> {
+    let mut next = 0;
+    loop {
+        if next == group.len() && !gather.more(queue, group) {
+            return Ok(true);
+        }
+        let before = conn.total_changes();
+        if !run_one(conn, &mut group[next])? && conn.total_changes() != before {
+            return Ok(false);
+        }
+        next += 1;
+    }
+}
+
+/// Runs each of the group's requests in its own savepoint: a request that
+/// fails rolls back alone.
+fn run_isolated(conn: &Connection, group: &mut [Job]) -> rusqlite::Result<()> {
+    for job in group {
+        exec(conn, "SAVEPOINT request")?;
+        if !run_one(conn, job)? {
+            exec(conn, "ROLLBACK TO request")?;
+        }
+        exec(conn, "RELEASE request")?;
+    }
+    Ok(())
+}
+
+/// Formats an instant the way it is stored: fixed-width RFC 3339 UTC, so
+/// that string order is time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    rfc3339(&t, SecondsFormat::Micros)
+}
+
+/// Formats an instant exactly as chrono's serde does in JSON: RFC 3339 UTC
+/// with `Z` and no, 3, 6 or 9 subsecond digits (as few as show all that
+/// are not zero). The change feed and the responses write several per
+/// request; see [`json_time`].
+pub fn json_ts(t: &DateTime<Utc>) -> String {
+    rfc3339(t, SecondsFormat::AutoSi)
+}
+
+/// `#[serde(serialize_with = "json_time")]`: an instant as [`json_ts`]
+/// writes it, the same string chrono's `Serialize` would.
+pub fn json_time<S: serde::Serializer>(
+    t: &DateTime<Utc>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&json_ts(t))
+}
+
+/// [`json_time`] for an optional instant (`null` when absent).
+pub fn json_time_opt<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&json_ts(t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// `to_rfc3339_opts(form, true)` without chrono's `fmt` machinery, for the
+/// years 0 to 9999 (others and leap seconds are left to chrono).
+fn rfc3339(t: &DateTime<Utc>, form: SecondsFormat) -> String {
+    use chrono::{Datelike, Timelike};
+    let naive = t.naive_utc();
+    let (date, time) = (naive.date(), naive.time());
+    let nano = time.nanosecond();
+    let digits = match form {
+        SecondsFormat::Micros => 6,
+        SecondsFormat::AutoSi if nano == 0 => 0,
+        SecondsFormat::AutoSi if nano % 1_000_000 == 0 => 3,
+        SecondsFormat::AutoSi if nano % 1_000 == 0 => 6,
+        SecondsFormat::AutoSi => 9,
+        _ => return t.to_rfc3339_opts(form, true),
+    };
+    let year = match u32::try_from(date.year()) {
+        Ok(year) if year <= 9999 && nano < 1_000_000_000 => year,
+        _ => return t.to_rfc3339_opts(form, true),
+    };
+    let mut out = String::with_capacity(31);
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, date.month(), 2);
+    out.push('-');
+    push_digits(&mut out, date.day(), 2);
+    out.push('T');
+    push_digits(&mut out, time.hour(), 2);
+    out.push(':');
+    push_digits(&mut out, time.minute(), 2);
+    out.push(':');
+    push_digits(&mut out, time.second(), 2);
+    if digits > 0 {
+        out.push('.');
+        push_digits(&mut out, nano / POW10[9 - digits], digits);
+    }
+    out.push('Z');
+    out
+}
+
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// The last `width` (at most 9) decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    for p in POW10[..width].iter().rev() {
+        out.push(char::from(b'0' + (n / p % 10) as u8));
+    }
+}
+
+/// Parses a stored instant.
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::Internal(format!("bad stored time {s:?}: {e}")))
+}
+
+pub fn parse_ts_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What one request of a test group does.
+    type Step = fn(&Connection, &str) -> Result<()>;
+    /// How many times a request ran, and its answer.
+    type Answer = (usize, std::result::Result<(), String>);
+
+    fn insert(c: &Connection, key: &str) -> Result<()> {
+        c.execute("INSERT INTO meta (key, value) VALUES (?1, 'v')", [key])?;
+        Ok(())
+    }
+
+    fn insert_then_fail(c: &Connection, key: &str) -> Result<()> {
+        insert(c, key)?;
+        Err(ApiError::Internal("refused after writing".into()))
+    }
+
+    fn fail_first(_: &Connection, _: &str) -> Result<()> {
+        Err(ApiError::Internal("refused before writing".into()))
+    }
+
+    fn insert_then_panic(c: &Connection, key: &str) -> Result<()> {
+        insert(c, key)?;
+        panic!("a request panicked");
+    }
+
+    /// Runs `steps` as ONE group (queued behind a request that holds the
+    /// writer until they all are) and returns, per step, how many times it
+    /// ran and its answer, plus the keys committed.
+    fn run_as_one_group(steps: &[(&'static str, Step)]) -> (Vec<Answer>, Vec<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("t.sqlite3")).expect("open");
+        let (started, writer_held) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let held = AtomicBool::new(false);
+        db.submit(
+            move |_| {
+                if !held.swap(true, Ordering::SeqCst) {
+                    let _ = started.send(());
+                    let _ = released.lock().map(|r| r.recv());
+                }
+                Ok(())
+            },
+            |_: Result<()>| {},
+        )
+        .expect("submit");
+        writer_held
+            .recv()
+            .expect("the writer runs the first request");
+        let mut answers = Vec::new();
+        for &(key, step) in steps {
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (tx, rx) = mpsc::channel();
+            let counted = runs.clone();
+            db.submit(
+                move |c| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    step(c, key)
+                },
+                move |out: Result<()>| {
+                    let _ = tx.send(out.map_err(|e| e.to_string()));
+                },
+            )
+            .expect("submit");
+            answers.push((runs, rx));
+        }
+        release.send(()).expect("release");
+        let answers = answers
+            .into_iter()
+            .map(|(runs, rx)| {
+                let out = rx.recv().expect("answer");
+                (runs.load(Ordering::SeqCst), out)
+            })
+            .collect();
+        let keys = db
+            .write_sync(|c| {
+                Ok(
+                    c.prepare("SELECT key FROM meta WHERE value = 'v' ORDER BY key")?
+                        .query_map([], |r| r.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?,
+                )
+            })
+            .expect("keys");
+        (answers, keys)
+    }
+
+    /// A request that fails after writing rolls back alone: the group is
+    /// replayed with savepoints and the others commit.
+    #[test]
+    fn a_request_failing_after_writing_rolls_back_alone() {
+        let (answers, keys) =
+            run_as_one_group(&[("a", insert), ("b", insert_then_fail), ("c", insert)]);
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(answers[0], (2, Ok(())), "ran, then replayed");
+        assert_eq!(answers[1].0, 2);
+        assert!(
+            answers[1]
+                .1
+                .as_ref()
+                .is_err_and(|e| e.contains("refused after writing"))
+        );
+        assert_eq!(answers[2], (1, Ok(())), "first run in the replay");
+    }
+
+    /// A request that fails before changing a row needs no replay, nor does
+    /// one whose failing statement SQLite undid by itself.
+    #[test]
+    fn a_request_failing_without_changes_costs_no_replay() {
+        let (answers, keys) = run_as_one_group(&[
+            ("a", insert),
+            ("b", fail_first),
+            ("a", insert), // UNIQUE violation: the statement changes nothing
+            ("c", insert),
+        ]);
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(
+            answers.iter().map(|a| a.0).collect::<Vec<_>>(),
+            [1, 1, 1, 1]
+        );
+        assert!(answers[1].1.is_err() && answers[2].1.is_err());
+        assert!(answers[0].1.is_ok() && answers[3].1.is_ok());
+    }
+
+    fn noop() -> Job {
+        Box::new(Pending {
+            f: |_: &Connection| Ok(()),
+            out: None,
+            deliver: |_: Result<()>| {},
+        })
+    }
+
+    /// Runs `group` (and what `gather` takes in) in one transaction of an
+    /// in-memory database, without committing.
+    fn run_in_memory(group: &mut Vec<Job>, queue: &mpsc::Receiver<Job>, gather: &Gather) {
+        let conn = Connection::open_in_memory().expect("open");
+        exec(&conn, "BEGIN IMMEDIATE").expect("begin");
+        assert!(run_together(&conn, group, queue, gather).expect("run"));
+    }
+
+    /// A group as large as the previous one is formed without waiting (a
+    /// wait would last the hour given as budget).
+    #[test]
+    fn a_group_as_large_as_the_previous_one_does_not_wait() {
+        let (tx, queue) = mpsc::channel();
+        for _ in 0..2 {
+            tx.send(noop()).expect("queue");
+        }
+        let mut group = vec![noop()];
+        run_in_memory(
+            &mut group,
+            &queue,
+            &Gather::after(3, Duration::from_secs(3600)),
+        );
+        assert_eq!(group.len(), 3);
+        let mut group = vec![noop()];
+        run_in_memory(&mut group, &queue, &Gather::after(5, Duration::ZERO));
+        assert_eq!(group.len(), 1, "no budget, no wait");
+    }
+
+    /// A group smaller than the previous one waits for the requests still
+    /// on their way, and runs the ones it has meanwhile: here the late
+    /// requests are only sent once the first has run (a writer that waited
+    /// before running anything would keep the sender waiting for the hour).
+    #[test]
+    fn a_smaller_group_runs_its_requests_while_it_waits_for_the_others() {
+        let (tx, queue) = mpsc::channel::<Job>();
+        let (first_ran, ran) = mpsc::channel::<()>();
+        let first: Job = Box::new(Pending {
+            f: move |_: &Connection| {
+                let _ = first_ran.send(());
+                Ok(())
+            },
+            out: None,
+            deliver: |_: Result<()>| {},
+        });
+        let late = std::thread::spawn(move || {
+            let ran_first = ran.recv_timeout(Duration::from_secs(60)).is_ok();
+            for _ in 0..2 {
+                tx.send(noop()).expect("queue");
+            }
+            ran_first
+        });
+        let mut group = vec![first];
+        run_in_memory(
+            &mut group,
+            &queue,
+            &Gather::after(3, Duration::from_secs(3600)),
+        );
+        assert!(
+            late.join().expect("sender"),
+            "the first request did not run before the others arrived"
+        );
+        assert_eq!(group.len(), 3);
+    }
+
+    /// A request that arrives while a group runs joins that group.
+    #[test]
+    fn a_running_group_takes_in_requests_arriving_meanwhile() {
+        let conn = Connection::open_in_memory().expect("open");
+        let (tx, queue) = mpsc::channel::<Job>();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (r1, r2) = (ran.clone(), ran.clone());
+        let tx = Mutex::new(tx);
+        let first: Job = Box::new(Pending {
+            f: move |_: &Connection| {
+                r1.fetch_add(1, Ordering::SeqCst);
+                let r2 = r2.clone();
+                let late: Job = Box::new(Pending {
+                    f: move |_: &Connection| {
+                        r2.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    },
+                    out: None,
+                    deliver: |_: Result<()>| {},
+                });
+                let _ = tx.lock().map(|t| t.send(late));
+                Ok(())
+            },
+            out: None,
+            deliver: |_: Result<()>| {},
+        });
+        let mut group = vec![first];
+        exec(&conn, "BEGIN IMMEDIATE").expect("begin");
+        let gather = Gather::after(1, Duration::ZERO);
+        assert!(run_together(&conn, &mut group, &queue, &gather).expect("run"));
+        assert_eq!((group.len(), ran.load(Ordering::SeqCst)), (2, 2));
+    }
+
+    /// A panicking request fails alone (with its writes undone); the writer
+    /// keeps going.
+    #[test]
+    fn a_panicking_request_fails_alone() {
+        let (answers, keys) =
+            run_as_one_group(&[("a", insert), ("b", insert_then_panic), ("c", insert)]);
+        assert_eq!(keys, ["a", "c"]);
+        assert!(answers[1].1.as_ref().is_err_and(|e| e.contains("panicked")));
+        assert!(answers[0].1.is_ok() && answers[2].1.is_ok());
+    }
+
+    /// The fast formatters write exactly what chrono writes (`ts`: stored
+    /// form; `json_ts`: chrono's serde form), every subsecond shape included.
+    #[test]
+    fn instants_are_written_as_chrono_writes_them() {
+        use chrono::TimeZone;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut instants = vec![
+            Utc.timestamp_opt(0, 0).single().expect("epoch"),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59)
+                .single()
+                .expect("max"),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 0"),
+            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year -1"),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0)
+                .single()
+                .expect("year 10000"),
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+        ];
+        for i in 0..20_000u64 {
+            let secs = (next() % 4_102_444_800) as i64; // 1970..2100
+            let nanos = match i % 5 {
+                0 => 0,
+                1 => (next() % 1000) as u32 * 1_000_000,
+                2 => (next() % 1_000_000) as u32 * 1_000,
+                3 => (next() % 1_000_000_000) as u32,
+                _ => (next() % 10) as u32 * 100_000,
+            };
+            instants.push(Utc.timestamp_opt(secs, nanos).single().expect("instant"));
+        }
+        for t in instants {
+            assert_eq!(ts(t), t.to_rfc3339_opts(SecondsFormat::Micros, true));
+            let chrono_json = serde_json::to_string(&t).expect("json");
+            assert_eq!(format!("\"{}\"", json_ts(&t)), chrono_json);
+            let mut ours = serde_json::Serializer::new(Vec::new());
+            json_time(&t, &mut ours).expect("serialize");
+            assert_eq!(
+                String::from_utf8(ours.into_inner()).expect("utf8"),
+                chrono_json
+            );
+        }
+    }
+
+    /// Writes several times the checkpoint threshold: the checkpointer and
+    /// the writer's tail checkpoint keep restarting the WAL, so its file
+    /// stays near the threshold instead of growing with every write.
+    #[test]
+    fn wal_restarts_instead_of_growing() {
+        const FRAME: u64 = 4096 + 24;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("t.sqlite3")).expect("open");
+        let value = "x".repeat(64 * 1024); // ~17 frames per write
+        for i in 0..(5 * CHECKPOINT_FRAMES / 17) {
+            let v = value.clone();
+            db.write_sync(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                    rusqlite::params![format!("k{}", i % 50), v],
+                )?;
+                Ok(())
+            })
+            .expect("write");
+        }
+        let wal = std::fs::metadata(dir.path().join("t.sqlite3-wal"))
+            .expect("wal")
+            .len();
+        assert!(
+            wal < 3 * u64::from(CHECKPOINT_FRAMES) * FRAME,
+            "the WAL grew to {wal} bytes: it was never restarted"
+        );
+    }
+}
