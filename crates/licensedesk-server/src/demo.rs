@@ -28,6 +28,9 @@ pub const DEMO_ADMIN_TOKEN: &str = "ld_demo_admin_0000000000000000";
 pub const DEMO_ENTERPRISE_TOKEN: &str = "ld_demo_enterprise_cn_east_0000";
 pub const DEMO_INDIVIDUAL_TOKEN: &str = "ld_demo_individual_eu_central_00";
 pub const TOKENS_FILE: &str = "demo-tokens.json";
+/// The demo pool `edge-fleet`'s token (its gateways claim leases with it).
+pub const DEMO_POOL_TOKEN: &str = "ld_pool_demo_edge_fleet_00000000";
+pub const DEMO_POOL: &str = "edge-fleet";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoAccount {
@@ -412,12 +415,13 @@ fn seed_gateways(
         }
     }
     let req = NewPool {
-        name: "edge-fleet".into(),
+        account_id: ent,
+        name: DEMO_POOL.into(),
         points: 200,
         ttl_seconds: Some(300),
         plugins: vec!["modbus-tcp".into(), "mqtt".into()],
     };
-    insert_pool(tx, ent, &req, now)?;
+    insert_pool(tx, ent, &req, DEMO_POOL_TOKEN, now)?;
     let pool_id: i64 = tx.query_row(
         "SELECT id FROM floating_pools WHERE account_id = ?1 AND name = 'edge-fleet'",
         [ent],
@@ -438,6 +442,7 @@ pub fn write_tokens(dir: &Path, s: &Summary, admin: &str) -> anyhow::Result<()> 
     let body = serde_json::to_string_pretty(&json!({
         "admin_token": admin,
         "accounts": s.accounts,
+        "pools": [{"name": DEMO_POOL, "token": DEMO_POOL_TOKEN}],
         "keyset": dir.join("keys").join(crate::keystore::KEYSET_FILE),
     }))?;
     let _ = std::fs::remove_file(&path);
@@ -460,6 +465,9 @@ pub fn print(s: &Summary, admin: &str, dir: &Path, addr: SocketAddr) {
         );
     }
     println!("  admin token: {admin}");
+    println!(
+        "  floating pool {DEMO_POOL:?}: pool token {DEMO_POOL_TOKEN} (for `ldctl lease claim`)"
+    );
     println!(
         "  public key set: http://{addr}/v1/keys (file {})",
         dir.join("keys")

@@ -5,12 +5,15 @@ use std::collections::BTreeSet;
 
 use licensedesk_core::keys::KeySet;
 use licensedesk_core::license::verify_license;
+use licensedesk_core::trust::{SignedKeySet, accept};
 use serde_json::{Value, json};
 
-use crate::support::{ServerProc, fingerprint, get_json, post_json, server_bin, wait_healthy};
+use crate::support::{
+    ADMIN, ServerProc, fingerprint, get_json, post_json, server_bin, wait_healthy,
+};
 
-/// The server's published key set, `GET /v1/keys`.
-async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
+/// The server's published key set document, `GET /v1/keys`.
+async fn published(c: &reqwest::Client, base: &str) -> SignedKeySet {
     let text = c
         .get(format!("{base}/v1/keys"))
         .send()
@@ -19,7 +22,12 @@ async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
         .text()
         .await
         .expect("text");
-    KeySet::from_json(text.as_bytes()).expect("key set")
+    SignedKeySet::from_json(text.as_bytes()).expect("key set")
+}
+
+/// The server's published key set, `GET /v1/keys`.
+async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
+    published(c, base).await.keyset().clone()
 }
 
 fn kids(set: &KeySet) -> BTreeSet<String> {
@@ -44,14 +52,14 @@ async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
     let c = reqwest::Client::new();
     let mut p = ServerProc::healthy(dir.path(), &c).await;
     let account = p.account(&c, "rot").await;
-    let t = account["token"].as_str().expect("token").to_owned();
-    post_json(
+    let created = post_json(
         &c,
         format!("{}/v1/floating/pools", p.base),
-        &t,
-        json!({"name": "p", "points": 5}),
+        ADMIN,
+        json!({"account_id": account["id"], "name": "p", "points": 5}),
     )
     .await;
+    let t = created["token"].as_str().expect("pool token").to_owned();
     let old_license = claim(&c, &p.base, &t, 1).await;
     let before = keyset(&c, &p.base).await;
     let old_kid = before.current().to_owned();
@@ -84,6 +92,27 @@ async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
     assert_eq!(verified.kid(), new_kid, "signed with the new key");
     let verified = verify_license(old_license.as_bytes(), &after).expect("old license verifies");
     assert_eq!(verified.kid(), old_kid);
+    // A client that trusted the set before accepts the new key through the
+    // chain `rotate-key` signed with the old key; a second rotation too.
+    let doc = published(&c, &p.base).await;
+    assert_eq!(doc.chain().len(), 1);
+    let up = accept(&before, &doc).expect("the new key chains to the old one");
+    assert_eq!(up.added, [new_kid.clone()]);
+    drop(p);
+    let out = server_bin()
+        .args(["rotate-key", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run rotate-key");
+    assert!(out.status.success());
+    let p = ServerProc::healthy(dir.path(), &c).await;
+    let doc = published(&c, &p.base).await;
+    let up = accept(&before, &doc).expect("two rotations chain");
+    assert_eq!(up.added.len(), 2);
+    assert_eq!(up.set.current(), doc.keyset().current());
+    // The file operators copy is the same document.
+    let file = std::fs::read(dir.path().join("keys/keyset.json")).expect("keyset.json");
+    assert_eq!(SignedKeySet::from_json(&file).expect("file"), doc);
 }
 
 /// `  {kind} account "{name}" ({data center}): token {token}`.
@@ -191,4 +220,15 @@ async fn demo_prints_tokens_that_work_and_seeds_orders_and_a_pool() {
         (Some(200), Some(100))
     );
     assert_eq!(pool["leases"].as_array().map(Vec::len), Some(2));
+    // The printed pool token claims in that pool.
+    let pool_line = field("floating pool \"edge-fleet\": pool token ");
+    let pool_token = pool_line.split_whitespace().next().expect("pool token");
+    let lease = post_json(
+        &c,
+        format!("{}/v1/floating/pools/edge-fleet/claim", p.base),
+        pool_token,
+        json!({"fingerprint": fingerprint(7), "points": 10}),
+    )
+    .await;
+    assert_eq!(lease["points"], 10, "{lease}");
 }
