@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use licensedesk_core::clock::check_clock;
+use licensedesk_core::gateway::{Limits, check_new_limits};
 use licensedesk_core::license::{check_for_install, verify_license};
 use serde_json::json;
 
@@ -34,6 +35,14 @@ pub fn run(args: &InstallArgs, home: &Home, now: DateTime<Utc>) -> Outcome {
     let fingerprint = this_fingerprint(&args.machine)?;
     check_clock(home.clock_mark(), now, Some(license.payload().issued_at))?;
     check_for_install(&license, &fingerprint, now)?;
+    // A license below what the gateway has in use is refused (both figures named).
+    check_new_limits(
+        &Limits {
+            max_connections: license.payload().max_connections,
+            max_tags: license.payload().max_tags,
+        },
+        &super::usage::current(home)?,
+    )?;
     let backup = home.install(&bytes, now)?;
     home.advance_clock(now)?;
     let mut report = license_json(&license);

@@ -97,7 +97,7 @@ async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
     let doc = published(&c, &p.base).await;
     assert_eq!(doc.chain().len(), 1);
     let up = accept(&before, &doc).expect("the new key chains to the old one");
-    assert_eq!(up.added, [new_kid.clone()]);
+    assert_eq!(up.added, std::slice::from_ref(&new_kid));
     drop(p);
     let out = server_bin()
         .args(["rotate-key", "--data-dir"])
