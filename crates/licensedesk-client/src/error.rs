@@ -60,6 +60,10 @@ pub enum Error {
     Chart(String),
     #[error("clock check failed: {message}")]
     Clock { code: &'static str, message: String },
+    /// A key set was refused (it does not chain to the trusted one, or is
+    /// damaged): core's `trust` codes.
+    #[error("{message}")]
+    Trust { code: &'static str, message: String },
 }
 
 impl Coded for Error {
@@ -82,7 +86,7 @@ impl Coded for Error {
             Self::Io(_) => "IO_ERROR",
             Self::Json(_) => "DATA_CORRUPT",
             Self::Chart(_) => "CHART_ERROR",
-            Self::Clock { code, .. } => code,
+            Self::Clock { code, .. } | Self::Trust { code, .. } => code,
         }
     }
 }

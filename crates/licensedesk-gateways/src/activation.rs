@@ -12,8 +12,7 @@ use licensedesk_core::activation_code::ActivationCode;
 use licensedesk_core::offline::{MAX_REQUEST_LEN, parse_request};
 
 use crate::dto::{
-    ActivationOutcome, ErrorView, FloatingStatus, GatewaySource, GatewaySummary, PendingActivation,
-    ReplayReport,
+    ActivationOutcome, ErrorView, GatewaySource, GatewaySummary, PendingActivation, ReplayReport,
 };
 use crate::error::{Error, Result};
 use crate::files::read_os_file;
@@ -88,7 +87,10 @@ impl Registry {
         code: &str,
         fingerprint: &str,
     ) -> Result<crate::server::ActivateReply> {
-        if !self.has_keys() {
+        if self.has_trust_source() {
+            // Only pinned keys verify what comes back: none, no activation.
+            self.keys()?;
+        } else if !self.has_keys() {
             self.refresh_keys(api).await?;
         }
         api.activate(code, fingerprint).await
@@ -226,34 +228,5 @@ impl Registry {
             .into_iter()
             .filter(|g| added.contains(&g.id))
             .collect())
-    }
-
-    /// The floating lease of gateway `id` in pool `pool`.
-    pub async fn floating_status(
-        &self,
-        api: &ServerApi,
-        id: &str,
-        pool: &str,
-    ) -> Result<FloatingStatus> {
-        let fingerprint = {
-            let state = self.lock();
-            state.gateways[Self::record(&state, id)?]
-                .fingerprint
-                .clone()
-        };
-        let p = api.pool(pool).await?;
-        let lease = p
-            .leases
-            .iter()
-            .find(|l| licensedesk_core::fingerprint::same_hardware(&l.fingerprint, &fingerprint));
-        Ok(FloatingStatus {
-            pool: p.name.clone(),
-            pool_points: p.points,
-            pool_in_use: p.in_use,
-            ttl_seconds: p.ttl_seconds,
-            lease_points: lease.map(|l| l.points),
-            lease_expires_at: lease.map(|l| l.expires_at),
-            state: if lease.is_some() { "leased" } else { "none" }.into(),
-        })
     }
 }

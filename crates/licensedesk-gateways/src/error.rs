@@ -5,6 +5,8 @@ use licensedesk_core::Coded;
 use licensedesk_core::activation_code::ActivationCodeError;
 use licensedesk_core::clock::ClockError;
 use licensedesk_core::fingerprint::FingerprintError;
+use licensedesk_core::gateway::GatewayError;
+use licensedesk_core::gateway::usage::UsageError;
 use licensedesk_core::keys::KeyError;
 use licensedesk_core::license::LicenseError;
 use licensedesk_core::offline::OfflineError;
@@ -39,8 +41,12 @@ pub enum Error {
     Offline(#[from] OfflineError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Limits(#[from] GatewayError),
     #[error(
-        "no trusted signing keys yet: connect to the license server once (Sync now) so LicenseDesk can verify licenses"
+        "no trusted signing keys: add a profile in Settings (its server's key set is trusted when it is added), or import the server's key set file there"
     )]
     KeysMissing,
     #[error("gateway {id} is not in the registry: pick a gateway from the list")]
@@ -105,6 +111,8 @@ impl Error {
             Self::Code(e) => e.code(),
             Self::Offline(e) => e.code(),
             Self::Keys(e) => e.code(),
+            Self::Usage(e) => e.code(),
+            Self::Limits(e) => e.code(),
             Self::KeysMissing => "KEYS_MISSING",
             Self::GatewayNotFound { .. } => "GATEWAY_NOT_FOUND",
             Self::GatewayUnknown { .. } => "GATEWAY_UNKNOWN",

@@ -376,3 +376,66 @@ async fn a_lease_is_claimed_kept_alive_with_usage_released_on_sigterm_and_lapses
     let out = ldctl(&world, &["lease", "release", "--json"]).await;
     assert_eq!(error_code(&out), "LEASE_NONE");
 }
+
+/// A request answered by the server (as LicenseDesk saves it beside the
+/// request, `.ldresp`) installs with `ldctl install`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_bundle_installs_this_gateways_license() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let srv = server(data.path()).await;
+    let (account, _) = srv.account("enterprise", "cn-east").await;
+    let order = srv
+        .post_ok(
+            "/v1/admin/gateway-orders",
+            licensedesk_testkit::ADMIN,
+            json!({"account_id": account, "order_no": "ORD-R", "email": "b@example.com",
+                   "customer": "Buyer", "quantity": 1, "max_connections": 10, "max_tags": 100,
+                   "plugins": [], "validity_days": 30}),
+        )
+        .await;
+    let code = order["activation_code"].as_str().expect("code");
+    let world = bare_world();
+    ok(&ldctl(&world, &["trust", "--server", &srv.base, "--json"]).await);
+    let req = world.path("gw.ldreq");
+    ok(&ldctl(
+        &world,
+        &["request", "--code", code, "-o", s(&req), "--json"],
+    )
+    .await);
+    let resp = srv
+        .http
+        .post(format!("{}/v1/gateway/offline", srv.base))
+        .header("content-type", "application/json")
+        .body(std::fs::read(&req).expect("request"))
+        .send()
+        .await
+        .expect("send")
+        .bytes()
+        .await
+        .expect("body");
+    let answer = world.path("gw.ldresp");
+    std::fs::write(&answer, &resp).expect("write");
+    let installed = ok(&ldctl(&world, &["install", s(&answer), "--json"]).await);
+    assert_eq!(installed["kind"], "activation");
+    assert_eq!(installed["hardware"], json!(world.fingerprint()));
+    // Another gateway's bundle is not this one's.
+    let other = World::new();
+    std::fs::copy(
+        world.home().join("keys.json"),
+        other.home().join("keys.json"),
+    )
+    .expect("trust");
+    let out = Command::new(env!("CARGO_BIN_EXE_ldctl"))
+        .args([
+            "--home",
+            s(&other.home()),
+            "install",
+            s(&answer),
+            "--json",
+            "--machine-id",
+            "another-machine",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(error_code(&out), "OFFLINE_GATEWAY_NOT_ANSWERED");
+}

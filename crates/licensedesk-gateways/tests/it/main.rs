@@ -7,3 +7,4 @@ mod install;
 mod offline;
 mod registry;
 mod support;
+mod trust_usage;
