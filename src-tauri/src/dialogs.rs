@@ -56,6 +56,27 @@ impl Dialogs {
             .map(|f| f.path().to_path_buf())
     }
 
+    /// An open dialog choosing one or more files; `None` when cancelled
+    /// (a scripted answer is one file).
+    pub async fn pick_many<R: Runtime>(
+        &self,
+        window: &Window<R>,
+        title: &str,
+        filter: (&str, &[&str]),
+    ) -> Option<Vec<PathBuf>> {
+        if let Some(answer) = self.scripted() {
+            return answer.map(|p| vec![p]);
+        }
+        rfd::AsyncFileDialog::new()
+            .set_title(title)
+            .add_filter(filter.0, filter.1)
+            .add_filter("All files", &["*"])
+            .set_parent(window)
+            .pick_files()
+            .await
+            .map(|files| files.iter().map(|f| f.path().to_path_buf()).collect())
+    }
+
     /// A save dialog proposing `file_name`; `None` when cancelled.
     pub async fn save<R: Runtime>(
         &self,

@@ -61,7 +61,9 @@ impl Registry {
         };
         let reply = match self.activate_online(api, &code, &fingerprint).await {
             Ok(reply) => reply,
-            Err(e) if e.is_unreachable() => {
+            // Offline, or no key set trusted yet to verify the answer with
+            // (the profile's first sync pins one): queued, replayed later.
+            Err(e) if e.is_unreachable() || matches!(e, Error::KeysMissing) => {
                 return Ok(ActivationOutcome::Queued {
                     pending: self.queue(id, &code, now)?,
                 });
@@ -172,7 +174,7 @@ impl Registry {
                     state.pending.retain(|q| q.key != p.key);
                     report.activated += 1;
                 }
-                Err(e) if e.is_unreachable() => {
+                Err(e) if e.is_unreachable() || matches!(e, Error::KeysMissing) => {
                     report.still_pending =
                         state.pending.iter().filter(|q| q.error.is_none()).count() as u32;
                     return Ok(report);

@@ -27,6 +27,14 @@ pub enum Error {
     FileTooLarge { path: String, cap: u64 },
     #[error("no file was given: choose or drop exactly one file")]
     NoFile,
+    #[error(
+        "{path} is not a LicenseDesk file (a license, an activation request or response, or a usage file): check you dropped the right file"
+    )]
+    FileKindUnknown { path: String },
+    #[error(
+        "the dropped files are of different kinds: drop license, request or usage files one kind at a time"
+    )]
+    FileKindsMixed,
     #[error("{count} files were dropped: drop one license file at a time")]
     TooManyFiles { count: usize },
     #[error(transparent)]
@@ -104,6 +112,8 @@ impl Error {
             Self::NotAFile { .. } => "FILE_NOT_A_FILE",
             Self::FileTooLarge { .. } => "FILE_TOO_LARGE",
             Self::NoFile => "FILE_NONE",
+            Self::FileKindUnknown { .. } => "FILE_KIND_UNKNOWN",
+            Self::FileKindsMixed => "FILE_KINDS_MIXED",
             Self::TooManyFiles { .. } => "FILE_TOO_MANY",
             Self::License(e) => e.code(),
             Self::Clock(e) => e.code(),

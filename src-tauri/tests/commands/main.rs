@@ -5,6 +5,7 @@
 mod acl;
 mod field;
 mod gateways;
+mod lifecycle;
 mod profiles;
 mod support;
 mod sync;
