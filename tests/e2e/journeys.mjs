@@ -289,7 +289,7 @@ export const journeys = [
     async run({ wd, server, tmp, ldctl: bin, snap }) {
       const account = await server.get('/v1/account');
       const pool = `e2e-pool-${Date.now()}`;
-      const created = await server.admin('/v1/floating/pools', { account_id: account.id, name: pool, points: 100, ttl_seconds: 20 });
+      const created = await server.admin('/v1/admin/floating/pools', { account_id: account.id, name: pool, points: 100, ttl_seconds: 20 });
       const home = join(tmp, 'ldctl-floating');
       const mid = ['--machine-id', 'e2e-floating-gateway'];
       const fp = ldctl(bin, ['fingerprint', ...mid]).fingerprint;

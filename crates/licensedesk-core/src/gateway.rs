@@ -512,7 +512,7 @@ pub use allotment::{
     AllotmentError, AllotmentPart, AllotmentPlan, AllotmentSource, MAX_PRODUCT_LEN, OrderSupply,
     ProductInvalid, check_product, plan_allotment,
 };
-pub use order::{OrderActivation, OrderExhausted, decide_order_activation};
+pub use order::{ActivationRefused, Held, OrderActivation, decide_order_activation};
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,8 @@
 //! Errors crossing a process boundary carry a stable `code()` (see [`Coded`]).
 
 pub mod error;
+// The bounds of every value that enters the system (domain.md §5).
+pub mod bounds;
 
 // Device activation codes (domain.md §1).
 pub mod account;

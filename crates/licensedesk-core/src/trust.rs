@@ -245,6 +245,13 @@ fn merge(trusted: &mut Vec<PublicKeyEntry>, entries: &[PublicKeyEntry]) -> Resul
     Ok(())
 }
 
+/// The same keys (each entry exactly) and the same current key, in any order.
+fn same_keys(a: &KeySet, b: &KeySet) -> bool {
+    a.current() == b.current()
+        && a.entries().len() == b.entries().len()
+        && a.entries().iter().all(|e| b.entries().contains(e))
+}
+
 /// Decides whether the served key set may be trusted by a client that
 /// trusts `trusted` (see the module doc). Pure: the caller stores
 /// [`TrustUpdate::set`] only on `Ok`.
@@ -296,8 +303,8 @@ pub fn accept(trusted: &KeySet, served: &SignedKeySet) -> Result<TrustUpdate, Tr
         }
     }
     // The served set is what the latest rotation signed (so its current
-    // key is the signed one too).
-    if !served.chain.is_empty() && last.as_ref() != Some(&served.set) {
+    // key is the signed one too), in whatever order it lists its keys.
+    if !served.chain.is_empty() && !last.as_ref().is_some_and(|l| same_keys(l, &served.set)) {
         return Err(TrustError::LinkInvalid {
             index: served.chain.len(),
             kid: served

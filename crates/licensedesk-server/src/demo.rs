@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::api::floating::{NewPool, insert_pool};
 use crate::api::gateways::{NewOrder, activate_in, insert_order};
-use crate::api::products::{CreditBatch, NewProduct, create_product, credit_batch};
+use crate::api::products::{CreditBatch, create_product, credit_batch, credit_topup};
 use crate::api::{accounts, common, pool};
 use crate::auth::hash_token;
 use crate::changes::{self, Op};
@@ -212,19 +212,16 @@ fn seed_tx(tx: &Connection, state: &AppState, now: DateTime<Utc>) -> Result<()> 
     create_product(
         tx,
         ind,
-        &NewProduct {
-            pk: Some("pbs0005".into()),
-            name: "Beehive Scale".into(),
-            package: None,
-            overage_policy: None,
-        },
-        "pbs0005",
+        "Beehive Scale",
+        Some("pbs0005"),
+        None,
+        OveragePolicy::default(),
         now,
     )?;
     // Part of the enterprise free codes assigned to the water meter.
     let wm = common::product_by_pk(tx, ent, "pwm0001")?;
     pool::assign(tx, ent, wm.id, 5, now)?;
-    tx.execute("UPDATE products SET ota_topups = 10 WHERE id = ?1", [wm.id])?;
+    credit_topup(tx, ent, "pwm0001", 10, 0, now)?;
     seed_gateways(tx, state, ent, ind, now, &mut rng)
 }
 
@@ -235,13 +232,7 @@ fn seed_product(
     now: DateTime<Utc>,
     rng: &mut Rng,
 ) -> Result<()> {
-    let req = NewProduct {
-        pk: Some(s.pk.into()),
-        name: s.name.into(),
-        package: None,
-        overage_policy: Some(s.policy),
-    };
-    create_product(tx, account, &req, s.pk, now)?;
+    create_product(tx, account, s.name, Some(s.pk), None, s.policy, now)?;
     let batch = CreditBatch {
         account_id: account,
         pk: s.pk.into(),

@@ -226,7 +226,7 @@ async fn a_lease_is_claimed_kept_alive_with_usage_released_on_sigterm_and_lapses
         ],
     )
     .await;
-    assert_eq!(error_code(&out), "ROLE_FORBIDDEN");
+    assert_eq!(error_code(&out), "POOL_TOKEN_ONLY");
     // Fewer points than the tags in use: refused before claiming.
     ok(&ldctl(
         &world,

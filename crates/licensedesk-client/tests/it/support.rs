@@ -135,9 +135,9 @@ impl TestServer {
 
     /// Creates a product with [`package`] and `codes` codes credited (the
     /// kit's `product`, with this suite's package and the default policy).
-    pub async fn product(&self, account: i64, token: &str, pk: &str, codes: u64) {
+    pub async fn product(&self, account: i64, pk: &str, codes: u64) {
         self.server
-            .product(account, token, pk, package(), None, codes)
+            .product(account, pk, package(), None, codes)
             .await;
     }
 

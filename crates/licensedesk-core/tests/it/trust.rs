@@ -57,6 +57,18 @@ fn a_rotated_key_is_accepted_through_the_chain() {
     let up2 = accept(s.docs[1].keyset(), &served).expect("chains");
     assert_eq!(up2.added, ["k3"]);
     assert_eq!(up2.set, up.set);
+    // The server may list its keys in another order (keys created in the
+    // same instant sort by id): the same set.
+    let mut reordered: Vec<_> = served.keyset().entries().to_vec();
+    reordered.reverse();
+    let reordered = SignedKeySet::new(
+        KeySet::new(reordered, served.keyset().current()).expect("set"),
+        served.chain().to_vec(),
+    );
+    assert_eq!(
+        accept(&pinned, &reordered).expect("chains").added,
+        ["k3", "k2"]
+    );
     // Up to date: nothing changes.
     let same = accept(&up.set, &served).expect("same");
     assert!(same.added.is_empty() && !same.changed(&up.set));

@@ -1,5 +1,6 @@
 //! Floating licenses: a pool of points per account, created by the vendor
-//! (admin token) with a pool token returned once and stored hashed; a
+//! (admin token, `POST /v1/admin/floating/pools`) with a pool token
+//! returned once and stored hashed; a
 //! gateway claims a lease of points with that pool token (never the
 //! account's), keeps it with heartbeats (carrying its usage) before its
 //! time-to-live runs out, and releases it; lapsed leases are culled. The
@@ -7,9 +8,9 @@
 //! release a lease.
 
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
+use licensedesk_core::bounds;
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::usage::check_amount;
 use licensedesk_core::gateway::{InUse, LicenseKind, Limits, Resource, check_add};
@@ -36,11 +37,12 @@ pub fn new_pool_token() -> Result<String> {
     Ok(format!("{POOL_TOKEN_PREFIX}{}", &token[3..]))
 }
 
-fn forbidden(message: &str) -> ApiError {
-    ApiError::Coded {
-        status: StatusCode::FORBIDDEN,
-        code: "ROLE_FORBIDDEN",
-        message: message.into(),
+/// An account's (or the vendor's) token on a gateway's lease route
+/// (domain.md §4): 403 `POOL_TOKEN_ONLY`.
+fn pool_token_only() -> ApiError {
+    ApiError::Forbidden {
+        code: "POOL_TOKEN_ONLY",
+        message: "a gateway claims and renews a lease with its pool's token (made when the vendor created the pool), not an account's or the admin token".into(),
     }
 }
 
@@ -171,12 +173,10 @@ pub fn insert_pool(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<PoolView> {
-    if req.name.trim().is_empty() || req.points == 0 {
-        return Err(ApiError::invalid(
-            "POOL_INVALID",
-            "a pool needs a name and at least 1 point",
-        ));
-    }
+    // A pool's name is a name; its points are a license's limits (a lease's
+    // floating license has them as connections and data tags).
+    bounds::NAME.check(&req.name).map_err(ApiError::core)?;
+    bounds::license_terms(req.points, req.points, &req.plugins).map_err(ApiError::core)?;
     let ttl = lease::pool_ttl(req.ttl_seconds);
     let exists: bool = tx
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?1)")?
@@ -208,24 +208,15 @@ pub fn insert_pool(
 /// Create a floating pool for an account (the vendor: admin token). The
 /// answer carries the pool token the account's gateways claim with; it is
 /// stored hashed and never shown again. An account's own token is refused
-/// (403 `ROLE_FORBIDDEN`).
-#[utoipa::path(post, path = "/v1/floating/pools", tag = "floating", request_body = NewPool,
+/// (403 `VENDOR_ONLY`).
+#[utoipa::path(post, path = "/v1/admin/floating/pools", tag = "floating", request_body = NewPool,
     responses((status = 200, body = PoolCreated), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn create_pool(
     State(state): State<AppState>,
-    admin: std::result::Result<Admin, ApiError>,
-    caller: std::result::Result<Caller, ApiError>,
+    _vendor: Admin,
     Json(req): Json<NewPool>,
 ) -> Result<Json<PoolCreated>> {
-    if admin.is_err() {
-        return Err(match caller {
-            Ok(_) => forbidden(
-                "floating pools are created by the vendor (admin token), with their points",
-            ),
-            Err(e) => e,
-        });
-    }
     let now = state.now();
     let token = new_pool_token()?;
     let t = token.clone();
@@ -343,11 +334,13 @@ impl FromRequestParts<AppState> for PoolGateway {
         match pool_of_token(parts, state).await? {
             Some(g) => Ok(g),
             None => {
-                // An account's (or the vendor's) token: the wrong role.
+                // An account's or the vendor's token: the wrong role.
+                let token = crate::auth::bearer_token(parts).unwrap_or_default();
+                if hash_token(token) == state.admin_token_hash {
+                    return Err(pool_token_only());
+                }
                 Caller::from_request_parts(parts, state).await?;
-                Err(forbidden(
-                    "a gateway claims and renews a lease with its pool's token (made when the pool was created), not the account's token",
-                ))
+                Err(pool_token_only())
             }
         }
     }
@@ -598,33 +591,37 @@ pub async fn release(
     Ok(Json(out))
 }
 
-/// Deletes lapsed leases (recorded as deletions in the change feed).
-pub async fn cull_lapsed(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
-    state
-        .db
-        .write(move |tx| {
-            let lapsed: Vec<(i64, i64, String, String)> = tx
-                .prepare_cached(
-                    "DELETE FROM floating_leases WHERE expires_at <= ?1
-                     RETURNING id, (SELECT account_id FROM floating_pools WHERE id = pool_id),
-                               (SELECT name FROM floating_pools WHERE id = pool_id), fingerprint",
-                )?
-                .query_map([ts(now)], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            for (_, account, pool, fp) in &lapsed {
-                changes::record(
-                    tx,
-                    *account,
-                    "floating_lease",
-                    format!("{pool}/{fp}"),
-                    Op::Delete,
-                    now,
-                    &json!({"pool": pool, "fingerprint": fp, "reason": "lapsed"}),
-                )?;
-            }
-            Ok(lapsed.len() as u64)
-        })
-        .await
+/// The accounts with a lapsed lease at `now` (maintenance).
+pub fn accounts_with_lapsed_leases(c: &Connection, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    Ok(c.prepare_cached(
+        "SELECT DISTINCT p.account_id FROM floating_leases l JOIN floating_pools p ON p.id = l.pool_id
+         WHERE l.expires_at <= ?1",
+    )?
+    .query_map([ts(now)], |r| r.get(0))?
+    .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes the lapsed leases of `account_id` (recorded as deletions in the
+/// change feed); returns how many.
+pub fn cull_account(tx: &Connection, account_id: i64, now: DateTime<Utc>) -> Result<u64> {
+    let lapsed: Vec<(String, String)> = tx
+        .prepare_cached(
+            "DELETE FROM floating_leases WHERE expires_at <= ?1
+               AND pool_id IN (SELECT id FROM floating_pools WHERE account_id = ?2)
+             RETURNING (SELECT name FROM floating_pools WHERE id = pool_id), fingerprint",
+        )?
+        .query_map(params![ts(now), account_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (pool, fp) in &lapsed {
+        changes::record(
+            tx,
+            account_id,
+            "floating_lease",
+            format!("{pool}/{fp}"),
+            Op::Delete,
+            now,
+            &json!({"pool": pool, "fingerprint": fp, "reason": "lapsed"}),
+        )?;
+    }
+    Ok(lapsed.len() as u64)
 }

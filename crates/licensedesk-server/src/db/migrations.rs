@@ -44,8 +44,13 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
     (
         10,
+        "statements",
+        include_str!("../../migrations/0010_statements.sql"),
+    ),
+    (
+        11,
         "floating_pool_tokens",
-        include_str!("../../migrations/0010_floating_pool_tokens.sql"),
+        include_str!("../../migrations/0011_floating_pool_tokens.sql"),
     ),
 ];
 

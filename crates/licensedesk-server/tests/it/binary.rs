@@ -54,7 +54,7 @@ async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
     let account = p.account(&c, "rot").await;
     let created = post_json(
         &c,
-        format!("{}/v1/floating/pools", p.base),
+        format!("{}/v1/admin/floating/pools", p.base),
         ADMIN,
         json!({"account_id": account["id"], "name": "p", "points": 5}),
     )
@@ -184,7 +184,8 @@ async fn demo_prints_tokens_that_work_and_seeds_orders_and_a_pool() {
         .send()
         .await
         .expect("send");
-    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    // An account token on a vendor route: 403 VENDOR_ONLY.
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
     // The key set: served at the printed address, and the printed file holds it.
     let (url, file) = keys_line
         .split_once(" (file ")

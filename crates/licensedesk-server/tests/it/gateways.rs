@@ -316,18 +316,27 @@ async fn pools_are_the_vendors_and_leases_need_the_pool_token() {
     let (other, to) = s.account("enterprise", "cn-east").await;
     let (st, e) = s
         .post(
-            "/v1/floating/pools",
+            "/v1/admin/floating/pools",
             &t,
             json!({"account_id": id, "name": "mine", "points": 10}),
         )
         .await;
     assert_eq!(
         (st, e["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("ROLE_FORBIDDEN"))
+        (StatusCode::FORBIDDEN, Some("VENDOR_ONLY"))
     );
+    // Bounded like a license's limits and a name.
+    for bad in [
+        json!({"account_id": id, "name": "", "points": 10}),
+        json!({"account_id": id, "name": "x", "points": 0}),
+        json!({"account_id": id, "name": "x", "points": 1_000_001}),
+    ] {
+        let (st, e) = s.post("/v1/admin/floating/pools", ADMIN, bad.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {e}");
+    }
     let (st, _) = s
         .post(
-            "/v1/floating/pools",
+            "/v1/admin/floating/pools",
             "nobody",
             json!({"account_id": id, "name": "mine", "points": 10}),
         )
@@ -335,7 +344,7 @@ async fn pools_are_the_vendors_and_leases_need_the_pool_token() {
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, e) = s
         .post(
-            "/v1/floating/pools",
+            "/v1/admin/floating/pools",
             ADMIN,
             json!({"account_id": 999_999, "name": "x", "points": 10}),
         )
@@ -346,7 +355,7 @@ async fn pools_are_the_vendors_and_leases_need_the_pool_token() {
     );
     let created = s
         .post_ok(
-            "/v1/floating/pools",
+            "/v1/admin/floating/pools",
             ADMIN,
             json!({"account_id": id, "name": "fleet", "points": 10}),
         )
@@ -366,12 +375,14 @@ async fn pools_are_the_vendors_and_leases_need_the_pool_token() {
             .await
         }
     };
-    // The account's token: the wrong role.
-    let (st, e) = claim(t.clone(), 1).await;
-    assert_eq!(
-        (st, e["code"].as_str()),
-        (StatusCode::FORBIDDEN, Some("ROLE_FORBIDDEN"))
-    );
+    // The account's token, or the vendor's: the wrong role.
+    for token in [t.clone(), ADMIN.to_owned()] {
+        let (st, e) = claim(token, 1).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("POOL_TOKEN_ONLY"))
+        );
+    }
     // Each pool token opens its own pool (same name, other account).
     s.post_ok(
         "/v1/floating/pools/fleet/claim",
@@ -424,4 +435,102 @@ async fn pools_are_the_vendors_and_leases_need_the_pool_token() {
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, _) = claim(pt_new, 2).await;
     assert_eq!(st, StatusCode::OK);
+}
+
+async fn product_order(s: &TestServer, account: i64, no: &str, qty: u32) -> String {
+    let o = s.post_ok("/v1/admin/gateway-orders", ADMIN, json!({"account_id": account, "order_no": no,
+        "email": "buyer@example.com", "customer": "Buyer Ltd", "quantity": qty, "max_connections": 100,
+        "max_tags": 500, "plugins": [], "validity_days": 365, "product": "edge-gateway-pro"})).await;
+    o["activation_code"].as_str().expect("code").to_owned()
+}
+
+async fn remaining(s: &TestServer, no: &str) -> u64 {
+    s.call(
+        "POST",
+        "/v1/gateway/orders/lookup",
+        None,
+        Some(json!({"order_no": no, "email": "buyer@example.com"})),
+    )
+    .await
+    .1["remaining"]
+        .as_u64()
+        .expect("remaining")
+}
+
+/// The defect: the same hardware activated with a second order of the same
+/// gateway product consumed a second license online, while a field kit's
+/// reconcile called it a conflict. One rule now (core's
+/// `decide_order_activation`): a conflict that names the order it holds,
+/// online and to an offline request alike, consuming nothing.
+#[tokio::test]
+async fn a_second_order_of_the_same_product_is_a_conflict_online_and_offline() {
+    let s = TestServer::start().await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    let first = product_order(&s, id, "ORD-P1", 2).await;
+    let second = product_order(&s, id, "ORD-P2", 2).await;
+    let fp = fingerprint(40);
+    let s = &s;
+    let activate = |code: String, fp: String| async move {
+        s.call(
+            "POST",
+            "/v1/gateway/activate",
+            None,
+            Some(json!({"code": code, "fingerprint": fp})),
+        )
+        .await
+    };
+    let (st, _) = activate(first.clone(), fp.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = activate(second.clone(), fp.clone()).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("HARDWARE_ALREADY_ACTIVATED")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("ORD-P1")),
+        "{v}"
+    );
+    assert_eq!(remaining(s, "ORD-P2").await, 2, "nothing consumed");
+    // The first order re-issues as before.
+    let (st, v) = activate(first.clone(), fp.clone()).await;
+    assert_eq!((st, v["reissued"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(remaining(s, "ORD-P1").await, 1);
+
+    // An offline request gets the same answer.
+    let request = OfflineRequest::new(vec![
+        RequestEntry::new(
+            &fp,
+            Credential::Code(
+                licensedesk_core::activation_code::ActivationCode::parse(&second).expect("code"),
+            ),
+            [9; 16],
+            s.now(),
+            None,
+        )
+        .expect("entry"),
+    ])
+    .expect("request");
+    let bundle = s
+        .http
+        .post(format!("{}/v1/gateway/offline", s.base))
+        .body(request.to_json())
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    let verified = verify_response(bundle.as_bytes(), &keyset(s).await).expect("signed");
+    let matched = match_response(&request, &verified).expect("matches");
+    assert!(
+        matches!(&matched[0].outcome, VerifiedOutcome::Refused { code, .. } if code == "HARDWARE_ALREADY_ACTIVATED"),
+        "{:?}",
+        matched[0].outcome
+    );
+    assert_eq!(remaining(s, "ORD-P2").await, 2);
+    // Another gateway takes a license of the second order as usual.
+    let (st, _) = activate(second, fingerprint(41)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(remaining(s, "ORD-P2").await, 1);
 }
