@@ -11,12 +11,10 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::activation_code::ActivationCode;
 use licensedesk_core::offline::{MAX_REQUEST_LEN, parse_request};
 
-use crate::dto::{
-    ActivationOutcome, ErrorView, GatewaySource, GatewaySummary, PendingActivation, ReplayReport,
-};
+use crate::dto::{ActivationOutcome, ErrorView, GatewaySummary, PendingActivation, ReplayReport};
 use crate::error::{Error, Result};
 use crate::files::read_os_file;
-use crate::registry::{InstallSource, Registry, valid_name};
+use crate::registry::{InstallSource, Registry};
 use crate::server::ServerApi;
 
 fn random_key() -> Result<String> {
@@ -202,29 +200,12 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<Vec<GatewaySummary>> {
         let bytes = read_os_file(path, MAX_REQUEST_LEN as u64)?;
-        let request = parse_request(&bytes)?;
-        let mut state = self.lock();
-        let mut added = Vec::new();
-        for entry in request.gateways() {
-            if Self::by_hardware(&state, &entry.fingerprint).is_some() {
-                continue;
-            }
-            let name = entry
-                .name
-                .clone()
-                .filter(|n| valid_name(n))
-                .unwrap_or_else(|| format!("Gateway {}", &entry.fingerprint[..9]));
-            Self::insert(
-                &mut state,
-                &name,
-                &entry.fingerprint,
-                GatewaySource::RequestFile,
-                now,
-            )?;
-            added.push(entry.fingerprint.clone());
-        }
-        self.save(&state)?;
-        drop(state);
+        let added: Vec<String> = self
+            .register_request_gateways(&parse_request(&bytes)?, now)?
+            .into_iter()
+            .filter(|g| g.2)
+            .map(|g| g.0)
+            .collect();
         Ok(self
             .list(now)
             .into_iter()

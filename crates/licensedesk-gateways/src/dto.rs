@@ -236,7 +236,8 @@ pub struct PoolView {
     pub leases: Vec<LeaseView>,
 }
 
-/// An order looked up with its number and e-mail.
+/// An order looked up with its number and e-mail (the server's answer,
+/// read as it is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderView {
     pub order_no: String,
@@ -257,7 +258,9 @@ pub struct OrderView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderActivationView {
     pub fingerprint: String,
-    /// The registry's gateway of this hardware, if any.
+    /// The registry's gateway of this hardware, if any (the server's
+    /// answer has none: the registry names it).
+    #[serde(default)]
     pub gateway_name: Option<String>,
     pub license_id: String,
     pub issued_at: DateTime<Utc>,

@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 use licensedesk_core::gateway::InUse;
 
-use crate::dto::{LeaseView, OrderActivationView, OrderView, PoolView};
+use crate::dto::{LeaseView, OrderView, PoolView};
 use crate::error::Result;
 use crate::registry::Registry;
-use crate::server::{OrderReply, PoolReply, ServerApi};
+use crate::server::{PoolReply, ServerApi};
 
 impl Registry {
     fn gateway_of(&self, fp: &str) -> (Option<String>, Option<String>) {
@@ -99,30 +99,10 @@ impl Registry {
         order_no: &str,
         email: &str,
     ) -> Result<OrderView> {
-        let o: OrderReply = api.lookup_order(order_no.trim(), email.trim()).await?;
-        Ok(OrderView {
-            order_no: o.order_no,
-            product: o.product,
-            customer: o.customer,
-            activation_code: o.activation_code,
-            quantity: o.quantity,
-            used: o.used,
-            remaining: o.remaining,
-            max_connections: o.max_connections,
-            max_tags: o.max_tags,
-            plugins: o.plugins,
-            validity_days: o.validity_days,
-            activations: o
-                .activations
-                .into_iter()
-                .map(|a| OrderActivationView {
-                    gateway_name: self.gateway_of(&a.fingerprint).1,
-                    fingerprint: a.fingerprint,
-                    license_id: a.license_id,
-                    issued_at: a.issued_at,
-                    reissued: a.reissued,
-                })
-                .collect(),
-        })
+        let mut o = api.lookup_order(order_no.trim(), email.trim()).await?;
+        for a in &mut o.activations {
+            a.gateway_name = self.gateway_of(&a.fingerprint).1;
+        }
+        Ok(o)
     }
 }

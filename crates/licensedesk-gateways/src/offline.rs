@@ -191,17 +191,17 @@ impl Registry {
 
 impl Registry {
     /// Adds the gateways a request names (those not registered yet);
-    /// returns each entry's gateway id and name.
-    fn register_request_gateways(
+    /// returns each entry's gateway id and name, and whether it was added.
+    pub(crate) fn register_request_gateways(
         &self,
         request: &OfflineRequest,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<(String, String, bool)>> {
         let mut state = self.lock();
         let mut out = Vec::new();
         for entry in request.gateways() {
-            let i = match Self::by_hardware(&state, &entry.fingerprint) {
-                Some(i) => i,
+            let (i, added) = match Self::by_hardware(&state, &entry.fingerprint) {
+                Some(i) => (i, false),
                 None => {
                     let name = entry
                         .name
@@ -215,10 +215,14 @@ impl Registry {
                         GatewaySource::RequestFile,
                         now,
                     )?;
-                    state.gateways.len() - 1
+                    (state.gateways.len() - 1, true)
                 }
             };
-            out.push((state.gateways[i].id.clone(), state.gateways[i].name.clone()));
+            out.push((
+                state.gateways[i].id.clone(),
+                state.gateways[i].name.clone(),
+                added,
+            ));
         }
         self.save(&state)?;
         Ok(out)
@@ -256,7 +260,7 @@ impl Registry {
             let answers: Vec<RequestAnswer> = matched
                 .into_iter()
                 .zip(gateways)
-                .map(|(m, (id, name))| {
+                .map(|(m, (id, name, _))| {
                     let (result, error) = match m.outcome {
                         VerifiedOutcome::Issued { .. } => ("issued", None),
                         VerifiedOutcome::Refused { code, message } => {
@@ -297,7 +301,7 @@ impl Registry {
             .gateways()
             .iter()
             .zip(gateways)
-            .filter_map(|(entry, (id, name))| {
+            .filter_map(|(entry, (id, name, _))| {
                 let (_, lic, error) = outcomes.iter().find(|o| {
                     licensedesk_core::fingerprint::same_hardware(&o.0, &entry.fingerprint)
                 })?;

@@ -63,31 +63,6 @@ pub struct PoolReply {
     pub server_time: DateTime<Utc>,
 }
 
-/// `POST /v1/gateway/orders/lookup`'s reply.
-#[derive(Debug, Clone, Deserialize)]
-pub struct OrderReply {
-    pub order_no: String,
-    pub product: Option<String>,
-    pub customer: String,
-    pub activation_code: String,
-    pub quantity: u32,
-    pub used: u32,
-    pub remaining: u32,
-    pub max_connections: u32,
-    pub max_tags: u32,
-    pub plugins: Vec<String>,
-    pub validity_days: u32,
-    pub activations: Vec<OrderActivationReply>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct OrderActivationReply {
-    pub fingerprint: String,
-    pub license_id: String,
-    pub issued_at: DateTime<Utc>,
-    pub reissued: u32,
-}
-
 #[derive(Deserialize)]
 struct ErrorBody {
     code: String,
@@ -188,7 +163,7 @@ impl ServerApi {
 
     /// Looks an order up with its number and e-mail (no token needed; the
     /// server limits failed attempts).
-    pub async fn lookup_order(&self, order_no: &str, email: &str) -> Result<OrderReply> {
+    pub async fn lookup_order(&self, order_no: &str, email: &str) -> Result<crate::dto::OrderView> {
         let req = self
             .http
             .post(self.url("/v1/gateway/orders/lookup"))

@@ -45,6 +45,23 @@ fn ok(out: &std::process::Output) -> Value {
     json(out)
 }
 
+/// `ldctl lease claim` of `points` in pool `fleet` of `base`, with `token`
+/// (else the one a claim kept).
+async fn claim(
+    world: &World,
+    base: &str,
+    points: &str,
+    token: Option<&str>,
+) -> std::process::Output {
+    let mut args = vec![
+        "lease", "claim", "--server", base, "--pool", "fleet", "--points", points, "--json",
+    ];
+    if let Some(t) = token {
+        args.extend(["--token", t]);
+    }
+    ldctl(world, &args).await
+}
+
 /// A world that trusts nothing yet.
 fn bare_world() -> World {
     let world = World::new();
@@ -189,43 +206,11 @@ async fn a_lease_is_claimed_kept_alive_with_usage_released_on_sigterm_and_lapses
     let pool_token = srv.pool(account, "fleet", 100, 10).await;
     let world = bare_world();
     // Without trusted keys nothing is claimed.
-    let out = ldctl(
-        &world,
-        &[
-            "lease",
-            "claim",
-            "--server",
-            &srv.base,
-            "--pool",
-            "fleet",
-            "--points",
-            "20",
-            "--token",
-            &pool_token,
-            "--json",
-        ],
-    )
-    .await;
+    let out = claim(&world, &srv.base, "20", Some(&pool_token)).await;
     assert_eq!(error_code(&out), "KEYS_MISSING");
     ok(&ldctl(&world, &["trust", "--server", &srv.base, "--json"]).await);
     // The account's token is not the pool's.
-    let out = ldctl(
-        &world,
-        &[
-            "lease",
-            "claim",
-            "--server",
-            &srv.base,
-            "--pool",
-            "fleet",
-            "--points",
-            "20",
-            "--token",
-            &account_token,
-            "--json",
-        ],
-    )
-    .await;
+    let out = claim(&world, &srv.base, "20", Some(&account_token)).await;
     assert_eq!(error_code(&out), "POOL_TOKEN_ONLY");
     // Fewer points than the tags in use: refused before claiming.
     ok(&ldctl(
@@ -241,46 +226,14 @@ async fn a_lease_is_claimed_kept_alive_with_usage_released_on_sigterm_and_lapses
         ],
     )
     .await);
-    let out = ldctl(
-        &world,
-        &[
-            "lease",
-            "claim",
-            "--server",
-            &srv.base,
-            "--pool",
-            "fleet",
-            "--points",
-            "20",
-            "--token",
-            &pool_token,
-            "--json",
-        ],
-    )
-    .await;
+    let out = claim(&world, &srv.base, "20", Some(&pool_token)).await;
     assert_eq!(error_code(&out), "LIMIT_BELOW_USAGE");
     assert_eq!(
         srv.get_ok("/v1/floating/pools/fleet", &account_token).await["in_use"],
         0
     );
 
-    let claimed = ok(&ldctl(
-        &world,
-        &[
-            "lease",
-            "claim",
-            "--server",
-            &srv.base,
-            "--pool",
-            "fleet",
-            "--points",
-            "30",
-            "--token",
-            &pool_token,
-            "--json",
-        ],
-    )
-    .await);
+    let claimed = ok(&claim(&world, &srv.base, "30", Some(&pool_token)).await);
     assert_eq!(claimed["license"]["kind"], "floating");
     assert_eq!(claimed["license"]["max_tags"], 30);
     assert_eq!(claimed["license"]["hardware"], json!(world.fingerprint()));
@@ -355,13 +308,7 @@ async fn a_lease_is_claimed_kept_alive_with_usage_released_on_sigterm_and_lapses
 
     // Claimed again, then no heartbeat: the lease lapses and the license
     // expires with it.
-    let claimed = ok(&ldctl(
-        &world,
-        &[
-            "lease", "claim", "--server", &srv.base, "--pool", "fleet", "--points", "30", "--json",
-        ],
-    )
-    .await);
+    let claimed = ok(&claim(&world, &srv.base, "30", None).await);
     let expires = claimed["expires_at"].as_str().expect("expires").to_owned();
     srv.clock.advance(chrono::Duration::seconds(11));
     let pool = srv.get_ok("/v1/floating/pools/fleet", &account_token).await;
