@@ -5,6 +5,7 @@
  */
 export type OrderActivationView = { fingerprint: string, 
 /**
- * The registry's gateway of this hardware, if any.
+ * The registry's gateway of this hardware, if any (the server's
+ * answer has none: the registry names it).
  */
 gateway_name: string | null, license_id: string, issued_at: string, reissued: number, };

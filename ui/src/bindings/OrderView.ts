@@ -2,6 +2,7 @@
 import type { OrderActivationView } from "./OrderActivationView";
 
 /**
- * An order looked up with its number and e-mail.
+ * An order looked up with its number and e-mail (the server's answer,
+ * read as it is).
  */
 export type OrderView = { order_no: string, product: string | null, customer: string, activation_code: string, quantity: number, used: number, remaining: number, max_connections: number, max_tags: number, plugins: Array<string>, validity_days: number, activations: Array<OrderActivationView>, };
