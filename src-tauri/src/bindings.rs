@@ -58,6 +58,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         use licensedesk_client::*;
         AccountOverview::export_all(&cfg)?;
         ProductCard::export_all(&cfg)?;
+        ProductBilling::export_all(&cfg)?;
         LicensePage::export_all(&cfg)?;
         LicenseQuery::export_all(&cfg)?;
         NearExpiryQuery::export_all(&cfg)?;

@@ -40,6 +40,7 @@ pub const COMMANDS: &[&str] = &[
     "dismiss_outbox_item",
     "account_overview",
     "product_cards",
+    "product_billing",
     "assign_codes",
     "license_page",
     "license_charts",

@@ -42,6 +42,10 @@ const DESKTOP_TEST: &[&str] = &[
     "gnome-keyring",
 ];
 
+/// Python's venv module, for schemathesis (`cargo xtask contract`): a bare
+/// Debian's python3 cannot make a virtualenv without it.
+const SERVER_TEST: &[&str] = &["python3", "python3-venv"];
+
 /// Installs everything `purpose` needs for the tree as it is.
 pub fn ensure(purpose: Purpose) -> Result<()> {
     let root = sh::root();
@@ -53,6 +57,9 @@ pub fn ensure(purpose: Purpose) -> Result<()> {
     }
     if has_ui && !sh::on_path("npm") {
         apt.extend_from_slice(&["nodejs", "npm"]);
+    }
+    if purpose == Purpose::Test {
+        apt.extend_from_slice(SERVER_TEST);
     }
     if purpose == Purpose::Test && has_desktop {
         apt.extend_from_slice(DESKTOP_TEST);

@@ -41,6 +41,7 @@ pub use secrets::{
 };
 pub use sync::{CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport};
 pub use trust::{KeySetView, TrustStore};
+pub use views::billing::{ProductBilling, Statement};
 pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryQuery};
 pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort};
 pub use views::overview::{AccountOverview, ProductCard, Staleness};
@@ -293,6 +294,12 @@ impl Session {
 
     pub fn cards(&self) -> Result<Vec<ProductCard>> {
         views::overview::cards(&self.cache, self.now())
+    }
+
+    /// A product's overage policy, top-ups left, this month's overage and
+    /// closed months.
+    pub fn billing(&self, pk: &str) -> Result<ProductBilling> {
+        views::billing::billing(self.cache(), pk, self.now())
     }
 
     pub fn licenses(&self, q: &LicenseQuery) -> Result<LicensePage> {

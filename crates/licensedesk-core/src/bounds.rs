@@ -161,6 +161,21 @@ pub fn license_terms(
     Ok(())
 }
 
+/// A license payload about to be signed (`ldctl sign`): its id and
+/// customer, its times within the years a store reads back, its terms
+/// ([`license_terms`]) and its order number.
+pub fn license_payload(p: &crate::license::LicensePayload) -> Result<(), BoundsError> {
+    LICENSE_ID.named("license_id").check(&p.license_id)?;
+    NAME.named("customer").check(&p.customer)?;
+    instant("issued_at", p.issued_at)?;
+    instant("expire_at", p.expire_at)?;
+    license_terms(p.max_connections, p.max_tags, &p.plugins)?;
+    if let Some(o) = &p.order {
+        ORDER_NUMBER.check(o)?;
+    }
+    Ok(())
+}
+
 /// The longest validity in days: 30 years of 365.25 days, rounded down.
 pub const MAX_VALIDITY_DAYS: u64 = 10_957;
 

@@ -52,6 +52,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         sync::dismiss_outbox_item,
         views::account_overview,
         views::product_cards,
+        views::product_billing,
         views::assign_codes,
         views::license_page,
         views::license_charts,

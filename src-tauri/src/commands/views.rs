@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use licensedesk_client::{
     AccountOverview, DeviceQuota, LicensePage, LicenseQuery, NearExpiryDevice, NearExpiryQuery,
-    OutboxAction, OutboxItem, ProductCard, Session, charts,
+    OutboxAction, OutboxItem, ProductBilling, ProductCard, Session, charts,
 };
 use licensedesk_core::Coded;
 use licensedesk_core::package::ota_cost as core_ota_cost;
@@ -28,6 +28,13 @@ pub fn account_overview(state: State<'_, AppState>) -> CmdResult<AccountOverview
 #[tauri::command]
 pub fn product_cards(state: State<'_, AppState>) -> CmdResult<Vec<ProductCard>> {
     Ok(state.sessions.session()?.cards()?)
+}
+
+/// A product's overage policy, top-ups left, this month's overage so far
+/// and the months the server has closed.
+#[tauri::command]
+pub fn product_billing(state: State<'_, AppState>, pk: String) -> CmdResult<ProductBilling> {
+    Ok(state.sessions.session()?.billing(&pk)?)
 }
 
 /// Assigns `count` unassigned codes to product `pk`: queued in the outbox
@@ -162,14 +169,24 @@ fn ota(s: &Session, pk: &str, dk: &str, bytes: u64) -> CmdResult<OtaCost> {
     let q = s.device_quota(pk, dk)?;
     let attempts =
         core_ota_cost(bytes, q.ota_cap_mb).map_err(|e| CmdError::new(e.code(), e.to_string()))?;
-    let policy: OveragePolicy = s
-        .cards()?
-        .into_iter()
-        .find(|c| c.pk == pk)
-        .and_then(|c| serde_json::from_value(serde_json::Value::String(c.overage_policy)).ok())
+    let card = s.cards()?.into_iter().find(|c| c.pk == pk);
+    let policy: OveragePolicy = card
+        .as_ref()
+        .and_then(|c| {
+            serde_json::from_value(serde_json::Value::String(c.overage_policy.clone())).ok()
+        })
         .unwrap_or_default();
+    // The product's real prepaid attempts (under `block` an upgrade takes
+    // them when the month's allowance is not enough).
+    let topups = card.map_or(0, |c| u32::try_from(c.ota_topups).unwrap_or(u32::MAX));
     let used = u32::try_from(q.ota_this_month).unwrap_or(u32::MAX);
-    let (allowed, reason) = match decide_ota(attempts, used, q.ota_per_month, 0, policy) {
+    let (allowed, reason) = match decide_ota(attempts, used, q.ota_per_month, topups, policy) {
+        OtaDecision::Allowed { topups_used, .. } if topups_used > 0 => (
+            true,
+            Some(format!(
+                "{topups_used} of the product's {topups} prepaid top-up attempt(s) would be used"
+            )),
+        ),
         OtaDecision::Allowed { .. } => (true, None),
         OtaDecision::AllowedWithOverage { overage, .. } => (
             true,
@@ -180,7 +197,7 @@ fn ota(s: &Session, pk: &str, dk: &str, bytes: u64) -> CmdResult<OtaCost> {
         OtaDecision::Refused { needs_topups } => (
             false,
             Some(format!(
-                "needs {attempts} attempt(s) but {} remain this month: buy {needs_topups} top-up attempt(s) or wait for {}",
+                "needs {attempts} attempt(s) but {} remain this month and {topups} prepaid top-up(s): buy {needs_topups} more top-up attempt(s) or wait for {}",
                 q.ota_per_month.saturating_sub(used),
                 q.ota_reset_at
             )),

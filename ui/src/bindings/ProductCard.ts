@@ -13,4 +13,9 @@ runs_out: string | null,
 /**
  * Devices that will go offline at their next renewal for want of codes.
  */
-renewal_warnings: number, };
+renewal_warnings: number, 
+/**
+ * Prepaid top-ups the product has left (the month's close uses them
+ * up against its overage; under `block`, upgrades take OTA ones).
+ */
+ota_topups: number, message_topups: number, };

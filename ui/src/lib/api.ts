@@ -35,6 +35,7 @@ import type {
   NearExpiryQuery,
   OtaCost,
   OutboxItem,
+  ProductBilling,
   ProductCard,
   NewProfile,
   Profile,
@@ -93,6 +94,7 @@ export const COMMANDS = [
   'dismiss_outbox_item',
   'account_overview',
   'product_cards',
+  'product_billing',
   'assign_codes',
   'license_page',
   'license_charts',
@@ -175,6 +177,7 @@ export const api = {
   // Products
   accountOverview: () => call<AccountOverview>('account_overview'),
   productCards: () => call<ProductCard[]>('product_cards'),
+  productBilling: (pk: string) => call<ProductBilling>('product_billing', { pk }),
   /** Online: assigned at once; offline: queued in the outbox (the answer says which). */
   assignCodes: (pk: string, count: number) => call<OutboxItem>('assign_codes', { pk, count }),
 

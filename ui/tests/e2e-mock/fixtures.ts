@@ -56,10 +56,10 @@ function chart(labels: string[], values: number[], opts: { more?: number[]; limi
 }
 
 const products = [
-  { pk: 'p1a2b3', name: 'Smart Meter S2', package_summary: '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d', overage_policy: 'block', total: 1200, used: 1084, remaining: 116, devices: 1090, runs_out: '2026-09', renewal_warnings: 38 },
-  { pk: 'k9x7m2', name: 'Cold-chain Tracker', package_summary: '3 y · 500 msg/day · 2 OTA/mo ≤ 10 MB · 30 d', overage_policy: 'bill', total: 800, used: 412, remaining: 388, devices: 415, runs_out: '2028-02', renewal_warnings: 0 },
-  { pk: 'q4w8e1', name: 'Gateway Bridge G1', package_summary: '1 y · 5000 msg/day · 4 OTA/mo ≤ 50 MB · 14 d', overage_policy: 'block', total: 300, used: 300, remaining: 0, devices: 305, runs_out: null, renewal_warnings: 12 },
-  { pk: 'z5v3n6', name: 'Air Quality Probe', package_summary: null, overage_policy: 'block', total: 0, used: 0, remaining: 0, devices: 0, runs_out: null, renewal_warnings: 0 },
+  { pk: 'p1a2b3', name: 'Smart Meter S2', package_summary: '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d', overage_policy: 'block', total: 1200, used: 1084, remaining: 116, devices: 1090, runs_out: '2026-09', renewal_warnings: 38, ota_topups: 10, message_topups: 0 },
+  { pk: 'k9x7m2', name: 'Cold-chain Tracker', package_summary: '3 y · 500 msg/day · 2 OTA/mo ≤ 10 MB · 30 d', overage_policy: 'bill', total: 800, used: 412, remaining: 388, devices: 415, runs_out: '2028-02', renewal_warnings: 0, ota_topups: 0, message_topups: 6000 },
+  { pk: 'q4w8e1', name: 'Gateway Bridge G1', package_summary: '1 y · 5000 msg/day · 4 OTA/mo ≤ 50 MB · 14 d', overage_policy: 'block', total: 300, used: 300, remaining: 0, devices: 305, runs_out: null, renewal_warnings: 12, ota_topups: 0, message_topups: 0 },
+  { pk: 'z5v3n6', name: 'Air Quality Probe', package_summary: null, overage_policy: 'block', total: 0, used: 0, remaining: 0, devices: 0, runs_out: null, renewal_warnings: 0, ota_topups: 0, message_topups: 0 },
 ];
 
 function licenseRows(cursor: number, limit: number, q: Record<string, unknown>) {
@@ -267,6 +267,18 @@ export function install(s: Scenario): void {
     ],
     account_overview: () => ({ name: 'Acme IoT', kind: 'enterprise', data_center: 'cn-east', time_zone: 'Asia/Shanghai', verified_enterprise: true, total: 2300, used: 1796, remaining: 504, unassigned: 12, free_codes: 10, staleness: status.staleness }),
     product_cards: () => (s.emptyProducts ? [] : products),
+    product_billing: (a) => {
+      const p = products.find((x) => x.pk === a!.pk);
+      if (!p) throw { code: 'NOT_FOUND', message: `product ${String(a!.pk)} not found` };
+      return {
+        pk: p.pk, overage_policy: p.overage_policy, message_topups: p.message_topups, ota_topups: p.ota_topups,
+        month: '2026-12', month_closes_at: '2026-12-31T16:00:00Z',
+        message_overage_this_month: p.overage_policy === 'bill' ? 900 : 0, ota_overage_this_month: 0,
+        statements: p.overage_policy === 'bill'
+          ? [{ month: '2026-11', overage_policy: 'bill', message_overage: 12000, message_topups_applied: 8000, messages_billed: 4000, ota_overage: 0, ota_topups_applied: 0, ota_billed: 0, ota_topups_used_in_month: 0, message_topups_left: 6000, ota_topups_left: 0, closed_at: '2026-11-30T16:00:30Z' }]
+          : [],
+      };
+    },
     license_page: (a) => {
       const q = (a!.query ?? {}) as Record<string, unknown>;
       const { rows, next } = licenseRows(Number(q.cursor ?? 0), Number(q.limit ?? 100), q);

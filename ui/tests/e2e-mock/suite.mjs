@@ -48,6 +48,22 @@ export const tests = [
     },
   },
   {
+    name: 'products: a product\'s billing opens from its card: policy, top-ups left, this month so far, statements',
+    async run({ page, shot, expect }) {
+      const card = page.locator('[data-pk="k9x7m2"]');
+      await expect.text(card, 'Top-ups: 0 OTA · 6,000 msg');
+      await card.getByRole('button', { name: 'Billing of Cold-chain Tracker: overage, top-ups and statements' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Billing · Cold-chain Tracker' });
+      await expect.visible(dialog);
+      await expect.text(dialog, '0 OTA attempts · 6,000 messages');
+      await expect.text(dialog, '900 messages · 0 OTA attempts');
+      await expect.text(dialog, '12,000 − 8,000 = 4,000');
+      await shot('products-billing');
+      await page.keyboard.press('Escape');
+      await expect.hidden(dialog);
+    },
+  },
+  {
     name: 'products: empty state says what to do next',
     scenario: { emptyProducts: true },
     async run({ page, shot, expect }) {
@@ -581,6 +597,14 @@ const a11yStates = [
     async open(page, expect) {
       await page.getByRole('button', { name: 'Assign' }).click();
       await expect.visible(page.getByLabel('How many'));
+    },
+  },
+  {
+    state: 'products, billing dialog',
+    async open(page, expect) {
+      await page.locator('[data-pk="k9x7m2"]').getByRole('button', { name: /^Billing of/ }).click();
+      await expect.visible(page.getByRole('dialog', { name: 'Billing · Cold-chain Tracker' }));
+      await expect.visible(page.getByRole('table'));
     },
   },
   {

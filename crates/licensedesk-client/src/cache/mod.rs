@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_pool_counts",
         include_str!("../../migrations/0002_pool_counts.sql"),
     ),
+    (
+        "0003_statements",
+        include_str!("../../migrations/0003_statements.sql"),
+    ),
 ];
 
 /// A cache database. Cheap to clone; one connection behind a mutex (reads
@@ -161,7 +165,8 @@ pub(crate) fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {
 pub(crate) fn reset_mirror(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM codes; DELETE FROM devices; DELETE FROM batches; DELETE FROM products;
-         DELETE FROM account; DELETE FROM usage_days; DELETE FROM usage_now; DELETE FROM pool_counts;",
+         DELETE FROM account; DELETE FROM usage_days; DELETE FROM usage_now; DELETE FROM pool_counts;
+         DELETE FROM statements;",
     )?;
     for key in [
         keys::CURSOR,

@@ -1,6 +1,7 @@
 //! Views computed from the cache: the DTOs the desktop commands return.
 //! Every rule comes from `licensedesk-core`; `now` is always a parameter.
 
+pub mod billing;
 pub mod devices;
 pub mod licenses;
 pub mod overview;

@@ -56,6 +56,10 @@ pub struct ProductCard {
     pub runs_out: Option<String>,
     /// Devices that will go offline at their next renewal for want of codes.
     pub renewal_warnings: u64,
+    /// Prepaid top-ups the product has left (the month's close uses them
+    /// up against its overage; under `block`, upgrades take OTA ones).
+    pub ota_topups: u64,
+    pub message_topups: u64,
 }
 
 pub fn staleness(c: &Connection, now: DateTime<Utc>) -> Result<Staleness> {
@@ -140,7 +144,8 @@ pub fn cards(cache: &Cache, now: DateTime<Utc>) -> Result<Vec<ProductCard>> {
             "SELECT p.id, p.pk, p.name, p.package, p.overage_policy,
                     IFNULL((SELECT used FROM pool_counts WHERE product_id = p.id), 0),
                     IFNULL((SELECT remaining FROM pool_counts WHERE product_id = p.id), 0),
-                    (SELECT COUNT(*) FROM devices WHERE pk = p.pk)
+                    (SELECT COUNT(*) FROM devices WHERE pk = p.pk),
+                    p.ota_topups, p.message_topups
              FROM products p ORDER BY p.name, p.pk",
         )?;
         let rows = st
@@ -154,28 +159,35 @@ pub fn cards(cache: &Cache, now: DateTime<Utc>) -> Result<Vec<ProductCard>> {
                     r.get::<_, i64>(5)?,
                     r.get::<_, i64>(6)?,
                     r.get::<_, i64>(7)?,
+                    (r.get::<_, i64>(8)?, r.get::<_, i64>(9)?),
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
-            .map(|(id, pk, name, pkg, policy, used, rem, devices)| {
-                let counters = Counters::new(used as u64, rem as u64)
-                    .map_err(|e| Error::Invalid(e.to_string()))?;
-                let package: Option<Package> = pkg.map(|p| serde_json::from_str(&p)).transpose()?;
-                let (runs_out, renewal_warnings) = forecast(c, id, &pk, counters.remaining(), now)?;
-                Ok(ProductCard {
-                    package_summary: package.as_ref().map(Package::summary),
-                    pk,
-                    name,
-                    overage_policy: policy,
-                    total: counters.total(),
-                    used: counters.used(),
-                    remaining: counters.remaining(),
-                    devices: devices as u64,
-                    runs_out,
-                    renewal_warnings,
-                })
-            })
+            .map(
+                |(id, pk, name, pkg, policy, used, rem, devices, (ota, msgs))| {
+                    let counters = Counters::new(used as u64, rem as u64)
+                        .map_err(|e| Error::Invalid(e.to_string()))?;
+                    let package: Option<Package> =
+                        pkg.map(|p| serde_json::from_str(&p)).transpose()?;
+                    let (runs_out, renewal_warnings) =
+                        forecast(c, id, &pk, counters.remaining(), now)?;
+                    Ok(ProductCard {
+                        package_summary: package.as_ref().map(Package::summary),
+                        pk,
+                        name,
+                        overage_policy: policy,
+                        total: counters.total(),
+                        used: counters.used(),
+                        remaining: counters.remaining(),
+                        devices: devices as u64,
+                        runs_out,
+                        renewal_warnings,
+                        ota_topups: ota.max(0) as u64,
+                        message_topups: msgs.max(0) as u64,
+                    })
+                },
+            )
             .collect()
     })
 }

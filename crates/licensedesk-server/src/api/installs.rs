@@ -46,14 +46,15 @@ impl ToSchema for InstallSourceSchema {
 }
 
 /// The OpenAPI schema of the report's `kind`, core's [`LicenseKind`]: a
-/// string, described by the list of [`LicenseKind::ALL`]'s names (inline,
-/// not a component, as it always was).
+/// string, one of [`LicenseKind::ALL`]'s names, which its description
+/// lists too (inline, not a component, as it always was).
 fn license_kind_schema() -> Schema {
     let names = LicenseKind::ALL.map(|k| format!("`{k}`"));
     let (last, rest) = names.split_last().expect("LicenseKind::ALL is not empty");
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(format!("{} or {last}.", rest.join(", "))))
+        .enum_values(Some(LicenseKind::ALL.map(LicenseKind::as_str)))
         .into()
 }
 

@@ -139,45 +139,76 @@ pub async fn messages(
     }
     let out = state
         .db
-        .write(move |tx| {
-            let a = common::account(tx, id)?;
-            let (p, d) = devices::resolve(tx, id, &pk, &dk)?;
-            require_active(&p, &d, now)?;
-            let pkg = p.package.clone().ok_or(ApiError::NotFound("package"))?;
-            let day = message_window(now, a.tz()?).map_err(tz_err)?;
-            let used = usage_now(tx, &a, &p, d.id, now)?.messages_today;
-            let overage = match decide_message(used, pkg.messages_per_day, p.policy, count, day.end) {
-                MessageDecision::Allowed => 0,
-                MessageDecision::AllowedWithOverage { overage } => overage,
-                MessageDecision::Refused { until, remaining } => {
-                    return Err(ApiError::Coded {
-                        status: axum::http::StatusCode::FORBIDDEN,
-                        code: "MESSAGE_QUOTA_EXCEEDED",
-                        message: format!(
-                            "device {dk} reached its {} messages/day ({remaining} left, {count} asked); the allowance resets at {until}",
-                            pkg.messages_per_day
-                        ),
-                    });
-                }
-            };
-            tx.prepare_cached("INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (device_id, day) DO UPDATE SET messages = messages + ?3, overage = overage + ?4")?.execute(
-                params![d.id, ts(day.start), count as i64, overage as i64],
-            )?;
-            tx.prepare_cached("INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, ?3, ?4)")?.execute(
-                params![d.id, ts(now), direction, format!("{count} message(s)")],
-            )?;
-            let usage = usage_now(tx, &a, &p, d.id, now)?;
-            changes::record(tx, id, "usage", d.id, Op::Update, now, &json!({"pk": p.pk, "dk": d.dk, "usage": usage}))?;
-            Ok(UsageResponse {
-                decision: if overage > 0 { "allowed_with_overage" } else { "allowed" }.into(),
-                overage,
-                topups_used: 0,
-                usage,
-            })
-        })
+        .write(move |tx| report_messages(tx, id, &pk, &dk, count, &direction, now))
         .await?;
     Ok(Json(out))
+}
+
+/// Counts `count` messages of device `dk` of product `pk` at `now`
+/// against its package (the messages route; the demo's usage).
+pub fn report_messages(
+    tx: &Connection,
+    id: i64,
+    pk: &str,
+    dk: &str,
+    count: u64,
+    direction: &str,
+    now: DateTime<Utc>,
+) -> Result<UsageResponse> {
+    let a = common::account(tx, id)?;
+    let (p, d) = devices::resolve(tx, id, pk, dk)?;
+    require_active(&p, &d, now)?;
+    let pkg = p.package.clone().ok_or(ApiError::NotFound("package"))?;
+    let day = message_window(now, a.tz()?).map_err(tz_err)?;
+    let used = usage_now(tx, &a, &p, d.id, now)?.messages_today;
+    let overage = match decide_message(used, pkg.messages_per_day, p.policy, count, day.end) {
+        MessageDecision::Allowed => 0,
+        MessageDecision::AllowedWithOverage { overage } => overage,
+        MessageDecision::Refused { until, remaining } => {
+            return Err(ApiError::Coded {
+                status: axum::http::StatusCode::FORBIDDEN,
+                code: "MESSAGE_QUOTA_EXCEEDED",
+                message: format!(
+                    "device {dk} reached its {} messages/day ({remaining} left, {count} asked); the allowance resets at {until}",
+                    pkg.messages_per_day
+                ),
+            });
+        }
+    };
+    tx.prepare_cached("INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (device_id, day) DO UPDATE SET messages = messages + ?3, overage = overage + ?4")?.execute(
+        params![d.id, ts(day.start), count as i64, overage as i64],
+    )?;
+    tx.prepare_cached(
+        "INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        d.id,
+        ts(now),
+        direction,
+        format!("{count} message(s)")
+    ])?;
+    let usage = usage_now(tx, &a, &p, d.id, now)?;
+    changes::record(
+        tx,
+        id,
+        "usage",
+        d.id,
+        Op::Update,
+        now,
+        &json!({"pk": p.pk, "dk": d.dk, "usage": usage}),
+    )?;
+    Ok(UsageResponse {
+        decision: if overage > 0 {
+            "allowed_with_overage"
+        } else {
+            "allowed"
+        }
+        .into(),
+        overage,
+        topups_used: 0,
+        usage,
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
