@@ -42,6 +42,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     crate::commands::views::LicenseCharts::export_all(&cfg)?;
     crate::commands::views::OtaCost::export_all(&cfg)?;
     crate::commands::field::FieldIssueReport::export_all(&cfg)?;
+    crate::background::AlertsView::export_all(&cfg)?;
     {
         use licensedesk_field::*;
         AllotmentSummary::export_all(&cfg)?;
@@ -68,6 +69,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         OutboxAction::export_all(&cfg)?;
         NewProfile::export_all(&cfg)?;
         SyncProgress::export_all(&cfg)?;
+        AllAccounts::export_all(&cfg)?;
     }
     Ok(())
 }

@@ -59,4 +59,7 @@ pub const COMMANDS: &[&str] = &[
     "field_reconcile",
     "field_audit",
     "field_export_ledger",
+    "list_alerts",
+    "sync_all",
+    "all_accounts",
 ];

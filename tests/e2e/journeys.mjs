@@ -252,7 +252,7 @@ export const journeys = [
   },
   {
     name: 'field kit: the ledger exported by the save dialog verifies with ldctl ledger verify',
-    shot: '12-ledger-export.png',
+    shot: '17-ledger-export.png',
     async run({ wd, server, tmp, ldctl: bin }) {
       // The checkout form asks for 5 unless told otherwise.
       const { order_no: orderNo } = await newOrder(server, { quantity: 5 });
@@ -278,7 +278,7 @@ export const journeys = [
   },
   {
     name: 'usage: ldctl usage set on this machine → figures, over-trial, chart; a license below it refused; a remote gateway’s usage file dropped',
-    shot: '08-usage.png',
+    shot: '13-usage.png',
     async run({ wd, server, tmp, machineId, ldctlHome, ldctl: bin }) {
       const fp = fingerprintOf(bin, machineId);
       ldctl(bin, ['--home', ldctlHome, 'usage', 'set', '--tags', '36', '--connections', '9', '--machine-id-file', machineId]);
@@ -313,7 +313,7 @@ export const journeys = [
   },
   {
     name: 'floating: a lease claimed by ldctl shows live in the app with its time left and usage, then lapses',
-    shot: '09-floating-lease.png',
+    shot: '14-floating-lease.png',
     async run({ wd, server, tmp, ldctl: bin, snap }) {
       const account = await server.get('/v1/account');
       const pool = `e2e-pool-${Date.now()}`;
@@ -341,7 +341,7 @@ export const journeys = [
   },
   {
     name: 'offline requests: a batch of ldctl request files dropped → answered by the server, saved beside them, installed by ldctl',
-    shot: '10-requests-answered.png',
+    shot: '15-requests-answered.png',
     async run({ wd, server, tmp, ldctl: bin }) {
       const { code } = await newOrder(server, { quantity: 5 });
       const gw = [1, 2].map((n) => ({ home: join(tmp, `gw-${n}`), mid: ['--machine-id', `e2e-request-gateway-${n}`], dir: join(tmp, `site-${n}`), n }));
@@ -369,7 +369,7 @@ export const journeys = [
   },
   {
     name: 'order lookup: order number + e-mail → code, quantity, used, remaining, activations',
-    shot: '11-order-lookup.png',
+    shot: '16-order-lookup.png',
     async run({ wd, server }) {
       const want = await server.anon('/v1/gateway/orders/lookup', { order_no: DEMO_ORDER, email: DEMO_EMAIL });
       await toGateway(wd);

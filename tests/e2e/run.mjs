@@ -15,7 +15,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Session, waitFor } from './wd.mjs';
-import { journeys } from './journeys.mjs';
+import { journeys as plain } from './journeys.mjs';
+import { watching } from './watching.mjs';
+
+// The journeys that need the server first, then those that stop it, then
+// the one that runs with it stopped.
+const all = [...plain, ...watching];
+const journeys = [
+  ...all.filter((j) => !j.stopsServer && !j.last),
+  ...all.filter((j) => j.stopsServer && !j.last),
+  ...all.filter((j) => j.last),
+];
 
 const APP = process.env.LICENSEDESK_APP;
 const SERVER_BIN = process.env.LICENSEDESK_SERVER_BIN;
@@ -72,9 +82,12 @@ async function startServer(name) {
   return {
     base,
     token,
+    tokens,
     proc,
     dataDir,
     get: (p) => http('GET', p),
+    /** GET as another demo account (its token). */
+    getAs: (p, auth) => http('GET', p, undefined, auth),
     post: (p, b) => http('POST', p, b),
     /** A POST without a token (order lookup, activation by code). */
     anon: (p, b) => http('POST', p, b, null),
@@ -97,6 +110,9 @@ async function startApp(dir, server, fresh) {
     LICENSEDESK_MACHINE_ID_FILE: machineId,
     LICENSEDESK_LDCTL_HOME: join(dir, 'ldctl-this-machine'),
     LICENSEDESK_FIELD_OUT: join(dir, 'field-out'),
+    // The background round (sync every profile, evaluate the alerts) every
+    // few seconds instead of minutes, so the alerts journey sees rounds.
+    LICENSEDESK_SYNC_EVERY_SECS: '4',
   };
   if (!fresh) Object.assign(env, { LICENSEDESK_SERVER_URL: server.base, LICENSEDESK_TOKEN: server.token });
   const driverPort = await freePort();
@@ -120,19 +136,23 @@ try {
     let app = null;
     let own = null;
     try {
-      const server = j.ownServer ? (own = await startServer(`server-j${i}`)) : shared;
+      // A journey that stops its server has one of its own.
+      const server = j.ownServer || j.stopsServer ? (own = await startServer(`server-j${i}`)) : shared;
       app = await startApp(dir, server, !!j.fresh);
       const wd = app.wd;
       // The picture, once the journey has asserted what it needs; views get
       // a moment to replace their loading placeholders (pitfall 6) — not a
       // check. A journey may take it itself at the moment that tells most.
-      let snapped = false;
+      // (A journey without a shot of its own, `shot: null`, takes its own.)
+      let snapped = !j.shot;
       const snap = async () => {
         await waitFor('no loading placeholders', async () => (await wd.findAll('.sk')).length === 0, 10000).catch(() => {});
         await wd.screenshot(join(SHOTS, j.shot));
         snapped = true;
       };
-      await j.run({ wd, server, tmp: dir, machineId: app.machineId, ldctlHome: app.ldctlHome, ldctl: LDCTL, snap });
+      // What the app printed so far (its stderr reaches the driver's).
+      const appLog = () => app.driver.log.join('');
+      await j.run({ wd, server, tmp: dir, machineId: app.machineId, ldctlHome: app.ldctlHome, ldctl: LDCTL, snap, appLog });
       if (!snapped) await snap();
       passed++;
       console.log(`  ✓ ${j.name} (${Date.now() - t0} ms)`);
@@ -143,7 +163,7 @@ try {
         // What the window showed, for a failure seen only in a CI log.
         const [bar] = await app.wd.findAll('footer.statusbar').catch(() => []);
         if (bar) console.log(`    status bar: ${(await app.wd.text(bar).catch(() => '?')).replace(/\s+/g, ' ')}`);
-        await app.wd.screenshot(join(tmp, `failed-${j.shot}`)).catch(() => {});
+        await app.wd.screenshot(join(tmp, `failed-${j.shot ?? `j${i}.png`}`)).catch(() => {});
         writeFileSync(join(tmp, `driver-j${i}.log`), app.driver.log.join(''));
         const tail = app.driver.log.join('').trim().split('\n').slice(-10);
         console.log(`    app and driver log, last lines:\n      ${tail.join('\n      ')}`);

@@ -20,11 +20,13 @@ pub enum Purpose {
 }
 
 const BUILD: &[&str] = &["build-essential", "pkg-config"];
-/// The webkit/soup headers, and a CJK font so 简体中文 renders (a bare
-/// Debian has none: the UI would show empty boxes).
+/// The webkit/soup headers, the tray's appindicator library (Tauri's tray
+/// icon loads it), and a CJK font so 简体中文 renders (a bare Debian has
+/// none: the UI would show empty boxes).
 const DESKTOP: &[&str] = &[
     "libwebkit2gtk-4.1-dev",
     "libsoup-3.0-dev",
+    "libayatana-appindicator3-dev",
     "fonts-wqy-microhei",
 ];
 /// Xvfb, the WebDriver and browser of the UI suites, xdotool for the native

@@ -47,8 +47,15 @@ impl From<TrustError> for Error {
         Error::Trust {
             code: e.code(),
             message: e.to_string(),
+            params: e.params(),
         }
     }
+}
+
+fn damaged(path: &Path) -> licensedesk_core::error::Params {
+    let mut p = licensedesk_core::error::Params::new();
+    p.insert("path".into(), path.display().to_string().into());
+    p
 }
 
 /// The trust file of one profile.
@@ -79,11 +86,13 @@ impl TrustStore {
                         "the trusted key set {} is damaged ({e}): remove the profile and add it again",
                         self.path.display()
                     ),
+                    params: damaged(&self.path),
                 }
             })?)),
             Ok(_) => Err(Error::Trust {
                 code: "TRUST_DAMAGED",
                 message: format!("the trusted key set {} is too large", self.path.display()),
+                params: damaged(&self.path),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),

@@ -12,23 +12,29 @@ use chrono::{DateTime, Datelike, Utc};
 use crate::error::Coded;
 use crate::validity::Validity;
 
-/// A value outside its bound.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A value outside its bound (its params: `field`, `expected`, `got`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{field} must be {expected} (got {got}): {hint}")]
 pub struct BoundsError {
     /// The field's name as the API spells it (`messages_per_day`).
     pub field: &'static str,
     /// The stable code naming the field.
+    #[serde(skip)]
     pub code: &'static str,
     /// The allowed range, in words (`0 to 10000000`).
     pub expected: String,
     /// What was given, shortened to at most 40 characters.
     pub got: String,
     /// What to do.
+    #[serde(skip)]
     pub hint: &'static str,
 }
 
 impl Coded for BoundsError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         self.code
     }

@@ -10,7 +10,8 @@ use crate::error::Coded;
 use crate::package::{Package, PackageError};
 
 /// Errors of code-pool rules.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum CodesError {
     /// A code was to be consumed from an empty pool.
     #[error(
@@ -51,6 +52,10 @@ pub enum CodesError {
 }
 
 impl Coded for CodesError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::NoCodesAvailable => "NO_CODES_AVAILABLE",

@@ -19,6 +19,9 @@ pub mod device;
 pub mod package;
 pub mod validity;
 
+// What the app watches for its user (issue 16).
+pub mod alert;
+
 // Gateway licenses (domain.md §2).
 pub mod gateway;
 pub mod lease;

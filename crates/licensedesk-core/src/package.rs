@@ -16,7 +16,8 @@ use crate::validity::Validity;
 pub const BYTES_PER_MB: u64 = 1_048_576;
 
 /// Errors of package rules.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum PackageError {
     /// A firmware image must have at least one byte.
     #[error(
@@ -40,6 +41,10 @@ pub enum PackageError {
 }
 
 impl Coded for PackageError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::OtaSizeInvalid { .. } => "OTA_SIZE_INVALID",

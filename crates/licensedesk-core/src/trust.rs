@@ -35,7 +35,8 @@ pub const MAX_SIGNED_KEYSET_LEN: usize = 256 * 1024;
 pub const MAX_CHAIN_LINKS: usize = 256;
 
 /// Why a key set was not trusted. Nothing trusted changes on any of them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(untagged)]
 pub enum TrustError {
     #[error(
         "the key set is too large ({len} bytes; at most {MAX_SIGNED_KEYSET_LEN}): check that the right file was chosen"
@@ -62,6 +63,13 @@ pub enum TrustError {
 }
 
 impl Coded for TrustError {
+    fn params(&self) -> crate::error::Params {
+        match self {
+            Self::Keys(e) => e.params(),
+            other => crate::error::params_of(other),
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "KEYSET_TOO_LARGE",

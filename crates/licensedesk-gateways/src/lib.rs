@@ -19,10 +19,12 @@
 //!   the requests, listed per gateway.
 //! - Trust: the key set licenses are verified with comes from the app's
 //!   trust source (the active profile's pinned set, [`Registry::trust_from`]).
+//! - Alerts ([`alerts::observe`]): core's rules over each gateway's license.
 //!
 //! Rules live in `licensedesk-core`; this crate stores and orchestrates.
 
 mod activation;
+pub mod alerts;
 pub mod dto;
 mod error;
 pub mod files;

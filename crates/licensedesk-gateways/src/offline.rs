@@ -148,32 +148,21 @@ impl Registry {
                         InstallSource::Offline,
                     ) {
                         Ok(_) => ("installed", None),
-                        Err(e) => (
-                            "failed",
-                            Some(ErrorView {
-                                code: e.code(),
-                                message: e.to_string(),
-                            }),
-                        ),
+                        Err(e) => ("failed", Some(ErrorView::from(&e))),
                     }
                 }
                 (VerifiedOutcome::Issued { .. }, None) => {
                     let e = Error::GatewayUnknown {
                         fingerprint: m.entry.fingerprint.clone(),
                     };
-                    (
-                        "failed",
-                        Some(ErrorView {
-                            code: e.code(),
-                            message: e.to_string(),
-                        }),
-                    )
+                    ("failed", Some(ErrorView::from(&e)))
                 }
                 (VerifiedOutcome::Refused { code, message }, _) => (
                     "refused",
                     Some(ErrorView {
                         code: code.clone(),
                         message: message.clone(),
+                        params: Default::default(),
                     }),
                 ),
             };
@@ -263,9 +252,14 @@ impl Registry {
                 .map(|(m, (id, name, _))| {
                     let (result, error) = match m.outcome {
                         VerifiedOutcome::Issued { .. } => ("issued", None),
-                        VerifiedOutcome::Refused { code, message } => {
-                            ("refused", Some(ErrorView { code, message }))
-                        }
+                        VerifiedOutcome::Refused { code, message } => (
+                            "refused",
+                            Some(ErrorView {
+                                code,
+                                message,
+                                params: Default::default(),
+                            }),
+                        ),
                     };
                     RequestAnswer {
                         request_file: f.path.display().to_string(),

@@ -16,6 +16,12 @@ pub struct ErrorBody {
     pub code: String,
     /// Human-readable explanation; may be reworded.
     pub message: String,
+    /// The values the message is made of, by name, for a client that words
+    /// it in its user's language; only some codes send it (e.g.
+    /// `NO_CODES_AVAILABLE`: `pk`, `unassigned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +124,18 @@ impl ApiError {
         }
     }
 
+    /// The values of the message a client may word itself ([`ErrorBody::params`]).
+    pub fn params(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let v = match self {
+            Self::NoCodesAvailable { pk, unassigned } => {
+                serde_json::json!({"pk": pk, "unassigned": unassigned})
+            }
+            Self::RateLimited { retry_after } => serde_json::json!({"retry_after": retry_after}),
+            _ => return None,
+        };
+        v.as_object().cloned()
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -177,6 +195,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code().to_owned(),
             message: self.to_string(),
+            params: self.params(),
         };
         let mut resp = (status, Json(body)).into_response();
         if let Self::RateLimited { retry_after } = self

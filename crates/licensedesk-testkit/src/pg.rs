@@ -143,13 +143,15 @@ impl Cluster {
             stop = self.stop_command(),
             dir = self.dir.display(),
         );
-        Command::new("sh")
+        let mut child = Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("watchdog");
+        // Reaped if it ends first (it outlives this process otherwise).
+        std::thread::spawn(move || child.wait());
     }
 
     fn stop_command(&self) -> String {

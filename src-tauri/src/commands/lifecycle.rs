@@ -19,6 +19,7 @@ use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
+use crate::words::Dialog;
 
 /// What the files dropped on the Gateway License page (or picked) did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -111,8 +112,9 @@ pub async fn answer_requests_dialog<R: Runtime>(
         .dialogs
         .pick_many(
             &window,
-            "Answer activation requests",
-            ("Activation requests", &["ldreq", "json"]),
+            state.language(),
+            Dialog::AnswerRequests,
+            &["ldreq", "json"],
         )
         .await
     else {
@@ -132,8 +134,9 @@ pub async fn import_usage_dialog<R: Runtime>(
         .dialogs
         .pick(
             &window,
-            "Import gateway usage",
-            ("Usage files", &["ldusage", "json"]),
+            state.language(),
+            Dialog::ImportUsage,
+            &["ldusage", "json"],
         )
         .await
     else {
@@ -212,6 +215,7 @@ async fn answer_offline(
                         let error = o.code.map(|code| ErrorView {
                             code,
                             message: o.message.unwrap_or_default(),
+                            params: Default::default(),
                         });
                         (o.fingerprint, o.file, error)
                     })
@@ -329,7 +333,7 @@ pub async fn export_license_dialog<R: Runtime>(
     let file_name = format!("{}.lic", sanitize(&name));
     let Some(path) = state
         .dialogs
-        .save(&window, "Export license", &file_name)
+        .save(&window, state.language(), Dialog::ExportLicense, &file_name)
         .await
     else {
         return Ok(None);

@@ -1,6 +1,7 @@
 //! The app's commands, one module per area. Never in `lib.rs` (tauri's
 //! `__cmd__` macros would clash).
 
+pub mod alerts;
 pub mod field;
 pub mod gateways;
 pub mod lifecycle;
@@ -71,5 +72,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         field::field_reconcile,
         field::field_audit,
         field::field_export_ledger,
+        alerts::list_alerts,
+        alerts::sync_all,
+        alerts::all_accounts,
     ]
 }

@@ -9,6 +9,7 @@ use crate::error::CmdResult;
 use crate::session::ProfileList;
 use crate::settings::{self, Settings};
 use crate::state::AppState;
+use crate::words::Dialog;
 
 #[tauri::command]
 pub fn list_profiles(state: State<'_, AppState>) -> CmdResult<ProfileList> {
@@ -57,7 +58,7 @@ pub async fn import_keyset_dialog<R: Runtime>(
 ) -> CmdResult<Option<KeySetView>> {
     let Some(path) = state
         .dialogs
-        .pick(&window, "Import key set", ("Key sets", &["json"]))
+        .pick(&window, state.language(), Dialog::ImportKeySet, &["json"])
         .await
     else {
         return Ok(None);
@@ -83,7 +84,9 @@ pub fn trusted_keys(state: State<'_, AppState>) -> CmdResult<Option<KeySetView>>
 
 #[tauri::command]
 pub fn remove_profile(state: State<'_, AppState>, id: String) -> CmdResult<ProfileList> {
-    state.sessions.remove(&id)
+    let list = state.sessions.remove(&id)?;
+    state.background.alerts.forget_scope(&id)?;
+    Ok(list)
 }
 
 #[tauri::command]
@@ -91,7 +94,17 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
     settings::load(&state.data_dir)
 }
 
+/// Saves the settings (refused, changing nothing, when a value is out of
+/// range); the background's next round comes at once, with the new
+/// interval and thresholds.
 #[tauri::command]
 pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult<Settings> {
-    settings::save(&state.data_dir, &settings)
+    let before = settings::load(&state.data_dir);
+    let saved = settings::save(&state.data_dir, &settings)?;
+    if (before.sync_every_minutes, before.alerts, before.language)
+        != (saved.sync_every_minutes, saved.alerts, saved.language)
+    {
+        state.background.wake();
+    }
+    Ok(saved)
 }

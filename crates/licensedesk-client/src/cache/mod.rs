@@ -79,16 +79,22 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
 
 /// Applies pending migrations in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_with(conn, MIGRATIONS)
+}
+
+/// Applies the pending ones of `migrations` (in order; `user_version` = how
+/// many are applied) in one transaction.
+pub(crate) fn migrate_with(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
+    let known = migrations.len() as i64;
     if version > known {
         return Err(Error::CacheTooNew {
             found: version,
             known,
         });
     }
-    for (_, sql) in &MIGRATIONS[version as usize..] {
+    for (_, sql) in &migrations[version as usize..] {
         tx.execute_batch(sql)?;
     }
     tx.pragma_update(None, "user_version", known)?;

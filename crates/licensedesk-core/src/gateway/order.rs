@@ -34,7 +34,8 @@ pub enum Held {
 }
 
 /// Why a gateway gets no license of an order.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum ActivationRefused {
     #[error(
         "order {order} has no license left ({activated} of {quantity} activated): buy more, or re-activate a gateway that already has one"
@@ -51,6 +52,10 @@ pub enum ActivationRefused {
 }
 
 impl Coded for ActivationRefused {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::Exhausted { .. } => "ORDER_EXHAUSTED",

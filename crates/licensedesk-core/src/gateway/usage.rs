@@ -46,7 +46,8 @@ impl UsageSample {
 }
 
 /// Why usage was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(untagged)]
 pub enum UsageError {
     #[error(
         "the usage file is too large ({len} bytes; at most {MAX_USAGE_FILE_LEN}): check that the right file was chosen"
@@ -73,6 +74,10 @@ pub enum UsageError {
 }
 
 impl Coded for UsageError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "USAGE_FILE_TOO_LARGE",

@@ -73,6 +73,9 @@ async fn renewal_at_expiry_then_offline_then_back_after_crediting() {
         (st, e["code"].as_str()),
         (StatusCode::CONFLICT, Some("NO_CODES_AVAILABLE"))
     );
+    // The values of its message, for a client that words it itself (the
+    // account's enterprise free codes are unassigned).
+    assert_eq!(e["params"], json!({"pk": "pren", "unassigned": 10}), "{e}");
     // Codes credited: the next connection consumes one, from now.
     s.post_ok(
         "/v1/admin/batches",
