@@ -213,6 +213,8 @@ pub struct LeaseView {
     /// The registry's gateway of this hardware, if any.
     pub gateway_id: Option<String>,
     pub gateway_name: Option<String>,
+    /// That gateway is this machine (the UI names it in the user's language).
+    pub this_machine: bool,
     pub points: u32,
     pub claimed_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -262,6 +264,9 @@ pub struct OrderActivationView {
     /// answer has none: the registry names it).
     #[serde(default)]
     pub gateway_name: Option<String>,
+    /// That gateway is this machine (the UI names it in the user's language).
+    #[serde(default)]
+    pub this_machine: bool,
     pub license_id: String,
     pub issued_at: DateTime<Utc>,
     pub reissued: u32,

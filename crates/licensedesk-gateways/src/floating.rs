@@ -12,14 +12,15 @@ use crate::registry::Registry;
 use crate::server::{PoolReply, ServerApi};
 
 impl Registry {
-    fn gateway_of(&self, fp: &str) -> (Option<String>, Option<String>) {
+    /// The registry's gateway of hardware `fp`: (id, name, this machine).
+    fn gateway_of(&self, fp: &str) -> (Option<String>, Option<String>, bool) {
         let state = self.lock();
         match Self::by_hardware(&state, fp) {
-            Some(i) => (
-                Some(state.gateways[i].id.clone()),
-                Some(state.gateways[i].name.clone()),
-            ),
-            None => (None, None),
+            Some(i) => {
+                let r = &state.gateways[i];
+                (Some(r.id.clone()), Some(r.name.clone()), r.this_machine)
+            }
+            None => (None, None, false),
         }
     }
 
@@ -28,12 +29,13 @@ impl Registry {
             .leases
             .into_iter()
             .map(|l| {
-                let (gateway_id, gateway_name) = self.gateway_of(&l.fingerprint);
+                let (gateway_id, gateway_name, this_machine) = self.gateway_of(&l.fingerprint);
                 let left = (l.expires_at - p.server_time).num_seconds().max(0);
                 LeaseView {
                     fingerprint: l.fingerprint,
                     gateway_id,
                     gateway_name,
+                    this_machine,
                     points: l.points,
                     claimed_at: l.claimed_at,
                     expires_at: l.expires_at,
@@ -101,7 +103,7 @@ impl Registry {
     ) -> Result<OrderView> {
         let mut o = api.lookup_order(order_no.trim(), email.trim()).await?;
         for a in &mut o.activations {
-            a.gateway_name = self.gateway_of(&a.fingerprint).1;
+            (_, a.gateway_name, a.this_machine) = self.gateway_of(&a.fingerprint);
         }
         Ok(o)
     }

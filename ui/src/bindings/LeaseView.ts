@@ -7,7 +7,11 @@ export type LeaseView = { fingerprint: string,
 /**
  * The registry's gateway of this hardware, if any.
  */
-gateway_id: string | null, gateway_name: string | null, points: number, claimed_at: string, expires_at: string, 
+gateway_id: string | null, gateway_name: string | null, 
+/**
+ * That gateway is this machine (the UI names it in the user's language).
+ */
+this_machine: boolean, points: number, claimed_at: string, expires_at: string, 
 /**
  * Whole seconds until the lease lapses without a heartbeat (by the
  * server's clock).

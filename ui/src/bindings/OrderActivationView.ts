@@ -8,4 +8,8 @@ export type OrderActivationView = { fingerprint: string,
  * The registry's gateway of this hardware, if any (the server's
  * answer has none: the registry names it).
  */
-gateway_name: string | null, license_id: string, issued_at: string, reissued: number, };
+gateway_name: string | null, 
+/**
+ * That gateway is this machine (the UI names it in the user's language).
+ */
+this_machine: boolean, license_id: string, issued_at: string, reissued: number, };

@@ -146,7 +146,7 @@ describe('GatewayView', () => {
 
   it('shows each pool with its live leases and time left, and releases one', async () => {
     const pool = (leases: unknown[]) => ({ name: 'edge-fleet', points: 200, in_use: 60, ttl_seconds: 300, plugins: [], leases });
-    const lease = { fingerprint: 'hw1:77', gateway_id: null, gateway_name: 'Line 7', points: 60, claimed_at: '2026-11-22T10:00:00Z', expires_at: '2026-11-22T10:05:00Z', seconds_left: 125, connections: 3, tags: 27, usage_at: '2026-11-22T10:01:00Z' };
+    const lease = { fingerprint: 'hw1:77', gateway_id: null, gateway_name: 'Line 7', this_machine: false, points: 60, claimed_at: '2026-11-22T10:00:00Z', expires_at: '2026-11-22T10:05:00Z', seconds_left: 125, connections: 3, tags: 27, usage_at: '2026-11-22T10:01:00Z' };
     const released: unknown[] = [];
     backend({ floating_pools: () => [pool([lease])] });
     mockIPC((cmd, args) => {
@@ -187,7 +187,7 @@ describe('GatewayView', () => {
         return {
           order_no: 'ORD-1', product: 'edge-gateway-pro', customer: 'Buyer', activation_code: 'NFHP-KTY4-CCSG-T8Z5-ZQKBB', quantity: 10, used: 3, remaining: 7,
           max_connections: 200, max_tags: 2000, plugins: [], validity_days: 365,
-          activations: [{ fingerprint: 'hw1:aa', gateway_name: 'ld-workstation', license_id: 'lic-1', issued_at: '2026-11-01T00:00:00Z', reissued: 0 }],
+          activations: [{ fingerprint: 'hw1:aa', gateway_name: 'ld-workstation', this_machine: false, license_id: 'lic-1', issued_at: '2026-11-01T00:00:00Z', reissued: 0 }],
         };
       }
       return null;

@@ -358,8 +358,8 @@ export function install(s: Scenario): void {
       {
         name: 'plant-a', points: 500, in_use: 320, ttl_seconds: 300, plugins: ['modbus-tcp', 'mqtt'],
         leases: [
-          { fingerprint: thisMachine.fingerprint, gateway_id: thisMachine.id, gateway_name: thisMachine.name, points: 200, claimed_at: ago(300), expires_at: inDays(0.002), seconds_left: 187, connections: 48, tags: 180, usage_at: ago(1) },
-          { fingerprint: 'hw1:77d04be19a3c5e20', gateway_id: null, gateway_name: null, points: 120, claimed_at: ago(90), expires_at: inDays(0.001), seconds_left: 64, connections: null, tags: null, usage_at: null },
+          { fingerprint: thisMachine.fingerprint, gateway_id: thisMachine.id, gateway_name: thisMachine.name, this_machine: true, points: 200, claimed_at: ago(300), expires_at: inDays(0.002), seconds_left: 187, connections: 48, tags: 180, usage_at: ago(1) },
+          { fingerprint: 'hw1:77d04be19a3c5e20', gateway_id: null, gateway_name: null, this_machine: false, points: 120, claimed_at: ago(90), expires_at: inDays(0.001), seconds_left: 64, connections: null, tags: null, usage_at: null },
         ],
       },
     ],
@@ -368,7 +368,7 @@ export function install(s: Scenario): void {
     lookup_order: () => ({
       order_no: 'ORD-2025-0001', product: 'edge-gateway-pro', customer: 'Acme Water Works', activation_code: '7K3M-Q9TX-2B4R-8HJN-5WZ0C', quantity: 10, used: 4, remaining: 6,
       max_connections: 200, max_tags: 2000, plugins: ['modbus-tcp', 'opcua', 'mqtt'], validity_days: 365,
-      activations: [{ fingerprint: thisMachine.fingerprint, gateway_name: thisMachine.name, license_id: 'LIC-2026-00417', issued_at: '2026-01-15T08:00:00Z', reissued: 0 }],
+      activations: [{ fingerprint: thisMachine.fingerprint, gateway_name: thisMachine.name, this_machine: true, license_id: 'LIC-2026-00417', issued_at: '2026-01-15T08:00:00Z', reissued: 0 }],
     }),
     license_file_text: () => '-----BEGIN LICENSEDESK LICENSE-----\n…\n-----END LICENSEDESK LICENSE-----\n',
     export_license_dialog: () => '/home/me/ld-workstation.lic',

@@ -152,7 +152,8 @@ export const tests = [
       await expect.text(details, 'hw1:5f2c9a7e41b0d8c3');
       const floating = page.getByRole('region', { name: 'Floating license' });
       await expect.text(floating, '320 / 500 points in use');
-      await expect.text(floating.locator('tr', { hasText: 'ld-workstation' }), '3:07');
+      await expect.text(floating.locator('tr[data-fingerprint="hw1:5f2c9a7e41b0d8c3"]'), '3:07');
+      await expect.text(floating.locator('tr[data-fingerprint="hw1:5f2c9a7e41b0d8c3"]'), 'This machine');
       await expect.text(page.getByRole('region', { name: 'Usage over time' }), '96 reports');
       await shot('gateway');
     },
