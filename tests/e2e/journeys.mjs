@@ -45,18 +45,8 @@ async function licenseFor(server, fingerprint, opts) {
 
 const fingerprintOf = (bin, machineId) => ldctl(bin, ['fingerprint', '--machine-id-file', machineId]).fingerprint;
 
-/**
- * Opens a page from the sidebar and waits for it. The sidebar's profile box
- * settles its height once the profiles are read, which can move the button
- * under a click in flight: the click is repeated until the page shows.
- */
-async function nav(wd, label, view) {
-  await waitFor(`the ${label} page`, async () => {
-    if ((await wd.findAll(`[data-view="${view}"]`)).length > 0) return true;
-    await wd.button(label);
-    return (await wd.findAll(`[data-view="${view}"]`)).length > 0;
-  });
-}
+/** Opens a page from the sidebar (see `Session.page`). */
+const nav = (wd, label, view) => wd.page(label, view);
 
 const toGateway = (wd) => nav(wd, 'Gateway License', 'gateway');
 
@@ -129,7 +119,7 @@ export const journeys = [
     name: 'products: a product’s Billing shows the server’s statements, top-ups and this month so far',
     shot: '07-products-billing.png',
     async run({ wd, server }) {
-      await wd.button('Products');
+      await nav(wd, 'Products', 'products');
       await wd.find('[data-pk="pcc0002"]');
       const statements = await server.get('/v1/products/pcc0002/statements');
       const card = await server.get('/v1/products/pcc0002');

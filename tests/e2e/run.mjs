@@ -48,8 +48,17 @@ const freePort = () =>
 
 const tmp = mkdtempSync(join(tmpdir(), 'licensedesk-e2e-'));
 const children = new Set();
+// Each child leads a process group of its own, so that stopping it stops
+// what it started too (tauri-driver's WebKitWebDriver, the app).
 const spawnLogged = (bin, args, env) => {
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.stopAll = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  };
   const log = [];
   child.stdout.on('data', (d) => log.push(String(d)));
   child.stderr.on('data', (d) => log.push(String(d)));
@@ -92,7 +101,7 @@ async function startServer(name) {
     /** A POST without a token (order lookup, activation by code). */
     anon: (p, b) => http('POST', p, b, null),
     admin: (p, b) => http('POST', p, b, tokens.admin_token),
-    stop: () => proc.kill('SIGKILL'),
+    stop: () => proc.stopAll(),
   };
 }
 
@@ -171,13 +180,13 @@ try {
     } finally {
       if (app) {
         await app.wd.close();
-        app.driver.kill('SIGKILL');
+        app.driver.stopAll();
       }
       if (own) own.stop();
     }
   }
 } finally {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) c.stopAll();
   if (failed) {
     console.log(`    (logs and screenshots of failures: ${tmp})`);
     writeFileSync(join(tmp, 'server.log'), shared.proc.log.join(''));
