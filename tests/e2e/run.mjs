@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Session, waitFor } from './wd.mjs';
 import { journeys as plain } from './journeys.mjs';
 import { watching } from './watching.mjs';
@@ -27,9 +27,11 @@ const journeys = [
   ...all.filter((j) => j.last),
 ];
 
-const APP = process.env.LICENSEDESK_APP;
-const SERVER_BIN = process.env.LICENSEDESK_SERVER_BIN;
-const LDCTL = process.env.LICENSEDESK_LDCTL ?? (SERVER_BIN && join(dirname(SERVER_BIN), 'ldctl'));
+// Absolute: the children run in the journeys' dirs.
+const abs = (p) => p && resolve(p);
+const APP = abs(process.env.LICENSEDESK_APP);
+const SERVER_BIN = abs(process.env.LICENSEDESK_SERVER_BIN);
+const LDCTL = abs(process.env.LICENSEDESK_LDCTL) ?? (SERVER_BIN && join(dirname(SERVER_BIN), 'ldctl'));
 const SHOTS = process.env.LICENSEDESK_SCREENSHOTS ?? 'docs/screenshots';
 if (!APP || !SERVER_BIN) {
   console.error('set LICENSEDESK_APP and LICENSEDESK_SERVER_BIN (cargo xtask e2e does)');
@@ -50,8 +52,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'licensedesk-e2e-'));
 const children = new Set();
 // Each child leads a process group of its own, so that stopping it stops
 // what it started too (tauri-driver's WebKitWebDriver, the app).
-const spawnLogged = (bin, args, env) => {
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+// `cwd` is where a save dialog starts: a journey's own dir, never the checkout.
+const spawnLogged = (bin, args, env, cwd = tmp) => {
+  const child = spawn(bin, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stopAll = () => {
     try {
       process.kill(-child.pid, 'SIGKILL');
@@ -125,7 +128,7 @@ async function startApp(dir, server, fresh) {
   };
   if (!fresh) Object.assign(env, { LICENSEDESK_SERVER_URL: server.base, LICENSEDESK_TOKEN: server.token });
   const driverPort = await freePort();
-  const driver = spawnLogged('tauri-driver', ['--port', String(driverPort), '--native-port', String(await freePort())], env);
+  const driver = spawnLogged('tauri-driver', ['--port', String(driverPort), '--native-port', String(await freePort())], env, dir);
   const wdBase = `http://127.0.0.1:${driverPort}`;
   await waitFor('tauri-driver', () => fetch(`${wdBase}/status`).then((r) => r.ok).catch(() => false), 30000);
   const wd = await Session.create(wdBase, APP);
