@@ -491,30 +491,43 @@ pub fn write_tokens(dir: &Path, s: &Summary, admin: &str) -> anyhow::Result<()> 
     crate::keystore::write_private(&path, body.as_bytes())
 }
 
+/// Prints the demo's tokens and where things are. A stdout nobody reads any
+/// more (a script that took the `listening on` line and closed the pipe)
+/// is no reason to stop serving: write errors are ignored.
 pub fn print(s: &Summary, admin: &str, dir: &Path, addr: SocketAddr) {
-    println!(
-        "demo data {}",
-        if s.seeded_now {
-            "seeded"
-        } else {
-            "already present (nothing added)"
-        }
-    );
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let seeded = if s.seeded_now {
+        "seeded"
+    } else {
+        "already present (nothing added)"
+    };
+    let _ = writeln!(out, "demo data {seeded}");
     for a in &s.accounts {
-        println!(
+        let _ = writeln!(
+            out,
             "  {} account {:?} ({}): token {}",
             a.kind, a.name, a.data_center, a.token
         );
     }
-    println!("  admin token: {admin}");
-    println!(
+    let _ = writeln!(out, "  admin token: {admin}");
+    let _ = writeln!(
+        out,
         "  floating pool {DEMO_POOL:?}: pool token {DEMO_POOL_TOKEN} (for `ldctl lease claim`)"
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  public key set: http://{addr}/v1/keys (file {})",
         dir.join("keys")
             .join(crate::keystore::KEYSET_FILE)
             .display()
     );
-    println!("  tokens written to {}", dir.join(TOKENS_FILE).display());
+    let _ = writeln!(
+        out,
+        "  tokens written to {}",
+        dir.join(TOKENS_FILE).display()
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, out.as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
 }

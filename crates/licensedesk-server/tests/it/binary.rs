@@ -233,3 +233,54 @@ async fn demo_prints_tokens_that_work_and_seeds_orders_and_a_pool() {
     .await;
     assert_eq!(lease["points"], 10, "{lease}");
 }
+
+/// A script may read the `listening on` line and close the pipe (or start
+/// the server with no reader at all): the demo's printout then fails to
+/// write, and the server serves on all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_does_not_stop_the_demo_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        server_bin()
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--demo",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(writer)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn server"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let c = reqwest::Client::new();
+    // The demo's printout comes before the first request is served.
+    wait_healthy(&c, &base).await;
+    let a = get_json(
+        &c,
+        format!("{base}/v1/account"),
+        licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
+    )
+    .await;
+    assert_eq!(a["data_center"], "cn-east", "{a}");
+    assert!(
+        child.0.try_wait().expect("status").is_none(),
+        "the server exited"
+    );
+}
