@@ -332,6 +332,52 @@ pub enum StatusFilter {
     Consumed,
 }
 
+/// What a [`StatusFilter`] asks of a code at an instant, as terms a query
+/// can use ([`StatusFilter::terms`]): whether it was consumed, and bounds
+/// on its expiry. A code matches when it meets every term that is set,
+/// which is exactly when [`code_status`] puts it in the filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusTerms {
+    /// `Some(true)`: consumed; `Some(false)`: never consumed.
+    pub consumed: Option<bool>,
+    /// Its expiry is after this instant, or it has none (a consumed code
+    /// without one is active, as [`code_status`] has it).
+    pub expires_after: Option<DateTime<Utc>>,
+    /// Its expiry is at or before this instant.
+    pub expired_by: Option<DateTime<Utc>>,
+}
+
+impl StatusFilter {
+    /// The filter's terms at `now`.
+    pub fn terms(self, now: DateTime<Utc>) -> StatusTerms {
+        let (consumed, expires_after, expired_by) = match self {
+            Self::Is(CodeStatus::Unused) => (Some(false), None, None),
+            Self::Is(CodeStatus::Active) => (Some(true), Some(now), None),
+            Self::Is(CodeStatus::Expired) => (Some(true), None, Some(now)),
+            Self::Consumed => (Some(true), None, None),
+        };
+        StatusTerms {
+            consumed,
+            expires_after,
+            expired_by,
+        }
+    }
+
+    /// Whether a code consumed at `consumed_at` (if ever), expiring at
+    /// `expires_at`, is in the filter at `now`.
+    pub fn matches(
+        self,
+        consumed_at: Option<DateTime<Utc>>,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        match self {
+            Self::Is(s) => code_status(consumed_at, expires_at, now) == s,
+            Self::Consumed => consumed_at.is_some(),
+        }
+    }
+}
+
 impl StatusFilter {
     const STATUSES: [(&'static str, CodeStatus); 3] = [
         ("unused", CodeStatus::Unused),

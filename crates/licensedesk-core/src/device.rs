@@ -223,10 +223,34 @@ pub fn decide_connect(
 /// `now`: not yet expired, and expiring within `window_days` days
 /// (default [`NEAR_EXPIRY_DEFAULT_DAYS`]).
 pub fn is_near_expiry(expires_at: DateTime<Utc>, now: DateTime<Utc>, window_days: u32) -> bool {
+    near_expiry_window(now, window_days).contains(expires_at)
+}
+
+/// The expiries in the near-expiry view at `now` as an interval a query
+/// can use: after `now`, at or before the horizon `window_days` days on
+/// (the calendar's end when that is beyond it). [`is_near_expiry`] is this
+/// interval's membership.
+pub fn near_expiry_window(now: DateTime<Utc>, window_days: u32) -> ExpiryWindow {
     let horizon = TimeDelta::try_days(i64::from(window_days))
         .and_then(|d| now.checked_add_signed(d))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    now < expires_at && expires_at <= horizon
+    ExpiryWindow {
+        after: now,
+        until: horizon,
+    }
+}
+
+/// Expiries in `(after, until]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryWindow {
+    pub after: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+impl ExpiryWindow {
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.after < t && t <= self.until
+    }
 }
 
 /// Which expiring devices a product pool of `codes` can renew.

@@ -227,10 +227,10 @@ mod parts {
     use axum::extract::State;
     use axum::routing::post;
     use licensedesk_server::AppState;
-    use licensedesk_server::api::devices::{ConnectRequest, ConnectResponse};
     use licensedesk_server::api::extract::Json;
     use licensedesk_server::auth::Caller;
     use licensedesk_server::error::Result;
+    use licensedesk_server::store::devices::{ConnectRequest, ConnectResponse};
 
     pub const ROUTES: [(&str, &str); 2] = [
         ("  its HTTP + auth + JSON alone", "/bench/echo"),

@@ -9,7 +9,6 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
-use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -55,18 +54,7 @@ async fn account_of(state: &AppState, token_hash: &str) -> Result<Option<i64>, A
     if let Some(id) = state.cached_account(token_hash) {
         return Ok(Some(id));
     }
-    let h = token_hash.to_owned();
-    let id = state
-        .db
-        .read(move |c| {
-            Ok(
-                c.query_row("SELECT id FROM accounts WHERE token_hash = ?1", [&h], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .optional()?,
-            )
-        })
-        .await?;
+    let id = state.store.account_by_token(token_hash.to_owned()).await?;
     if let Some(id) = id {
         state.cache_account(token_hash, id);
     }

@@ -39,7 +39,9 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::db::{FILE_NAME, MIGRATIONS, instance, migrate, renew_instance};
+use crate::db::FILE_NAME;
+use crate::db::migrations::{MIGRATIONS, migrate};
+use crate::db::sqlite::{instance, renew_instance};
 
 /// The lock file in the data dir, held by `serve` and `restore`.
 pub const LOCK_FILE: &str = "server.lock";

@@ -17,13 +17,13 @@ use serde_json::json;
 use crate::AppState;
 use crate::api::floating::{NewPool, insert_pool};
 use crate::api::gateways::{NewOrder, activate_in, insert_order};
-use crate::api::products::{CreditBatch, create_product, credit_batch, credit_topup};
-use crate::api::usage::report_messages;
-use crate::api::{accounts, common, pool};
 use crate::auth::hash_token;
 use crate::changes::{self, Op};
 use crate::db::ts;
+use crate::db::{SqliteConn, ready};
 use crate::error::{ApiError, Result};
+use crate::store::products::CreditBatch;
+use crate::store::{accounts, codes, products, usage};
 
 pub const DEMO_ADMIN_TOKEN: &str = "ld_demo_admin_0000000000000000";
 pub const DEMO_ENTERPRISE_TOKEN: &str = "ld_demo_enterprise_cn_east_0000";
@@ -144,15 +144,15 @@ fn seed_tx(tx: &Connection, state: &AppState, now: DateTime<Utc>) -> Result<()> 
     let mut rng = Rng(0x1d_e5c0_de5e_ed00);
     let mut ids = Vec::new();
     for a in accounts_list() {
-        let id = accounts::create_account(
-            tx,
+        let id = ready(accounts::create(
+            &SqliteConn(tx),
             &a.name,
             &a.kind,
             &a.data_center,
             &hash_token(&a.token),
             now,
             &mut || Ok(rng.entropy()),
-        )?;
+        ))?;
         ids.push(id);
     }
     let (ent, ind) = (ids[0], ids[1]);
@@ -210,19 +210,20 @@ fn seed_tx(tx: &Connection, state: &AppState, now: DateTime<Utc>) -> Result<()> 
         seed_product(tx, *account, spec, now, &mut rng)?;
     }
     // A product without a package yet: its devices need assigned codes.
-    create_product(
-        tx,
+    ready(products::create(
+        &SqliteConn(tx),
         ind,
         "Beehive Scale",
         Some("pbs0005"),
         None,
         OveragePolicy::default(),
         now,
-    )?;
+    ))?;
     // Part of the enterprise free codes assigned to the water meter.
-    let wm = common::product_by_pk(tx, ent, "pwm0001")?;
-    pool::assign(tx, ent, wm.id, 5, now)?;
-    credit_topup(tx, ent, "pwm0001", 10, 0, now)?;
+    let c = &SqliteConn(tx);
+    let wm = ready(products::by_pk(c, ent, "pwm0001"))?;
+    ready(codes::assign(c, ent, wm.id, 5, now))?;
+    ready(products::credit_topup(c, ent, "pwm0001", 10, 0, now))?;
     seed_overage(tx, ent, now)?;
     seed_gateways(tx, state, ent, ind, now, &mut rng)
 }
@@ -235,7 +236,16 @@ fn seed_product(
     rng: &mut Rng,
 ) -> Result<()> {
     let created = now - Duration::days(s.spread_days + 5);
-    create_product(tx, account, s.name, Some(s.pk), None, s.policy, created)?;
+    let c = &SqliteConn(tx);
+    ready(products::create(
+        c,
+        account,
+        s.name,
+        Some(s.pk),
+        None,
+        s.policy,
+        created,
+    ))?;
     let batch = CreditBatch {
         account_id: account,
         pk: s.pk.into(),
@@ -243,8 +253,10 @@ fn seed_product(
         package: s.package.clone(),
         reference: Some(format!("PO-{}", s.pk.to_uppercase())),
     };
-    credit_batch(tx, &batch, created, &mut || Ok(rng.entropy()))?;
-    let p = common::product_by_pk(tx, account, s.pk)?;
+    ready(products::credit_batch(c, &batch, created, &mut || {
+        Ok(rng.entropy())
+    }))?;
+    let p = ready(products::by_pk(c, account, s.pk))?;
     // Activation instants, oldest first, so codes are consumed in order.
     let mut at: Vec<i64> = (0..s.devices)
         .map(|_| rng.below(s.spread_days as u64 * 86_400) as i64)
@@ -260,7 +272,7 @@ fn seed_product(
             |r| r.get(0),
         )?;
         let expiry = s.package.validity.expiry_from(t).map_err(ApiError::core)?;
-        let consumed = pool::consume_one(tx, p.id, id, t, expiry)?;
+        let consumed = ready(codes::consume_one(c, p.id, id, t, expiry))?;
         let (status, online, reason, act, exp) = match &consumed {
             Some(_) => (
                 "active",
@@ -306,9 +318,10 @@ fn seed_product(
 /// three devices are over today's allowance (reported as devices report).
 fn seed_overage(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<()> {
     let pk = "pcc0002";
-    credit_topup(tx, account, pk, 0, 30_000, now)?;
-    let p = common::product_by_pk(tx, account, pk)?;
-    let tz = common::account(tx, account)?.tz()?;
+    let c = &SqliteConn(tx);
+    ready(products::credit_topup(c, account, pk, 0, 30_000, now))?;
+    let p = ready(products::by_pk(c, account, pk))?;
+    let tz = ready(accounts::get(c, account))?.tz()?;
     let dks: Vec<(i64, String)> = tx
         .prepare(
             "SELECT id, dk FROM devices WHERE product_id = ?1 AND status = 'active' AND expires_at > ?2
@@ -344,7 +357,15 @@ fn seed_overage(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<()>
         }
     }
     for (i, (_, dk)) in dks.iter().enumerate() {
-        report_messages(tx, account, pk, dk, 3_000 + 150 * (i as u64 + 1), "up", now)?;
+        ready(usage::report_messages(
+            c,
+            account,
+            pk,
+            dk,
+            3_000 + 150 * (i as u64 + 1),
+            "up",
+            now,
+        ))?;
     }
     Ok(())
 }
@@ -443,7 +464,7 @@ fn seed_gateways(
             validity_days: 365,
             product: Some(d.product.into()),
         };
-        let code = common::code_from_entropy(rng.entropy());
+        let code = codes::code_from_entropy(rng.entropy());
         insert_order(tx, &o, &code, now - Duration::days(d.age_days))?;
         for _ in 0..d.activated {
             n += 1;

@@ -7,7 +7,8 @@
 //!
 //! Atomicity: the request's database write records the key (status 0, the
 //! write's result) in the same write (one transaction, rolled back
-//! together) as the mutation (see [`crate::db::Db::write`]); the final response then replaces that row. If
+//! together) as the mutation (the store's writes, given the key in their
+//! [`crate::store::Ctx`]); the final response then replaces that row. If
 //! the server dies between the two, a retry finds status 0 and re-runs the
 //! handler in replay mode: its write returns the recorded result without
 //! mutating again, so the mutation happens exactly once.
@@ -24,49 +25,27 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::api::extract::Unrouted;
 use crate::auth::{client_addr, hash_token};
-use crate::db::ts;
 use crate::error::ApiError;
+use crate::store::idempotency::{Keyed, Recorded};
 
 /// Largest request or response body the middleware buffers.
 const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Records older than this are forgotten by the maintenance sweep.
 pub const RETENTION_HOURS: i64 = 24;
 
-/// The idempotency context of the request being handled.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    scope: String,
-    key: String,
-    request_hash: String,
-    /// The recorded write result of a committed attempt whose response was lost.
-    pub replay: Option<String>,
-}
-
 tokio::task_local! {
-    static CTX: Ctx;
+    static CTX: Keyed;
 }
 
-/// The current request's idempotency context, if it carries a key.
-pub fn current() -> Option<Ctx> {
+/// The current request's idempotency record, if it carries a key (the API
+/// hands it to the store's writes in their [`crate::store::Ctx`]).
+pub fn current() -> Option<Keyed> {
     CTX.try_with(Clone::clone).ok()
-}
-
-/// Records (status 0 = committed, response pending) the write result under
-/// the request's key, in the caller's write.
-pub fn reserve(conn: &rusqlite::Connection, c: &Ctx, result: &str) -> crate::error::Result<()> {
-    conn.execute(
-        "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at)
-         VALUES (?1, ?2, ?3, 0, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-         ON CONFLICT (scope, key) DO NOTHING",
-        rusqlite::params![c.scope, c.key, c.request_hash, result.as_bytes()],
-    )?;
-    Ok(())
 }
 
 /// Serialises requests that share a key, so a retry racing the original
@@ -164,23 +143,18 @@ async fn handle(
     let lock = state.inflight.lock_for(&id);
     let guard = lock.lock().await;
 
-    let (s, k) = (scope.clone(), key.clone());
-    let stored =
-        state
-            .db
-            .read(move |c| {
-                Ok(c.query_row(
-                "SELECT request_hash, status, body, content_type FROM idempotency WHERE scope = ?1 AND key = ?2",
-                [&s, &k],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u16>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Option<String>>(3)?)),
-            )
-            .optional()?)
-            })
-            .await
-            .map_err(IntoResponse::into_response)?;
+    let stored = state
+        .store
+        .idempotent(scope.clone(), key.clone())
+        .await
+        .map_err(IntoResponse::into_response)?;
 
-    let out = if let Some((stored_hash, status, body, content_type)) =
-        stored.clone().filter(|s| s.1 != 0)
+    let out = if let Some(Recorded {
+        request_hash: stored_hash,
+        status,
+        body,
+        content_type,
+    }) = stored.clone().filter(|s| s.status != 0)
     {
         if stored_hash == request_hash {
             let mut resp = Response::new(Body::from(body));
@@ -196,17 +170,23 @@ async fn handle(
         } else {
             ApiError::IdempotencyKeyReused.into_response()
         }
-    } else if stored.as_ref().is_some_and(|s| s.0 != request_hash) {
+    } else if stored
+        .as_ref()
+        .is_some_and(|s| s.request_hash != request_hash)
+    {
         ApiError::IdempotencyKeyReused.into_response()
     } else {
-        let ctx = Ctx {
+        let keyed = Keyed {
             scope: scope.clone(),
             key: key.clone(),
             request_hash: request_hash.clone(),
-            replay: stored.map(|s| String::from_utf8_lossy(&s.2).into_owned()),
+            replay: stored.map(|s| String::from_utf8_lossy(&s.body).into_owned()),
         };
         let resp = CTX
-            .scope(ctx, next.run(Request::from_parts(parts, Body::from(bytes))))
+            .scope(
+                keyed.clone(),
+                next.run(Request::from_parts(parts, Body::from(bytes))),
+            )
             .await;
         let status = resp.status();
         let (rparts, rbody) = resp.into_parts();
@@ -220,25 +200,20 @@ async fn handle(
             && status != StatusCode::TOO_MANY_REQUESTS
             && rparts.extensions.get::<Unrouted>().is_none()
         {
-            let now = ts(state.clock.now());
-            let body = rbytes.to_vec();
             let content_type = rparts
                 .headers
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let (s, k) = (scope, key);
+            let recorded = Recorded {
+                request_hash,
+                status: status.as_u16(),
+                body: rbytes.to_vec(),
+                content_type,
+            };
             state
-                .db
-                .write(move |tx| {
-                    tx.execute(
-                        "INSERT INTO idempotency (scope, key, request_hash, status, body, created_at, content_type)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                         ON CONFLICT (scope, key) DO UPDATE SET status = ?4, body = ?5, content_type = ?7",
-                        rusqlite::params![s, k, request_hash, status.as_u16(), body, now, content_type],
-                    )?;
-                    Ok(())
-                })
+                .store
+                .finish_idempotent(keyed, recorded, state.clock.now())
                 .await
                 .map_err(IntoResponse::into_response)?;
         }

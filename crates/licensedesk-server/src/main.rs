@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use licensedesk_server::clock::SystemClock;
 use licensedesk_server::config::{Cli, Command, ServeArgs, Settings};
-use licensedesk_server::{AppState, backup, build_app, demo, keystore, maintenance, serve};
+use licensedesk_server::{AppState, backup, build_app, demo, jobs, keystore, serve};
 use tokio::net::TcpListener;
 
 fn main() -> anyhow::Result<()> {
@@ -113,7 +113,7 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
             None => {}
         }
-        maintenance::spawn(state.clone());
+        jobs::spawn(state.clone());
         serve(listener, build_app(state), shutdown_signal()).await?;
         Ok(())
     })

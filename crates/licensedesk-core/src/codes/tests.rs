@@ -327,3 +327,32 @@ proptest::proptest! {
         proptest::prop_assert_eq!(round, c);
     }
 }
+
+/// A query with a filter's terms finds exactly the codes the filter
+/// matches (core's `code_status`), around every edge of `now`.
+#[test]
+fn status_terms_select_what_code_status_says() {
+    let now = DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z")
+        .expect("now")
+        .with_timezone(&Utc);
+    let s = chrono::TimeDelta::seconds;
+    let consumed = [None, Some(now - s(100))];
+    let expiries = [None, Some(now - s(1)), Some(now), Some(now + s(1))];
+    let filters = [
+        StatusFilter::Is(CodeStatus::Unused),
+        StatusFilter::Is(CodeStatus::Active),
+        StatusFilter::Is(CodeStatus::Expired),
+        StatusFilter::Consumed,
+    ];
+    for f in filters {
+        let t = f.terms(now);
+        for c in consumed {
+            for e in expiries {
+                let by_terms = t.consumed.is_none_or(|want| c.is_some() == want)
+                    && t.expires_after.is_none_or(|a| e.is_none_or(|e| e > a))
+                    && t.expired_by.is_none_or(|b| e.is_some_and(|e| e <= b));
+                assert_eq!(by_terms, f.matches(c, e, now), "{f:?} {c:?} {e:?}");
+            }
+        }
+    }
+}

@@ -22,12 +22,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::api::common::os_entropy;
 use crate::api::extract::{Json, Path, Query};
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::ts;
 use crate::error::{ApiError, Result};
+use crate::store::codes::os_entropy;
 
 pub use reconcile::{ReconcileReport, SlotConflict};
 

@@ -20,12 +20,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::api::common::os_entropy;
 use crate::api::extract::{Bytes, Json};
 use crate::auth::{Admin, Attempter};
 use crate::changes::{self, Op};
 use crate::db::ts;
 use crate::error::{ApiError, Result};
+use crate::store::codes::os_entropy;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewOrder {
@@ -173,7 +173,10 @@ pub fn insert_order(
     if let Some(product) = &o.product {
         check_product(product).map_err(ApiError::core)?;
     }
-    crate::api::common::account(tx, o.account_id)?;
+    crate::db::ready(crate::store::accounts::get(
+        &crate::db::SqliteConn(tx),
+        o.account_id,
+    ))?;
     let id: i64 = tx
         .query_row(
             "INSERT INTO gateway_orders (account_id, order_no, email, customer, activation_code, quantity,
@@ -214,7 +217,7 @@ pub async fn create_order(
     Json(o): Json<NewOrder>,
 ) -> Result<Json<OrderView>> {
     let now = state.now();
-    let code = crate::api::common::code_from_entropy(os_entropy()?);
+    let code = crate::store::codes::code_from_entropy(os_entropy()?);
     Ok(Json(
         state
             .db

@@ -2,8 +2,6 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod billing;
-pub mod common;
 pub mod devices;
 pub mod expiry;
 pub mod extract;
@@ -13,10 +11,9 @@ pub mod gateways;
 pub mod installs;
 pub mod keys;
 pub mod licenses;
-pub mod pool;
 pub mod products;
 pub mod schemas;
-pub mod statements;
+pub mod sync;
 pub mod usage;
 
 use axum::routing::get;
@@ -106,6 +103,22 @@ impl Modify for ErrorResponses {
     }
 }
 
+/// A write's context, from its request: the time, and the
+/// `Idempotency-Key` record to keep with the effect.
+impl axum::extract::FromRequestParts<AppState> for crate::store::Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            now: state.now(),
+            key: crate::idempotency::current(),
+        })
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     pub status: &'static str,
@@ -125,8 +138,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(health))
         .routes(routes!(keys::keyset))
         .routes(routes!(keys::time))
-        .routes(routes!(crate::changes::feed))
-        .routes(routes!(crate::snapshot::snapshot))
+        .routes(routes!(sync::feed))
+        .routes(routes!(sync::snapshot))
         .routes(routes!(accounts::create))
         .routes(routes!(accounts::overview))
         .routes(routes!(accounts::verify_enterprise))
@@ -145,8 +158,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::messages))
         .routes(routes!(usage::ota))
         .routes(routes!(usage::logs))
-        .routes(routes!(billing::preview))
-        .routes(routes!(statements::list))
+        .routes(routes!(usage::billing))
+        .routes(routes!(usage::statements))
         .routes(routes!(licenses::consumption))
         .routes(routes!(gateways::create_order))
         .routes(routes!(gateways::lookup_order))

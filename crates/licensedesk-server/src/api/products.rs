@@ -1,85 +1,26 @@
-//! Products: cards, creation, package upgrade, assignment of unassigned
-//! codes, and (admin) crediting purchased batches and top-ups.
+//! Products: cards, creation by name (the account) or with its terms (the
+//! vendor), package changes and purchases (the vendor), assignment of
+//! unassigned codes (the account).
 
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use licensedesk_core::bounds;
-use licensedesk_core::codes::{BatchEffect, check_assign, check_batch};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
-use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::api::common::{
-    self, PRODUCT_COLS, ProductRow, os_entropy, policy_str, product_from_row,
-};
 use crate::api::extract::{Json, Path};
-use crate::api::pool::{self, Entropy};
 use crate::auth::{Admin, Caller};
-use crate::changes::{self, Op};
-use crate::db::ts;
 use crate::error::{ApiError, Result};
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProductCard {
-    pub pk: String,
-    pub name: String,
-    /// The product's package (absent until its first codes).
-    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
-    pub package: Option<Package>,
-    /// One-line summary, e.g. `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d`.
-    pub package_summary: Option<String>,
-    /// `block` or `bill`.
-    pub overage_policy: String,
-    pub total: u64,
-    pub used: u64,
-    pub remaining: u64,
-    pub devices: u64,
-    pub ota_topups: i64,
-    pub message_topups: i64,
-}
-
-pub fn card(c: &Connection, p: &ProductRow) -> Result<ProductCard> {
-    let counters = pool::product_counters(c, p.id)?;
-    let devices: i64 = c
-        .prepare_cached("SELECT COUNT(*) FROM devices WHERE product_id = ?1")?
-        .query_row([p.id], |r| r.get(0))?;
-    Ok(ProductCard {
-        pk: p.pk.clone(),
-        name: p.name.clone(),
-        package_summary: p.package.as_ref().map(Package::summary),
-        package: p.package.clone(),
-        overage_policy: policy_str(p.policy).to_owned(),
-        total: counters.total(),
-        used: counters.used(),
-        remaining: counters.remaining(),
-        devices: devices as u64,
-        ota_topups: p.ota_topups,
-        message_topups: p.message_topups,
-    })
-}
+use crate::store::Ctx;
+use crate::store::products::{CreditBatch, CreditedBatch, NewProduct as StoreProduct, ProductCard};
 
 /// Product cards of the account.
 #[utoipa::path(get, path = "/v1/products", tag = "products",
     responses((status = 200, body = Vec<ProductCard>)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProductCard>>> {
-    let id = caller.account_id;
-    let cards = state
-        .db
-        .read(move |c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {PRODUCT_COLS} FROM products WHERE account_id = ?1 ORDER BY name, pk"
-            ))?;
-            let rows = st
-                .query_map([id], product_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.iter().map(|p| card(c, p)).collect()
-        })
-        .await?;
-    Ok(Json(cards))
+    Ok(Json(state.store.product_cards(caller.account_id).await?))
 }
 
 /// One product card.
@@ -91,12 +32,7 @@ pub async fn get(
     caller: Caller,
     Path(pk): Path<String>,
 ) -> Result<Json<ProductCard>> {
-    let id = caller.account_id;
-    let c = state
-        .db
-        .read(move |c| card(c, &common::product_by_pk(c, id, &pk)?))
-        .await?;
-    Ok(Json(c))
+    Ok(Json(state.store.product_card(caller.account_id, pk).await?))
 }
 
 /// A customer's new product (domain.md §4): a name, nothing else; the
@@ -138,68 +74,6 @@ pub struct VendorProduct {
     pub overage_policy: Option<OveragePolicy>,
 }
 
-/// Inserts a product. `pk: None` makes one (`p` + 10 hex digits, drawn
-/// again on the rare collision).
-pub fn create_product(
-    tx: &Connection,
-    account_id: i64,
-    name: &str,
-    pk: Option<&str>,
-    package: Option<&Package>,
-    policy: OveragePolicy,
-    now: DateTime<Utc>,
-) -> Result<ProductRow> {
-    let name = bounds::NAME.check(name).map_err(ApiError::core)?;
-    if let Some(p) = package {
-        p.validate().map_err(ApiError::core)?;
-    }
-    let taken = |pk: &str| -> Result<bool> {
-        Ok(tx
-            .prepare_cached("SELECT 1 FROM products WHERE pk = ?1")?
-            .query_row([pk], |_| Ok(()))
-            .optional()?
-            .is_some())
-    };
-    let pk = match pk {
-        Some(pk) => {
-            let pk = bounds::PRODUCT_KEY.check(pk).map_err(ApiError::core)?;
-            if taken(pk)? {
-                return Err(ApiError::conflict(
-                    "PRODUCT_KEY_TAKEN",
-                    format!("product key {pk} is already in use: choose another or omit it"),
-                ));
-            }
-            pk.to_owned()
-        }
-        None => loop {
-            let pk = format!("p{}", &hex::encode(os_entropy()?)[..10]);
-            if !taken(&pk)? {
-                break pk;
-            }
-        },
-    };
-    let package_json = package.map(serde_json::to_string).transpose()?;
-    let policy = policy_str(policy);
-    // Its first month to close is the one it is created in.
-    let closed_through =
-        crate::api::statements::closed_before(now, common::account(tx, account_id)?.tz()?)?;
-    let id: i64 = tx.prepare_cached("INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at, closed_through)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) RETURNING id")?.query_row(
-        params![account_id, pk, name, package_json, policy, ts(now), closed_through],
-        |r| r.get(0),
-    )?;
-    changes::record(
-        tx,
-        account_id,
-        "product",
-        &pk,
-        Op::Insert,
-        now,
-        &json!({"id": id, "pk": pk, "name": name, "package": package, "overage_policy": policy}),
-    )?;
-    common::product_by_pk(tx, account_id, &pk)
-}
-
 /// Create a product by name (the account's token). The server makes its
 /// PK; its package comes with the first codes it receives: a purchased
 /// batch's package, or the server's free development package when free
@@ -212,6 +86,7 @@ pub fn create_product(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    ctx: Ctx,
     Json(req): Json<NewProduct>,
 ) -> Result<Json<ProductCard>> {
     for (field, set) in [
@@ -228,16 +103,14 @@ pub async fn create(
             });
         }
     }
-    let id = caller.account_id;
-    let now = state.now();
-    let c = state
-        .db
-        .write(move |tx| {
-            let p = create_product(tx, id, &req.name, None, None, OveragePolicy::default(), now)?;
-            card(tx, &p)
-        })
-        .await?;
-    Ok(Json(c))
+    let new = StoreProduct {
+        account_id: caller.account_id,
+        name: req.name,
+        pk: None,
+        package: None,
+        policy: OveragePolicy::default(),
+    };
+    Ok(Json(state.store.create_product(&ctx, new).await?))
 }
 
 /// Set up a product for an account (vendor): its name, and optionally its
@@ -249,26 +122,17 @@ pub async fn create(
 pub async fn create_for_account(
     State(state): State<AppState>,
     _admin: Admin,
+    ctx: Ctx,
     Json(req): Json<VendorProduct>,
 ) -> Result<Json<ProductCard>> {
-    let now = state.now();
-    let c = state
-        .db
-        .write(move |tx| {
-            common::account(tx, req.account_id)?;
-            let p = create_product(
-                tx,
-                req.account_id,
-                &req.name,
-                req.pk.as_deref(),
-                req.package.as_ref(),
-                req.overage_policy.unwrap_or_default(),
-                now,
-            )?;
-            card(tx, &p)
-        })
-        .await?;
-    Ok(Json(c))
+    let new = StoreProduct {
+        account_id: req.account_id,
+        name: req.name,
+        pk: req.pk,
+        package: req.package,
+        policy: req.overage_policy.unwrap_or_default(),
+    };
+    Ok(Json(state.store.create_product(&ctx, new).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -291,37 +155,24 @@ pub struct ChangePackage {
 pub async fn change_package(
     State(state): State<AppState>,
     _admin: Admin,
+    ctx: Ctx,
     Json(req): Json<ChangePackage>,
 ) -> Result<Json<ProductCard>> {
     if let Some(p) = &req.package {
         p.validate().map_err(ApiError::core)?;
     }
-    let now = state.now();
-    let c = state
-        .db
-        .write(move |tx| {
-            let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
-            let package = req.package.clone().or_else(|| p.package.clone());
-            let policy = req.overage_policy.unwrap_or(p.policy);
-            tx.prepare_cached("UPDATE products SET package = ?1, overage_policy = ?2, updated_at = ?3 WHERE id = ?4")?.execute(
-                params![package.as_ref().map(serde_json::to_string).transpose()?, policy_str(policy), ts(now), p.id],
-            )?;
-            changes::record(
-                tx,
-                p.account_id,
-                "product",
-                &p.pk,
-                Op::Update,
-                now,
-                &json!({"pk": p.pk, "package": package, "overage_policy": policy_str(policy)}),
-            )?;
-            if let Some(new) = &req.package {
-                crate::api::devices::rebase_product(tx, &p, new, now)?;
-            }
-            card(tx, &common::product_by_pk(tx, p.account_id, &p.pk)?)
-        })
-        .await?;
-    Ok(Json(c))
+    Ok(Json(
+        state
+            .store
+            .change_package(
+                &ctx,
+                req.account_id,
+                req.pk,
+                req.package,
+                req.overage_policy,
+            )
+            .await?,
+    ))
 }
 
 /// Formerly an account changed its own package here; that is a purchase,
@@ -351,103 +202,17 @@ pub struct AssignRequest {
 pub async fn assign(
     State(state): State<AppState>,
     caller: Caller,
+    ctx: Ctx,
     Path(pk): Path<String>,
     Json(req): Json<AssignRequest>,
 ) -> Result<Json<ProductCard>> {
-    let id = caller.account_id;
-    let now = state.now();
     let free = state.settings.free_package.clone();
-    let c = state
-        .db
-        .write(move |tx| {
-            let mut p = common::product_by_pk(tx, id, &pk)?;
-            let available = pool::unassigned(tx, id)?;
-            let n = check_assign(req.count, available).map_err(ApiError::core)?;
-            if p.package.is_none() {
-                // Free codes bring the free development package (domain.md §4).
-                tx.prepare_cached(
-                    "UPDATE products SET package = ?1, updated_at = ?2 WHERE id = ?3",
-                )?
-                .execute(params![serde_json::to_string(&free)?, ts(now), p.id])?;
-                changes::record(
-                    tx,
-                    id,
-                    "product",
-                    &p.pk,
-                    Op::Update,
-                    now,
-                    &json!({"pk": p.pk, "package": free}),
-                )?;
-                p.package = Some(free.clone());
-            }
-            pool::assign(tx, id, p.id, n, now)?;
-            card(tx, &p)
-        })
-        .await?;
-    Ok(Json(c))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreditBatch {
-    pub account_id: i64,
-    pub pk: String,
-    pub count: u64,
-    #[schema(value_type = crate::api::schemas::PackageSchema)]
-    pub package: Package,
-    /// Purchase reference (order number, invoice…).
-    pub reference: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CreditedBatch {
-    pub batch_id: i64,
-    pub product: ProductCard,
-}
-
-/// Credits a purchased batch, enforcing package consistency.
-pub fn credit_batch(
-    tx: &Connection,
-    req: &CreditBatch,
-    now: DateTime<Utc>,
-    entropy: Entropy<'_>,
-) -> Result<CreditedBatch> {
-    let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
-    let effect =
-        check_batch(p.package.as_ref(), &req.package, req.count).map_err(ApiError::core)?;
-    let package_json = serde_json::to_string(&req.package)?;
-    if effect == BatchEffect::SetsProductPackage {
-        tx.prepare_cached("UPDATE products SET package = ?1, updated_at = ?2 WHERE id = ?3")?
-            .execute(params![package_json, ts(now), p.id])?;
-        changes::record(
-            tx,
-            p.account_id,
-            "product",
-            &p.pk,
-            Op::Update,
-            now,
-            &json!({"pk": p.pk, "package": req.package}),
-        )?;
-    }
-    let batch: i64 = tx.prepare_cached("INSERT INTO batches (account_id, product_id, kind, package, quantity, reference, created_at)
-         VALUES (?1, ?2, 'purchase', ?3, ?4, ?5, ?6) RETURNING id")?.query_row(
-        params![p.account_id, p.id, package_json, req.count as i64, req.reference, ts(now)],
-        |r| r.get(0),
-    )?;
-    changes::record(
-        tx,
-        p.account_id,
-        "batch",
-        batch,
-        Op::Insert,
-        now,
-        &json!({"id": batch, "kind": "purchase", "pk": p.pk, "quantity": req.count, "package": req.package, "reference": req.reference}),
-    )?;
-    pool::insert_codes(tx, p.account_id, batch, Some(p.id), req.count, now, entropy)?;
-    let p = common::product_by_pk(tx, req.account_id, &req.pk)?;
-    Ok(CreditedBatch {
-        batch_id: batch,
-        product: card(tx, &p)?,
-    })
+    Ok(Json(
+        state
+            .store
+            .assign_codes(&ctx, caller.account_id, pk, req.count, free)
+            .await?,
+    ))
 }
 
 /// Credit a purchased batch of codes to a product (admin). A batch whose
@@ -458,6 +223,7 @@ pub fn credit_batch(
 pub async fn credit(
     State(state): State<AppState>,
     _admin: Admin,
+    ctx: Ctx,
     Json(req): Json<CreditBatch>,
 ) -> Result<Json<CreditedBatch>> {
     bounds::BATCH_COUNT
@@ -466,12 +232,7 @@ pub async fn credit(
     if let Some(r) = &req.reference {
         bounds::REFERENCE.check(r).map_err(ApiError::core)?;
     }
-    let now = state.now();
-    let out = state
-        .db
-        .write(move |tx| credit_batch(tx, &req, now, &mut || os_entropy()))
-        .await?;
-    Ok(Json(out))
+    Ok(Json(state.store.credit_batch(&ctx, req).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -486,56 +247,20 @@ pub struct TopUp {
     pub messages: u32,
 }
 
-/// Adds prepaid top-ups to a product's balance and records the product's
-/// new balance in the feed.
-pub fn credit_topup(
-    tx: &Connection,
-    account_id: i64,
-    pk: &str,
-    ota_attempts: u32,
-    messages: u32,
-    now: DateTime<Utc>,
-) -> Result<ProductRow> {
-    let p = common::product_by_pk(tx, account_id, pk)?;
-    tx.prepare_cached("UPDATE products SET ota_topups = ota_topups + ?1, message_topups = message_topups + ?2, updated_at = ?3 WHERE id = ?4")?.execute(
-        params![ota_attempts, messages, ts(now), p.id],
-    )?;
-    let p = common::product_by_pk(tx, account_id, pk)?;
-    changes::record(
-        tx,
-        p.account_id,
-        "product",
-        &p.pk,
-        Op::Update,
-        now,
-        &json!({"pk": p.pk, "ota_topups": p.ota_topups, "message_topups": p.message_topups}),
-    )?;
-    Ok(p)
-}
-
 /// Credit prepaid top-up packages to a product (admin).
 #[utoipa::path(post, path = "/v1/admin/topups", tag = "admin", request_body = TopUp,
     responses((status = 200, body = ProductCard)), security(("bearer" = [])))]
 pub async fn topup(
     State(state): State<AppState>,
     _admin: Admin,
+    ctx: Ctx,
     Json(req): Json<TopUp>,
 ) -> Result<Json<ProductCard>> {
     bounds::topup(req.ota_attempts, req.messages).map_err(ApiError::core)?;
-    let now = state.now();
-    let c = state
-        .db
-        .write(move |tx| {
-            let p = credit_topup(
-                tx,
-                req.account_id,
-                &req.pk,
-                req.ota_attempts,
-                req.messages,
-                now,
-            )?;
-            card(tx, &p)
-        })
-        .await?;
-    Ok(Json(c))
+    Ok(Json(
+        state
+            .store
+            .credit_topup(&ctx, req.account_id, req.pk, req.ota_attempts, req.messages)
+            .await?,
+    ))
 }

@@ -27,7 +27,6 @@
 //! over from its beginning (overwriting a file of steady size, which syncs
 //! much faster than appending to a growing one).
 
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -36,8 +35,6 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Result};
 

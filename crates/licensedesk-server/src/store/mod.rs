@@ -16,13 +16,8 @@
 pub mod accounts;
 pub mod changes;
 pub mod codes;
-pub mod demo;
 pub mod devices;
-pub mod field;
-pub mod floating;
-pub mod gateways;
 pub mod idempotency;
-pub mod limits;
 pub mod products;
 pub mod statements;
 pub mod usage;
@@ -107,13 +102,18 @@ impl Store {
         if let Some(stored) = ctx.key.as_ref().and_then(|k| k.replay.clone()) {
             return Ok(serde_json::from_str(&stored)?);
         }
-        let key = ctx.key.clone();
+        let (key, now) = (ctx.key.clone(), ctx.now);
         let Handle::Sqlite(db) = &self.engine;
         db.write(move |conn| {
             let c = SqliteConn(conn);
             let out = f(&c)?;
             if let Some(k) = &key {
-                ready(idempotency::reserve(&c, k, &serde_json::to_string(&out)?))?;
+                ready(idempotency::reserve(
+                    &c,
+                    k,
+                    &serde_json::to_string(&out)?,
+                    now,
+                ))?;
             }
             Ok(out)
         })
@@ -126,6 +126,13 @@ impl Store {
         F: FnOnce(&SqliteConn<'_>) -> Result<T> + Send + 'static,
     {
         let Handle::Sqlite(db) = &self.engine;
-        db.read(move |conn| f(&SqliteConn(conn))).await
+        db.read(move |conn| {
+            // One read transaction: a verb's statements see one state.
+            let tx = conn.unchecked_transaction()?;
+            let out = f(&SqliteConn(&tx))?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
     }
 }

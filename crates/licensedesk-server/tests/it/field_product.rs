@@ -525,7 +525,8 @@ async fn a_license_out_of_the_product_scope_is_refused_with_its_code() {
 #[test]
 fn existing_order_allotments_survive_the_schema_upgrade() {
     use licensedesk_server::api::field::reserved_for_order;
-    use licensedesk_server::db::{MIGRATIONS, migrate, open_connection};
+    use licensedesk_server::db::migrations::{MIGRATIONS, migrate};
+    use licensedesk_server::db::sqlite::open_connection;
     let dir = tempfile::tempdir().expect("tmp");
     let mut c = open_connection(&dir.path().join("v4.sqlite3")).expect("open");
     for (_, _, sql) in &MIGRATIONS[..4] {

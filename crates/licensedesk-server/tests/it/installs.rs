@@ -222,7 +222,8 @@ async fn every_core_license_kind_is_recorded_as_its_name() {
 /// A migrated database with one account, to insert `gateway_installs` rows
 /// into directly (bypassing the API, to test the table's own CHECKs).
 fn installs_db() -> (tempfile::TempDir, rusqlite::Connection) {
-    use licensedesk_server::db::{migrate, open_connection};
+    use licensedesk_server::db::migrations::migrate;
+    use licensedesk_server::db::sqlite::open_connection;
     let dir = tempfile::tempdir().expect("tmp");
     let mut c = open_connection(&dir.path().join("db.sqlite3")).expect("open");
     migrate(&mut c).expect("migrate");

@@ -443,8 +443,8 @@ async fn demo_seeds_once_and_its_tokens_work() {
 #[tokio::test]
 async fn migrations_are_numbered_applied_once_and_wal_is_on() {
     let s = TestServer::start().await;
-    let mut c = licensedesk_server::db::open_connection(s.state.db.path()).expect("open");
-    let latest = licensedesk_server::db::MIGRATIONS
+    let mut c = licensedesk_server::db::sqlite::open_connection(s.state.db.path()).expect("open");
+    let latest = licensedesk_server::db::migrations::MIGRATIONS
         .last()
         .expect("migrations")
         .0;
@@ -453,7 +453,7 @@ async fn migrations_are_numbered_applied_once_and_wal_is_on() {
         .expect("pragma");
     assert_eq!(version, latest);
     assert_eq!(
-        licensedesk_server::db::migrate(&mut c).expect("re-run"),
+        licensedesk_server::db::migrations::migrate(&mut c).expect("re-run"),
         latest
     );
     let mode: String = c
@@ -467,7 +467,7 @@ async fn migrations_are_numbered_applied_once_and_wal_is_on() {
     // A database from a newer server is refused rather than touched.
     c.pragma_update(None, "user_version", latest + 1)
         .expect("bump");
-    let err = licensedesk_server::db::migrate(&mut c).expect_err("newer schema");
+    let err = licensedesk_server::db::migrations::migrate(&mut c).expect_err("newer schema");
     assert!(err.to_string().contains("newer"), "{err}");
 }
 

@@ -4,7 +4,7 @@
 
 use licensedesk_core::keys::{Envelope, KeySet, SERVER_TIME_CONTEXT};
 use licensedesk_server::demo::{DEMO_ENTERPRISE_TOKEN as ENT, DEMO_INDIVIDUAL_TOKEN as IND};
-use licensedesk_server::snapshot::{CODES_SQL, DEVICES_SQL, REST_CHANGES_SQL};
+use licensedesk_server::store::changes::{CODES_SQL, DEVICES_SQL, REST_CHANGES_SQL};
 use reqwest::StatusCode;
 use rusqlite::Connection;
 use serde_json::{Value, json};
@@ -368,7 +368,7 @@ async fn cursors_of_another_database_are_refused() {
 #[tokio::test]
 async fn snapshot_queries_read_their_indexes_and_the_rest_the_partial_one() {
     let s = TestServer::start().await;
-    let c = licensedesk_server::db::open_connection(s.state.db.path()).expect("open");
+    let c = licensedesk_server::db::sqlite::open_connection(s.state.db.path()).expect("open");
     let plan = |sql: &str, n: usize| -> String {
         let params: Vec<i64> = (0..n).map(|i| i as i64 + 1).collect();
         let mut st = c

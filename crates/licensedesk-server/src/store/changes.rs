@@ -1,0 +1,416 @@
+//! The change feed's rows: every mutation writes its `changes` row in the
+//! same transaction ([`record`]), so the feed is exactly the history of
+//! committed writes; a client pages through it ([`page`]) or, when fresh,
+//! takes the snapshot ([`snapshot_page`]) first.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+
+use crate::db::{Conn, Row};
+use crate::error::{ApiError, Result};
+use crate::store::{Store, read};
+
+/// What happened to an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+    Purge,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Insert => "insert",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Purge => "purge",
+        }
+    }
+}
+
+/// Appends a change; call inside the transaction that makes it. `data` is
+/// stored as its JSON.
+pub async fn record(
+    c: &impl Conn,
+    account_id: i64,
+    entity: &str,
+    entity_id: impl ToString,
+    op: Op,
+    at: DateTime<Utc>,
+    data: &(impl Serialize + ?Sized),
+) -> Result<()> {
+    c.exec(
+        "INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &account_id,
+            &entity,
+            &entity_id.to_string(),
+            &op.as_str(),
+            &crate::time::stored(at),
+            &serde_json::to_string(data)?,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One change of the feed, as sent.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Change {
+    pub seq: i64,
+    pub entity: String,
+    pub id: String,
+    pub op: Op,
+    pub at: DateTime<Utc>,
+    /// The entity after the change (insert/update), or what was removed.
+    /// Sent as stored: [`record`] wrote it with `serde_json`, so it is
+    /// passed through without being parsed into a value and printed again.
+    #[schema(value_type = Object)]
+    pub data: Box<RawValue>,
+}
+
+const CHANGE_COLS: &str = "seq, entity, entity_id, op, at, data";
+
+fn change(r: &Row<'_>) -> Result<Change> {
+    Ok(Change {
+        seq: r.i64(0)?,
+        entity: r.string(1)?,
+        id: r.string(2)?,
+        op: serde_json::from_value(serde_json::Value::String(r.string(3)?))?,
+        at: r.time(4)?,
+        data: RawValue::from_string(r.opt_string(5)?.unwrap_or_else(|| "null".to_owned()))?,
+    })
+}
+
+/// The last `seq` of the whole feed (0 when empty).
+pub async fn end(c: &impl Conn) -> Result<i64> {
+    c.one(
+        "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM changes",
+        &[],
+        |r| r.i64(0),
+    )
+    .await
+}
+
+/// Refuses a position past the end of this database's change feed. Every
+/// position this server hands out is a `seq` it had already written, and
+/// the feed only grows, so a position past its end means the database was
+/// put back to an older state of itself (a file restored from a backup,
+/// same instance id): the client's mirror holds changes this database no
+/// longer has, and reading on from there would skip the changes written
+/// since under the same numbers. CURSOR_INVALID makes the client start over.
+///
+/// (Once the restored database has written past the cursor again, this no
+/// longer shows; `licensedesk-server restore` gives a restored database a
+/// new instance id, which does.)
+pub async fn check_not_ahead(c: &impl Conn, position: i64, cursor: &str) -> Result<()> {
+    if position > end(c).await? {
+        return Err(ApiError::invalid(
+            "CURSOR_INVALID",
+            format!(
+                "cursor {cursor:?} is past the end of this server's change feed (its data was restored from an older backup); start again from the beginning"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Up to `limit` changes of `account` after `since`, and one more when
+/// there are (so the caller knows more remain). The end is read first:
+/// the feed only grows, so an end read before the page is never past it.
+async fn page_in(
+    c: &impl Conn,
+    account: i64,
+    since: i64,
+    limit: i64,
+    cursor: &str,
+) -> Result<Vec<Change>> {
+    check_not_ahead(c, since, cursor).await?;
+    c.query(
+        &format!(
+            "SELECT {CHANGE_COLS} FROM changes WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        ),
+        &[&account, &since, &(limit + 1)],
+        change,
+    )
+    .await
+}
+
+/// The `changes` section of the snapshot: the terms on `entity` are those
+/// of the partial index `changes_account_rest` (migration 7), written the
+/// same way, so that SQLite reads that index and never a code or device
+/// change.
+pub const REST_CHANGES_SQL: &str = "SELECT seq, entity, entity_id, op, at, data FROM changes
+     WHERE account_id = $1 AND seq > $2 AND seq <= $3 AND entity != 'code' AND entity != 'device'
+     ORDER BY seq LIMIT $4";
+
+/// The `codes` section's query (index `codes_account`).
+pub const CODES_SQL: &str =
+    "SELECT id, code, batch_id, product_id, device_id, consumed_at, expires_at FROM codes
+     WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+
+/// The `devices` section's query (index `devices_account`).
+pub const DEVICES_SQL: &str = "SELECT d.id, p.pk, d.dk, d.hardware_id, d.status, d.online, d.offline_reason, d.activated_at, d.expires_at
+     FROM devices d JOIN products p ON p.id = d.product_id
+     WHERE d.account_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3";
+
+/// A code as it is now. Times are RFC 3339 UTC with microseconds.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SnapshotCode {
+    pub id: i64,
+    pub code: String,
+    pub batch_id: i64,
+    /// `null` = unassigned.
+    pub product_id: Option<i64>,
+    /// The device that consumed it (`null` = unconsumed).
+    pub device_id: Option<i64>,
+    #[schema(format = DateTime)]
+    pub consumed_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+/// A device as it is now: the fields of the feed's device rows.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SnapshotDevice {
+    pub id: i64,
+    pub pk: String,
+    pub dk: String,
+    pub hardware_id: Option<String>,
+    pub status: String,
+    pub online: bool,
+    pub offline_reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub activated_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+/// The snapshot's three sections, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Changes,
+    Codes,
+    Devices,
+}
+
+impl Section {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Changes => "changes",
+            Self::Codes => "codes",
+            Self::Devices => "devices",
+        }
+    }
+
+    pub fn next(self) -> Option<Self> {
+        match self {
+            Self::Changes => Some(Self::Codes),
+            Self::Codes => Some(Self::Devices),
+            Self::Devices => None,
+        }
+    }
+}
+
+/// Where a snapshot page starts: the pin, the section and the last key
+/// read in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotAt {
+    pub upto: i64,
+    pub section: Section,
+    pub last: i64,
+}
+
+/// One snapshot page's rows.
+#[derive(Debug, Default)]
+pub struct SnapshotRows {
+    pub changes: Vec<Change>,
+    pub codes: Vec<SnapshotCode>,
+    pub devices: Vec<SnapshotDevice>,
+}
+
+/// A snapshot page: its rows, where the next starts, whether rows remain,
+/// and (first page only) the count of the whole snapshot.
+#[derive(Debug)]
+pub struct SnapshotPage {
+    pub rows: SnapshotRows,
+    pub next: SnapshotAt,
+    pub has_more: bool,
+    pub total: Option<u64>,
+}
+
+/// Rows of a snapshot pinned at `upto` (index counts).
+async fn count(c: &impl Conn, account: i64, upto: i64) -> Result<u64> {
+    c.one(
+        "SELECT (SELECT COUNT(*) FROM changes WHERE account_id = $1 AND seq <= $2 AND entity != 'code' AND entity != 'device')
+              + (SELECT COUNT(*) FROM codes WHERE account_id = $1)
+              + (SELECT COUNT(*) FROM devices WHERE account_id = $1)",
+        &[&account, &upto],
+        |r| r.u64(0),
+    )
+    .await
+}
+
+fn code_row(r: &Row<'_>) -> Result<SnapshotCode> {
+    Ok(SnapshotCode {
+        id: r.i64(0)?,
+        code: r.string(1)?,
+        batch_id: r.i64(2)?,
+        product_id: r.opt_i64(3)?,
+        device_id: r.opt_i64(4)?,
+        consumed_at: r.opt_string(5)?,
+        expires_at: r.opt_string(6)?,
+    })
+}
+
+fn device_row(r: &Row<'_>) -> Result<SnapshotDevice> {
+    Ok(SnapshotDevice {
+        id: r.i64(0)?,
+        pk: r.string(1)?,
+        dk: r.string(2)?,
+        hardware_id: r.opt_string(3)?,
+        status: r.string(4)?,
+        online: r.bool(5)?,
+        offline_reason: r.opt_string(6)?,
+        activated_at: r.opt_string(7)?,
+        expires_at: r.opt_string(8)?,
+    })
+}
+
+/// Up to `limit` rows from `start` on (a new snapshot pinned at the
+/// account's last change when `start` is `None`), across sections.
+async fn snapshot_in(
+    c: &impl Conn,
+    account: i64,
+    start: Option<SnapshotAt>,
+    limit: i64,
+    cursor: &str,
+) -> Result<SnapshotPage> {
+    let (mut at, total) = match start {
+        Some(s) => {
+            check_not_ahead(c, s.upto, cursor).await?;
+            (s, None)
+        }
+        None => {
+            let upto = c
+                .one(
+                    "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM changes WHERE account_id = $1",
+                    &[&account],
+                    |r| r.i64(0),
+                )
+                .await?;
+            let first = SnapshotAt {
+                upto,
+                section: Section::Changes,
+                last: 0,
+            };
+            (first, Some(count(c, account, upto).await?))
+        }
+    };
+    let mut rows = SnapshotRows::default();
+    let mut room = limit;
+    loop {
+        // One row more than there is room for says whether the section
+        // goes on.
+        let (n, last) = match at.section {
+            Section::Changes => {
+                let mut got = c
+                    .query(
+                        REST_CHANGES_SQL,
+                        &[&account, &at.last, &at.upto, &(room + 1)],
+                        change,
+                    )
+                    .await?;
+                let n = got.len() as i64;
+                got.truncate(room as usize);
+                let last = got.last().map(|r| r.seq);
+                rows.changes.append(&mut got);
+                (n, last)
+            }
+            Section::Codes => {
+                let mut got = c
+                    .query(CODES_SQL, &[&account, &at.last, &(room + 1)], code_row)
+                    .await?;
+                let n = got.len() as i64;
+                got.truncate(room as usize);
+                let last = got.last().map(|r| r.id);
+                rows.codes.append(&mut got);
+                (n, last)
+            }
+            Section::Devices => {
+                let mut got = c
+                    .query(DEVICES_SQL, &[&account, &at.last, &(room + 1)], device_row)
+                    .await?;
+                let n = got.len() as i64;
+                got.truncate(room as usize);
+                let last = got.last().map(|r| r.id);
+                rows.devices.append(&mut got);
+                (n, last)
+            }
+        };
+        if let Some(last) = last {
+            at.last = last;
+        }
+        if n > room {
+            return Ok(SnapshotPage {
+                rows,
+                next: at,
+                has_more: true,
+                total,
+            });
+        }
+        room -= n;
+        match at.section.next() {
+            Some(section) => {
+                at.section = section;
+                at.last = 0;
+            }
+            None => {
+                return Ok(SnapshotPage {
+                    rows,
+                    next: at,
+                    has_more: false,
+                    total,
+                });
+            }
+        }
+    }
+}
+
+impl Store {
+    /// A page of `account`'s change feed after `since` (`cursor` is how the
+    /// client named it, for the error), with one change more than `limit`
+    /// when more remain.
+    pub async fn changes(
+        &self,
+        account: i64,
+        since: i64,
+        limit: i64,
+        cursor: String,
+    ) -> Result<Vec<Change>> {
+        read!(self, [cursor], |c| page_in(
+            c, account, since, limit, &cursor
+        ))
+        .await
+    }
+
+    /// A page of `account`'s snapshot from `start` (a new one when `None`),
+    /// read in one read transaction.
+    pub async fn snapshot(
+        &self,
+        account: i64,
+        start: Option<SnapshotAt>,
+        limit: i64,
+        cursor: String,
+    ) -> Result<SnapshotPage> {
+        read!(self, [cursor], |c| snapshot_in(
+            c, account, start, limit, &cursor
+        ))
+        .await
+    }
+}

@@ -1,0 +1,483 @@
+//! Products: cards, creation, packages (set by the first codes, changed by
+//! the vendor), assignment of unassigned codes, purchased batches and
+//! top-ups.
+
+use chrono::{DateTime, Utc};
+use licensedesk_core::bounds;
+use licensedesk_core::codes::{BatchEffect, check_assign, check_batch};
+use licensedesk_core::package::Package;
+use licensedesk_core::package::quota::OveragePolicy;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::db::{Conn, Row};
+use crate::error::{ApiError, Result};
+use crate::store::changes::{self, Op};
+use crate::store::codes::{self, Entropy};
+use crate::store::{Ctx, Store, accounts, devices, read, write};
+use crate::time::stored;
+
+#[derive(Debug, Clone)]
+pub struct ProductRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub pk: String,
+    pub name: String,
+    pub package: Option<Package>,
+    pub policy: OveragePolicy,
+    pub ota_topups: i64,
+    pub message_topups: i64,
+}
+
+pub const PRODUCT_COLS: &str =
+    "id, account_id, pk, name, package, overage_policy, ota_topups, message_topups";
+
+pub fn from_row(r: &Row<'_>) -> Result<ProductRow> {
+    Ok(ProductRow {
+        id: r.i64(0)?,
+        account_id: r.i64(1)?,
+        pk: r.string(2)?,
+        name: r.string(3)?,
+        package: r.opt_str(4)?.and_then(|p| serde_json::from_str(p).ok()),
+        policy: serde_json::from_value(serde_json::Value::String(r.string(5)?)).unwrap_or_default(),
+        ota_topups: r.i64(6)?,
+        message_topups: r.i64(7)?,
+    })
+}
+
+/// Serialised form of a policy (`"block"` / `"bill"`).
+pub fn policy_str(p: OveragePolicy) -> &'static str {
+    match p {
+        OveragePolicy::Block => "block",
+        OveragePolicy::Bill => "bill",
+    }
+}
+
+/// The product with key `pk` of account `account_id`, or 404.
+pub async fn by_pk(c: &impl Conn, account_id: i64, pk: &str) -> Result<ProductRow> {
+    c.opt(
+        &format!("SELECT {PRODUCT_COLS} FROM products WHERE account_id = $1 AND pk = $2"),
+        &[&account_id, &pk],
+        from_row,
+    )
+    .await?
+    .ok_or(ApiError::NotFound("product"))
+}
+
+pub async fn by_id(c: &impl Conn, id: i64) -> Result<ProductRow> {
+    c.one(
+        &format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1"),
+        &[&id],
+        from_row,
+    )
+    .await
+}
+
+/// The products of an account.
+pub async fn of_account(c: &impl Conn, account_id: i64) -> Result<Vec<ProductRow>> {
+    c.query(
+        &format!("SELECT {PRODUCT_COLS} FROM products WHERE account_id = $1 ORDER BY name, pk"),
+        &[&account_id],
+        from_row,
+    )
+    .await
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductCard {
+    pub pk: String,
+    pub name: String,
+    /// The product's package (absent until its first codes).
+    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
+    pub package: Option<Package>,
+    /// One-line summary, e.g. `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d`.
+    pub package_summary: Option<String>,
+    /// `block` or `bill`.
+    pub overage_policy: String,
+    pub total: u64,
+    pub used: u64,
+    pub remaining: u64,
+    pub devices: u64,
+    pub ota_topups: i64,
+    pub message_topups: i64,
+}
+
+pub async fn card(c: &impl Conn, p: &ProductRow) -> Result<ProductCard> {
+    let counters = codes::product_counters(c, p.id).await?;
+    let devices = c
+        .one(
+            "SELECT COUNT(*) FROM devices WHERE product_id = $1",
+            &[&p.id],
+            |r| r.u64(0),
+        )
+        .await?;
+    Ok(ProductCard {
+        pk: p.pk.clone(),
+        name: p.name.clone(),
+        package_summary: p.package.as_ref().map(Package::summary),
+        package: p.package.clone(),
+        overage_policy: policy_str(p.policy).to_owned(),
+        total: counters.total(),
+        used: counters.used(),
+        remaining: counters.remaining(),
+        devices,
+        ota_topups: p.ota_topups,
+        message_topups: p.message_topups,
+    })
+}
+
+/// Inserts a product. `pk: None` makes one (`p` + 10 hex digits, drawn
+/// again on the rare collision).
+pub async fn create(
+    c: &impl Conn,
+    account_id: i64,
+    name: &str,
+    pk: Option<&str>,
+    package: Option<&Package>,
+    policy: OveragePolicy,
+    now: DateTime<Utc>,
+) -> Result<ProductRow> {
+    let name = bounds::NAME.check(name).map_err(ApiError::core)?;
+    if let Some(p) = package {
+        p.validate().map_err(ApiError::core)?;
+    }
+    let taken = async |pk: &str| -> Result<bool> {
+        Ok(
+            c.opt("SELECT 1 FROM products WHERE pk = $1", &[&pk], |_| Ok(()))
+                .await?
+                .is_some(),
+        )
+    };
+    let pk = match pk {
+        Some(pk) => {
+            let pk = bounds::PRODUCT_KEY.check(pk).map_err(ApiError::core)?;
+            if taken(pk).await? {
+                return Err(ApiError::conflict(
+                    "PRODUCT_KEY_TAKEN",
+                    format!("product key {pk} is already in use: choose another or omit it"),
+                ));
+            }
+            pk.to_owned()
+        }
+        None => loop {
+            let pk = format!("p{}", &hex::encode(codes::os_entropy()?)[..10]);
+            if !taken(&pk).await? {
+                break pk;
+            }
+        },
+    };
+    let package_json = package.map(serde_json::to_string).transpose()?;
+    let policy = policy_str(policy);
+    // Its first month to close is the one it is created in.
+    let tz = accounts::get(c, account_id).await?.tz()?;
+    let closed_through = crate::store::statements::closed_before(now, tz)?;
+    let id = c
+        .one(
+            "INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at, closed_through)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+            &[&account_id, &pk, &name, &package_json, &policy, &stored(now), &closed_through],
+            |r| r.i64(0),
+        )
+        .await?;
+    changes::record(
+        c,
+        account_id,
+        "product",
+        &pk,
+        Op::Insert,
+        now,
+        &json!({"id": id, "pk": pk, "name": name, "package": package, "overage_policy": policy}),
+    )
+    .await?;
+    by_pk(c, account_id, &pk).await
+}
+
+/// Sets a product's package and/or policy (an absent one stays); a new
+/// package applies to every device of the product at once.
+async fn change_package_in(
+    c: &impl Conn,
+    account_id: i64,
+    pk: &str,
+    package: Option<&Package>,
+    policy: Option<OveragePolicy>,
+    now: DateTime<Utc>,
+) -> Result<ProductCard> {
+    let p = by_pk(c, account_id, pk).await?;
+    let new = package.cloned().or_else(|| p.package.clone());
+    let policy = policy.unwrap_or(p.policy);
+    c.exec(
+        "UPDATE products SET package = $1, overage_policy = $2, updated_at = $3 WHERE id = $4",
+        &[
+            &new.as_ref().map(serde_json::to_string).transpose()?,
+            &policy_str(policy),
+            &stored(now),
+            &p.id,
+        ],
+    )
+    .await?;
+    changes::record(
+        c,
+        p.account_id,
+        "product",
+        &p.pk,
+        Op::Update,
+        now,
+        &json!({"pk": p.pk, "package": new, "overage_policy": policy_str(policy)}),
+    )
+    .await?;
+    if let Some(package) = package {
+        devices::rebase_product(c, &p, package, now).await?;
+    }
+    card(c, &by_pk(c, p.account_id, &p.pk).await?).await
+}
+
+/// Assigns `count` unassigned codes to product `pk`; a product without a
+/// package takes the server's free development package (domain.md §4).
+async fn assign_in(
+    c: &impl Conn,
+    account_id: i64,
+    pk: &str,
+    count: u64,
+    free: &Package,
+    now: DateTime<Utc>,
+) -> Result<ProductCard> {
+    let mut p = by_pk(c, account_id, pk).await?;
+    let available = codes::unassigned(c, account_id).await?;
+    let n = check_assign(count, available).map_err(ApiError::core)?;
+    if p.package.is_none() {
+        c.exec(
+            "UPDATE products SET package = $1, updated_at = $2 WHERE id = $3",
+            &[&serde_json::to_string(free)?, &stored(now), &p.id],
+        )
+        .await?;
+        changes::record(
+            c,
+            account_id,
+            "product",
+            &p.pk,
+            Op::Update,
+            now,
+            &json!({"pk": p.pk, "package": free}),
+        )
+        .await?;
+        p.package = Some(free.clone());
+    }
+    codes::assign(c, account_id, p.id, n, now).await?;
+    card(c, &p).await
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CreditBatch {
+    pub account_id: i64,
+    pub pk: String,
+    pub count: u64,
+    #[schema(value_type = crate::api::schemas::PackageSchema)]
+    pub package: Package,
+    /// Purchase reference (order number, invoice…).
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreditedBatch {
+    pub batch_id: i64,
+    pub product: ProductCard,
+}
+
+/// Credits a purchased batch, enforcing package consistency (core's
+/// `check_batch`: the first batch sets the product's package).
+pub async fn credit_batch(
+    c: &impl Conn,
+    req: &CreditBatch,
+    now: DateTime<Utc>,
+    entropy: Entropy<'_>,
+) -> Result<CreditedBatch> {
+    let p = by_pk(c, req.account_id, &req.pk).await?;
+    let effect =
+        check_batch(p.package.as_ref(), &req.package, req.count).map_err(ApiError::core)?;
+    let package_json = serde_json::to_string(&req.package)?;
+    if effect == BatchEffect::SetsProductPackage {
+        c.exec(
+            "UPDATE products SET package = $1, updated_at = $2 WHERE id = $3",
+            &[&package_json, &stored(now), &p.id],
+        )
+        .await?;
+        changes::record(
+            c,
+            p.account_id,
+            "product",
+            &p.pk,
+            Op::Update,
+            now,
+            &json!({"pk": p.pk, "package": req.package}),
+        )
+        .await?;
+    }
+    let batch = c
+        .one(
+            "INSERT INTO batches (account_id, product_id, kind, package, quantity, reference, created_at)
+             VALUES ($1, $2, 'purchase', $3, $4, $5, $6) RETURNING id",
+            &[&p.account_id, &p.id, &package_json, &(req.count as i64), &req.reference, &stored(now)],
+            |r| r.i64(0),
+        )
+        .await?;
+    changes::record(
+        c,
+        p.account_id,
+        "batch",
+        batch,
+        Op::Insert,
+        now,
+        &json!({"id": batch, "kind": "purchase", "pk": p.pk, "quantity": req.count, "package": req.package, "reference": req.reference}),
+    )
+    .await?;
+    codes::insert(c, p.account_id, batch, Some(p.id), req.count, now, entropy).await?;
+    let p = by_pk(c, req.account_id, &req.pk).await?;
+    Ok(CreditedBatch {
+        batch_id: batch,
+        product: card(c, &p).await?,
+    })
+}
+
+/// Adds prepaid top-ups to a product's balance and records the product's
+/// new balance in the feed.
+pub async fn credit_topup(
+    c: &impl Conn,
+    account_id: i64,
+    pk: &str,
+    ota_attempts: u32,
+    messages: u32,
+    now: DateTime<Utc>,
+) -> Result<ProductRow> {
+    let p = by_pk(c, account_id, pk).await?;
+    c.exec(
+        "UPDATE products SET ota_topups = ota_topups + $1, message_topups = message_topups + $2, updated_at = $3 WHERE id = $4",
+        &[&i64::from(ota_attempts), &i64::from(messages), &stored(now), &p.id],
+    )
+    .await?;
+    let p = by_pk(c, account_id, pk).await?;
+    changes::record(
+        c,
+        p.account_id,
+        "product",
+        &p.pk,
+        Op::Update,
+        now,
+        &json!({"pk": p.pk, "ota_topups": p.ota_topups, "message_topups": p.message_topups}),
+    )
+    .await?;
+    Ok(p)
+}
+
+async fn cards_in(c: &impl Conn, account_id: i64) -> Result<Vec<ProductCard>> {
+    let mut out = Vec::new();
+    for p in of_account(c, account_id).await? {
+        out.push(card(c, &p).await?);
+    }
+    Ok(out)
+}
+
+/// A new product's terms as the vendor sets them.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub account_id: i64,
+    pub name: String,
+    pub pk: Option<String>,
+    pub package: Option<Package>,
+    pub policy: OveragePolicy,
+}
+
+impl Store {
+    pub async fn product_cards(&self, account: i64) -> Result<Vec<ProductCard>> {
+        read!(self, [], |c| cards_in(c, account)).await
+    }
+
+    pub async fn product_card(&self, account: i64, pk: String) -> Result<ProductCard> {
+        read!(self, [pk], |c| async {
+            card(c, &by_pk(c, account, &pk).await?).await
+        })
+        .await
+    }
+
+    /// A product (of an existing account, which is checked).
+    pub async fn create_product(&self, ctx: &Ctx, new: NewProduct) -> Result<ProductCard> {
+        let now = ctx.now;
+        write!(self, ctx, [new], |c| async {
+            accounts::get(c, new.account_id).await?;
+            let p = create(
+                c,
+                new.account_id,
+                &new.name,
+                new.pk.as_deref(),
+                new.package.as_ref(),
+                new.policy,
+                now,
+            )
+            .await?;
+            card(c, &p).await
+        })
+        .await
+    }
+
+    pub async fn change_package(
+        &self,
+        ctx: &Ctx,
+        account: i64,
+        pk: String,
+        package: Option<Package>,
+        policy: Option<OveragePolicy>,
+    ) -> Result<ProductCard> {
+        let now = ctx.now;
+        write!(self, ctx, [pk, package], |c| change_package_in(
+            c,
+            account,
+            &pk,
+            package.as_ref(),
+            policy,
+            now
+        ))
+        .await
+    }
+
+    pub async fn assign_codes(
+        &self,
+        ctx: &Ctx,
+        account: i64,
+        pk: String,
+        count: u64,
+        free: Package,
+    ) -> Result<ProductCard> {
+        let now = ctx.now;
+        write!(self, ctx, [pk, free], |c| assign_in(
+            c, account, &pk, count, &free, now
+        ))
+        .await
+    }
+
+    pub async fn credit_batch(&self, ctx: &Ctx, req: CreditBatch) -> Result<CreditedBatch> {
+        let now = ctx.now;
+        write!(self, ctx, [req], |c| credit_batch(
+            c,
+            &req,
+            now,
+            &mut || codes::os_entropy()
+        ))
+        .await
+    }
+
+    pub async fn credit_topup(
+        &self,
+        ctx: &Ctx,
+        account: i64,
+        pk: String,
+        ota_attempts: u32,
+        messages: u32,
+    ) -> Result<ProductCard> {
+        let now = ctx.now;
+        write!(self, ctx, [pk], |c| async {
+            let p = credit_topup(c, account, &pk, ota_attempts, messages, now).await?;
+            card(c, &p).await
+        })
+        .await
+    }
+}
