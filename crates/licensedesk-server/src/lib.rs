@@ -104,6 +104,42 @@ impl AppState {
         })))
     }
 
+    /// The server on a PostgreSQL database (`url`), its signing keys in
+    /// `data_dir/keys` (every node of a fleet is given the same keys dir).
+    pub async fn open_postgres(
+        data_dir: &Path,
+        url: &str,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        admin_token: &str,
+    ) -> anyhow::Result<Self> {
+        backup::create_data_dir(data_dir)?;
+        let pg = db::pg::Pg::open(url).await?;
+        let store = Store::postgres(pg);
+        let instance = store
+            .instance()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
+        // The areas not moved into the store yet still write through a
+        // SQLite engine; on PostgreSQL they get a file of their own until
+        // they move (issue 14, in progress).
+        let db = Db::open(&data_dir.join("unmoved-areas.sqlite3"))?;
+        let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
+        let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
+        Ok(Self(Arc::new(Shared {
+            store,
+            db,
+            clock,
+            keys,
+            settings,
+            admin_token_hash: auth::hash_token(admin_token),
+            limiter,
+            inflight: InFlight::default(),
+            instance,
+            tokens: RwLock::new(HashMap::new()),
+        })))
+    }
+
     /// The clock's time, to the microsecond (the stored precision).
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         use chrono::SubsecRound;

@@ -13,7 +13,7 @@ pub mod pg;
 mod server;
 
 pub use http::{get_json, post_json};
-pub use server::{Server, Serving};
+pub use server::{Server, Serving, database_of, engine};
 
 use chrono::{DateTime, Utc};
 

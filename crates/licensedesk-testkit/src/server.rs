@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use licensedesk_server::clock::{Clock, TestClock};
 use licensedesk_server::config::Settings;
+use licensedesk_server::db::Engine;
 use licensedesk_server::{AppState, build_app, serve};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -14,6 +15,30 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::ADMIN;
+
+/// The engine the tests run the server on: PostgreSQL when
+/// `LICENSEDESK_TEST_ENGINE=postgres` (a throwaway cluster of this test
+/// process, [`crate::pg::shared`]), else SQLite.
+pub fn engine() -> Engine {
+    match std::env::var("LICENSEDESK_TEST_ENGINE").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        _ => Engine::Sqlite,
+    }
+}
+
+/// The PostgreSQL database of a test's data dir: made fresh the first time
+/// (its URL kept in the dir), the same one when a test starts a server on
+/// the dir again (a restart).
+pub fn database_of(dir: &Path) -> String {
+    let file = dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return url;
+    }
+    let url = crate::pg::shared().database();
+    std::fs::create_dir_all(dir).expect("data dir");
+    std::fs::write(&file, &url).expect("keep the database url");
+    url
+}
 
 /// An app served on `127.0.0.1:<free port>` by a task of the current
 /// runtime until [`Serving::stop`] or until dropped.
@@ -61,6 +86,10 @@ pub struct Server {
     pub clock: Arc<TestClock>,
     pub state: AppState,
     pub http: reqwest::Client,
+    /// The PostgreSQL database's URL, when the server runs on one.
+    pub database: Option<String>,
+    /// The SQLite database file, when the server runs on one.
+    pub sqlite_file: std::path::PathBuf,
     serving: Serving,
 }
 
@@ -79,14 +108,59 @@ impl Server {
         wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Self {
         let clock = Arc::new(TestClock::new(now));
-        let state = AppState::open(dir, clock.clone(), settings, ADMIN).expect("open state");
+        let (state, database) = match engine() {
+            Engine::Sqlite => (
+                AppState::open(dir, clock.clone(), settings, ADMIN).expect("open state"),
+                None,
+            ),
+            Engine::Postgres => {
+                let url = database_of(dir);
+                let state = AppState::open_postgres(dir, &url, clock.clone(), settings, ADMIN)
+                    .await
+                    .expect("open state on PostgreSQL");
+                (state, Some(url))
+            }
+        };
         let serving = Serving::start(wrap(build_app(state.clone()))).await;
         Self {
             base: serving.base.clone(),
             clock,
             state,
             http: reqwest::Client::new(),
+            database,
+            sqlite_file: dir.join(licensedesk_server::db::FILE_NAME),
             serving,
+        }
+    }
+
+    /// Runs `sql` on the server's database, whichever engine (a test's
+    /// look under the API, or a row it breaks on purpose); rows changed.
+    pub async fn sql_exec(&self, sql: &str) -> u64 {
+        match &self.database {
+            None => rusqlite::Connection::open(&self.sqlite_file)
+                .and_then(|c| c.execute(sql, []))
+                .map(|n| n as u64)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Some(url) => pg_client(url)
+                .await
+                .execute(sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// The integer of the first column of the first row of `sql`.
+    pub async fn sql_i64(&self, sql: &str) -> i64 {
+        match &self.database {
+            None => rusqlite::Connection::open(&self.sqlite_file)
+                .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Some(url) => pg_client(url)
+                .await
+                .query_one(sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .get(0),
         }
     }
 
@@ -234,4 +308,13 @@ impl Server {
         self.post("/v1/devices/connect", token, json!({"pk": pk, "dk": dk}))
             .await
     }
+}
+
+/// A connection to a test database (its task runs on the test's runtime).
+async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+    tokio::spawn(conn);
+    client
 }
