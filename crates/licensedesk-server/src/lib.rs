@@ -89,9 +89,10 @@ impl AppState {
             })
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
-        let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
+        let store = Store::sqlite(db.clone());
+        let limiter = FailureLimiter::new(store.clone(), settings.fail_limit, settings.fail_window_secs);
         Ok(Self(Arc::new(Shared {
-            store: Store::sqlite(db.clone()),
+            store,
             db,
             clock,
             keys,
@@ -125,7 +126,7 @@ impl AppState {
         // they move (issue 14, in progress).
         let db = Db::open(&data_dir.join("unmoved-areas.sqlite3"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
-        let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
+        let limiter = FailureLimiter::new(store.clone(), settings.fail_limit, settings.fail_window_secs);
         Ok(Self(Arc::new(Shared {
             store,
             db,

@@ -86,10 +86,8 @@ pub struct Server {
     pub clock: Arc<TestClock>,
     pub state: AppState,
     pub http: reqwest::Client,
-    /// The PostgreSQL database's URL, when the server runs on one.
-    pub database: Option<String>,
-    /// The SQLite database file, when the server runs on one.
-    pub sqlite_file: std::path::PathBuf,
+    /// The server's database, for a test's look under the API.
+    pub database: crate::Database,
     serving: Serving,
 }
 
@@ -111,14 +109,14 @@ impl Server {
         let (state, database) = match engine() {
             Engine::Sqlite => (
                 AppState::open(dir, clock.clone(), settings, ADMIN).expect("open state"),
-                None,
+                crate::Database::Sqlite(dir.join(licensedesk_server::db::FILE_NAME)),
             ),
             Engine::Postgres => {
                 let url = database_of(dir);
                 let state = AppState::open_postgres(dir, &url, clock.clone(), settings, ADMIN)
                     .await
                     .expect("open state on PostgreSQL");
-                (state, Some(url))
+                (state, crate::Database::Postgres(url))
             }
         };
         let serving = Serving::start(wrap(build_app(state.clone()))).await;
@@ -128,39 +126,7 @@ impl Server {
             state,
             http: reqwest::Client::new(),
             database,
-            sqlite_file: dir.join(licensedesk_server::db::FILE_NAME),
             serving,
-        }
-    }
-
-    /// Runs `sql` on the server's database, whichever engine (a test's
-    /// look under the API, or a row it breaks on purpose); rows changed.
-    pub async fn sql_exec(&self, sql: &str) -> u64 {
-        match &self.database {
-            None => rusqlite::Connection::open(&self.sqlite_file)
-                .and_then(|c| c.execute(sql, []))
-                .map(|n| n as u64)
-                .unwrap_or_else(|e| panic!("{sql}: {e}")),
-            Some(url) => pg_client(url)
-                .await
-                .execute(sql, &[])
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}")),
-        }
-    }
-
-    /// The integer of the first column of the first row of `sql`.
-    pub async fn sql_i64(&self, sql: &str) -> i64 {
-        match &self.database {
-            None => rusqlite::Connection::open(&self.sqlite_file)
-                .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
-                .unwrap_or_else(|e| panic!("{sql}: {e}")),
-            Some(url) => pg_client(url)
-                .await
-                .query_one(sql, &[])
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .get(0),
         }
     }
 
@@ -308,13 +274,4 @@ impl Server {
         self.post("/v1/devices/connect", token, json!({"pk": pk, "dk": dk}))
             .await
     }
-}
-
-/// A connection to a test database (its task runs on the test's runtime).
-async fn pg_client(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
-    tokio::spawn(conn);
-    client
 }

@@ -31,11 +31,18 @@ const POOL_SIZE: usize = 16;
 
 /// The migrations, `(version, name, sql)`, versioned as SQLite's are (the
 /// schema at version N is the same on both).
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    11,
-    "init",
-    include_str!("../../migrations/postgres/0011_init.sql"),
-)];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        11,
+        "init",
+        include_str!("../../migrations/postgres/0011_init.sql"),
+    ),
+    (
+        12,
+        "failed_attempts",
+        include_str!("../../migrations/postgres/0012_failed_attempts.sql"),
+    ),
+];
 
 /// A pool of connections to one database.
 #[derive(Clone)]
@@ -240,5 +247,20 @@ impl Conn for PgConn<'_> {
         let st = self.0.prepare_cached(sql).await?;
         let rows = self.0.query(&st, &pg_params(params)).await?;
         rows.first().map(|r| f(&Row::Pg(r))).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    /// The schema at a version is the same on both engines: PostgreSQL's
+    /// migrations end where SQLite's do (a new SQLite migration without
+    /// its PostgreSQL twin fails here), in order.
+    #[test]
+    fn versioned_as_sqlite() {
+        let sqlite = crate::db::migrations::MIGRATIONS.last().map(|m| m.0);
+        assert_eq!(MIGRATIONS.last().map(|m| m.0), sqlite);
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }

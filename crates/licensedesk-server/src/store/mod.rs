@@ -14,6 +14,7 @@
 //! previous attempt committed but its response was lost).
 
 pub mod accounts;
+pub mod attempts;
 pub mod changes;
 pub mod codes;
 pub mod devices;
@@ -219,6 +220,9 @@ pub(crate) async fn replayed<T: DeserializeOwned>(
     let Some(k) = key else { return Ok(None) };
     match idempotency::recorded(c, k).await? {
         None => Ok(None),
+        Some(found) if found.request_hash != k.request_hash => {
+            Err(crate::error::ApiError::IdempotencyKeyReused)
+        }
         Some(found) if found.status == 0 => Ok(Some(serde_json::from_slice(&found.body)?)),
         Some(_) => Err(crate::error::ApiError::Replay),
     }
