@@ -63,7 +63,8 @@ pub enum ApiError {
     /// A write the engine refused as conflicting with a concurrent one
     /// (PostgreSQL's serialization failure): the engine runs it again; it
     /// only escapes after many tries.
-    #[error("the database was busy with a conflicting write ({0}); try again")]
+    /// The string is the engine's reason, for the log (never sent).
+    #[error("the database is busy with conflicting writes; try again in a moment")]
     Retry(String),
     /// A row a `UNIQUE` constraint refused (the store maps the ones it
     /// expects to their own codes).
@@ -234,6 +235,10 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let Self::Retry(_) = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
     }

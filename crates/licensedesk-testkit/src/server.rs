@@ -130,6 +130,24 @@ impl Server {
         }
     }
 
+    /// One node of a fleet: a server on the PostgreSQL database `url`, its
+    /// keys in `dir` (the nodes of a fleet are given the same keys dir), its
+    /// clock `clock` (nodes may share one, as a fleet shares real time).
+    pub async fn node(dir: &Path, url: &str, clock: Arc<TestClock>, settings: Settings) -> Self {
+        let state = AppState::open_postgres(dir, url, clock.clone(), settings, ADMIN)
+            .await
+            .expect("open a node on PostgreSQL");
+        let serving = Serving::start(build_app(state.clone())).await;
+        Self {
+            base: serving.base.clone(),
+            clock,
+            state,
+            http: reqwest::Client::new(),
+            database: crate::Database::Postgres(url.to_owned()),
+            serving,
+        }
+    }
+
     /// Stops the server and waits until its listener is closed.
     pub async fn stop(&mut self) {
         self.serving.stop().await;

@@ -153,10 +153,7 @@ impl Pg {
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                // A little, and a little more each time, apart from the
-                // transaction it lost to.
-                let jitter = u64::from(std::process::id() % 7 + attempt * 3);
-                tokio::time::sleep(Duration::from_millis(jitter.min(50))).await;
+                tokio::time::sleep(backoff(attempt)).await;
             }
             let mut client = self.pool.get().await?;
             let tx = client
@@ -177,9 +174,8 @@ impl Pg {
                 other => return other,
             }
         }
-        Err(ApiError::Internal(format!(
-            "a write kept conflicting with others ({ATTEMPTS} tries): {last}"
-        )))
+        tracing::warn!("a write kept conflicting with others ({ATTEMPTS} tries): {last}");
+        Err(ApiError::Retry(last))
     }
 
     /// Runs `f` in a `REPEATABLE READ READ ONLY` transaction (one view of
@@ -203,6 +199,16 @@ impl Pg {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// How long to wait before try `attempt` (1, 2, …) of a write that lost a
+/// conflict: a random time up to a bound that doubles from 2 ms to 128 ms
+/// ("full jitter"), so the transactions that collided do not meet again.
+fn backoff(attempt: u32) -> Duration {
+    let bound_us = 2_000u64 << attempt.min(6);
+    let mut b = [0u8; 8];
+    let r = getrandom::fill(&mut b).map_or(bound_us / 2, |()| u64::from_le_bytes(b));
+    Duration::from_micros(r % bound_us)
 }
 
 /// A PostgreSQL transaction's connection.

@@ -241,7 +241,7 @@ async fn assign_in(
     count: u64,
     free: &Package,
     now: DateTime<Utc>,
-) -> Result<ProductCard> {
+) -> Result<()> {
     let mut p = by_pk(c, account_id, pk).await?;
     let available = codes::unassigned(c, account_id).await?;
     let n = check_assign(count, available).map_err(ApiError::core)?;
@@ -264,7 +264,7 @@ async fn assign_in(
         p.package = Some(free.clone());
     }
     codes::assign(c, account_id, p.id, n, now).await?;
-    card(c, &p).await
+    Ok(())
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -291,7 +291,7 @@ pub async fn credit_batch(
     req: &CreditBatch,
     now: DateTime<Utc>,
     entropy: Entropy<'_>,
-) -> Result<CreditedBatch> {
+) -> Result<i64> {
     let p = by_pk(c, req.account_id, &req.pk).await?;
     let effect =
         check_batch(p.package.as_ref(), &req.package, req.count).map_err(ApiError::core)?;
@@ -332,11 +332,7 @@ pub async fn credit_batch(
     )
     .await?;
     codes::insert(c, p.account_id, batch, Some(p.id), req.count, now, entropy).await?;
-    let p = by_pk(c, req.account_id, &req.pk).await?;
-    Ok(CreditedBatch {
-        batch_id: batch,
-        product: card(c, &p).await?,
-    })
+    Ok(batch)
 }
 
 /// Adds prepaid top-ups to a product's balance and records the product's
@@ -448,21 +444,28 @@ impl Store {
         free: Package,
     ) -> Result<ProductCard> {
         let now = ctx.now;
-        write!(self, ctx, [pk, free], |c| assign_in(
-            c, account, &pk, count, &free, now
+        let key = pk.clone();
+        write!(self, ctx, [key, free], |c| assign_in(
+            c, account, &key, count, &free, now
         ))
-        .await
+        .await?;
+        self.product_card(account, pk).await
     }
 
     pub async fn credit_batch(&self, ctx: &Ctx, req: CreditBatch) -> Result<CreditedBatch> {
         let now = ctx.now;
-        write!(self, ctx, [req], |c| credit_batch(
+        let (account, pk) = (req.account_id, req.pk.clone());
+        let batch_id = write!(self, ctx, [req], |c| credit_batch(
             c,
             &req,
             now,
             &mut || codes::os_entropy()
         ))
-        .await
+        .await?;
+        Ok(CreditedBatch {
+            batch_id,
+            product: self.product_card(account, pk).await?,
+        })
     }
 
     pub async fn credit_topup(
@@ -474,10 +477,13 @@ impl Store {
         messages: u32,
     ) -> Result<ProductCard> {
         let now = ctx.now;
-        write!(self, ctx, [pk], |c| async {
-            let p = credit_topup(c, account, &pk, ota_attempts, messages, now).await?;
-            card(c, &p).await
+        let key = pk.clone();
+        write!(self, ctx, [key], |c| async {
+            credit_topup(c, account, &key, ota_attempts, messages, now)
+                .await
+                .map(|_| ())
         })
-        .await
+        .await?;
+        self.product_card(account, pk).await
     }
 }

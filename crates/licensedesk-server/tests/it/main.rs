@@ -10,6 +10,7 @@ mod crash;
 mod devices;
 mod field;
 mod field_product;
+mod fleet;
 mod gateways;
 mod installs;
 mod licenses;
