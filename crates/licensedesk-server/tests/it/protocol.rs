@@ -25,12 +25,19 @@ async fn idempotency_key_replays_and_refuses_another_body() {
     assert_eq!(first, second, "same key and body → same response");
     // A crash after the commit but before the response was recorded leaves
     // the key reserved (status 0) with the write's result: a retry replays
-    // it without crediting again.
+    // it without crediting again. (The write's result is the batch's id;
+    // the response around it is read after the write.)
     let scope = licensedesk_server::auth::hash_token(&format!("Bearer {ADMIN}"));
+    let batch: Value = serde_json::from_str(&first.1).expect("json");
+    let result = hex::encode(batch["batch_id"].to_string());
+    let bytes = match &s.database {
+        Database::Sqlite(_) => format!("X'{result}'"),
+        Database::Postgres(_) => format!("'\\x{result}'::bytea"),
+    };
     let reserved = s
         .database
         .exec(
-            &format!("UPDATE idempotency SET status = 0 WHERE key = 'k-1' AND scope = '{scope}'"),
+            &format!("UPDATE idempotency SET status = 0, body = {bytes} WHERE key = 'k-1' AND scope = '{scope}'"),
             &[],
         )
         .await;
