@@ -69,6 +69,18 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// Give a PostgreSQL database a new instance id, after restoring it with
+    /// `pg_restore` or promoting a standby that may have been behind.
+    ///
+    /// Every client's sync cursor is then refused and clients sync again
+    /// from the start (the rule SQLite's `restore` follows): a restored
+    /// database may lack changes a client already holds, and would hand out
+    /// their numbers again. Safe with the nodes running.
+    RenewInstance {
+        /// The database's URL.
+        #[arg(long, env = "LICENSEDESK_DATABASE_URL", value_name = "URL")]
+        database: String,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]

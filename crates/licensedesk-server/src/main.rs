@@ -64,6 +64,21 @@ fn main() -> anyhow::Result<()> {
             println!("clients' sync cursors are now refused: they sync again from the start");
             Ok(())
         }
+        Some(Command::RenewInstance { database }) => {
+            let rt = tokio::runtime::Runtime::new()?;
+            let (old, new) = rt.block_on(async {
+                let store = licensedesk_server::store::Store::postgres(
+                    licensedesk_server::db::pg::Pg::open(&database).await?,
+                );
+                let old = store.instance().await?;
+                let new = store.renew_instance(chrono::Utc::now()).await?;
+                anyhow::Ok((old, new))
+            })?;
+            println!("old instance id: {old}");
+            println!("new instance id: {new}");
+            println!("clients' sync cursors are now refused: they sync again from the start");
+            Ok(())
+        }
         Some(Command::Serve(args)) => run(args),
         None => run(cli.serve),
     }

@@ -179,6 +179,14 @@ impl Cluster {
         format!("postgres://{ROLE}@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// The cluster's version of a client program (`pg_dump`, `pg_restore`),
+    /// with the arguments that reach the cluster as its superuser.
+    pub fn client(&self, program: &str) -> Command {
+        let mut c = Command::new(self.bin.join(program));
+        c.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", ROLE]);
+        c
+    }
+
     /// `psql` of the cluster's version (Debian's client wrapper otherwise).
     fn psql(&self) -> PathBuf {
         let own = self.bin.join("psql");

@@ -270,7 +270,35 @@ impl Store {
         .await
     }
 
+    /// Gives the database a new instance id (after a restore that is not
+    /// `restore`'s own, e.g. `pg_restore`): every client's sync cursor is
+    /// then refused and clients sync again from the start. Returns it.
+    pub async fn renew_instance(&self, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+        let id = new_instance_id()?;
+        let ctx = Ctx::at(now);
+        write!(self, &ctx, [id], |c| async {
+            c.exec("DELETE FROM meta WHERE key = 'instance'", &[]).await?;
+            c.exec(
+                "INSERT INTO meta (key, value) VALUES ('instance', $1)",
+                &[&id],
+            )
+            .await?;
+            Ok::<_, ApiError>(id.clone())
+        })
+        .await
+    }
+
     pub async fn account(&self, account: i64) -> Result<AccountRow> {
         read!(self, [], |c| get(c, account)).await
     }
+}
+
+/// A random (version 4) UUID, as the instance migrations make them.
+fn new_instance_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| ApiError::Internal(format!("randomness: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Ok(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
 }

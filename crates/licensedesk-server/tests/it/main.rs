@@ -15,6 +15,7 @@ mod gateways;
 mod installs;
 mod licenses;
 mod month_close;
+mod pg_backup;
 mod protocol;
 mod roles;
 mod snapshot;
