@@ -19,9 +19,15 @@ pub fn bench(args: &[String]) -> Result<()> {
     let Some(name) = args.first() else {
         bail!("usage: cargo xtask bench <{}|startup>", names.join("|"));
     };
-    let Some((_, package, bench)) = BENCHES.iter().find(|(n, _, _)| n == name) else {
+    let Some((_, package, mut bench)) = BENCHES.iter().find(|(n, _, _)| n == name).copied() else {
         bail!("unknown benchmark `{name}`; known: {}", names.join(", "));
     };
+    // `bench server --engine postgres [--nodes 1|2]`: SQLite next to
+    // PostgreSQL with one and two nodes (a throwaway cluster).
+    if name == "server" && args.iter().any(|a| a == "--engine") {
+        bench = "engines";
+        deps::ensure_apt(&["postgresql"])?;
+    }
     deps::ensure(deps::Purpose::Run)?;
     sh::run(
         sh::cargo()

@@ -45,8 +45,11 @@ const DESKTOP_TEST: &[&str] = &[
 ];
 
 /// Python's venv module, for schemathesis (`cargo xtask contract`): a bare
-/// Debian's python3 cannot make a virtualenv without it.
-const SERVER_TEST: &[&str] = &["python3", "python3-venv"];
+/// Debian's python3 cannot make a virtualenv without it. PostgreSQL's
+/// binaries, for the server suite's second engine: the tests start
+/// throwaway clusters of their own (`licensedesk-testkit`'s `pg`), never
+/// the service the package sets up.
+const SERVER_TEST: &[&str] = &["python3", "python3-venv", "postgresql"];
 
 /// Installs everything `purpose` needs for the tree as it is.
 pub fn ensure(purpose: Purpose) -> Result<()> {

@@ -42,6 +42,27 @@ pub fn test(args: &[String]) -> Result<()> {
         ]),
         outcome::parse_cargo,
     )?];
+    // The server's suite again on PostgreSQL (the throwaway cluster of
+    // each test process). The fleet and pg_dump tests are PostgreSQL's
+    // always and ran above.
+    outcomes.push(outcome::run_counted(
+        "rust (server on PostgreSQL)",
+        sh::cargo()
+            .env("LICENSEDESK_TEST_ENGINE", "postgres")
+            .args([
+                "test",
+                "-p",
+                "licensedesk-server",
+                "--tests",
+                "--no-fail-fast",
+                "--",
+                "--skip",
+                "fleet::",
+                "--skip",
+                "pg_backup::",
+            ]),
+        outcome::parse_cargo,
+    )?);
     outcomes.push(contract::suite()?);
     if ui::present() {
         outcomes.extend(ui::test_runners()?);
