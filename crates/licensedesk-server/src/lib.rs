@@ -8,7 +8,6 @@
 pub mod api;
 pub mod auth;
 pub mod backup;
-pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -48,10 +47,6 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     /// Every SQL statement of the server runs through the store.
     pub store: Store,
-    /// The SQLite engine under it, for the areas not moved into the store
-    /// yet (gateways, floating licenses, field kits) and for what only
-    /// SQLite does (backup).
-    pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub keys: KeyStore,
     pub settings: Settings,
@@ -91,8 +86,7 @@ impl AppState {
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
         let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
         Ok(Self(Arc::new(Shared {
-            store: Store::sqlite(db.clone()),
-            db,
+            store: Store::sqlite(db),
             clock,
             keys,
             settings,

@@ -26,7 +26,7 @@ async fn idempotency_key_replays_and_refuses_another_body() {
     // A crash after the commit but before the response was recorded leaves
     // the key reserved (status 0) with the write's result: a retry replays
     // it without crediting again.
-    let c = rusqlite::Connection::open(s.state.db.path()).expect("open");
+    let c = rusqlite::Connection::open(s.db().path()).expect("open");
     let reserved = c
         .execute(
             "UPDATE idempotency SET status = 0 WHERE key = 'k-1' AND scope = ?1",
@@ -395,7 +395,7 @@ async fn demo_seeds_once_and_its_tokens_work() {
     let s = TestServer::start().await;
     let first = licensedesk_server::demo::seed(&s.state).expect("seed");
     let count = |s: &TestServer| {
-        let c = rusqlite::Connection::open(s.state.db.path()).expect("open");
+        let c = rusqlite::Connection::open(s.db().path()).expect("open");
         c.query_row("SELECT (SELECT COUNT(*) FROM devices) || '/' || (SELECT COUNT(*) FROM codes) || '/' || (SELECT COUNT(*) FROM changes)", [], |r| r.get::<_, String>(0)).expect("q")
     };
     let before = count(&s);
@@ -443,7 +443,7 @@ async fn demo_seeds_once_and_its_tokens_work() {
 #[tokio::test]
 async fn migrations_are_numbered_applied_once_and_wal_is_on() {
     let s = TestServer::start().await;
-    let mut c = licensedesk_server::db::sqlite::open_connection(s.state.db.path()).expect("open");
+    let mut c = licensedesk_server::db::sqlite::open_connection(s.db().path()).expect("open");
     let latest = licensedesk_server::db::migrations::MIGRATIONS
         .last()
         .expect("migrations")

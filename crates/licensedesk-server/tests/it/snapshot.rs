@@ -41,7 +41,7 @@ fn column(pages: &[Value], section: &str, field: &str) -> Vec<Value> {
 
 /// The server's rows of a query, each as a JSON array.
 fn db_rows(s: &TestServer, sql: &str, account: i64) -> Vec<Value> {
-    let c = Connection::open(s.state.db.path()).expect("open");
+    let c = Connection::open(s.db().path()).expect("open");
     let mut st = c.prepare(sql).expect("prepare");
     let n = st.column_count();
     st.query_map([account], |r| {
@@ -368,7 +368,7 @@ async fn cursors_of_another_database_are_refused() {
 #[tokio::test]
 async fn snapshot_queries_read_their_indexes_and_the_rest_the_partial_one() {
     let s = TestServer::start().await;
-    let c = licensedesk_server::db::sqlite::open_connection(s.state.db.path()).expect("open");
+    let c = licensedesk_server::db::sqlite::open_connection(s.db().path()).expect("open");
     let plan = |sql: &str, n: usize| -> String {
         let params: Vec<i64> = (0..n).map(|i| i as i64 + 1).collect();
         let mut st = c

@@ -28,6 +28,12 @@ impl Deref for TestServer {
 }
 
 impl TestServer {
+    /// The server's SQLite database (for what a test reads or breaks in it
+    /// directly).
+    pub fn db(&self) -> &licensedesk_server::db::Db {
+        self.state.store.sqlite_db().expect("a SQLite store")
+    }
+
     pub async fn start() -> Self {
         Self::start_with(Settings::default(), licensedesk_testkit::t0()).await
     }

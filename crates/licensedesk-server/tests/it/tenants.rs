@@ -22,8 +22,7 @@ async fn a_tenant_with_an_unreadable_row_does_not_stop_another_tenants_renewals(
         .await;
     s.connect(&tbad, "ppoison", "dev").await;
     let first = s.connect(&tgood, "phealthy", "dev").await.1;
-    s.state
-        .db
+    s.db()
         .write_sync(move |c| {
             c.execute(
                 "UPDATE devices SET expires_at = '+12028-05-01T10:00:00Z' WHERE account_id = ?1",
@@ -81,8 +80,7 @@ async fn a_month_close_failure_is_the_failing_accounts_alone() {
         .await;
     s.product(good, "pgoodclose", package(1, 0, 0), "bill", 1)
         .await;
-    s.state
-        .db
+    s.db()
         .write_sync(move |c| {
             c.execute(
                 "UPDATE products SET closed_through = NULL, created_at = 'garbage' WHERE account_id = ?1",
