@@ -80,6 +80,12 @@ pub struct ServeArgs {
         env = "LICENSEDESK_DATA_DIR"
     )]
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to run on (`postgres://user@host:port/db`),
+    /// instead of the SQLite file in the data dir: several servers may
+    /// share one (a fleet behind a load balancer). The data dir still holds
+    /// the signing keys, which every node is given.
+    #[arg(long, env = "LICENSEDESK_DATABASE_URL", hide_env_values = true)]
+    pub database: Option<String>,
     /// Address to listen on; port 0 picks a free port. The bound address is
     /// printed on the first line of stdout: `listening on http://ADDR`.
     #[arg(long, default_value = "127.0.0.1:8787", env = "LICENSEDESK_LISTEN")]

@@ -60,7 +60,25 @@ pub enum ApiError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// A write the engine refused as conflicting with a concurrent one
+    /// (PostgreSQL's serialization failure): the engine runs it again; it
+    /// only escapes after many tries.
+    #[error("the database was busy with a conflicting write ({0}); try again")]
+    Retry(String),
+    /// A row a `UNIQUE` constraint refused (the store maps the ones it
+    /// expects to their own codes).
+    #[error("a unique value already exists: {0}")]
+    Constraint(String),
+    /// The request's `Idempotency-Key` was answered meanwhile (by another
+    /// node): its recorded response is replayed.
+    #[error("this request was answered meanwhile; its answer is replayed")]
+    Replay,
 }
+
+/// Marks a response whose request's recorded answer must be replayed
+/// instead ([`ApiError::Replay`]; the idempotency middleware does it).
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayRecorded;
 
 fn unassigned_hint(unassigned: i64) -> String {
     match unassigned {
@@ -121,6 +139,9 @@ impl ApiError {
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
+            Self::Retry(_) => "DATABASE_BUSY",
+            Self::Constraint(_) => "CONFLICT",
+            Self::Replay => "IDEMPOTENT_REPLAY",
         }
     }
 
@@ -147,6 +168,8 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Coded { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Retry(_) | Self::Replay => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Constraint(_) => StatusCode::CONFLICT,
         }
     }
 }
@@ -178,6 +201,11 @@ fn status_for_core_code(code: &str) -> StatusCode {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        {
+            return Self::Constraint(e.to_string());
+        }
         tracing::error!(error = %e, "database error");
         Self::Internal(format!("database: {e}"))
     }
@@ -197,7 +225,11 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
             params: self.params(),
         };
+        let replay = matches!(self, Self::Replay);
         let mut resp = (status, Json(body)).into_response();
+        if replay {
+            resp.extensions_mut().insert(ReplayRecorded);
+        }
         if let Self::RateLimited { retry_after } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {

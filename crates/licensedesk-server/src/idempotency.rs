@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::api::extract::Unrouted;
 use crate::auth::{client_addr, hash_token};
-use crate::error::ApiError;
+use crate::error::{ApiError, ReplayRecorded};
 use crate::store::idempotency::{Keyed, Recorded};
 
 /// Largest request or response body the middleware buffers.
@@ -149,27 +149,8 @@ async fn handle(
         .await
         .map_err(IntoResponse::into_response)?;
 
-    let out = if let Some(Recorded {
-        request_hash: stored_hash,
-        status,
-        body,
-        content_type,
-    }) = stored.clone().filter(|s| s.status != 0)
-    {
-        if stored_hash == request_hash {
-            let mut resp = Response::new(Body::from(body));
-            *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let h = resp.headers_mut();
-            // A row recorded before the type was kept is a JSON answer.
-            let content_type = content_type
-                .and_then(|t| HeaderValue::from_str(&t).ok())
-                .unwrap_or(HeaderValue::from_static("application/json"));
-            h.insert(header::CONTENT_TYPE, content_type);
-            h.insert("idempotent-replayed", HeaderValue::from_static("true"));
-            resp
-        } else {
-            ApiError::IdempotencyKeyReused.into_response()
-        }
+    let out = if let Some(recorded) = stored.clone().filter(|s| s.status != 0) {
+        replay(recorded, &request_hash)
     } else if stored
         .as_ref()
         .is_some_and(|s| s.request_hash != request_hash)
@@ -188,6 +169,23 @@ async fn handle(
                 next.run(Request::from_parts(parts, Body::from(bytes))),
             )
             .await;
+        if resp.extensions().get::<ReplayRecorded>().is_some() {
+            // Another node answered this key meanwhile (PostgreSQL): its
+            // response is recorded, and is this one's.
+            let recorded = state
+                .store
+                .idempotent(scope.clone(), key.clone())
+                .await
+                .map_err(IntoResponse::into_response)?
+                .filter(|r| r.status != 0)
+                .ok_or_else(|| {
+                    ApiError::Internal("a replayed key without its response".into())
+                        .into_response()
+                })?;
+            drop(guard);
+            state.inflight.release(&id, lock);
+            return Ok(replay(recorded, &request_hash));
+        }
         let status = resp.status();
         let (rparts, rbody) = resp.into_parts();
         let rbytes = to_bytes(rbody, MAX_BODY)
@@ -222,4 +220,23 @@ async fn handle(
     drop(guard);
     state.inflight.release(&id, lock);
     Ok(out)
+}
+
+/// The recorded response of a key, for a request with `request_hash`: the
+/// same response again, or 422 when the key was used for another request.
+fn replay(recorded: Recorded, request_hash: &str) -> Response {
+    if recorded.request_hash != request_hash {
+        return ApiError::IdempotencyKeyReused.into_response();
+    }
+    let mut resp = Response::new(Body::from(recorded.body));
+    *resp.status_mut() = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
+    let h = resp.headers_mut();
+    // A row recorded before the type was kept is a JSON answer.
+    let content_type = recorded
+        .content_type
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    h.insert(header::CONTENT_TYPE, content_type);
+    h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    resp
 }

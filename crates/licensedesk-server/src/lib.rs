@@ -84,9 +84,49 @@ impl AppState {
             })
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
-        let limiter = FailureLimiter::new(settings.fail_limit, settings.fail_window_secs);
+        let store = Store::sqlite(db);
+        let limiter = FailureLimiter::new(
+            store.clone(),
+            settings.fail_limit,
+            settings.fail_window_secs,
+        );
         Ok(Self(Arc::new(Shared {
-            store: Store::sqlite(db),
+            store,
+            clock,
+            keys,
+            settings,
+            admin_token_hash: auth::hash_token(admin_token),
+            limiter,
+            inflight: InFlight::default(),
+            instance,
+            tokens: RwLock::new(HashMap::new()),
+        })))
+    }
+
+    /// The server on a PostgreSQL database (`url`), its signing keys in
+    /// `data_dir/keys` (every node of a fleet is given the same keys dir).
+    pub async fn open_postgres(
+        data_dir: &Path,
+        url: &str,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        admin_token: &str,
+    ) -> anyhow::Result<Self> {
+        backup::create_data_dir(data_dir)?;
+        let pg = db::pg::Pg::open(url).await?;
+        let store = Store::postgres(pg);
+        let instance = store
+            .instance()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
+        let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
+        let limiter = FailureLimiter::new(
+            store.clone(),
+            settings.fail_limit,
+            settings.fail_window_secs,
+        );
+        Ok(Self(Arc::new(Shared {
+            store,
             clock,
             keys,
             settings,

@@ -75,19 +75,35 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         backup::create_data_dir(&args.data_dir)?;
-        // Held until the server stops (or the process dies).
-        let _lock = backup::lock_data_dir(&args.data_dir, "starting another one")?;
+        // Held until the server stops (or the process dies). On PostgreSQL
+        // the database is the shared state: nodes may share a keys dir.
+        let _lock = match &args.database {
+            None => Some(backup::lock_data_dir(&args.data_dir, "starting another one")?),
+            Some(_) => None,
+        };
         let admin_token = match (&args.admin_token, args.demo) {
             (Some(t), _) => t.clone(),
             (None, true) => demo::DEMO_ADMIN_TOKEN.to_owned(),
             (None, false) => keystore::admin_token(&args.data_dir)?,
         };
-        let state = AppState::open(
-            &args.data_dir,
-            Arc::new(SystemClock),
-            Settings::from(&args),
-            &admin_token,
-        )?;
+        let state = match &args.database {
+            None => AppState::open(
+                &args.data_dir,
+                Arc::new(SystemClock),
+                Settings::from(&args),
+                &admin_token,
+            )?,
+            Some(url) => {
+                AppState::open_postgres(
+                    &args.data_dir,
+                    url,
+                    Arc::new(SystemClock),
+                    Settings::from(&args),
+                    &admin_token,
+                )
+                .await?
+            }
+        };
         let summary = if args.demo {
             let summary = demo::seed(&state)?;
             demo::write_tokens(&args.data_dir, &summary, &admin_token)?;

@@ -8,12 +8,14 @@
 //! A dev-dependency only: its helpers panic (with what was asked) instead
 //! of returning errors, as a test wants. It never imports tauri.
 
+mod db;
 mod http;
 pub mod pg;
 mod server;
 
+pub use db::Database;
 pub use http::{get_json, post_json};
-pub use server::{Server, Serving};
+pub use server::{Server, Serving, database_of, engine};
 
 use chrono::{DateTime, Utc};
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use licensedesk_server::clock::{Clock, TestClock};
 use licensedesk_server::config::Settings;
+use licensedesk_server::db::Engine;
 use licensedesk_server::{AppState, build_app, serve};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -14,6 +15,30 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::ADMIN;
+
+/// The engine the tests run the server on: PostgreSQL when
+/// `LICENSEDESK_TEST_ENGINE=postgres` (a throwaway cluster of this test
+/// process, [`crate::pg::shared`]), else SQLite.
+pub fn engine() -> Engine {
+    match std::env::var("LICENSEDESK_TEST_ENGINE").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        _ => Engine::Sqlite,
+    }
+}
+
+/// The PostgreSQL database of a test's data dir: made fresh the first time
+/// (its URL kept in the dir), the same one when a test starts a server on
+/// the dir again (a restart).
+pub fn database_of(dir: &Path) -> String {
+    let file = dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return url;
+    }
+    let url = crate::pg::shared().database();
+    std::fs::create_dir_all(dir).expect("data dir");
+    std::fs::write(&file, &url).expect("keep the database url");
+    url
+}
 
 /// An app served on `127.0.0.1:<free port>` by a task of the current
 /// runtime until [`Serving::stop`] or until dropped.
@@ -61,6 +86,8 @@ pub struct Server {
     pub clock: Arc<TestClock>,
     pub state: AppState,
     pub http: reqwest::Client,
+    /// The server's database, for a test's look under the API.
+    pub database: crate::Database,
     serving: Serving,
 }
 
@@ -79,13 +106,26 @@ impl Server {
         wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Self {
         let clock = Arc::new(TestClock::new(now));
-        let state = AppState::open(dir, clock.clone(), settings, ADMIN).expect("open state");
+        let (state, database) = match engine() {
+            Engine::Sqlite => (
+                AppState::open(dir, clock.clone(), settings, ADMIN).expect("open state"),
+                crate::Database::Sqlite(dir.join(licensedesk_server::db::FILE_NAME)),
+            ),
+            Engine::Postgres => {
+                let url = database_of(dir);
+                let state = AppState::open_postgres(dir, &url, clock.clone(), settings, ADMIN)
+                    .await
+                    .expect("open state on PostgreSQL");
+                (state, crate::Database::Postgres(url))
+            }
+        };
         let serving = Serving::start(wrap(build_app(state.clone()))).await;
         Self {
             base: serving.base.clone(),
             clock,
             state,
             http: reqwest::Client::new(),
+            database,
             serving,
         }
     }

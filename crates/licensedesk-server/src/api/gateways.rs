@@ -47,12 +47,15 @@ pub async fn lookup_order(
     Json(q): Json<OrderLookup>,
 ) -> Result<Json<OrderView>> {
     let now = state.now();
-    state.limiter.check(&who.keys(), now)?;
+    state.limiter.check(&who.keys(), now).await?;
     let found = state.store.lookup_order(q.order_no, q.email).await?;
-    found.map(Json).ok_or_else(|| {
-        state.limiter.record_failure(&who.keys(), now);
-        ApiError::NotFound("order with this number and e-mail")
-    })
+    match found {
+        Some(order) => Ok(Json(order)),
+        None => {
+            state.limiter.record_failure(&who.keys(), now).await;
+            Err(ApiError::NotFound("order with this number and e-mail"))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -74,27 +77,24 @@ pub async fn activate(
     Json(req): Json<ActivateRequest>,
 ) -> Result<Json<ActivateResponse>> {
     let now = ctx.now;
-    state.limiter.check(&who.keys(), now)?;
-    let fail = |e: ApiError| {
-        state.limiter.record_failure(&who.keys(), now);
-        e
+    state.limiter.check(&who.keys(), now).await?;
+    // A mistyped or unknown code counts as a failed attempt.
+    let code = match ActivationCode::parse(&req.code) {
+        Ok(code) => code.canonical(),
+        Err(e) => {
+            state.limiter.record_failure(&who.keys(), now).await;
+            return Err(ApiError::core(e));
+        }
     };
-    let code = ActivationCode::parse(&req.code)
-        .map_err(|e| fail(ApiError::core(e)))?
-        .canonical();
     let fp = normalize_fingerprint(&req.fingerprint).map_err(ApiError::core)?;
     let out = state
         .store
         .activate_gateway(&ctx, state.keys.signer.clone(), code, fp)
-        .await
-        .map_err(|e| {
-            if matches!(e, ApiError::NotFound(_)) {
-                fail(e)
-            } else {
-                e
-            }
-        })?;
-    Ok(Json(out))
+        .await;
+    if let Err(ApiError::NotFound(_)) = &out {
+        state.limiter.record_failure(&who.keys(), now).await;
+    }
+    Ok(Json(out?))
 }
 
 /// Offline activation: a request bundle (`.ldreq` JSON) in, a signed
@@ -112,14 +112,14 @@ pub async fn offline_activate(
     Bytes(body): Bytes,
 ) -> Result<String> {
     let now = ctx.now;
-    state.limiter.check(&who.keys(), now)?;
+    state.limiter.check(&who.keys(), now).await?;
     let request = parse_request(&body).map_err(ApiError::core)?;
     let (response, failures) = state
         .store
         .answer_offline(&ctx, state.keys.signer.clone(), request)
         .await?;
     for _ in 0..failures {
-        state.limiter.record_failure(&who.keys(), now);
+        state.limiter.record_failure(&who.keys(), now).await;
     }
     Ok(response)
 }

@@ -15,8 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::api::extract::{Json, Query};
 use crate::auth::Caller;
+use crate::db::Engine;
 use crate::error::{ApiError, Result};
-use crate::store::changes::{Change, Section, SnapshotAt, SnapshotCode, SnapshotDevice};
+use crate::store::changes::{Change, Position, Section, SnapshotAt, SnapshotCode, SnapshotDevice};
 
 /// Default snapshot page size (rows of all sections together).
 pub const DEFAULT_LIMIT: u32 = 2000;
@@ -63,13 +64,13 @@ pub fn own_position<'a>(cursor: &'a str, instance: &str) -> Result<&'a str> {
     }
 }
 
-fn parse_cursor(s: Option<&str>, instance: &str) -> Result<i64> {
+/// A feed cursor: `c{position}` (see [`Position::text`]).
+fn parse_cursor(s: Option<&str>, instance: &str, engine: Engine) -> Result<Position> {
     match s {
-        None | Some("") => Ok(0),
+        None | Some("") => Ok(Position::default()),
         Some(c) => own_position(c, instance)?
             .strip_prefix("c")
-            .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
+            .and_then(|p| Position::parse(p, engine))
             .ok_or_else(|| {
                 ApiError::invalid(
                     "CURSOR_INVALID",
@@ -90,18 +91,19 @@ pub async fn feed(
     caller: Caller,
     Query(q): Query<ChangesQuery>,
 ) -> Result<Json<ChangesPage>> {
-    let since = parse_cursor(q.since.as_deref(), &state.instance)?;
+    let engine = state.store.kind();
+    let since = parse_cursor(q.since.as_deref(), &state.instance, engine)?;
     let limit = i64::from(q.limit.unwrap_or(500).clamp(1, 1000));
-    let mut changes = state
+    let mut rows = state
         .store
         .changes(caller.account_id, since, limit, q.since.unwrap_or_default())
         .await?;
-    let has_more = changes.len() as i64 > limit;
-    changes.truncate(limit as usize);
-    let last = changes.last().map_or(since, |c| c.seq);
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let last = rows.last().map_or(since, |(_, at)| *at);
     Ok(Json(ChangesPage {
-        changes,
-        next: with_instance(&format!("c{last}"), &state.instance),
+        changes: rows.into_iter().map(|(c, _)| c).collect(),
+        next: with_instance(&format!("c{}", last.text(engine)), &state.instance),
         has_more,
         server_time: crate::api::keys::signed_time(&state),
     }))
@@ -142,7 +144,7 @@ pub struct SnapshotPage {
 }
 
 /// A snapshot cursor: `s{upto}.{section}.{last key read}`.
-fn parse_snapshot_cursor(s: &str) -> Result<SnapshotAt> {
+fn parse_snapshot_cursor(s: &str, engine: Engine) -> Result<SnapshotAt> {
     let invalid = || {
         ApiError::invalid(
             "CURSOR_INVALID",
@@ -171,14 +173,19 @@ fn parse_snapshot_cursor(s: &str) -> Result<SnapshotAt> {
         _ => return Err(invalid()),
     };
     Ok(SnapshotAt {
-        upto: num(upto)?,
+        upto: Position::parse(upto, engine).ok_or_else(invalid)?,
         section,
         last: num(last)?,
     })
 }
 
-fn format_snapshot_cursor(at: SnapshotAt) -> String {
-    format!("s{}.{}.{}", at.upto, at.section.name(), at.last)
+fn format_snapshot_cursor(at: SnapshotAt, engine: Engine) -> String {
+    format!(
+        "s{}.{}.{}",
+        at.upto.text(engine),
+        at.section.name(),
+        at.last
+    )
 }
 
 /// The account's current state in pages: its non-bulk changes, codes and
@@ -196,9 +203,13 @@ pub async fn snapshot(
     caller: Caller,
     Query(q): Query<SnapshotQuery>,
 ) -> Result<Json<SnapshotPage>> {
+    let engine = state.store.kind();
     let start = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(parse_snapshot_cursor(own_position(c, &state.instance)?)?),
+        Some(c) => Some(parse_snapshot_cursor(
+            own_position(c, &state.instance)?,
+            engine,
+        )?),
     };
     let limit = i64::from(q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT));
     let page = state
@@ -214,9 +225,12 @@ pub async fn snapshot(
         changes: page.rows.changes,
         codes: page.rows.codes,
         devices: page.rows.devices,
-        next: with_instance(&format_snapshot_cursor(page.next), &state.instance),
+        next: with_instance(&format_snapshot_cursor(page.next, engine), &state.instance),
         has_more: page.has_more,
-        upto: with_instance(&format!("c{}", page.next.upto), &state.instance),
+        upto: with_instance(
+            &format!("c{}", page.next.upto.text(engine)),
+            &state.instance,
+        ),
         total: page.total,
         server_time: crate::api::keys::signed_time(&state),
     }))
@@ -230,7 +244,10 @@ mod tests {
     fn cursors_round_trip_and_anything_else_is_refused() {
         for c in ["s0.changes.0", "s812.codes.1000", "s9.devices.77"] {
             assert_eq!(
-                format_snapshot_cursor(parse_snapshot_cursor(c).expect(c)),
+                format_snapshot_cursor(
+                    parse_snapshot_cursor(c, Engine::Sqlite).expect(c),
+                    Engine::Sqlite
+                ),
                 c
             );
         }
@@ -249,7 +266,7 @@ mod tests {
             "sx.codes.2",
             "s1.codes.99999999999999999999",
         ] {
-            let e = parse_snapshot_cursor(bad).expect_err(bad);
+            let e = parse_snapshot_cursor(bad, Engine::Sqlite).expect_err(bad);
             assert!(
                 matches!(
                     e,

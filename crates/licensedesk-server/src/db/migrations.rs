@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "floating_pool_tokens",
         include_str!("../../migrations/0011_floating_pool_tokens.sql"),
     ),
+    (
+        12,
+        "failed_attempts",
+        include_str!("../../migrations/0012_failed_attempts.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one

@@ -5,6 +5,7 @@
 
 pub mod conn;
 pub mod migrations;
+pub mod pg;
 pub mod sqlite;
 
 pub use conn::SqliteConn;

@@ -28,6 +28,9 @@ pub struct Report {
     pub leases_culled: u64,
     pub logs_purged: u64,
     pub idempotency_forgotten: u64,
+    /// Failed code attempts that left the rate limit's window.
+    #[serde(default)]
+    pub failed_attempts_forgotten: u64,
     #[serde(default)]
     pub allotments_expired: u64,
     /// Product months closed (statements written).
@@ -139,6 +142,10 @@ pub async fn run_once(state: &AppState) -> Result<Report> {
     report.idempotency_forgotten = state
         .store
         .forget_idempotent(now - chrono::Duration::hours(crate::idempotency::RETENTION_HOURS))
+        .await?;
+    report.failed_attempts_forgotten = state
+        .store
+        .forget_failures(now, state.limiter.window())
         .await?;
     Ok(report)
 }

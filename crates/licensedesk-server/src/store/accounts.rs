@@ -255,6 +255,21 @@ impl Store {
         read!(self, [token_hash], |c| by_token(c, &token_hash)).await
     }
 
+    /// The database's instance id (made with the schema; sync cursors
+    /// carry it).
+    pub async fn instance(&self) -> Result<String> {
+        read!(self, [], |c| async {
+            c.opt(
+                "SELECT value FROM meta WHERE key = 'instance'",
+                &[],
+                |r| r.string(0),
+            )
+            .await?
+            .ok_or_else(|| ApiError::Internal("the database has no instance id".into()))
+        })
+        .await
+    }
+
     pub async fn account(&self, account: i64) -> Result<AccountRow> {
         read!(self, [], |c| get(c, account)).await
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
-use crate::db::{Conn, Row};
+use crate::db::{Conn, Engine, Row};
 use crate::error::{ApiError, Result};
 use crate::store::{Store, read};
 
@@ -32,6 +32,61 @@ impl Op {
         }
     }
 }
+
+/// A place in an account's change feed, just after one change.
+///
+/// On SQLite one writer commits one transaction at a time, so `seq` (a
+/// rowid) grows in commit order and a position is a `seq`. PostgreSQL
+/// assigns `seq` before the commit, so a change with a lower `seq` may
+/// commit after a higher one was read: there the feed is read in the order
+/// of the writing transaction's id, then `seq` (`txid`, `seq`), and only as
+/// far as the oldest transaction still running (`pg_snapshot_xmin`): every
+/// change after a position returned is then one that commits later, never
+/// one left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// The writing transaction's id (PostgreSQL; 0 on SQLite).
+    pub txid: i64,
+    pub seq: i64,
+}
+
+impl Position {
+    /// The position as a cursor carries it: `{seq}` on SQLite,
+    /// `{txid}:{seq}` on PostgreSQL.
+    pub fn text(self, engine: Engine) -> String {
+        match engine {
+            Engine::Sqlite => self.seq.to_string(),
+            Engine::Postgres => format!("{}:{}", self.txid, self.seq),
+        }
+    }
+
+    /// [`Position::text`] read back (non-negative numbers only).
+    pub fn parse(s: &str, engine: Engine) -> Option<Self> {
+        let num = |p: &str| {
+            p.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0 && !p.starts_with('+'))
+        };
+        match engine {
+            Engine::Sqlite => Some(Self {
+                txid: 0,
+                seq: num(s)?,
+            }),
+            Engine::Postgres => {
+                let (t, q) = s.split_once(':')?;
+                Some(Self {
+                    txid: num(t)?,
+                    seq: num(q)?,
+                })
+            }
+        }
+    }
+}
+
+/// The oldest transaction still running, as PostgreSQL's snapshot of the
+/// reading transaction sees it: every change of a lower `txid` is
+/// committed (or gone).
+const PG_HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// Appends a change; call inside the transaction that makes it. `data` is
 /// stored as its JSON.
@@ -121,24 +176,51 @@ pub async fn check_not_ahead(c: &impl Conn, position: i64, cursor: &str) -> Resu
 }
 
 /// Up to `limit` changes of `account` after `since`, and one more when
-/// there are (so the caller knows more remain). The end is read first:
-/// the feed only grows, so an end read before the page is never past it.
+/// there are (so the caller knows more remain), each with its position.
+/// The end is read first: the feed only grows, so an end read before the
+/// page is never past it.
 async fn page_in(
     c: &impl Conn,
     account: i64,
-    since: i64,
+    since: Position,
     limit: i64,
     cursor: &str,
-) -> Result<Vec<Change>> {
-    check_not_ahead(c, since, cursor).await?;
-    c.query(
-        &format!(
-            "SELECT {CHANGE_COLS} FROM changes WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        ),
-        &[&account, &since, &(limit + 1)],
-        change,
-    )
-    .await
+) -> Result<Vec<(Change, Position)>> {
+    check_not_ahead(c, since.seq, cursor).await?;
+    match c.engine() {
+        Engine::Sqlite => {
+            c.query(
+                &format!(
+                    "SELECT {CHANGE_COLS} FROM changes WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                ),
+                &[&account, &since.seq, &(limit + 1)],
+                |r| {
+                    let ch = change(r)?;
+                    let at = Position { txid: 0, seq: ch.seq };
+                    Ok((ch, at))
+                },
+            )
+            .await
+        }
+        Engine::Postgres => {
+            c.query(
+                &format!(
+                    "SELECT {CHANGE_COLS}, txid FROM changes WHERE account_id = $1 AND (txid, seq) > ($2, $3)
+                     AND txid < {PG_HORIZON} ORDER BY txid, seq LIMIT $4"
+                ),
+                &[&account, &since.txid, &since.seq, &(limit + 1)],
+                |r| {
+                    let ch = change(r)?;
+                    let at = Position {
+                        txid: r.i64(6)?,
+                        seq: ch.seq,
+                    };
+                    Ok((ch, at))
+                },
+            )
+            .await
+        }
+    }
 }
 
 /// The `changes` section of the snapshot: the terms on `entity` are those
@@ -147,6 +229,12 @@ async fn page_in(
 /// change.
 pub const REST_CHANGES_SQL: &str = "SELECT seq, entity, entity_id, op, at, data FROM changes
      WHERE account_id = $1 AND seq > $2 AND seq <= $3 AND entity != 'code' AND entity != 'device'
+     ORDER BY seq LIMIT $4";
+
+/// The `changes` section on PostgreSQL: the changes of the transactions
+/// finished before the pin ([`Position::txid`]), by `seq`.
+const PG_REST_CHANGES_SQL: &str = "SELECT seq, entity, entity_id, op, at, data FROM changes
+     WHERE account_id = $1 AND seq > $2 AND txid < $3 AND entity != 'code' AND entity != 'device'
      ORDER BY seq LIMIT $4";
 
 /// The `codes` section's query (index `codes_account`).
@@ -221,7 +309,7 @@ impl Section {
 /// read in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotAt {
-    pub upto: i64,
+    pub upto: Position,
     pub section: Section,
     pub last: i64,
 }
@@ -245,15 +333,50 @@ pub struct SnapshotPage {
 }
 
 /// Rows of a snapshot pinned at `upto` (index counts).
-async fn count(c: &impl Conn, account: i64, upto: i64) -> Result<u64> {
+async fn count(c: &impl Conn, account: i64, upto: Position) -> Result<u64> {
+    let changes = match c.engine() {
+        Engine::Sqlite => "seq <= $2",
+        Engine::Postgres => "txid < $2",
+    };
+    let bound = match c.engine() {
+        Engine::Sqlite => upto.seq,
+        Engine::Postgres => upto.txid,
+    };
     c.one(
-        "SELECT (SELECT COUNT(*) FROM changes WHERE account_id = $1 AND seq <= $2 AND entity != 'code' AND entity != 'device')
-              + (SELECT COUNT(*) FROM codes WHERE account_id = $1)
-              + (SELECT COUNT(*) FROM devices WHERE account_id = $1)",
-        &[&account, &upto],
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM changes WHERE account_id = $1 AND {changes} AND entity != 'code' AND entity != 'device')
+                  + (SELECT COUNT(*) FROM codes WHERE account_id = $1)
+                  + (SELECT COUNT(*) FROM devices WHERE account_id = $1)"
+        ),
+        &[&account, &bound],
         |r| r.u64(0),
     )
     .await
+}
+
+/// Where a new snapshot is pinned: after the account's last change
+/// (SQLite), or before the oldest transaction still running (PostgreSQL:
+/// every change of an older transaction is in the snapshot, every other
+/// one comes after the pin in the feed).
+async fn pin(c: &impl Conn, account: i64) -> Result<Position> {
+    match c.engine() {
+        Engine::Sqlite => Ok(Position {
+            txid: 0,
+            seq: c
+                .one(
+                    "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM changes WHERE account_id = $1",
+                    &[&account],
+                    |r| r.i64(0),
+                )
+                .await?,
+        }),
+        Engine::Postgres => Ok(Position {
+            txid: c
+                .one(&format!("SELECT {PG_HORIZON}"), &[], |r| r.i64(0))
+                .await?,
+            seq: 0,
+        }),
+    }
 }
 
 fn code_row(r: &Row<'_>) -> Result<SnapshotCode> {
@@ -293,17 +416,11 @@ async fn snapshot_in(
 ) -> Result<SnapshotPage> {
     let (mut at, total) = match start {
         Some(s) => {
-            check_not_ahead(c, s.upto, cursor).await?;
+            check_not_ahead(c, s.upto.seq, cursor).await?;
             (s, None)
         }
         None => {
-            let upto = c
-                .one(
-                    "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) FROM changes WHERE account_id = $1",
-                    &[&account],
-                    |r| r.i64(0),
-                )
-                .await?;
+            let upto = pin(c, account).await?;
             let first = SnapshotAt {
                 upto,
                 section: Section::Changes,
@@ -319,12 +436,12 @@ async fn snapshot_in(
         // goes on.
         let (n, last) = match at.section {
             Section::Changes => {
+                let (sql, bound) = match c.engine() {
+                    Engine::Sqlite => (REST_CHANGES_SQL, at.upto.seq),
+                    Engine::Postgres => (PG_REST_CHANGES_SQL, at.upto.txid),
+                };
                 let mut got = c
-                    .query(
-                        REST_CHANGES_SQL,
-                        &[&account, &at.last, &at.upto, &(room + 1)],
-                        change,
-                    )
+                    .query(sql, &[&account, &at.last, &bound, &(room + 1)], change)
                     .await?;
                 let n = got.len() as i64;
                 got.truncate(room as usize);
@@ -389,10 +506,10 @@ impl Store {
     pub async fn changes(
         &self,
         account: i64,
-        since: i64,
+        since: Position,
         limit: i64,
         cursor: String,
-    ) -> Result<Vec<Change>> {
+    ) -> Result<Vec<(Change, Position)>> {
         read!(self, [cursor], |c| page_in(
             c, account, since, limit, &cursor
         ))

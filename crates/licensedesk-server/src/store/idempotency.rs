@@ -50,6 +50,11 @@ pub async fn reserve(c: &impl Conn, k: &Keyed, result: &str, now: DateTime<Utc>)
     Ok(())
 }
 
+/// What is recorded under a request's key, if anything.
+pub async fn recorded(c: &impl Conn, k: &Keyed) -> Result<Option<Recorded>> {
+    get(c, &k.scope, &k.key).await
+}
+
 async fn get(c: &impl Conn, scope: &str, key: &str) -> Result<Option<Recorded>> {
     c.opt(
         "SELECT request_hash, status, body, content_type FROM idempotency WHERE scope = $1 AND key = $2",

@@ -14,6 +14,7 @@
 //! previous attempt committed but its response was lost).
 
 pub mod accounts;
+pub mod attempts;
 pub mod changes;
 pub mod codes;
 pub mod devices;
@@ -30,7 +31,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::{Db, SqliteConn, ready};
+use crate::db::pg::{Pg, PgConn};
+use crate::db::{Db, Engine, SqliteConn, ready};
 use crate::error::Result;
 
 /// What a write needs of its request: the time, and the idempotency record
@@ -57,17 +59,44 @@ pub struct Store {
 #[derive(Clone)]
 enum Handle {
     Sqlite(Db),
+    Postgres(Pg),
 }
 
 /// Runs a write verb in one transaction of the store's engine, with the
 /// context's idempotency record: `write!(store, ctx, [captured values],
 /// |c| verb(c, …))`. The verb may run more than once (a retried or
 /// replayed transaction), so it acts on nothing but `c`; the values named
-/// are what its future owns on an engine that awaits.
+/// are what its future owns on an engine that awaits (cloned per try).
 macro_rules! write {
     ($store:expr, $ctx:expr, [$($v:ident),*], |$c:ident| $call:expr) => {{
-        $(let _ = &$v;)*
-        $store.write_sqlite($ctx, move |$c| $crate::db::ready($call))
+        let store: &$crate::store::Store = &$store;
+        let ctx: &$crate::store::Ctx = $ctx;
+        async move {
+            match store.engine() {
+                $crate::store::EngineRef::Sqlite => {
+                    store.write_sqlite(ctx, move |$c| $crate::db::ready($call)).await
+                }
+                $crate::store::EngineRef::Postgres(pg) => {
+                    if let Some(stored) = ctx.key.as_ref().and_then(|k| k.replay.clone()) {
+                        return Ok(serde_json::from_str(&stored)?);
+                    }
+                    let (key, now) = (ctx.key.clone(), ctx.now);
+                    pg.write(move |$c| {
+                        $(let $v = $v.clone();)*
+                        let key = key.clone();
+                        Box::pin(async move {
+                            if let Some(done) = $crate::store::replayed($c, key.as_ref()).await? {
+                                return Ok(done);
+                            }
+                            let out = $call.await?;
+                            $crate::store::keep($c, key.as_ref(), &out, now).await?;
+                            Ok(out)
+                        })
+                    })
+                    .await
+                }
+            }
+        }
     }};
 }
 
@@ -75,12 +104,28 @@ macro_rules! write {
 /// values], |c| verb(c, …))`.
 macro_rules! read {
     ($store:expr, [$($v:ident),*], |$c:ident| $call:expr) => {{
-        $(let _ = &$v;)*
-        $store.read_sqlite(move |$c| $crate::db::ready($call))
+        let store: &$crate::store::Store = &$store;
+        async move {
+            match store.engine() {
+                $crate::store::EngineRef::Sqlite => {
+                    store.read_sqlite(move |$c| $crate::db::ready($call)).await
+                }
+                $crate::store::EngineRef::Postgres(pg) => {
+                    pg.read(move |$c| Box::pin(async move { $call.await }))
+                        .await
+                }
+            }
+        }
     }};
 }
 
 pub(crate) use {read, write};
+
+/// The store's engine, for the macros.
+pub(crate) enum EngineRef<'a> {
+    Sqlite,
+    Postgres(&'a Pg),
+}
 
 impl Store {
     /// The store on a SQLite database.
@@ -90,10 +135,33 @@ impl Store {
         }
     }
 
+    /// The store on a PostgreSQL database.
+    pub fn postgres(pg: Pg) -> Self {
+        Self {
+            engine: Handle::Postgres(pg),
+        }
+    }
+
+    /// Which engine the store is on.
+    pub fn kind(&self) -> Engine {
+        match &self.engine {
+            Handle::Sqlite(_) => Engine::Sqlite,
+            Handle::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    pub(crate) fn engine(&self) -> EngineRef<'_> {
+        match &self.engine {
+            Handle::Sqlite(_) => EngineRef::Sqlite,
+            Handle::Postgres(pg) => EngineRef::Postgres(pg),
+        }
+    }
+
     /// The SQLite database, for what only it does (backup, the crash tests).
     pub fn sqlite_db(&self) -> Option<&Db> {
         match &self.engine {
             Handle::Sqlite(db) => Some(db),
+            Handle::Postgres(_) => None,
         }
     }
 
@@ -106,7 +174,9 @@ impl Store {
             return Ok(serde_json::from_str(&stored)?);
         }
         let (key, now) = (ctx.key.clone(), ctx.now);
-        let Handle::Sqlite(db) = &self.engine;
+        let Handle::Sqlite(db) = &self.engine else {
+            unreachable!("write_sqlite on another engine")
+        };
         db.write(move |conn| {
             let c = SqliteConn(conn);
             let out = f(&c)?;
@@ -128,7 +198,9 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&SqliteConn<'_>) -> Result<T> + Send + 'static,
     {
-        let Handle::Sqlite(db) = &self.engine;
+        let Handle::Sqlite(db) = &self.engine else {
+            unreachable!("read_sqlite on another engine")
+        };
         db.read(move |conn| {
             // One read transaction: a verb's statements see one state.
             let tx = conn.unchecked_transaction()?;
@@ -138,4 +210,36 @@ impl Store {
         })
         .await
     }
+}
+
+/// On PostgreSQL, the record of a request's key written meanwhile (by
+/// another node: the concurrent write that made this one try again): its
+/// write's result to return, or [`crate::error::ApiError::Replay`] when its
+/// final answer is recorded (the idempotency middleware replays that).
+pub(crate) async fn replayed<T: DeserializeOwned>(
+    c: &PgConn<'_>,
+    key: Option<&idempotency::Keyed>,
+) -> Result<Option<T>> {
+    let Some(k) = key else { return Ok(None) };
+    match idempotency::recorded(c, k).await? {
+        None => Ok(None),
+        Some(found) if found.request_hash != k.request_hash => {
+            Err(crate::error::ApiError::IdempotencyKeyReused)
+        }
+        Some(found) if found.status == 0 => Ok(Some(serde_json::from_slice(&found.body)?)),
+        Some(_) => Err(crate::error::ApiError::Replay),
+    }
+}
+
+/// Records a keyed write's result with its effect (PostgreSQL).
+pub(crate) async fn keep<T: Serialize>(
+    c: &PgConn<'_>,
+    key: Option<&idempotency::Keyed>,
+    out: &T,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(k) = key {
+        idempotency::reserve(c, k, &serde_json::to_string(out)?, now).await?;
+    }
+    Ok(())
 }

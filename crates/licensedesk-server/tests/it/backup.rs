@@ -12,7 +12,7 @@ use licensedesk_server::config::Settings;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{ServerProc, TestServer, at, get_json, package, post_json, server_bin};
+use crate::support::{on_postgres, ServerProc, TestServer, at, get_json, package, post_json, server_bin};
 
 struct Out {
     ok: bool,
@@ -122,6 +122,9 @@ async fn feed_end(s: &TestServer, token: &str) -> String {
 /// devices under a new instance id, which refuses the old cursors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
+    if on_postgres() {
+        return; // SQLite's file; PostgreSQL's backup is pg_dump (pg_backup.rs)
+    }
     let a = TestServer::start().await;
     let (x, tx) = a.account("enterprise", "cn-east").await;
     let (y, ty) = a.account("individual", "eu-central").await;
@@ -243,6 +246,9 @@ async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
 /// for byte as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_refuses_what_is_not_a_sound_licensedesk_database() {
+    if on_postgres() {
+        return; // SQLite's file; PostgreSQL's backup is pg_dump (pg_backup.rs)
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let client = reqwest::Client::new();
     let mut p = ServerProc::healthy(dir.path(), &client).await;
@@ -327,6 +333,9 @@ async fn restore_refuses_what_is_not_a_sound_licensedesk_database() {
 /// refuses the cursors of before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_server_per_data_dir_and_no_restore_under_it() {
+    if on_postgres() {
+        return; // SQLite's file; PostgreSQL's backup is pg_dump (pg_backup.rs)
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let client = reqwest::Client::new();
     let mut p = ServerProc::healthy(dir.path(), &client).await;
@@ -427,6 +436,9 @@ async fn one_server_per_data_dir_and_no_restore_under_it() {
 /// beside it); a directory without a database is no backup source.
 #[tokio::test]
 async fn backup_never_overwrites_a_file() {
+    if on_postgres() {
+        return; // SQLite's file; PostgreSQL's backup is pg_dump (pg_backup.rs)
+    }
     let s = TestServer::start().await;
     s.account("enterprise", "cn-east").await;
     let saved = tempfile::tempdir().expect("tempdir");

@@ -60,19 +60,12 @@ async fn two_hundred_devices_race_for_ten_codes_twenty_rounds() {
     }
     // Database-level check: no device holds two active codes, every consumed
     // code has its device.
-    let path = s.db().path().to_owned();
-    let c = rusqlite::Connection::open(path).expect("open");
-    let orphans: i64 = c
-        .query_row("SELECT COUNT(*) FROM codes c LEFT JOIN devices d ON d.id = c.device_id WHERE c.consumed_at IS NOT NULL AND d.id IS NULL", [], |r| r.get(0))
-        .expect("q");
+    let orphans = s.database.i64("SELECT COUNT(*) FROM codes c LEFT JOIN devices d ON d.id = c.device_id WHERE c.consumed_at IS NOT NULL AND d.id IS NULL", &[]).await;
     assert_eq!(orphans, 0);
-    let active: i64 = c
-        .query_row(
-            "SELECT COUNT(*) FROM devices WHERE status = 'active'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("q");
+    let active = s
+        .database
+        .i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[])
+        .await;
     assert_eq!(active, 200);
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN, ServerProc, get_json as get, post_json as post, server_bin};
+use crate::support::{ADMIN, Database, ServerProc, get_json as get, post_json as post, server_bin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
@@ -107,24 +107,27 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     .expect("json");
     assert_eq!(keyset["keys"].as_array().map(Vec::len), Some(2));
 
-    let c = rusqlite::Connection::open(dir.path().join(licensedesk_server::db::FILE_NAME))
-        .expect("open");
-    let check: String = c
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity");
-    assert_eq!(check, "ok");
-    let orphans: i64 = c
-        .query_row(
+    let db = Database::of(dir.path());
+    if let Database::Sqlite(file) = &db {
+        let check: String = rusqlite::Connection::open(file)
+            .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+            .expect("integrity");
+        assert_eq!(check, "ok");
+    }
+    let orphans = db
+        .i64(
             "SELECT COUNT(*) FROM codes c LEFT JOIN devices d ON d.id = c.device_id
-         WHERE c.consumed_at IS NOT NULL AND (d.id IS NULL OR d.status <> 'active')",
-            [],
-            |r| r.get(0),
+             WHERE c.consumed_at IS NOT NULL AND (d.id IS NULL OR d.status <> 'active')",
+            &[],
         )
-        .expect("q");
+        .await;
     assert_eq!(orphans, 0, "a consumed code without its active device");
-    let (consumed, active): (i64, i64) = c.query_row(
-        "SELECT (SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL), (SELECT COUNT(*) FROM devices WHERE status = 'active')",
-        [], |r| Ok((r.get(0)?, r.get(1)?))).expect("q");
+    let consumed = db
+        .i64("SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL", &[])
+        .await;
+    let active = db
+        .i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[])
+        .await;
     assert_eq!(consumed, active);
     assert!(consumed as usize >= acked.len());
 }

@@ -7,7 +7,7 @@ use licensedesk_server::config::Settings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN, TestServer, at, doc_package, fingerprint};
+use crate::support::{ADMIN, Database, TestServer, at, doc_package, fingerprint};
 
 #[tokio::test]
 async fn idempotency_key_replays_and_refuses_another_body() {
@@ -26,27 +26,23 @@ async fn idempotency_key_replays_and_refuses_another_body() {
     // A crash after the commit but before the response was recorded leaves
     // the key reserved (status 0) with the write's result: a retry replays
     // it without crediting again.
-    let c = rusqlite::Connection::open(s.db().path()).expect("open");
-    let reserved = c
-        .execute(
-            "UPDATE idempotency SET status = 0 WHERE key = 'k-1' AND scope = ?1",
-            [licensedesk_server::auth::hash_token(&format!(
-                "Bearer {ADMIN}"
-            ))],
+    let scope = licensedesk_server::auth::hash_token(&format!("Bearer {ADMIN}"));
+    let reserved = s
+        .database
+        .exec(
+            &format!("UPDATE idempotency SET status = 0 WHERE key = 'k-1' AND scope = '{scope}'"),
+            &[],
         )
-        .expect("simulate lost response");
-    assert_eq!(reserved, 1);
+        .await;
+    assert_eq!(reserved, 1, "simulate lost response");
     let third = s
         .post_idem(ADMIN, "/v1/admin/batches", "k-1", &credit)
         .await;
     assert_eq!(third, first);
-    let status: i64 = c
-        .query_row(
-            "SELECT status FROM idempotency WHERE key = 'k-1'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("row");
+    let status = s
+        .database
+        .i64("SELECT status FROM idempotency WHERE key = 'k-1'", &[])
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         s.get_ok("/v1/products/pidem", &t).await["total"],
@@ -394,14 +390,17 @@ async fn openapi_document_lists_the_api() {
 async fn demo_seeds_once_and_its_tokens_work() {
     let s = TestServer::start().await;
     let first = licensedesk_server::demo::seed(&s.state).expect("seed");
-    let count = |s: &TestServer| {
-        let c = rusqlite::Connection::open(s.db().path()).expect("open");
-        c.query_row("SELECT (SELECT COUNT(*) FROM devices) || '/' || (SELECT COUNT(*) FROM codes) || '/' || (SELECT COUNT(*) FROM changes)", [], |r| r.get::<_, String>(0)).expect("q")
+    let count = async |s: &TestServer| {
+        let mut n = Vec::new();
+        for table in ["devices", "codes", "changes"] {
+            n.push(s.database.i64(&format!("SELECT COUNT(*) FROM {table}"), &[]).await);
+        }
+        n
     };
-    let before = count(&s);
+    let before = count(&s).await;
     let second = licensedesk_server::demo::seed(&s.state).expect("seed again");
     assert!(first.seeded_now && !second.seeded_now);
-    assert_eq!(before, count(&s), "a second seeding adds nothing");
+    assert_eq!(before, count(&s).await, "a second seeding adds nothing");
     let ent = s
         .get_ok(
             "/v1/account",
@@ -443,11 +442,32 @@ async fn demo_seeds_once_and_its_tokens_work() {
 #[tokio::test]
 async fn migrations_are_numbered_applied_once_and_wal_is_on() {
     let s = TestServer::start().await;
-    let mut c = licensedesk_server::db::sqlite::open_connection(s.db().path()).expect("open");
     let latest = licensedesk_server::db::migrations::MIGRATIONS
         .last()
         .expect("migrations")
         .0;
+    let file = match &s.database {
+        Database::Sqlite(file) => file,
+        Database::Postgres(url) => {
+            // Its own migrations, numbered as SQLite's, applied once.
+            let version = || s.database.i64("SELECT version FROM schema_version", &[]);
+            assert_eq!(version().await, i64::from(latest));
+            licensedesk_server::db::pg::Pg::open(url)
+                .await
+                .expect("opened again");
+            assert_eq!(version().await, i64::from(latest));
+            s.database
+                .exec("UPDATE schema_version SET version = version + 1", &[])
+                .await;
+            let err = licensedesk_server::db::pg::Pg::open(url)
+                .await
+                .err()
+                .expect("newer schema");
+            assert!(err.to_string().contains("newer"), "{err}");
+            return;
+        }
+    };
+    let mut c = licensedesk_server::db::sqlite::open_connection(file).expect("open");
     let version: u32 = c
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("pragma");

@@ -12,7 +12,7 @@ use licensedesk_server::config::Settings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-pub use licensedesk_testkit::{ADMIN, at, get_json, post_json};
+pub use licensedesk_testkit::{ADMIN, Database, at, get_json, post_json};
 
 /// The kit's [`licensedesk_testkit::Server`] on a temp dir of its own.
 pub struct TestServer {
@@ -28,12 +28,6 @@ impl Deref for TestServer {
 }
 
 impl TestServer {
-    /// The server's SQLite database (for what a test reads or breaks in it
-    /// directly).
-    pub fn db(&self) -> &licensedesk_server::db::Db {
-        self.state.store.sqlite_db().expect("a SQLite store")
-    }
-
     pub async fn start() -> Self {
         Self::start_with(Settings::default(), licensedesk_testkit::t0()).await
     }
@@ -108,6 +102,13 @@ pub fn fingerprint(n: u32) -> String {
     )
 }
 
+/// Whether this run's servers are on PostgreSQL (`LICENSEDESK_TEST_ENGINE`):
+/// a test of SQLite's own file (its backup, its query plans) has nothing
+/// to check there.
+pub fn on_postgres() -> bool {
+    licensedesk_testkit::engine() == licensedesk_server::db::Engine::Postgres
+}
+
 /// The `licensedesk-server` binary (for a subcommand, or [`ServerProc`]).
 pub fn server_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_licensedesk-server"))
@@ -123,7 +124,8 @@ pub struct ServerProc {
 
 impl ServerProc {
     /// The command that starts the server binary on `dir`, on a free
-    /// loopback port, with the tests' admin token.
+    /// loopback port, with the tests' admin token (and the dir's
+    /// PostgreSQL database when the tests run on one).
     pub fn command(dir: &Path) -> std::process::Command {
         let mut c = server_bin();
         c.args([
@@ -134,6 +136,9 @@ impl ServerProc {
             "--data-dir",
         ])
         .arg(dir);
+        if let Database::Postgres(url) = Database::of(dir) {
+            c.args(["--database", &url]);
+        }
         c
     }
 

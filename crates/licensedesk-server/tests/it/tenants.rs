@@ -22,19 +22,16 @@ async fn a_tenant_with_an_unreadable_row_does_not_stop_another_tenants_renewals(
         .await;
     s.connect(&tbad, "ppoison", "dev").await;
     let first = s.connect(&tgood, "phealthy", "dev").await.1;
-    s.db()
-        .write_sync(move |c| {
-            c.execute(
-                "UPDATE devices SET expires_at = '+12028-05-01T10:00:00Z' WHERE account_id = ?1",
-                [bad],
-            )?;
-            c.execute(
-                "UPDATE devices SET expires_at = '0000-not-a-time' WHERE account_id = ?1",
-                [bad],
-            )?;
-            Ok(())
-        })
-        .expect("poison");
+    for poison in ["+12028-05-01T10:00:00Z", "0000-not-a-time"] {
+        let n = s
+            .database
+            .exec(
+                &format!("UPDATE devices SET expires_at = '{poison}' WHERE account_id = $1"),
+                &[bad],
+            )
+            .await;
+        assert_eq!(n, 1, "poisoned");
+    }
     // The healthy device's code expired two days ago.
     s.clock.advance(Duration::days(33));
     let r = s.maintenance().await;
@@ -80,15 +77,14 @@ async fn a_month_close_failure_is_the_failing_accounts_alone() {
         .await;
     s.product(good, "pgoodclose", package(1, 0, 0), "bill", 1)
         .await;
-    s.db()
-        .write_sync(move |c| {
-            c.execute(
-                "UPDATE products SET closed_through = NULL, created_at = 'garbage' WHERE account_id = ?1",
-                [bad],
-            )?;
-            Ok(())
-        })
-        .expect("poison");
+    let n = s
+        .database
+        .exec(
+            "UPDATE products SET closed_through = NULL, created_at = 'garbage' WHERE account_id = $1",
+            &[bad],
+        )
+        .await;
+    assert_eq!(n, 1, "poisoned");
     s.clock.advance(Duration::days(40));
     let r = s.maintenance().await;
     // The good product was created on March 31: March and April close.
