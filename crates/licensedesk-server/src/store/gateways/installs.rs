@@ -14,7 +14,8 @@ use crate::store::changes::{self, Op};
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
 
-/// A license install a desktop client reported, as recorded.
+// A license install a desktop client reported, as recorded (no doc
+// comment: it would become the schema's description in the OpenAPI document).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InstallView {
     pub id: i64,
