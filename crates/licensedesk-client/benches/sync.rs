@@ -51,7 +51,9 @@ fn row(i: i64, now: DateTime<Utc>) -> (String, String, String, String) {
 
 fn seed(state: &AppState, account: i64, product: i64, now: DateTime<Utc>) {
     let batch: i64 = state
-        .db
+        .store
+        .sqlite_db()
+        .expect("a SQLite store")
         .write_sync(move |tx| {
             Ok(tx.query_row(
                 "INSERT INTO batches (account_id, product_id, kind, quantity, created_at) VALUES (?1, ?2, 'purchase', ?3, ?4) RETURNING id",
@@ -62,7 +64,9 @@ fn seed(state: &AppState, account: i64, product: i64, now: DateTime<Utc>) {
         .expect("batch");
     for chunk in 0..(N / 100_000) {
         state
-            .db
+            .store
+            .sqlite_db()
+            .expect("a SQLite store")
             .write_sync(move |tx| {
                 let mut dev = tx.prepare("INSERT INTO devices (account_id, product_id, dk, status, online, activated_at, expires_at, created_at, updated_at) VALUES (?1, ?2, ?3, 'active', 1, ?4, ?5, ?4, ?4) RETURNING id")?;
                 let mut code = tx.prepare("INSERT INTO codes (account_id, batch_id, product_id, code, device_id, consumed_at, expires_at, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1) RETURNING id")?;
@@ -158,7 +162,9 @@ async fn run() {
         .await
         .expect("product");
     let product: i64 = state
-        .db
+        .store
+        .sqlite_db()
+        .expect("a SQLite store")
         .read(|c| {
             Ok(
                 c.query_row("SELECT id FROM products WHERE pk = 'pbench'", [], |r| {
@@ -212,7 +218,11 @@ async fn run() {
     );
 
     // 1,000 server-side changes, then an incremental sync.
-    state.db.write_sync(move |tx| {
+    state
+        .store
+        .sqlite_db()
+        .expect("a SQLite store")
+        .write_sync(move |tx| {
         for i in 0..1000 {
             let (_, dk, con, exp) = row(i, now);
             tx.execute("INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES (?1, 'device', ?2, 'update', ?3, ?4)",

@@ -15,15 +15,16 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::api::floating::{NewPool, insert_pool};
-use crate::api::gateways::{NewOrder, activate_in, insert_order};
 use crate::auth::hash_token;
-use crate::changes::{self, Op};
-use crate::db::ts;
 use crate::db::{SqliteConn, ready};
 use crate::error::{ApiError, Result};
+use crate::signing::Signer;
+use crate::store::changes::{self, Op};
+use crate::store::floating::{self, NewPool};
+use crate::store::gateways::{self, NewOrder};
 use crate::store::products::CreditBatch;
 use crate::store::{accounts, codes, products, usage};
+use crate::time::stored;
 
 pub const DEMO_ADMIN_TOKEN: &str = "ld_demo_admin_0000000000000000";
 pub const DEMO_ENTERPRISE_TOKEN: &str = "ld_demo_enterprise_cn_east_0000";
@@ -101,9 +102,12 @@ fn package(years: u32, msgs: u32, ota: u32, cap: u32, days: u32) -> Package {
 /// Seeds the demo data set unless it is already there.
 pub fn seed(state: &AppState) -> anyhow::Result<Summary> {
     let now = state.now();
-    let st = state.clone();
-    let seeded_now = state
-        .db
+    let signer = state.keys.signer.clone();
+    let db = state
+        .store
+        .sqlite_db()
+        .ok_or_else(|| anyhow::anyhow!("the demo data set is seeded into a SQLite database"))?;
+    let seeded_now = db
         .write_sync(move |tx| {
             let done: Option<String> = tx
                 .query_row(
@@ -115,10 +119,10 @@ pub fn seed(state: &AppState) -> anyhow::Result<Summary> {
             if done.is_some() {
                 return Ok(false);
             }
-            seed_tx(tx, &st, now)?;
+            seed_tx(tx, &signer, now)?;
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('demo_seeded', ?1)",
-                [ts(now)],
+                [stored(now)],
             )?;
             Ok(true)
         })
@@ -140,7 +144,7 @@ struct ProductSpec {
     spread_days: i64,
 }
 
-fn seed_tx(tx: &Connection, state: &AppState, now: DateTime<Utc>) -> Result<()> {
+fn seed_tx(tx: &Connection, signer: &Signer, now: DateTime<Utc>) -> Result<()> {
     let mut rng = Rng(0x1d_e5c0_de5e_ed00);
     let mut ids = Vec::new();
     for a in accounts_list() {
@@ -225,7 +229,7 @@ fn seed_tx(tx: &Connection, state: &AppState, now: DateTime<Utc>) -> Result<()> 
     ready(codes::assign(c, ent, wm.id, 5, now))?;
     ready(products::credit_topup(c, ent, "pwm0001", 10, 0, now))?;
     seed_overage(tx, ent, now)?;
-    seed_gateways(tx, state, ent, ind, now, &mut rng)
+    seed_gateways(tx, signer, ent, ind, now, &mut rng)
 }
 
 fn seed_product(
@@ -268,7 +272,7 @@ fn seed_product(
         let hw = format!("IMEI86{:09}", rng.below(1_000_000_000));
         let id: i64 = tx.query_row(
             "INSERT INTO devices (account_id, product_id, dk, hardware_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
-            params![account, p.id, dk, hw, ts(t)],
+            params![account, p.id, dk, hw, stored(t)],
             |r| r.get(0),
         )?;
         let expiry = s.package.validity.expiry_from(t).map_err(ApiError::core)?;
@@ -278,17 +282,17 @@ fn seed_product(
                 "active",
                 rng.below(10) < 8,
                 None,
-                Some(ts(t)),
-                Some(ts(expiry)),
+                Some(stored(t)),
+                Some(stored(expiry)),
             ),
             None => ("inactive", false, Some("no_codes"), None, None),
         };
         tx.execute(
             "UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6, last_seen_at = ?7 WHERE id = ?1",
-            params![id, status, online, reason, act, exp, ts(now - Duration::minutes(rng.below(600) as i64))],
+            params![id, status, online, reason, act, exp, stored(now - Duration::minutes(rng.below(600) as i64))],
         )?;
-        changes::record(
-            tx,
+        ready(changes::record(
+            c,
             account,
             "device",
             id,
@@ -296,17 +300,17 @@ fn seed_product(
             t,
             &json!({"id": id, "pk": s.pk, "dk": dk, "hardware_id": hw, "status": status, "online": online,
                     "offline_reason": reason, "activated_at": act, "expires_at": exp}),
-        )?;
+        ))?;
         if let Some((code_id, code)) = consumed {
-            changes::record(
-                tx,
+            ready(changes::record(
+                c,
                 account,
                 "code",
                 code_id,
                 Op::Update,
                 t,
                 &json!({"id": code_id, "code": code, "device_id": id, "dk": dk, "pk": s.pk, "consumed_at": t, "expires_at": expiry}),
-            )?;
+            ))?;
         }
     }
     Ok(())
@@ -327,7 +331,7 @@ fn seed_overage(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<()>
             "SELECT id, dk FROM devices WHERE product_id = ?1 AND status = 'active' AND expires_at > ?2
              ORDER BY id DESC LIMIT 3",
         )?
-        .query_map(params![p.id, ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![p.id, stored(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     // Two earlier months: 10 days each of the three devices 400 over.
     for months_back in [1, 2] {
@@ -351,7 +355,7 @@ fn seed_overage(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<()>
                 tx.execute(
                     "INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, 3400, 400)
                      ON CONFLICT (device_id, day) DO NOTHING",
-                    params![id, ts(start)],
+                    params![id, stored(start)],
                 )?;
             }
         }
@@ -394,7 +398,7 @@ pub fn demo_fingerprint(n: u32) -> String {
 
 fn seed_gateways(
     tx: &Connection,
-    state: &AppState,
+    signer: &Signer,
     ent: i64,
     ind: i64,
     now: DateTime<Utc>,
@@ -445,6 +449,7 @@ fn seed_gateways(
             age_days: 10,
         },
     ];
+    let c = &SqliteConn(tx);
     let mut n = 0;
     for d in orders {
         let (email, customer) = if d.account == ent {
@@ -465,16 +470,21 @@ fn seed_gateways(
             product: Some(d.product.into()),
         };
         let code = codes::code_from_entropy(rng.entropy());
-        insert_order(tx, &o, &code, now - Duration::days(d.age_days))?;
+        ready(gateways::insert_order(
+            c,
+            &o,
+            &code,
+            now - Duration::days(d.age_days),
+        ))?;
         for _ in 0..d.activated {
             n += 1;
-            activate_in(
-                tx,
-                state,
+            ready(gateways::activate(
+                c,
+                signer,
                 &code,
                 &demo_fingerprint(n),
                 now - Duration::days(30 - i64::from(n)),
-            )?;
+            ))?;
         }
     }
     let req = NewPool {
@@ -484,17 +494,17 @@ fn seed_gateways(
         ttl_seconds: Some(300),
         plugins: vec!["modbus-tcp".into(), "mqtt".into()],
     };
-    insert_pool(tx, ent, &req, DEMO_POOL_TOKEN, now)?;
-    let pool_id: i64 = tx.query_row(
-        "SELECT id FROM floating_pools WHERE account_id = ?1 AND name = 'edge-fleet'",
-        [ent],
-        |r| r.get(0),
-    )?;
+    ready(floating::insert_pool(c, ent, &req, DEMO_POOL_TOKEN, now))?;
     for (i, points) in [(100u32, 60u32), (101, 40)] {
-        tx.execute(
-            "INSERT INTO floating_leases (pool_id, fingerprint, points, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![pool_id, demo_fingerprint(i), points, ts(now + Duration::seconds(300)), ts(now)],
-        )?;
+        ready(floating::seed_lease(
+            c,
+            ent,
+            DEMO_POOL,
+            &demo_fingerprint(i),
+            points,
+            now + Duration::seconds(300),
+            now,
+        ))?;
     }
     Ok(())
 }

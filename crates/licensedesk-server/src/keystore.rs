@@ -56,7 +56,8 @@ pub struct KeyStore {
     pub dir: PathBuf,
     pub keys: Vec<StoredKey>,
     pub current: String,
-    pub(crate) signer: crate::signing::Signer,
+    /// Shared with the store's writes that sign (licenses, certificates).
+    pub(crate) signer: std::sync::Arc<crate::signing::Signer>,
 }
 
 impl KeyStore {
@@ -104,7 +105,7 @@ impl KeyStore {
             dir: dir.to_owned(),
             keys,
             current,
-            signer,
+            signer: std::sync::Arc::new(signer),
         })
     }
 }

@@ -8,7 +8,6 @@
 pub mod api;
 pub mod auth;
 pub mod backup;
-pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -48,10 +47,6 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     /// Every SQL statement of the server runs through the store.
     pub store: Store,
-    /// The SQLite engine under it, for the areas not moved into the store
-    /// yet (gateways, floating licenses, field kits) and for what only
-    /// SQLite does (backup).
-    pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub keys: KeyStore,
     pub settings: Settings,
@@ -89,11 +84,14 @@ impl AppState {
             })
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
-        let store = Store::sqlite(db.clone());
-        let limiter = FailureLimiter::new(store.clone(), settings.fail_limit, settings.fail_window_secs);
+        let store = Store::sqlite(db);
+        let limiter = FailureLimiter::new(
+            store.clone(),
+            settings.fail_limit,
+            settings.fail_window_secs,
+        );
         Ok(Self(Arc::new(Shared {
             store,
-            db,
             clock,
             keys,
             settings,
@@ -121,15 +119,14 @@ impl AppState {
             .instance()
             .await
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
-        // The areas not moved into the store yet still write through a
-        // SQLite engine; on PostgreSQL they get a file of their own until
-        // they move (issue 14, in progress).
-        let db = Db::open(&data_dir.join("unmoved-areas.sqlite3"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
-        let limiter = FailureLimiter::new(store.clone(), settings.fail_limit, settings.fail_window_secs);
+        let limiter = FailureLimiter::new(
+            store.clone(),
+            settings.fail_limit,
+            settings.fail_window_secs,
+        );
         Ok(Self(Arc::new(Shared {
             store,
-            db,
             clock,
             keys,
             settings,

@@ -189,7 +189,9 @@ async fn rest_changes_upto(server: &TestServer, account: i64, upto: &str) -> i64
     assert!(upto > 0, "cursor {upto}");
     server
         .state
-        .db
+        .store
+        .sqlite_db()
+        .expect("a SQLite store")
         .read(move |c| {
             Ok(c.query_row(
                 "SELECT COUNT(*) FROM changes WHERE account_id = ?1 AND seq <= ?2 AND entity != 'code' AND entity != 'device'",

@@ -154,7 +154,9 @@ impl TestServer {
         let account = self.account_id(token).await;
         let since = cursor_seq(cursor);
         self.state
-            .db
+            .store
+            .sqlite_db()
+            .expect("a SQLite store")
             .read(move |c| {
                 Ok(c.query_row(
                     "SELECT COUNT(*) FROM changes WHERE account_id = ?1 AND seq > ?2",
@@ -177,7 +179,9 @@ impl TestServer {
     pub async fn snapshot_counts(&self, token: &str) -> (i64, i64, i64) {
         let account = self.account_id(token).await;
         self.state
-            .db
+            .store
+            .sqlite_db()
+            .expect("a SQLite store")
             .read(move |c| {
                 Ok(c.query_row(
                     "SELECT (SELECT COUNT(*) FROM changes WHERE account_id = ?1 AND entity != 'code' AND entity != 'device'),

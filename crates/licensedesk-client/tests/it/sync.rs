@@ -456,7 +456,9 @@ async fn an_upgrade_between_snapshot_pages_re_bases_the_code_read_before_it() {
     assert_eq!(st, 200, "{v}");
     let ids: Vec<i64> = server
         .state
-        .db
+        .store
+        .sqlite_db()
+        .expect("a SQLite store")
         .read(move |c| {
             let mut st = c.prepare(
                 "SELECT c.id FROM codes c JOIN products p ON p.id = c.product_id WHERE p.pk = 'prebase' ORDER BY c.id",

@@ -1,8 +1,9 @@
 //! License installs reported by desktop clients: the desktop app installs a
 //! verified license file (or an activation's license) for a gateway and
 //! reports it through its outbox. Each report is one row and one change-feed
-//! entry, written in the same transaction; exactly-once delivery of a
-//! replayed report relies on the `Idempotency-Key` middleware.
+//! entry, written in the same transaction (`store::gateways`); exactly-once
+//! delivery of a replayed report relies on the `Idempotency-Key`, whose
+//! record the store keeps in that transaction too.
 
 use std::borrow::Cow;
 
@@ -11,9 +12,7 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::bounds;
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::{InstallSource, LicenseKind};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -21,9 +20,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use crate::AppState;
 use crate::api::extract::Json;
 use crate::auth::Caller;
-use crate::changes::{self, Op};
-use crate::db::{parse_ts, ts};
 use crate::error::{ApiError, Result};
+use crate::store::Ctx;
+use crate::store::gateways::{InstallView, NewInstall};
 
 /// The OpenAPI schema of core's [`InstallSource`] (core knows no utoipa): a
 /// string, one of [`InstallSource::ALL`], as the component `InstallSource`.
@@ -76,17 +75,6 @@ pub struct InstallRecorded {
     pub recorded: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InstallView {
-    pub id: i64,
-    pub license_id: String,
-    pub fingerprint: String,
-    pub kind: String,
-    pub source: String,
-    pub installed_at: DateTime<Utc>,
-    pub recorded_at: DateTime<Utc>,
-}
-
 /// Record a license install reported by a desktop client. Send it with an
 /// `Idempotency-Key`: a replay answers the same and records nothing more.
 #[utoipa::path(post, path = "/v1/gateway/installs", tag = "gateways", request_body = InstallReport,
@@ -96,6 +84,7 @@ pub struct InstallView {
 pub async fn record(
     State(state): State<AppState>,
     caller: Caller,
+    ctx: Ctx,
     Json(r): Json<InstallReport>,
 ) -> Result<Json<InstallRecorded>> {
     let license_id = bounds::LICENSE_ID
@@ -104,31 +93,16 @@ pub async fn record(
         .to_owned();
     bounds::instant("installed_at", r.installed_at).map_err(ApiError::core)?;
     let fp = normalize_fingerprint(&r.fingerprint).map_err(ApiError::core)?;
-    let account = caller.account_id;
-    let now = state.now();
-    let (kind, source) = (r.kind.as_str(), r.source.as_str());
-    let installed_at = r.installed_at;
+    let install = NewInstall {
+        license_id,
+        fingerprint: fp,
+        kind: r.kind.as_str(),
+        source: r.source.as_str(),
+        installed_at: r.installed_at,
+    };
     let id = state
-        .db
-        .write(move |tx| {
-            let id: i64 = tx.query_row(
-                "INSERT INTO gateway_installs (account_id, license_id, fingerprint, kind, source, installed_at, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-                params![account, license_id, fp, kind, source, ts(installed_at), ts(now)],
-                |row| row.get(0),
-            )?;
-            changes::record(
-                tx,
-                account,
-                "gateway_install",
-                id,
-                Op::Insert,
-                now,
-                &json!({"id": id, "license_id": license_id, "fingerprint": fp, "kind": kind,
-                        "source": source, "installed_at": installed_at}),
-            )?;
-            Ok(id)
-        })
+        .store
+        .record_install(&ctx, caller.account_id, install)
         .await?;
     Ok(Json(InstallRecorded { id, recorded: true }))
 }
@@ -138,43 +112,5 @@ pub async fn record(
     responses((status = 200, body = Vec<InstallView>), (status = 401, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<InstallView>>> {
-    let account = caller.account_id;
-    let rows = state
-        .db
-        .read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, license_id, fingerprint, kind, source, installed_at, recorded_at
-                 FROM gateway_installs WHERE account_id = ?1 ORDER BY id",
-            )?;
-            let rows = st
-                .query_map([account], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, String>(6)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(
-                    |(id, license_id, fingerprint, kind, source, installed, recorded)| {
-                        Ok(InstallView {
-                            id,
-                            license_id,
-                            fingerprint,
-                            kind,
-                            source,
-                            installed_at: parse_ts(&installed)?,
-                            recorded_at: parse_ts(&recorded)?,
-                        })
-                    },
-                )
-                .collect::<Result<Vec<_>>>()
-        })
-        .await?;
-    Ok(Json(rows))
+    Ok(Json(state.store.installs(caller.account_id).await?))
 }

@@ -175,7 +175,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(floating::pool_status))
         .routes(routes!(field::checkout))
         .routes(routes!(field::get_allotment))
-        .routes(routes!(field::reconcile::reconcile))
+        .routes(routes!(field::reconcile))
         .routes(routes!(field::return_allotment))
         .routes(routes!(field::audit_log))
         .routes(routes!(admin::maintenance))

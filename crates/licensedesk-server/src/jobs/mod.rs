@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::api::{field, floating};
 use crate::error::Result;
 use crate::store::Ctx;
 
@@ -87,43 +86,21 @@ impl Job {
         let store = &state.store;
         match self {
             Self::Renewals => store.accounts_due_renewal(now).await,
-            Self::Leases => {
-                state
-                    .db
-                    .read(move |c| floating::accounts_with_lapsed_leases(c, now))
-                    .await
-            }
+            Self::Leases => store.accounts_with_lapsed_leases(now).await,
             Self::Logs => store.accounts_with_packages().await,
-            Self::Allotments => {
-                state
-                    .db
-                    .read(move |c| field::accounts_with_expired_allotments(c, now))
-                    .await
-            }
+            Self::Allotments => store.accounts_with_expired_allotments(now).await,
             Self::MonthClose => store.accounts_due_close(now).await,
         }
     }
 
     /// Does one account's work, in one transaction of its own.
     async fn run(self, state: &AppState, ctx: &Ctx, account: i64) -> Result<(u64, u64)> {
-        let (store, now) = (&state.store, ctx.now);
+        let store = &state.store;
         match self {
             Self::Renewals => store.renew_account(ctx, account).await,
-            Self::Leases => Ok((
-                state
-                    .db
-                    .write(move |tx| floating::cull_account(tx, account, now))
-                    .await?,
-                0,
-            )),
+            Self::Leases => Ok((store.cull_leases(ctx, account).await?, 0)),
             Self::Logs => Ok((store.purge_logs(ctx, account).await?, 0)),
-            Self::Allotments => Ok((
-                state
-                    .db
-                    .write(move |tx| field::expire_account_allotments(tx, account, now))
-                    .await?,
-                0,
-            )),
+            Self::Allotments => Ok((store.expire_allotments(ctx, account).await?, 0)),
             Self::MonthClose => Ok((store.close_months(ctx, account).await?, 0)),
         }
     }

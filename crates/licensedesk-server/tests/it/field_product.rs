@@ -524,9 +524,10 @@ async fn a_license_out_of_the_product_scope_is_refused_with_its_code() {
 
 #[test]
 fn existing_order_allotments_survive_the_schema_upgrade() {
-    use licensedesk_server::api::field::reserved_for_order;
     use licensedesk_server::db::migrations::{MIGRATIONS, migrate};
     use licensedesk_server::db::sqlite::open_connection;
+    use licensedesk_server::db::{SqliteConn, ready};
+    use licensedesk_server::store::gateways::reserved_for_order;
     let dir = tempfile::tempdir().expect("tmp");
     let mut c = open_connection(&dir.path().join("v4.sqlite3")).expect("open");
     for (_, _, sql) in &MIGRATIONS[..4] {
@@ -559,7 +560,11 @@ fn existing_order_allotments_survive_the_schema_upgrade() {
         .collect::<Result<_, _>>()
         .expect("rows");
     assert_eq!(parts, [("alt-1".to_owned(), 7, 1, 4)]);
-    assert_eq!(reserved_for_order(&c, 7).expect("reserved"), 3, "unchanged");
+    assert_eq!(
+        ready(reserved_for_order(&SqliteConn(&c), 7)).expect("reserved"),
+        3,
+        "unchanged"
+    );
     let fk: bool = c
         .pragma_query_value(None, "foreign_keys", |r| r.get(0))
         .expect("pragma");

@@ -1,29 +1,26 @@
 //! Reconciliation: the kit uploads its ledger export; core verifies it
-//! completely; each new record is stored once (`PRIMARY KEY (allotment_id,
-//! seq)`) and each new slot is consumed once (`PRIMARY KEY (allotment_id,
-//! slot)` + the order's `UNIQUE (order_id, fingerprint)`), so any number of
-//! retries consumes nothing more. A slot consumes a license of the order
-//! its allotment part names (`field_allotment_orders`, core's
-//! `AllotmentPart::contains`).
+//! completely (before the write); each new record is stored once
+//! (`PRIMARY KEY (allotment_id, seq)`) and each new slot is consumed once
+//! (`PRIMARY KEY (allotment_id, slot)` + the order's `UNIQUE (order_id,
+//! fingerprint)`), so any number of retries consumes nothing more. A slot
+//! consumes a license of the order its allotment part names
+//! (`field_allotment_orders`, core's `AllotmentPart::contains`).
 
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use licensedesk_core::Coded;
 use licensedesk_core::gateway::{Held, OrderActivation, decide_order_activation};
-use licensedesk_core::ledger::{ExportEntry, VerifiedLedger, verify_export};
-use rusqlite::{Connection, OptionalExtension, params};
+use licensedesk_core::ledger::{ExportEntry, VerifiedLedger};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{AllotmentView, Part, allotment_parts, allotment_view, audit, order_free};
-use crate::AppState;
-use crate::api::extract::{Bytes, Json, Path};
-use crate::api::gateways::held_elsewhere;
-use crate::auth::Caller;
-use crate::changes::{self, Op};
-use crate::db::ts;
+use super::{AllotmentView, Part, allotment_parts, allotment_view, audit};
+use crate::db::Conn;
 use crate::error::{ApiError, Result};
+use crate::store::changes::{self, Op};
+use crate::store::gateways::{held_elsewhere, order_free};
+use crate::store::{Ctx, Store, write};
+use crate::time::stored;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SlotConflict {
@@ -72,16 +69,16 @@ impl Allotment {
     }
 }
 
-fn load(c: &Connection, account_id: i64, id: &str) -> Result<Allotment> {
+async fn load(c: &impl Conn, account_id: i64, id: &str) -> Result<Allotment> {
     let (open, certificate, product) = c
-        .query_row(
-            "SELECT state = 'open', certificate, product FROM field_allotments WHERE id = ?1 AND account_id = ?2",
-            params![id, account_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        .opt(
+            "SELECT state = 'open', certificate, product FROM field_allotments WHERE id = $1 AND account_id = $2",
+            &[&id, &account_id],
+            |r| Ok((r.bool(0)?, r.string(1)?, r.opt_string(2)?)),
         )
-        .optional()?
+        .await?
         .ok_or(ApiError::NotFound("allotment"))?;
-    let parts = allotment_parts(c, id)?;
+    let parts = allotment_parts(c, id).await?;
     Ok(Allotment {
         account_id,
         id: id.to_owned(),
@@ -92,26 +89,29 @@ fn load(c: &Connection, account_id: i64, id: &str) -> Result<Allotment> {
     })
 }
 
-/// Whether `fingerprint` already holds a license of one of the account's
-/// orders of `product` (a product allotment's "activated elsewhere").
-fn same_order_holds(tx: &Connection, order_id: i64, fingerprint: &str) -> Result<bool> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM gateway_activations WHERE order_id = ?1 AND fingerprint = ?2)",
-        )?
-        .query_row(params![order_id, fingerprint], |r| r.get(0))?)
+/// Whether `fingerprint` already holds a license of order `order_id`.
+async fn same_order_holds(c: &impl Conn, order_id: i64, fingerprint: &str) -> Result<bool> {
+    c.one(
+        "SELECT EXISTS (SELECT 1 FROM gateway_activations WHERE order_id = $1 AND fingerprint = $2)",
+        &[&order_id, &fingerprint],
+        |r| r.bool(0),
+    )
+    .await
 }
 
-fn order_product(tx: &Connection, order_id: i64) -> Result<Option<String>> {
-    Ok(tx
-        .prepare_cached("SELECT product FROM gateway_orders WHERE id = ?1")?
-        .query_row([order_id], |r| r.get(0))?)
+async fn order_product(c: &impl Conn, order_id: i64) -> Result<Option<String>> {
+    c.one(
+        "SELECT product FROM gateway_orders WHERE id = $1",
+        &[&order_id],
+        |r| r.opt_string(0),
+    )
+    .await
 }
 
 /// Stores the record once; `true` when it is new. A different record under
 /// the same sequence number is a forked ledger.
-fn store_record(
-    tx: &Connection,
+async fn store_record(
+    c: &impl Conn,
     a: &Allotment,
     e: &ExportEntry,
     now: DateTime<Utc>,
@@ -119,19 +119,30 @@ fn store_record(
     let r = &e.record;
     // At most MAX_RECORDS (core): always fits.
     let seq = i64::try_from(r.seq).unwrap_or(i64::MAX);
-    let inserted = tx
-        .prepare_cached(
+    let inserted = c
+        .exec(
             "INSERT INTO field_issuances (allotment_id, seq, slot, fingerprint, license_id, record_hash, issued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (allotment_id, seq) DO NOTHING",
-        )?
-        .execute(params![a.id, seq, r.slot, r.fingerprint, r.license_id, r.hash, ts(r.issued_at)])?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (allotment_id, seq) DO NOTHING",
+            &[
+                &a.id,
+                &seq,
+                &i64::from(r.slot),
+                &r.fingerprint,
+                &r.license_id,
+                &r.hash,
+                &stored(r.issued_at),
+            ],
+        )
+        .await?;
     if inserted == 0 {
-        let stored: String = tx
-            .prepare_cached(
-                "SELECT record_hash FROM field_issuances WHERE allotment_id = ?1 AND seq = ?2",
-            )?
-            .query_row(params![a.id, seq], |row| row.get(0))?;
-        if stored != r.hash {
+        let hash = c
+            .one(
+                "SELECT record_hash FROM field_issuances WHERE allotment_id = $1 AND seq = $2",
+                &[&a.id, &seq],
+                |row| row.string(0),
+            )
+            .await?;
+        if hash != r.hash {
             return Err(ApiError::conflict(
                 "LEDGER_FORKED",
                 format!(
@@ -144,13 +155,13 @@ fn store_record(
     }
     let detail = json!({"seq": r.seq, "slot": r.slot, "fingerprint": r.fingerprint, "license_id": r.license_id,
         "issued_at": r.issued_at});
-    audit(tx, a.account_id, &a.id, "issuance", now, &detail)?;
+    audit(c, a.account_id, &a.id, "issuance", now, &detail).await?;
     Ok(true)
 }
 
 /// Consumes the entry's slot once; `true` when it was consumed now.
-fn consume_slot(
-    tx: &Connection,
+async fn consume_slot(
+    c: &impl Conn,
     a: &Allotment,
     e: &ExportEntry,
     now: DateTime<Utc>,
@@ -159,13 +170,20 @@ fn consume_slot(
     let part = a.part(r.slot)?;
     // Decided before the slot row exists: an open allotment holds its
     // reservation; a closed one needs a free license of the order.
-    let capacity = a.open || order_free(tx, part.order_id, part.quantity)? > 0;
-    let inserted = tx
-        .prepare_cached(
+    let capacity = a.open || order_free(c, part.order_id, part.quantity).await? > 0;
+    let inserted = c
+        .exec(
             "INSERT INTO field_slots (allotment_id, slot, fingerprint, license_id, status, reconciled_at)
-             VALUES (?1, ?2, ?3, ?4, 'consumed', ?5) ON CONFLICT (allotment_id, slot) DO NOTHING",
-        )?
-        .execute(params![a.id, r.slot, r.fingerprint, r.license_id, ts(now)])?;
+             VALUES ($1, $2, $3, $4, 'consumed', $5) ON CONFLICT (allotment_id, slot) DO NOTHING",
+            &[
+                &a.id,
+                &i64::from(r.slot),
+                &r.fingerprint,
+                &r.license_id,
+                &stored(now),
+            ],
+        )
+        .await?;
     if inserted == 0 {
         return Ok(false);
     }
@@ -176,18 +194,19 @@ fn consume_slot(
     // and nothing is consumed.
     let product = match &a.product {
         Some(p) => Some(p.clone()),
-        None => order_product(tx, part.order_id)?,
+        None => order_product(c, part.order_id).await?,
     };
-    let held = if same_order_holds(tx, part.order_id, &r.fingerprint)? {
+    let held = if same_order_holds(c, part.order_id, &r.fingerprint).await? {
         Held::SameOrder
     } else {
         held_elsewhere(
-            tx,
+            c,
             a.account_id,
             part.order_id,
             product.as_deref(),
             &r.fingerprint,
-        )?
+        )
+        .await?
     };
     // The slot's capacity: its own reservation while the allotment is
     // open, else a free license of its order.
@@ -201,26 +220,34 @@ fn consume_slot(
     );
     let refused = match decision {
         Ok(OrderActivation::Issue) => {
-            let inserted = tx
-                .prepare_cached(
+            let inserted = c
+                .exec(
                     "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![part.order_id, r.fingerprint, r.license_id, e.license, ts(r.issued_at)])?;
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    &[
+                        &part.order_id,
+                        &r.fingerprint,
+                        &r.license_id,
+                        &e.license,
+                        &stored(r.issued_at),
+                    ],
+                )
+                .await?;
             (inserted == 0).then_some("HARDWARE_ALREADY_ACTIVATED")
         }
         Ok(OrderActivation::Reissue) => Some("HARDWARE_ALREADY_ACTIVATED"),
         Err(e) => Some(e.code()),
     };
     if let Some(code) = refused {
-        tx.prepare_cached(
-            "UPDATE field_slots SET status = 'conflict', conflict_code = ?3 WHERE allotment_id = ?1 AND slot = ?2",
-        )?
-        .execute(params![a.id, r.slot, code])?;
+        c.exec(
+            "UPDATE field_slots SET status = 'conflict', conflict_code = $3 WHERE allotment_id = $1 AND slot = $2",
+            &[&a.id, &i64::from(r.slot), &code],
+        )
+        .await?;
         return Ok(false);
     }
     changes::record(
-        tx,
+        c,
         a.account_id,
         "gateway_activation",
         &r.license_id,
@@ -228,36 +255,37 @@ fn consume_slot(
         now,
         &json!({"order_no": part.slots.order_no, "fingerprint": r.fingerprint, "license_id": r.license_id,
                 "issued_at": r.issued_at, "allotment_id": a.id}),
-    )?;
+    )
+    .await?;
     Ok(true)
 }
 
-fn conflicts(c: &Connection, id: &str) -> Result<Vec<SlotConflict>> {
-    let mut st = c.prepare_cached(
+async fn conflicts(c: &impl Conn, id: &str) -> Result<Vec<SlotConflict>> {
+    c.query(
         "SELECT slot, fingerprint, license_id, conflict_code FROM field_slots
-         WHERE allotment_id = ?1 AND status = 'conflict' ORDER BY slot",
-    )?;
-    let rows = st
-        .query_map([id], |r| {
+         WHERE allotment_id = $1 AND status = 'conflict' ORDER BY slot",
+        &[&id],
+        |r| {
             Ok(SlotConflict {
-                slot: r.get(0)?,
-                fingerprint: r.get(1)?,
-                license_id: r.get(2)?,
-                code: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                slot: r.u32(0)?,
+                fingerprint: r.string(1)?,
+                license_id: r.string(2)?,
+                code: r.opt_string(3)?.unwrap_or_default(),
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
+    .await
 }
 
-fn reconcile_tx(
-    tx: &Connection,
+/// Reconciles a verified ledger against allotment `id` of the account.
+async fn reconcile(
+    c: &impl Conn,
     account: i64,
     id: &str,
     ledger: &VerifiedLedger,
     now: DateTime<Utc>,
 ) -> Result<ReconcileReport> {
-    let a = load(tx, account, id)?;
+    let a = load(c, account, id).await?;
     if ledger.cert_envelope.to_json() != a.certificate {
         return Err(ApiError::conflict(
             "FIELD_CERT_MISMATCH",
@@ -267,20 +295,20 @@ fn reconcile_tx(
     let (mut new_entries, mut newly_consumed) = (0u64, 0u32);
     let mut seen_slots = std::collections::HashSet::new();
     for e in &ledger.entries {
-        new_entries += u64::from(store_record(tx, &a, e, now)?);
+        new_entries += u64::from(store_record(c, &a, e, now).await?);
         if seen_slots.insert(e.record.slot) {
-            newly_consumed += u32::from(consume_slot(tx, &a, e, now)?);
+            newly_consumed += u32::from(consume_slot(c, &a, e, now).await?);
         }
     }
-    let conflicts = conflicts(tx, id)?;
+    let conflicts = conflicts(c, id).await?;
     let detail = json!({"entries": ledger.summary.records, "new_entries": new_entries,
         "newly_consumed": newly_consumed, "conflicts": conflicts.len()});
-    audit(tx, account, id, "reconcile", now, &detail)?;
+    audit(c, account, id, "reconcile", now, &detail).await?;
     if new_entries > 0 {
-        changes::record(tx, account, "field_allotment", id, Op::Update, now, &detail)?;
+        changes::record(c, account, "field_allotment", id, Op::Update, now, &detail).await?;
     }
     Ok(ReconcileReport {
-        allotment: allotment_view(tx, account, id)?,
+        allotment: allotment_view(c, account, id).await?,
         entries: ledger.summary.records,
         new_entries,
         newly_consumed,
@@ -288,26 +316,21 @@ fn reconcile_tx(
     })
 }
 
-/// Reconcile a field kit's ledger export (the body): every entry's chain
-/// and the ledger are verified; each slot is consumed exactly once however
-/// often the same ledger (or a longer one) is uploaded.
-#[utoipa::path(post, path = "/v1/field/allotments/{id}/reconcile", tag = "field", params(("id" = String, Path)),
-    request_body(content = String, description = "the ledger export JSON", content_type = "application/json"),
-    responses((status = 200, body = ReconcileReport), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn reconcile(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Bytes(body): Bytes,
-) -> Result<Json<ReconcileReport>> {
-    let now = state.now();
-    // Verified before the write: signature checks never hold the writer.
-    let ledger = verify_export(&body, state.keys.signer.keyset()).map_err(ApiError::core)?;
-    let report = state
-        .db
-        .write(move |tx| reconcile_tx(tx, caller.account_id, &id, &ledger, now))
-        .await?;
-    Ok(Json(report))
+impl Store {
+    /// Reconciles a field kit's verified ledger export against allotment
+    /// `id`: each slot is consumed exactly once however often the same
+    /// ledger (or a longer one) is uploaded.
+    pub async fn reconcile_allotment(
+        &self,
+        ctx: &Ctx,
+        account: i64,
+        id: String,
+        ledger: VerifiedLedger,
+    ) -> Result<ReconcileReport> {
+        let now = ctx.now;
+        write!(self, ctx, [id, ledger], |c| reconcile(
+            c, account, &id, &ledger, now
+        ))
+        .await
+    }
 }
