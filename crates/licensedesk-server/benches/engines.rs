@@ -46,8 +46,14 @@ struct Node {
 impl Node {
     fn start(dir: &Path, database: Option<&str>) -> Self {
         let mut c = Command::new(env!("CARGO_BIN_EXE_licensedesk-server"));
-        c.args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN, "--data-dir"])
-            .arg(dir);
+        c.args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+            "--data-dir",
+        ])
+        .arg(dir);
         if let Some(url) = database {
             c.args(["--database", url]);
         }
@@ -159,23 +165,43 @@ async fn measure(label: &str, nodes: &[Node], sweep: &[usize], total: usize) {
         .build()
         .expect("client");
     let base = &bases[0];
-    let acct = post(&http, format!("{base}/v1/admin/accounts"),
-        json!({"name": "bench", "kind": "enterprise", "data_center": "cn-east"})).await;
+    let acct = post(
+        &http,
+        format!("{base}/v1/admin/accounts"),
+        json!({"name": "bench", "kind": "enterprise", "data_center": "cn-east"}),
+    )
+    .await;
     let token = acct["token"].as_str().expect("token").to_owned();
     let package = json!({"validity": {"years": 5}, "messages_per_day": 1500, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7});
-    post(&http, format!("{base}/v1/admin/products"),
-        json!({"account_id": acct["id"], "pk": "pbench", "name": "Bench", "package": package})).await;
+    post(
+        &http,
+        format!("{base}/v1/admin/products"),
+        json!({"account_id": acct["id"], "pk": "pbench", "name": "Bench", "package": package}),
+    )
+    .await;
     let warmup = total / 4;
     let mut left = warmup + total * sweep.len();
     while left > 0 {
         let n = left.min(100_000);
-        post(&http, format!("{base}/v1/admin/batches"),
-            json!({"account_id": acct["id"], "pk": "pbench", "count": n, "package": package})).await;
+        post(
+            &http,
+            format!("{base}/v1/admin/batches"),
+            json!({"account_id": acct["id"], "pk": "pbench", "count": n, "package": package}),
+        )
+        .await;
         left -= n;
     }
     activations(&http, &bases, &token, most.min(64), warmup, "warm").await;
     for &clients in sweep {
-        let s = activations(&http, &bases, &token, clients, total, &format!("c{clients}")).await;
+        let s = activations(
+            &http,
+            &bases,
+            &token,
+            clients,
+            total,
+            &format!("c{clients}"),
+        )
+        .await;
         println!(
             "{label:<24} {clients:>8} {:>12.0} {:>10.2} {:>10.2} {:>8}",
             s.rps,
@@ -195,8 +221,14 @@ fn main() {
             .cloned()
     };
     let engine = flag("--engine").unwrap_or_else(|| "postgres".into());
-    assert!(engine == "postgres", "--engine: only `postgres` is compared with SQLite");
-    let max_nodes: usize = flag("--nodes").and_then(|n| n.parse().ok()).unwrap_or(2).clamp(1, 2);
+    assert!(
+        engine == "postgres",
+        "--engine: only `postgres` is compared with SQLite"
+    );
+    let max_nodes: usize = flag("--nodes")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2)
+        .clamp(1, 2);
     let sweep: Vec<usize> = std::env::var("ENGINES_CLIENTS")
         .unwrap_or_else(|_| "32,256".into())
         .split(',')
@@ -232,7 +264,10 @@ fn main() {
             for _ in 1..nodes {
                 started.push(Node::start(dir.path(), Some(&url)));
             }
-            let label = format!("PostgreSQL, {nodes} node{}", if nodes > 1 { "s" } else { "" });
+            let label = format!(
+                "PostgreSQL, {nodes} node{}",
+                if nodes > 1 { "s" } else { "" }
+            );
             measure(&label, &started, &sweep, total).await;
         }
         cluster.stop();

@@ -10,20 +10,19 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
 use licensedesk_core::validity::Validity;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::AppState;
 use crate::auth::hash_token;
-use crate::db::{SqliteConn, ready};
+use crate::db::Conn;
 use crate::error::{ApiError, Result};
 use crate::signing::Signer;
 use crate::store::changes::{self, Op};
 use crate::store::floating::{self, NewPool};
 use crate::store::gateways::{self, NewOrder};
 use crate::store::products::CreditBatch;
-use crate::store::{accounts, codes, products, usage};
+use crate::store::{Ctx, accounts, codes, products, usage, write};
 use crate::time::stored;
 
 pub const DEMO_ADMIN_TOKEN: &str = "ld_demo_admin_0000000000000000";
@@ -99,38 +98,39 @@ fn package(years: u32, msgs: u32, ota: u32, cap: u32, days: u32) -> Package {
     }
 }
 
-/// Seeds the demo data set unless it is already there.
-pub fn seed(state: &AppState) -> anyhow::Result<Summary> {
+/// Seeds the demo data set unless it is already there, in one write on
+/// either engine (nodes started together with `--demo` seed it once).
+pub async fn seed(state: &AppState) -> anyhow::Result<Summary> {
     let now = state.now();
     let signer = state.keys.signer.clone();
-    let db = state
-        .store
-        .sqlite_db()
-        .ok_or_else(|| anyhow::anyhow!("the demo data set is seeded into a SQLite database"))?;
-    let seeded_now = db
-        .write_sync(move |tx| {
-            let done: Option<String> = tx
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'demo_seeded'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if done.is_some() {
-                return Ok(false);
-            }
-            seed_tx(tx, &signer, now)?;
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('demo_seeded', ?1)",
-                [stored(now)],
-            )?;
-            Ok(true)
-        })
+    let ctx = Ctx::at(now);
+    let seeded_now = write!(state.store, &ctx, [signer], |c| seed_once(c, &signer, now))
+        .await
         .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
     Ok(Summary {
         seeded_now,
         accounts: accounts_list(),
     })
+}
+
+async fn seed_once(c: &impl Conn, signer: &Signer, now: DateTime<Utc>) -> Result<bool> {
+    let done = c
+        .opt(
+            "SELECT value FROM meta WHERE key = 'demo_seeded'",
+            &[],
+            |r| r.string(0),
+        )
+        .await?;
+    if done.is_some() {
+        return Ok(false);
+    }
+    seed_all(c, signer, now).await?;
+    c.exec(
+        "INSERT INTO meta (key, value) VALUES ('demo_seeded', $1)",
+        &[&stored(now)],
+    )
+    .await?;
+    Ok(true)
 }
 
 struct ProductSpec {
@@ -144,19 +144,20 @@ struct ProductSpec {
     spread_days: i64,
 }
 
-fn seed_tx(tx: &Connection, signer: &Signer, now: DateTime<Utc>) -> Result<()> {
+async fn seed_all(c: &impl Conn, signer: &Signer, now: DateTime<Utc>) -> Result<()> {
     let mut rng = Rng(0x1d_e5c0_de5e_ed00);
     let mut ids = Vec::new();
     for a in accounts_list() {
-        let id = ready(accounts::create(
-            &SqliteConn(tx),
+        let id = accounts::create(
+            c,
             &a.name,
             &a.kind,
             &a.data_center,
             &hash_token(&a.token),
             now,
             &mut || Ok(rng.entropy()),
-        ))?;
+        )
+        .await?;
         ids.push(id);
     }
     let (ent, ind) = (ids[0], ids[1]);
@@ -211,45 +212,36 @@ fn seed_tx(tx: &Connection, signer: &Signer, now: DateTime<Utc>) -> Result<()> {
         ),
     ];
     for (account, spec) in &specs {
-        seed_product(tx, *account, spec, now, &mut rng)?;
+        seed_product(c, *account, spec, now, &mut rng).await?;
     }
     // A product without a package yet: its devices need assigned codes.
-    ready(products::create(
-        &SqliteConn(tx),
+    products::create(
+        c,
         ind,
         "Beehive Scale",
         Some("pbs0005"),
         None,
         OveragePolicy::default(),
         now,
-    ))?;
+    )
+    .await?;
     // Part of the enterprise free codes assigned to the water meter.
-    let c = &SqliteConn(tx);
-    let wm = ready(products::by_pk(c, ent, "pwm0001"))?;
-    ready(codes::assign(c, ent, wm.id, 5, now))?;
-    ready(products::credit_topup(c, ent, "pwm0001", 10, 0, now))?;
-    seed_overage(tx, ent, now)?;
-    seed_gateways(tx, signer, ent, ind, now, &mut rng)
+    let wm = products::by_pk(c, ent, "pwm0001").await?;
+    codes::assign(c, ent, wm.id, 5, now).await?;
+    products::credit_topup(c, ent, "pwm0001", 10, 0, now).await?;
+    seed_overage(c, ent, now).await?;
+    seed_gateways(c, signer, ent, ind, now, &mut rng).await
 }
 
-fn seed_product(
-    tx: &Connection,
+async fn seed_product(
+    c: &impl Conn,
     account: i64,
     s: &ProductSpec,
     now: DateTime<Utc>,
     rng: &mut Rng,
 ) -> Result<()> {
     let created = now - Duration::days(s.spread_days + 5);
-    let c = &SqliteConn(tx);
-    ready(products::create(
-        c,
-        account,
-        s.name,
-        Some(s.pk),
-        None,
-        s.policy,
-        created,
-    ))?;
+    products::create(c, account, s.name, Some(s.pk), None, s.policy, created).await?;
     let batch = CreditBatch {
         account_id: account,
         pk: s.pk.into(),
@@ -257,10 +249,8 @@ fn seed_product(
         package: s.package.clone(),
         reference: Some(format!("PO-{}", s.pk.to_uppercase())),
     };
-    ready(products::credit_batch(c, &batch, created, &mut || {
-        Ok(rng.entropy())
-    }))?;
-    let p = ready(products::by_pk(c, account, s.pk))?;
+    products::credit_batch(c, &batch, created, &mut || Ok(rng.entropy())).await?;
+    let p = products::by_pk(c, account, s.pk).await?;
     // Activation instants, oldest first, so codes are consumed in order.
     let mut at: Vec<i64> = (0..s.devices)
         .map(|_| rng.below(s.spread_days as u64 * 86_400) as i64)
@@ -270,13 +260,15 @@ fn seed_product(
         let dk = format!("{}-{:05}", &s.pk[..3].to_uppercase(), i + 1);
         let t = now - Duration::seconds(secs);
         let hw = format!("IMEI86{:09}", rng.below(1_000_000_000));
-        let id: i64 = tx.query_row(
-            "INSERT INTO devices (account_id, product_id, dk, hardware_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
-            params![account, p.id, dk, hw, stored(t)],
-            |r| r.get(0),
-        )?;
+        let id = c
+            .one(
+                "INSERT INTO devices (account_id, product_id, dk, hardware_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                &[&account, &p.id, &dk, &hw, &stored(t)],
+                |r| r.i64(0),
+            )
+            .await?;
         let expiry = s.package.validity.expiry_from(t).map_err(ApiError::core)?;
-        let consumed = ready(codes::consume_one(c, p.id, id, t, expiry))?;
+        let consumed = codes::consume_one(c, p.id, id, t, expiry).await?;
         let (status, online, reason, act, exp) = match &consumed {
             Some(_) => (
                 "active",
@@ -287,11 +279,13 @@ fn seed_product(
             ),
             None => ("inactive", false, Some("no_codes"), None, None),
         };
-        tx.execute(
-            "UPDATE devices SET status = ?2, online = ?3, offline_reason = ?4, activated_at = ?5, expires_at = ?6, last_seen_at = ?7 WHERE id = ?1",
-            params![id, status, online, reason, act, exp, stored(now - Duration::minutes(rng.below(600) as i64))],
-        )?;
-        ready(changes::record(
+        let seen = stored(now - Duration::minutes(rng.below(600) as i64));
+        c.exec(
+            "UPDATE devices SET status = $2, online = $3, offline_reason = $4, activated_at = $5, expires_at = $6, last_seen_at = $7 WHERE id = $1",
+            &[&id, &status, &online, &reason, &act, &exp, &seen],
+        )
+        .await?;
+        changes::record(
             c,
             account,
             "device",
@@ -300,9 +294,10 @@ fn seed_product(
             t,
             &json!({"id": id, "pk": s.pk, "dk": dk, "hardware_id": hw, "status": status, "online": online,
                     "offline_reason": reason, "activated_at": act, "expires_at": exp}),
-        ))?;
+        )
+        .await?;
         if let Some((code_id, code)) = consumed {
-            ready(changes::record(
+            changes::record(
                 c,
                 account,
                 "code",
@@ -310,7 +305,8 @@ fn seed_product(
                 Op::Update,
                 t,
                 &json!({"id": code_id, "code": code, "device_id": id, "dk": dk, "pk": s.pk, "consumed_at": t, "expires_at": expiry}),
-            ))?;
+            )
+            .await?;
         }
     }
     Ok(())
@@ -320,19 +316,19 @@ fn seed_product(
 /// last two local months had overage (their usage written as history, the
 /// server's first maintenance pass closes them and uses the top-ups up);
 /// three devices are over today's allowance (reported as devices report).
-fn seed_overage(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<()> {
+async fn seed_overage(c: &impl Conn, account: i64, now: DateTime<Utc>) -> Result<()> {
     let pk = "pcc0002";
-    let c = &SqliteConn(tx);
-    ready(products::credit_topup(c, account, pk, 0, 30_000, now))?;
-    let p = ready(products::by_pk(c, account, pk))?;
-    let tz = ready(accounts::get(c, account))?.tz()?;
-    let dks: Vec<(i64, String)> = tx
-        .prepare(
-            "SELECT id, dk FROM devices WHERE product_id = ?1 AND status = 'active' AND expires_at > ?2
+    products::credit_topup(c, account, pk, 0, 30_000, now).await?;
+    let p = products::by_pk(c, account, pk).await?;
+    let tz = accounts::get(c, account).await?.tz()?;
+    let dks: Vec<(i64, String)> = c
+        .query(
+            "SELECT id, dk FROM devices WHERE product_id = $1 AND status = 'active' AND expires_at > $2
              ORDER BY id DESC LIMIT 3",
-        )?
-        .query_map(params![p.id, stored(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+            &[&p.id, &stored(now)],
+            |r| Ok((r.i64(0)?, r.string(1)?)),
+        )
+        .await?;
     // Two earlier months: 10 days each of the three devices 400 over.
     for months_back in [1, 2] {
         let this = licensedesk_core::package::statement::Month::containing(now, tz)
@@ -352,24 +348,17 @@ fn seed_overage(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<()>
                 continue;
             };
             for (id, _) in &dks {
-                tx.execute(
-                    "INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, 3400, 400)
+                c.exec(
+                    "INSERT INTO usage_days (device_id, day, messages, overage) VALUES ($1, $2, 3400, 400)
                      ON CONFLICT (device_id, day) DO NOTHING",
-                    params![id, stored(start)],
-                )?;
+                    &[id, &stored(start)],
+                )
+                .await?;
             }
         }
     }
     for (i, (_, dk)) in dks.iter().enumerate() {
-        ready(usage::report_messages(
-            c,
-            account,
-            pk,
-            dk,
-            3_000 + 150 * (i as u64 + 1),
-            "up",
-            now,
-        ))?;
+        usage::report_messages(c, account, pk, dk, 3_000 + 150 * (i as u64 + 1), "up", now).await?;
     }
     Ok(())
 }
@@ -396,8 +385,8 @@ pub fn demo_fingerprint(n: u32) -> String {
     )
 }
 
-fn seed_gateways(
-    tx: &Connection,
+async fn seed_gateways(
+    c: &impl Conn,
     signer: &Signer,
     ent: i64,
     ind: i64,
@@ -449,7 +438,6 @@ fn seed_gateways(
             age_days: 10,
         },
     ];
-    let c = &SqliteConn(tx);
     let mut n = 0;
     for d in orders {
         let (email, customer) = if d.account == ent {
@@ -470,21 +458,17 @@ fn seed_gateways(
             product: Some(d.product.into()),
         };
         let code = codes::code_from_entropy(rng.entropy());
-        ready(gateways::insert_order(
-            c,
-            &o,
-            &code,
-            now - Duration::days(d.age_days),
-        ))?;
+        gateways::insert_order(c, &o, &code, now - Duration::days(d.age_days)).await?;
         for _ in 0..d.activated {
             n += 1;
-            ready(gateways::activate(
+            gateways::activate(
                 c,
                 signer,
                 &code,
                 &demo_fingerprint(n),
                 now - Duration::days(30 - i64::from(n)),
-            ))?;
+            )
+            .await?;
         }
     }
     let req = NewPool {
@@ -494,9 +478,9 @@ fn seed_gateways(
         ttl_seconds: Some(300),
         plugins: vec!["modbus-tcp".into(), "mqtt".into()],
     };
-    ready(floating::insert_pool(c, ent, &req, DEMO_POOL_TOKEN, now))?;
+    floating::insert_pool(c, ent, &req, DEMO_POOL_TOKEN, now).await?;
     for (i, points) in [(100u32, 60u32), (101, 40)] {
-        ready(floating::seed_lease(
+        floating::seed_lease(
             c,
             ent,
             DEMO_POOL,
@@ -504,7 +488,8 @@ fn seed_gateways(
             points,
             now + Duration::seconds(300),
             now,
-        ))?;
+        )
+        .await?;
     }
     Ok(())
 }

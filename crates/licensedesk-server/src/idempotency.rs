@@ -179,8 +179,7 @@ async fn handle(
                 .map_err(IntoResponse::into_response)?
                 .filter(|r| r.status != 0)
                 .ok_or_else(|| {
-                    ApiError::Internal("a replayed key without its response".into())
-                        .into_response()
+                    ApiError::Internal("a replayed key without its response".into()).into_response()
                 })?;
             drop(guard);
             state.inflight.release(&id, lock);

@@ -93,7 +93,10 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Held until the server stops (or the process dies). On PostgreSQL
         // the database is the shared state: nodes may share a keys dir.
         let _lock = match &args.database {
-            None => Some(backup::lock_data_dir(&args.data_dir, "starting another one")?),
+            None => Some(backup::lock_data_dir(
+                &args.data_dir,
+                "starting another one",
+            )?),
             Some(_) => None,
         };
         let admin_token = match (&args.admin_token, args.demo) {
@@ -120,7 +123,7 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
         };
         let summary = if args.demo {
-            let summary = demo::seed(&state)?;
+            let summary = demo::seed(&state).await?;
             demo::write_tokens(&args.data_dir, &summary, &admin_token)?;
             Some(summary)
         } else {

@@ -57,8 +57,9 @@ impl Database {
     /// PostgreSQL boolean as 0 or 1, as SQLite keeps it).
     pub async fn rows(&self, sql: &str, params: &[i64]) -> Vec<Value> {
         match self {
-            Self::Sqlite(file) => sqlite_rows(file, sql, params)
-                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Self::Sqlite(file) => {
+                sqlite_rows(file, sql, params).unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
             Self::Postgres(url) => {
                 let rows = pg_client(url)
                     .await

@@ -94,7 +94,7 @@ impl Cluster {
         for attempt in 0..5 {
             cluster.port = free_port();
             let opts = format!(
-                "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
+                "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=400",
                 cluster.dir.display(),
                 cluster.port
             );

@@ -9,7 +9,8 @@
 //! Codes: `BODY_INVALID` (400, like all malformed input: the body is not
 //! JSON, or JSON of the wrong shape), `CONTENT_TYPE_UNSUPPORTED` (415), `BODY_TOO_LARGE`
 //! (413), `QUERY_INVALID` (400), `PATH_INVALID` (400), `NOT_FOUND` (404),
-//! `METHOD_NOT_ALLOWED` (405, with axum's `Allow` header).
+//! `METHOD_NOT_ALLOWED` (405, with axum's `Allow` header). Text holding a
+//! NUL (U+0000) is refused by the same codes on every route.
 #![allow(clippy::disallowed_types)]
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -34,11 +35,54 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        // The body is read once (under the body limit), looked at for a
+        // NUL, then parsed by axum with the request's headers.
+        let headers = req.headers().clone();
+        let bytes = axum::body::Bytes::from_request(req, state).await?;
+        if has_nul_escape(&bytes) {
+            return Err(nul(StatusCode::BAD_REQUEST, "BODY_INVALID", "the body"));
+        }
+        let mut req = Request::new(axum::body::Body::from(bytes));
+        *req.headers_mut() = headers;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Self(v)),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Whether a JSON text holds the escape `\u0000` (a raw NUL byte is no
+/// JSON: serde refuses it). No field takes a NUL: PostgreSQL cannot store
+/// one in text, and SQLite's C strings end at it, so both engines get the
+/// same refusal before any work.
+fn has_nul_escape(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000") {
+                return true;
+            }
+            i += 2; // the escaped character, whatever it is
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// A NUL (`%00`) in a path or a query string.
+fn has_nul_percent(s: &str) -> bool {
+    s.contains("%00")
+}
+
+fn nul(status: StatusCode, code: &'static str, what: &str) -> ApiError {
+    rejected(
+        status,
+        code,
+        format!(
+            "{what} holds the NUL character (U+0000), which no field accepts; remove it and send again"
+        ),
+    )
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -78,6 +122,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.query().is_some_and(has_nul_percent) {
+            return Err(nul(
+                StatusCode::BAD_REQUEST,
+                "QUERY_INVALID",
+                "the query string",
+            ));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Self(v)),
             Err(e) => Err(e.into()),
@@ -97,6 +148,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if has_nul_percent(parts.uri.path()) {
+            return Err(nul(StatusCode::BAD_REQUEST, "PATH_INVALID", "the path"));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Self(v)),
             Err(e) => Err(e.into()),
@@ -244,4 +298,22 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
             uri.path()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn a_nul_escape_is_found_and_an_escaped_backslash_before_u0000_is_not() {
+        assert!(has_nul_escape(br#"{"pk":"\u0000"}"#));
+        assert!(has_nul_escape(br#"{"a":"x","pk":"ab\u0000cd"}"#));
+        assert!(has_nul_escape(br#"{"pk":"\\\u0000"}"#));
+        // `\\` is one backslash: "\u0000" here is six characters of text.
+        assert!(!has_nul_escape(br#"{"pk":"\\u0000"}"#));
+        assert!(has_nul_escape(br#"{"pk":"\u0001 \u00000"}"#));
+        assert!(!has_nul_escape(br#"{"pk":"\u0100"}"#));
+        assert!(!has_nul_escape(br#"{"pk":"u0000"}"#));
+        assert!(!has_nul_escape(br#"{"pk":"\"#));
+    }
 }

@@ -58,14 +58,24 @@ impl From<tokio_postgres::Error> for ApiError {
         match e.code() {
             Some(c)
                 if *c == SqlState::T_R_SERIALIZATION_FAILURE
-                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED
+                    // SSI's shared tables full ("not enough elements in
+                    // RWConflictPool"): transient under a burst, it eases
+                    // as transactions end, so it is retried like a conflict.
+                    || *c == SqlState::OUT_OF_MEMORY =>
             {
                 Self::Retry(e.to_string())
             }
             Some(c) if *c == SqlState::UNIQUE_VIOLATION => Self::Constraint(e.to_string()),
             _ => {
-                tracing::error!(error = %e, "database error");
-                Self::Internal(format!("database: {e}"))
+                // tokio-postgres's Display is only "db error": name the
+                // server's message and SQLSTATE, as SQLite's errors do.
+                let detail = e.as_db_error().map_or_else(
+                    || e.to_string(),
+                    |d| format!("{} (SQLSTATE {})", d.message(), d.code().code()),
+                );
+                tracing::error!(error = %detail, "database error");
+                Self::Internal(format!("database: {detail}"))
             }
         }
     }

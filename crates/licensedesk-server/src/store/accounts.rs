@@ -259,11 +259,9 @@ impl Store {
     /// carry it).
     pub async fn instance(&self) -> Result<String> {
         read!(self, [], |c| async {
-            c.opt(
-                "SELECT value FROM meta WHERE key = 'instance'",
-                &[],
-                |r| r.string(0),
-            )
+            c.opt("SELECT value FROM meta WHERE key = 'instance'", &[], |r| {
+                r.string(0)
+            })
             .await?
             .ok_or_else(|| ApiError::Internal("the database has no instance id".into()))
         })
@@ -277,7 +275,8 @@ impl Store {
         let id = new_instance_id()?;
         let ctx = Ctx::at(now);
         write!(self, &ctx, [id], |c| async {
-            c.exec("DELETE FROM meta WHERE key = 'instance'", &[]).await?;
+            c.exec("DELETE FROM meta WHERE key = 'instance'", &[])
+                .await?;
             c.exec(
                 "INSERT INTO meta (key, value) VALUES ('instance', $1)",
                 &[&id],
@@ -300,5 +299,12 @@ fn new_instance_id() -> Result<String> {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    Ok(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
 }

@@ -26,7 +26,12 @@ async fn failures_since(
 
 /// Records a failure of each of `keys` at `now`, and forgets their
 /// failures that left the window.
-async fn record(c: &impl Conn, keys: &[String], now: DateTime<Utc>, window: Duration) -> Result<()> {
+async fn record(
+    c: &impl Conn,
+    keys: &[String],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<()> {
     for key in keys {
         c.exec(
             "DELETE FROM failed_attempts WHERE key = $1 AND at <= $2",
@@ -76,10 +81,8 @@ impl Store {
     pub async fn forget_failures(&self, now: DateTime<Utc>, window: Duration) -> Result<u64> {
         let ctx = Ctx::at(now);
         let before = stored(now - window);
-        write!(self, &ctx, [before], |c| c.exec(
-            "DELETE FROM failed_attempts WHERE at <= $1",
-            &[&before]
-        ))
+        write!(self, &ctx, [before], |c| c
+            .exec("DELETE FROM failed_attempts WHERE at <= $1", &[&before]))
         .await
     }
 }

@@ -3,6 +3,8 @@
 //! committed writes; a client pages through it ([`page`]) or, when fresh,
 //! takes the snapshot ([`snapshot_page`]) first.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -84,9 +86,24 @@ impl Position {
 }
 
 /// The oldest transaction still running, as PostgreSQL's snapshot of the
-/// reading transaction sees it: every change of a lower `txid` is
-/// committed (or gone).
-const PG_HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+/// reading transaction sees it (`pg_snapshot_xmin`): every change of a
+/// lower `txid` is committed (or gone).
+///
+/// A snapshot lists the running transactions of the whole cluster; one of
+/// another database can never write this one's changes, so it is left
+/// out when `pg_stat_activity` places it there (a long transaction of
+/// another application on the same cluster, or another test's database,
+/// would otherwise hold every client's feed back). A transaction not found
+/// there (ended since, or of a role whose sessions this one may not see)
+/// still counts: the horizon only ever errs low. `backend_xid` is the
+/// 32-bit form of the snapshot's 64-bit ids.
+const PG_HORIZON: &str = "COALESCE(
+    (SELECT MIN(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+      WHERE NOT EXISTS (
+        SELECT 1 FROM pg_stat_activity a
+         WHERE a.datname IS DISTINCT FROM current_database() AND a.datid IS NOT NULL
+           AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint)";
 
 /// Appends a change; call inside the transaction that makes it. `data` is
 /// stored as its JSON.
@@ -176,7 +193,9 @@ pub async fn check_not_ahead(c: &impl Conn, position: i64, cursor: &str) -> Resu
 }
 
 /// Up to `limit` changes of `account` after `since`, and one more when
-/// there are (so the caller knows more remain), each with its position.
+/// there are (so the caller knows more remain), each with its position;
+/// and whether committed changes of the account wait behind the horizon
+/// (PostgreSQL: an older transaction still running).
 /// The end is read first: the feed only grows, so an end read before the
 /// page is never past it.
 async fn page_in(
@@ -185,8 +204,28 @@ async fn page_in(
     since: Position,
     limit: i64,
     cursor: &str,
-) -> Result<Vec<(Change, Position)>> {
+) -> Result<(Vec<(Change, Position)>, bool)> {
     check_not_ahead(c, since.seq, cursor).await?;
+    let rows = page_rows(c, account, since, limit).await?;
+    let held_back = c.engine() == Engine::Postgres
+        && rows.len() as i64 <= limit
+        && c.one(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM changes WHERE account_id = $1 AND txid >= {PG_HORIZON})"
+            ),
+            &[&account],
+            |r| r.bool(0),
+        )
+        .await?;
+    Ok((rows, held_back))
+}
+
+async fn page_rows(
+    c: &impl Conn,
+    account: i64,
+    since: Position,
+    limit: i64,
+) -> Result<Vec<(Change, Position)>> {
     match c.engine() {
         Engine::Sqlite => {
             c.query(
@@ -499,6 +538,10 @@ async fn snapshot_in(
     }
 }
 
+/// Reads of a feed page held back by the horizon before it is answered
+/// as it is (5 + 10 + … ms, about a second in all).
+const HORIZON_WAITS: u32 = 13;
+
 impl Store {
     /// A page of `account`'s change feed after `since` (`cursor` is how the
     /// client named it, for the error), with one change more than `limit`
@@ -510,10 +553,29 @@ impl Store {
         limit: i64,
         cursor: String,
     ) -> Result<Vec<(Change, Position)>> {
+        // A change committed behind an older transaction still running
+        // (PostgreSQL) is not served until that one ends; a client that
+        // just wrote expects to read its write, so the read waits for the
+        // horizon a little (it is usually a matter of milliseconds) before
+        // answering without it (the next poll has it).
+        let mut wait = Duration::from_millis(5);
+        for _ in 0..HORIZON_WAITS {
+            let cursor = cursor.clone();
+            let (rows, held_back) = read!(self, [cursor], |c| page_in(
+                c, account, since, limit, &cursor
+            ))
+            .await?;
+            if !held_back {
+                return Ok(rows);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_millis(100));
+        }
         read!(self, [cursor], |c| page_in(
             c, account, since, limit, &cursor
         ))
         .await
+        .map(|(rows, _)| rows)
     }
 
     /// A page of `account`'s snapshot from `start` (a new one when `None`),

@@ -12,7 +12,9 @@ use licensedesk_server::config::Settings;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{on_postgres, ServerProc, TestServer, at, get_json, package, post_json, server_bin};
+use crate::support::{
+    ServerProc, TestServer, at, get_json, on_postgres, package, post_json, server_bin,
+};
 
 struct Out {
     ok: bool,

@@ -93,7 +93,7 @@ async fn keys_names_and_counts_are_bounded() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
     let huge = "x".repeat(100 * 1024);
-    for pk in ["../../etc/passwd", "\u{0}", "p\u{1F600}", huge.as_str(), ""] {
+    for pk in ["../../etc/passwd", "p\u{1F600}", huge.as_str(), ""] {
         refused(
             s.post(
                 "/v1/admin/products",
@@ -104,7 +104,7 @@ async fn keys_names_and_counts_are_bounded() {
             "PRODUCT_KEY_INVALID",
         );
     }
-    for name in ["", "   ", "a\u{0}b", huge.as_str()] {
+    for name in ["", "   ", huge.as_str()] {
         refused(
             s.post("/v1/products", &t, json!({"name": name})).await,
             "NAME_INVALID",
@@ -119,6 +119,38 @@ async fn keys_names_and_counts_are_bounded() {
             "NAME_INVALID",
         );
     }
+    // A NUL anywhere in a body is refused before any field is looked at,
+    // the same on both engines (PostgreSQL's text cannot hold one); so is
+    // `%00` in a path or a query.
+    for (path, token, body) in [
+        (
+            "/v1/admin/products",
+            ADMIN,
+            json!({"account_id": id, "name": "X", "pk": "\u{0}"}),
+        ),
+        ("/v1/products", t.as_str(), json!({"name": "a\u{0}b"})),
+        (
+            "/v1/admin/batches",
+            ADMIN,
+            json!({"account_id": id, "pk": "p", "count": 1, "reference": "\u{0}", "package": doc_package()}),
+        ),
+    ] {
+        let r = s.post(path, token, body).await;
+        refused(r.clone(), "BODY_INVALID");
+        assert!(r.1["message"].as_str().unwrap().contains("NUL"), "{}", r.1);
+    }
+    let (status, body) = s.get("/v1/devices/p%00k/dev", &t).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("PATH_INVALID")),
+        "{body}"
+    );
+    let (status, body) = s.get("/v1/licenses?q=a%00b", &t).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("QUERY_INVALID")),
+        "{body}"
+    );
     // Right-to-left text and emoji are printable names.
     for name in ["مقياس الخلية", "Beehive \u{1F41D}"] {
         let card = s.post_ok("/v1/products", &t, json!({"name": name})).await;

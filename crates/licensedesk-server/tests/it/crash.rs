@@ -123,7 +123,10 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         .await;
     assert_eq!(orphans, 0, "a consumed code without its active device");
     let consumed = db
-        .i64("SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL", &[])
+        .i64(
+            "SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL",
+            &[],
+        )
         .await;
     let active = db
         .i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[])

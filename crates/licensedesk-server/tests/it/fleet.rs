@@ -42,10 +42,15 @@ fn nodes<'a>(a: &'a Server, b: &'a Server) -> [&'a Server; 2] {
 async fn two_hundred_activations_over_ten_codes_on_two_nodes_consume_exactly_ten() {
     let (_dir, a, b) = fleet(Settings::default()).await;
     let (account, token) = a.account("enterprise", "cn-east").await;
-    a.product(account, "pfleet", doc_package(), "block", 10).await;
+    a.product(account, "pfleet", doc_package(), "block", 10)
+        .await;
     let mut tasks = Vec::new();
     for i in 0..200 {
-        let node = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let node = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
         let (http, token) = (a.http.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let r = http
@@ -79,22 +84,33 @@ async fn two_hundred_activations_over_ten_codes_on_two_nodes_consume_exactly_ten
     );
     let db = &a.database;
     assert_eq!(
-        db.i64("SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL", &[]).await,
+        db.i64(
+            "SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL",
+            &[]
+        )
+        .await,
         10
     );
     assert_eq!(
-        db.i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[]).await,
-        10
-    );
-    assert_eq!(
-        db.i64("SELECT COUNT(DISTINCT device_id) FROM codes WHERE consumed_at IS NOT NULL", &[])
+        db.i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[])
             .await,
+        10
+    );
+    assert_eq!(
+        db.i64(
+            "SELECT COUNT(DISTINCT device_id) FROM codes WHERE consumed_at IS NOT NULL",
+            &[]
+        )
+        .await,
         10,
         "one code per device"
     );
     for node in nodes(&a, &b) {
         let card = node.get_ok("/v1/products/pfleet", &token).await;
-        assert_eq!((card["used"].as_u64(), card["remaining"].as_u64()), (Some(10), Some(0)));
+        assert_eq!(
+            (card["used"].as_u64(), card["remaining"].as_u64()),
+            (Some(10), Some(0))
+        );
     }
 }
 
@@ -105,7 +121,11 @@ async fn one_device_connecting_fifty_times_on_two_nodes_consumes_one_code() {
     a.product(account, "pone", doc_package(), "block", 5).await;
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let node = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let node = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
         let (http, token) = (a.http.clone(), token.clone());
         tasks.push(tokio::spawn(async move {
             let r = http
@@ -124,10 +144,17 @@ async fn one_device_connecting_fifty_times_on_two_nodes_consumes_one_code() {
         assert_eq!(status, StatusCode::OK, "{body}");
         codes.insert(body["code"].as_str().expect("code").to_owned());
     }
-    assert_eq!(codes.len(), 1, "every answer names the same code: {codes:?}");
+    assert_eq!(
+        codes.len(),
+        1,
+        "every answer names the same code: {codes:?}"
+    );
     assert_eq!(
         a.database
-            .i64("SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL", &[])
+            .i64(
+                "SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL",
+                &[]
+            )
             .await,
         1
     );
@@ -139,10 +166,15 @@ async fn an_idempotency_key_answers_once_across_nodes() {
     let (_dir, a, b) = fleet(Settings::default()).await;
     let (account, token) = a.account("enterprise", "cn-east").await;
     a.product(account, "pidem", doc_package(), "block", 0).await;
-    let credit = json!({"account_id": account, "pk": "pidem", "count": 3, "package": doc_package()});
+    let credit =
+        json!({"account_id": account, "pk": "pidem", "count": 3, "package": doc_package()});
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let node = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let node = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
         let (http, credit) = (a.http.clone(), credit.clone());
         tasks.push(tokio::spawn(async move {
             let r = http
@@ -182,7 +214,12 @@ async fn an_idempotency_key_answers_once_across_nodes() {
         .await
         .expect("send");
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.expect("text").contains("IDEMPOTENCY_KEY_REUSED"));
+    assert!(
+        r.text()
+            .await
+            .expect("text")
+            .contains("IDEMPOTENCY_KEY_REUSED")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +278,8 @@ async fn maintenance_on_two_nodes_at_once_does_each_due_item_once() {
     let (_dir, a, b) = fleet(Settings::default()).await;
     let (account, token) = a.account("enterprise", "cn-east").await;
     // Monthly codes, two per device: a renewal is due for each after a month.
-    a.product(account, "prenew", package(0, 1, 0), "bill", 60).await;
+    a.product(account, "prenew", package(0, 1, 0), "bill", 60)
+        .await;
     for i in 0..30 {
         let (st, v) = a.connect(&token, "prenew", &format!("r{i}")).await;
         assert_eq!(st, StatusCode::OK, "{v}");
@@ -249,10 +287,20 @@ async fn maintenance_on_two_nodes_at_once_does_each_due_item_once() {
     a.clock.advance(Days::days(33));
     let mut passes = Vec::new();
     for i in 0..8 {
-        let node = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let node = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
         let http = a.http.clone();
         passes.push(tokio::spawn(async move {
-            post_json(&http, format!("{node}/v1/admin/maintenance"), ADMIN, json!({})).await
+            post_json(
+                &http,
+                format!("{node}/v1/admin/maintenance"),
+                ADMIN,
+                json!({}),
+            )
+            .await
         }));
     }
     let mut renewed = 0;
@@ -266,7 +314,11 @@ async fn maintenance_on_two_nodes_at_once_does_each_due_item_once() {
     let db = &a.database;
     assert_eq!(renewed, 30, "each device renewed once, by one pass");
     assert_eq!(
-        db.i64("SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL", &[]).await,
+        db.i64(
+            "SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL",
+            &[]
+        )
+        .await,
         60
     );
     let months = db.i64("SELECT COUNT(*) FROM statements", &[]).await;
@@ -280,7 +332,10 @@ async fn maintenance_on_two_nodes_at_once_does_each_due_item_once() {
         .await;
     assert_eq!(code_changes, 60, "one change per consumption");
     let card = b.get_ok("/v1/products/prenew", &token).await;
-    assert_eq!((card["used"].as_u64(), card["remaining"].as_u64()), (Some(60), Some(0)));
+    assert_eq!(
+        (card["used"].as_u64(), card["remaining"].as_u64()),
+        (Some(60), Some(0))
+    );
 }
 
 /// A client's mirror of the account, built from the feed alone: every
@@ -297,7 +352,10 @@ impl Mirror {
         for c in changes {
             self.seen += 1;
             let id = || -> i64 {
-                c["id"].as_str().and_then(|s| s.parse().ok()).expect("entity id")
+                c["id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .expect("entity id")
             };
             match c["entity"].as_str() {
                 Some("device") => {
@@ -320,7 +378,12 @@ impl Mirror {
 
 /// The ids whose entries differ between `a` and `b`.
 fn differ<V: PartialEq>(a: &BTreeMap<i64, V>, b: &BTreeMap<i64, V>) -> Vec<i64> {
-    let mut ids: Vec<i64> = a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).copied().collect();
+    let mut ids: Vec<i64> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .copied()
+        .collect();
     ids.dedup();
     ids
 }
@@ -335,7 +398,11 @@ async fn a_client_reading_the_feed_while_two_nodes_write_ends_equal_to_the_datab
     let target = Arc::new(std::sync::atomic::AtomicI64::new(-1));
     let mut writers = Vec::new();
     for w in 0..8 {
-        let node = if w % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let node = if w % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
         let (http, token) = (a.http.clone(), token.clone());
         writers.push(tokio::spawn(async move {
             for i in 0..40 {
@@ -390,7 +457,8 @@ async fn a_client_reading_the_feed_while_two_nodes_write_ends_equal_to_the_datab
                     if mirror.seen as i64 >= total {
                         return (mirror, reads);
                     }
-                    let until = *deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(30));
+                    let until =
+                        *deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(30));
                     if Instant::now() > until {
                         return (mirror, reads); // the comparison below says what is missing
                     }
@@ -406,26 +474,46 @@ async fn a_client_reading_the_feed_while_two_nodes_write_ends_equal_to_the_datab
     }
     let total = a
         .database
-        .i64("SELECT COUNT(*) FROM changes WHERE account_id = $1", &[account])
+        .i64(
+            "SELECT COUNT(*) FROM changes WHERE account_id = $1",
+            &[account],
+        )
         .await;
     target.store(total, std::sync::atomic::Ordering::SeqCst);
     let (mirror, reads) = reader.await.expect("reader");
     let db = &a.database;
     let devices: BTreeMap<i64, String> = db
-        .rows("SELECT id, status FROM devices WHERE account_id = $1", &[account])
+        .rows(
+            "SELECT id, status FROM devices WHERE account_id = $1",
+            &[account],
+        )
         .await
         .into_iter()
-        .map(|r| (r[0].as_i64().expect("id"), r[1].as_str().expect("status").to_owned()))
+        .map(|r| {
+            (
+                r[0].as_i64().expect("id"),
+                r[1].as_str().expect("status").to_owned(),
+            )
+        })
         .collect();
     let codes: BTreeMap<i64, Value> = db
-        .rows("SELECT id, device_id FROM codes WHERE account_id = $1", &[account])
+        .rows(
+            "SELECT id, device_id FROM codes WHERE account_id = $1",
+            &[account],
+        )
         .await
         .into_iter()
         .map(|r| (r[0].as_i64().expect("id"), r[1].clone()))
         .collect();
     assert_eq!(devices.len(), 320, "every writer's devices");
-    assert!(reads > 20, "the feed was read while written ({reads} reads)");
-    let (d, c) = (differ(&mirror.devices, &devices), differ(&mirror.codes, &codes));
+    assert!(
+        reads > 20,
+        "the feed was read while written ({reads} reads)"
+    );
+    let (d, c) = (
+        differ(&mirror.devices, &devices),
+        differ(&mirror.codes, &codes),
+    );
     assert!(
         d.is_empty(),
         "{} devices the mirror holds otherwise (of {}, {} changes seen of {total}), e.g. {:?}: {:?} in the mirror, {:?} in the database",
@@ -437,7 +525,11 @@ async fn a_client_reading_the_feed_while_two_nodes_write_ends_equal_to_the_datab
         devices.get(&d[0])
     );
     assert!(c.is_empty(), "codes the mirror holds otherwise: {c:?}");
-    assert_eq!(codes.values().filter(|v| !v.is_null()).count(), 320, "a code per device");
+    assert_eq!(
+        codes.values().filter(|v| !v.is_null()).count(),
+        320,
+        "a code per device"
+    );
     assert_eq!(mirror.seen as i64, total, "every change read once");
 }
 
@@ -451,9 +543,16 @@ async fn killing_one_node_under_load_loses_nothing_and_the_other_keeps_serving()
     let client = reqwest::Client::new();
     let start = |dir: &std::path::Path| {
         let mut c = server_bin();
-        c.args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN, "--database", &url])
-            .arg("--data-dir")
-            .arg(dir);
+        c.args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+            "--database",
+            &url,
+        ])
+        .arg("--data-dir")
+        .arg(dir);
         ServerProc::spawn(c)
     };
     // The first node makes the keys; the second is given the same dir.
@@ -464,16 +563,30 @@ async fn killing_one_node_under_load_loses_nothing_and_the_other_keeps_serving()
     let acct = a.account(&client, "fleet-crash").await;
     let token = acct["token"].as_str().expect("token").to_owned();
     let id = acct["id"].as_i64().expect("id");
-    post_json(&client, format!("{}/v1/admin/products", a.base), ADMIN,
-        json!({"account_id": id, "pk": "pkill", "name": "Kill"})).await;
-    post_json(&client, format!("{}/v1/admin/batches", b.base), ADMIN,
-        json!({"account_id": id, "pk": "pkill", "count": 3000, "package": doc_package()})).await;
+    post_json(
+        &client,
+        format!("{}/v1/admin/products", a.base),
+        ADMIN,
+        json!({"account_id": id, "pk": "pkill", "name": "Kill"}),
+    )
+    .await;
+    post_json(
+        &client,
+        format!("{}/v1/admin/batches", b.base),
+        ADMIN,
+        json!({"account_id": id, "pk": "pkill", "count": 3000, "package": doc_package()}),
+    )
+    .await;
 
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut on_a = Vec::new();
     let mut on_b = Vec::new();
     for w in 0..8 {
-        let base = if w % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let base = if w % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
         let (client, token, acked) = (client.clone(), token.clone(), acked.clone());
         let task = tokio::spawn(async move {
             let mut refused = 0;
@@ -496,7 +609,11 @@ async fn killing_one_node_under_load_loses_nothing_and_the_other_keeps_serving()
             }
             refused
         });
-        if w % 2 == 0 { on_a.push(task) } else { on_b.push(task) }
+        if w % 2 == 0 {
+            on_a.push(task)
+        } else {
+            on_b.push(task)
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while acked.lock().expect("lock").len() < 200 {
@@ -508,21 +625,35 @@ async fn killing_one_node_under_load_loses_nothing_and_the_other_keeps_serving()
         t.await.expect("worker on the killed node");
     }
     for t in on_b {
-        assert_eq!(t.await.expect("worker on the other node"), 0, "B answered every request");
+        assert_eq!(
+            t.await.expect("worker on the other node"),
+            0,
+            "B answered every request"
+        );
     }
     let acked = acked.lock().expect("lock").clone();
     for dk in &acked {
-        let v = crate::support::get_json(&client, format!("{}/v1/devices/pkill/{dk}", b.base), &token).await;
+        let v =
+            crate::support::get_json(&client, format!("{}/v1/devices/pkill/{dk}", b.base), &token)
+                .await;
         assert_eq!(v["status"], "active", "{dk}: {v}");
     }
     let db = Database::Postgres(url.clone());
-    let consumed = db.i64("SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL", &[]).await;
-    let active = db.i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[]).await;
+    let consumed = db
+        .i64(
+            "SELECT COUNT(*) FROM codes WHERE consumed_at IS NOT NULL",
+            &[],
+        )
+        .await;
+    let active = db
+        .i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[])
+        .await;
     assert_eq!(consumed, active, "a consumed code per active device");
     assert!(consumed as usize >= acked.len());
     // A node started again on the database serves the same data.
     let a2 = start(dir.path());
     crate::support::wait_healthy(&client, &a2.base).await;
-    let card = crate::support::get_json(&client, format!("{}/v1/products/pkill", a2.base), &token).await;
+    let card =
+        crate::support::get_json(&client, format!("{}/v1/products/pkill", a2.base), &token).await;
     assert_eq!(card["used"].as_i64(), Some(consumed));
 }

@@ -396,16 +396,24 @@ async fn openapi_document_lists_the_api() {
 #[tokio::test]
 async fn demo_seeds_once_and_its_tokens_work() {
     let s = TestServer::start().await;
-    let first = licensedesk_server::demo::seed(&s.state).expect("seed");
+    let first = licensedesk_server::demo::seed(&s.state)
+        .await
+        .expect("seed");
     let count = async |s: &TestServer| {
         let mut n = Vec::new();
         for table in ["devices", "codes", "changes"] {
-            n.push(s.database.i64(&format!("SELECT COUNT(*) FROM {table}"), &[]).await);
+            n.push(
+                s.database
+                    .i64(&format!("SELECT COUNT(*) FROM {table}"), &[])
+                    .await,
+            );
         }
         n
     };
     let before = count(&s).await;
-    let second = licensedesk_server::demo::seed(&s.state).expect("seed again");
+    let second = licensedesk_server::demo::seed(&s.state)
+        .await
+        .expect("seed again");
     assert!(first.seeded_now && !second.seeded_now);
     assert_eq!(before, count(&s).await, "a second seeding adds nothing");
     let ent = s

@@ -64,7 +64,9 @@ fn as_rows(pages: &[Value], section: &str, fields: &[&str]) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_pages_hold_the_accounts_rows_and_other_changes_up_to_the_pin() {
     let s = TestServer::start().await;
-    licensedesk_server::demo::seed(&s.state).expect("demo");
+    licensedesk_server::demo::seed(&s.state)
+        .await
+        .expect("demo");
     let account = s.get_ok("/v1/account", ENT).await["id"]
         .as_i64()
         .expect("id");
@@ -329,7 +331,9 @@ async fn snapshot_refuses_bad_cursors_and_callers_without_a_token() {
 async fn cursors_of_another_database_are_refused() {
     let (a, b) = (TestServer::start().await, TestServer::start().await);
     for s in [&a, &b] {
-        licensedesk_server::demo::seed(&s.state).expect("demo data");
+        licensedesk_server::demo::seed(&s.state)
+            .await
+            .expect("demo data");
     }
     assert_ne!(a.state.instance, b.state.instance);
     let feed = a.get_ok("/v1/changes?limit=10", ENT).await;
@@ -422,7 +426,9 @@ async fn cursors_past_the_end_of_a_restored_database_are_refused() {
         return; // a copy of SQLite's file; PostgreSQL's: pg_backup.rs
     }
     let a = TestServer::start().await;
-    licensedesk_server::demo::seed(&a.state).expect("demo data");
+    licensedesk_server::demo::seed(&a.state)
+        .await
+        .expect("demo data");
     // The database put back by hand, the file copied as it was: a
     // consistent copy, but no `restore` (which would give it a new id).
     let copy = tempfile::tempdir().expect("tempdir");
