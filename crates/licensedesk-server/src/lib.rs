@@ -119,7 +119,7 @@ impl AppState {
             .instance()
             .await
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
-        let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
+        let keys = node_keys(&store, &data_dir.join("keys"), clock.now()).await?;
         let limiter = FailureLimiter::new(
             store.clone(),
             settings.fail_limit,
@@ -177,4 +177,50 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// A node's signing keys, checked against those the other nodes of its
+/// database sign with (`store::nodes`): a node given no keys where the
+/// database has some, or other keys, does not start.
+async fn node_keys(
+    store: &Store,
+    dir: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<KeyStore> {
+    use store::nodes::{KeysAgree, PublicKeys};
+    let kids = |k: &PublicKeys| k.keys().cloned().collect::<Vec<_>>().join(", ");
+    const COPY: &str = "give every node the same keys directory: copy DATA_DIR/keys from a running node (after `rotate-key`, from the node that rotated) and start again";
+    if !dir.join("current").exists()
+        && let Some(db) = store
+            .signing_keys()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the database's signing keys: {e}"))?
+    {
+        anyhow::bail!(
+            "{} holds no signing key, but this database's other nodes sign with keys {}: {COPY}",
+            dir.display(),
+            kids(&db)
+        );
+    }
+    let keys = KeyStore::open_or_create(dir, now)?;
+    let node: PublicKeys = keys
+        .signer
+        .keyset()
+        .entries()
+        .iter()
+        .map(|e| (e.kid.clone(), e.public_key.clone()))
+        .collect();
+    match store
+        .agree_signing_keys(&store::Ctx::at(now), node.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("recording the signing keys: {e}"))?
+    {
+        KeysAgree::Differ(db) => anyhow::bail!(
+            "the signing keys in {} ({}) are not the ones this database's other nodes sign with ({}): {COPY}",
+            dir.display(),
+            kids(&node),
+            kids(&db)
+        ),
+        KeysAgree::Recorded | KeysAgree::Same | KeysAgree::Rotated => Ok(keys),
+    }
 }

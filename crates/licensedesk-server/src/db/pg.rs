@@ -155,18 +155,21 @@ impl Pg {
     /// Runs `f` in a `SERIALIZABLE` transaction, committed when it
     /// succeeds, tried again from the start when PostgreSQL finds it
     /// conflicting with another (its result and effects are the last try's).
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    /// With a `lane` (`store::Lane`), the tries run holding the lane's
+    /// session advisory lock, taken before the transaction begins.
+    pub async fn write<T, F>(&self, lane: Option<i64>, f: F) -> Result<T>
     where
         T: Send,
         F: for<'c> Fn(&'c PgConn<'c>) -> BoxFuture<'c, T> + Send + Sync,
     {
+        let mut conn = Laned::take(self.pool.get().await?, lane).await?;
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
             }
-            let mut client = self.pool.get().await?;
-            let tx = client
+            let tx = conn
+                .client()
                 .build_transaction()
                 .isolation_level(IsolationLevel::Serializable)
                 .start()
@@ -177,13 +180,20 @@ impl Pg {
             };
             let committed = match out {
                 Ok(v) => tx.commit().await.map(|()| v).map_err(ApiError::from),
-                Err(e) => Err(e),
+                Err(e) => {
+                    drop(tx); // rolled back
+                    Err(e)
+                }
             };
             match committed {
                 Err(ApiError::Retry(why)) => last = why,
-                other => return other,
+                other => {
+                    conn.release().await;
+                    return other;
+                }
             }
         }
+        conn.release().await;
         tracing::warn!("a write kept conflicting with others ({ATTEMPTS} tries): {last}");
         Err(ApiError::Retry(last))
     }
@@ -208,6 +218,56 @@ impl Pg {
         };
         tx.commit().await?;
         Ok(out)
+    }
+}
+
+/// A pooled connection holding a lane's session advisory lock, if any.
+/// Released by [`Laned::release`]; a write dropped before that (its
+/// request cancelled mid-transaction) takes the connection out of the pool
+/// instead, and closing it frees the lock: a lane is never left locked.
+struct Laned {
+    client: Option<deadpool_postgres::Object>,
+    lane: Option<i64>,
+}
+
+impl Laned {
+    async fn take(client: deadpool_postgres::Object, lane: Option<i64>) -> Result<Self> {
+        if let Some(l) = lane {
+            client.execute("SELECT pg_advisory_lock($1)", &[&l]).await?;
+        }
+        Ok(Self {
+            client: Some(client),
+            lane,
+        })
+    }
+
+    fn client(&mut self) -> &mut deadpool_postgres::Object {
+        self.client.as_mut().expect("a connection until released")
+    }
+
+    async fn release(&mut self) {
+        let Some(l) = self.lane else { return };
+        let unlocked = match &self.client {
+            Some(c) => c
+                .execute("SELECT pg_advisory_unlock($1)", &[&l])
+                .await
+                .is_ok(),
+            None => false,
+        };
+        if unlocked {
+            self.lane = None; // back to the pool, unlocked
+        }
+    }
+}
+
+impl Drop for Laned {
+    fn drop(&mut self) {
+        if self.lane.is_some()
+            && let Some(c) = self.client.take()
+        {
+            // Still locked: never back to the pool; the connection closes.
+            drop(deadpool_postgres::Object::take(c));
+        }
     }
 }
 

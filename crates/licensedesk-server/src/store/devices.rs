@@ -17,7 +17,7 @@ use crate::error::{ApiError, Result};
 use crate::store::changes::{self, Op};
 use crate::store::products::{self, ProductRow};
 use crate::store::usage::{self, UsageNow};
-use crate::store::{Ctx, Store, accounts, codes, read, write};
+use crate::store::{Ctx, Lane, Store, accounts, codes, read, write};
 use crate::time::stored;
 
 #[derive(Debug, Clone)]
@@ -651,7 +651,12 @@ impl Store {
         req: ConnectRequest,
     ) -> Result<Connected> {
         let now = ctx.now;
-        write!(self, ctx, [req], |c| connect(c, account, &req, now)).await
+        // Connections of one product all take its next free code.
+        let lane = Lane::of(&["connect", &account.to_string(), &req.pk]);
+        write!(self, ctx, lane = lane, [req], |c| connect(
+            c, account, &req, now
+        ))
+        .await
     }
 
     pub async fn device_detail(

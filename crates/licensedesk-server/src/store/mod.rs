@@ -22,6 +22,7 @@ pub mod field;
 pub mod floating;
 pub mod gateways;
 pub mod idempotency;
+pub mod nodes;
 pub mod products;
 pub mod statements;
 pub mod usage;
@@ -68,12 +69,20 @@ enum Handle {
 /// replayed transaction), so it acts on nothing but `c`; the values named
 /// are what its future owns on an engine that awaits (cloned per try).
 macro_rules! write {
-    ($store:expr, $ctx:expr, [$($v:ident),*], |$c:ident| $call:expr) => {{
+    ($store:expr, $ctx:expr, [$($v:ident),*], |$c:ident| $call:expr) => {
+        $crate::store::write!(@in None, $store, $ctx, [$($v),*], |$c| $call)
+    };
+    ($store:expr, $ctx:expr, lane = $lane:expr, [$($v:ident),*], |$c:ident| $call:expr) => {
+        $crate::store::write!(@in Some($lane), $store, $ctx, [$($v),*], |$c| $call)
+    };
+    (@in $lane:expr, $store:expr, $ctx:expr, [$($v:ident),*], |$c:ident| $call:expr) => {{
         let store: &$crate::store::Store = &$store;
         let ctx: &$crate::store::Ctx = $ctx;
+        let lane: Option<$crate::store::Lane> = $lane;
         async move {
             match store.engine() {
                 $crate::store::EngineRef::Sqlite => {
+                    let _ = lane; // one writer: every write is in one lane
                     store.write_sqlite(ctx, move |$c| $crate::db::ready($call)).await
                 }
                 $crate::store::EngineRef::Postgres(pg) => {
@@ -81,7 +90,7 @@ macro_rules! write {
                         return Ok(serde_json::from_str(&stored)?);
                     }
                     let (key, now) = (ctx.key.clone(), ctx.now);
-                    pg.write(move |$c| {
+                    pg.write(lane.map(|l| l.0), move |$c| {
                         $(let $v = $v.clone();)*
                         let key = key.clone();
                         Box::pin(async move {
@@ -120,6 +129,33 @@ macro_rules! read {
 }
 
 pub(crate) use {read, write};
+
+/// Writes that would all contend for the same rows (the connections of
+/// one product, which all take the product's next free code): on
+/// PostgreSQL, the writes of one lane run one after another across every
+/// node (a session advisory lock on the lane, taken before the
+/// transaction starts, so its snapshot sees the previous one's commit)
+/// instead of aborting each other under `SERIALIZABLE`. Correctness never
+/// rests on it: a write outside its lane (an older node) is still
+/// serializable. SQLite has one writer: one lane for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lane(pub i64);
+
+impl Lane {
+    /// The lane of `parts`, the same on every node and build (SHA-256).
+    pub fn of(parts: &[&str]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p.as_bytes());
+        }
+        let d = h.finalize();
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        Self(i64::from_le_bytes(b))
+    }
+}
 
 /// The store's engine, for the macros.
 pub(crate) enum EngineRef<'a> {

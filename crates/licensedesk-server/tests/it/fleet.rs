@@ -657,3 +657,72 @@ async fn killing_one_node_under_load_loses_nothing_and_the_other_keeps_serving()
         crate::support::get_json(&client, format!("{}/v1/products/pkill", a2.base), &token).await;
     assert_eq!(card["used"].as_i64(), Some(consumed));
 }
+
+/// The nodes of one database sign with the same keys: a node started with
+/// none (a fresh data dir would make a key of its own) or with others does
+/// not start, and says what to copy; a copy of the running node's keys
+/// starts, and a rotation made on a node's keys dir becomes the database's.
+#[tokio::test]
+async fn a_node_without_the_fleets_signing_keys_refuses_to_start() {
+    use licensedesk_server::AppState;
+    use licensedesk_server::clock::Clock;
+    use licensedesk_server::keystore;
+    let url = licensedesk_testkit::pg::shared().database();
+    let clock = Arc::new(TestClock::new(licensedesk_testkit::t0()));
+    let open = |dir: std::path::PathBuf| {
+        let (url, clock) = (url.clone(), clock.clone());
+        async move {
+            AppState::open_postgres(&dir, &url, clock, Settings::default(), ADMIN)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    let first = tempfile::tempdir().expect("tempdir");
+    let a = open(first.path().to_owned()).await.expect("the first node");
+    let kid = a.keys.current.clone();
+
+    let empty = tempfile::tempdir().expect("tempdir");
+    let err = open(empty.path().to_owned()).await.err().expect("no keys");
+    assert!(
+        err.contains("holds no signing key") && err.contains(&kid) && err.contains("copy"),
+        "{err}"
+    );
+    assert!(
+        !empty.path().join("keys").join("current").exists(),
+        "no key made"
+    );
+
+    let other = tempfile::tempdir().expect("tempdir");
+    keystore::KeyStore::open_or_create(&other.path().join("keys"), clock.now()).expect("keys");
+    let err = open(other.path().to_owned())
+        .await
+        .err()
+        .expect("other keys");
+    assert!(
+        err.contains("are not the ones") && err.contains(&kid),
+        "{err}"
+    );
+
+    let copy = tempfile::tempdir().expect("tempdir");
+    let keys = copy.path().join("keys");
+    std::fs::create_dir_all(&keys).expect("mkdir");
+    for f in std::fs::read_dir(first.path().join("keys")).expect("ls") {
+        let f = f.expect("entry").path();
+        std::fs::copy(&f, keys.join(f.file_name().expect("name"))).expect("copy");
+    }
+    let b = open(copy.path().to_owned())
+        .await
+        .expect("a copy of the keys");
+    assert_eq!(b.keys.current, kid);
+
+    // `rotate-key` on the copy: that node starts with the new key, and the
+    // first node's dir, now behind, is refused until it gets the copy.
+    clock.advance(Days::days(1));
+    let rotated = keystore::rotate(&keys, clock.now()).expect("rotate");
+    let b = open(copy.path().to_owned())
+        .await
+        .expect("the rotated node");
+    assert_eq!(b.keys.current, rotated);
+    let err = open(first.path().to_owned()).await.err().expect("behind");
+    assert!(err.contains(&rotated), "{err}");
+}
