@@ -28,8 +28,9 @@ use crate::http::ServerApi;
 
 /// Default (and the server's maximum) page size of the change feed.
 pub const PAGE_SIZE: u32 = 1000;
-/// Default page size of the snapshot (rows).
-pub const SNAPSHOT_PAGE_SIZE: u32 = 2000;
+/// Default page size of the snapshot (rows): the server's largest (fewer,
+/// larger transactions in a first sync).
+pub const SNAPSHOT_PAGE_SIZE: u32 = 5000;
 /// The server's largest snapshot page.
 pub const SNAPSHOT_PAGE_MAX: u32 = 5000;
 

@@ -5,6 +5,7 @@
 //! version in `PRAGMA user_version`), every write in `BEGIN IMMEDIATE`.
 
 pub(crate) mod apply;
+pub(crate) mod bulk;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_pool_counts",
         include_str!("../../migrations/0002_pool_counts.sql"),
+    ),
+    (
+        "0003_deferred_schema",
+        include_str!("../../migrations/0003_deferred_schema.sql"),
     ),
 ];
 
@@ -75,16 +80,32 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
 
 /// Applies pending migrations in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_with(conn, MIGRATIONS)
+}
+
+/// [`migrate`] with a list of migrations (tests add a later one).
+fn migrate_with(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
+    let known = migrations.len() as i64;
     if version > known {
         return Err(Error::CacheTooNew {
             found: version,
             known,
         });
     }
-    for (_, sql) in &MIGRATIONS[version as usize..] {
+    // A migration finds the schema whole: a bulk load cut short (its
+    // counters exact at every commit) gets its indexes and triggers back.
+    let deferred: bool = version < known
+        && tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'deferred_schema')",
+            [],
+            |r| r.get(0),
+        )?;
+    if deferred {
+        bulk::restore(&tx)?;
+    }
+    for (_, sql) in &migrations[version as usize..] {
         tx.execute_batch(sql)?;
     }
     tx.pragma_update(None, "user_version", known)?;
@@ -163,6 +184,9 @@ pub(crate) fn reset_mirror(tx: &Transaction<'_>) -> Result<()> {
         "DELETE FROM codes; DELETE FROM devices; DELETE FROM batches; DELETE FROM products;
          DELETE FROM account; DELETE FROM usage_days; DELETE FROM usage_now; DELETE FROM pool_counts;",
     )?;
+    // A snapshot cut short may have left the tables bare: whole again (at
+    // no cost, empty), as the next sync may replay the feed instead.
+    bulk::restore(tx)?;
     for key in [
         keys::CURSOR,
         keys::CHANGES_SEEN,
