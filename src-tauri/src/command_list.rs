@@ -30,7 +30,7 @@ pub const COMMANDS: &[&str] = &[
     "account_overview",
     "product_cards",
     "assign_codes",
-    "license_page",
+    "license_window",
     "license_charts",
     "export_licenses_csv",
     "near_expiry_devices",

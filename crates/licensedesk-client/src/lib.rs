@@ -39,8 +39,8 @@ pub use secrets::{
     TokenStoreKind,
 };
 pub use sync::{CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport};
-pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryQuery};
-pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort};
+pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryPage, NearExpiryQuery};
+pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort, LicenseWindow};
 pub use views::overview::{AccountOverview, ProductCard, Staleness};
 
 use crate::http::ServerApi;
@@ -266,11 +266,23 @@ impl Session {
         views::licenses::page(&self.cache, q, self.now())
     }
 
+    /// The License Management rows from position `offset` (see
+    /// [`views::licenses::window`]), with the filtered set's length when
+    /// `count`.
+    pub fn license_window(
+        &self,
+        q: &LicenseQuery,
+        offset: u64,
+        count: bool,
+    ) -> Result<LicenseWindow> {
+        views::licenses::window(&self.cache, q, offset, count, self.now())
+    }
+
     pub fn export_csv(&self, q: &LicenseQuery, out: &mut dyn Write) -> Result<u64> {
         views::licenses::export_csv(&self.cache, q, self.now(), out)
     }
 
-    pub fn near_expiry(&self, q: &NearExpiryQuery) -> Result<Vec<NearExpiryDevice>> {
+    pub fn near_expiry(&self, q: &NearExpiryQuery) -> Result<NearExpiryPage> {
         views::devices::near_expiry(&self.cache, q, self.now())
     }
 

@@ -1,12 +1,12 @@
 //! Device activation code views (from the active profile's cache):
-//! overview, product cards, code assignment, License Management (page,
-//! charts, CSV), near-expiry devices, device quota and OTA cost.
+//! overview, product cards, code assignment, License Management (window,
+//! charts, CSV), near-expiry devices (paged), device quota and OTA cost.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use licensedesk_client::{
-    AccountOverview, DeviceQuota, LicensePage, LicenseQuery, NearExpiryDevice, NearExpiryQuery,
+    AccountOverview, DeviceQuota, LicenseQuery, LicenseWindow, NearExpiryPage, NearExpiryQuery,
     OutboxAction, OutboxItem, ProductCard, Session, charts,
 };
 use licensedesk_core::Coded;
@@ -51,9 +51,19 @@ pub async fn assign_codes(
         .unwrap_or(item))
 }
 
+/// The License Management rows from position `offset` of the filtered,
+/// sorted set (`query.limit` of them), with the set's length when `count`.
 #[tauri::command]
-pub fn license_page(state: State<'_, AppState>, query: LicenseQuery) -> CmdResult<LicensePage> {
-    Ok(state.sessions.session()?.licenses(&query)?)
+pub fn license_window(
+    state: State<'_, AppState>,
+    query: LicenseQuery,
+    offset: u64,
+    count: bool,
+) -> CmdResult<LicenseWindow> {
+    Ok(state
+        .sessions
+        .session()?
+        .license_window(&query, offset, count)?)
 }
 
 /// The License Management charts (SVG strings themed by CSS variables,
@@ -125,7 +135,7 @@ pub async fn export_licenses_csv<R: Runtime>(
 pub fn near_expiry_devices(
     state: State<'_, AppState>,
     query: NearExpiryQuery,
-) -> CmdResult<Vec<NearExpiryDevice>> {
+) -> CmdResult<NearExpiryPage> {
     Ok(state.sessions.session()?.near_expiry(&query)?)
 }
 
