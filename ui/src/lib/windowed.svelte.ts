@@ -1,0 +1,141 @@
+// Rows of a list too long to hold (a million codes), fetched from Rust a
+// window at a time as a virtualized table scrolls. Only the pages in and
+// near view are kept; the list's length comes from Rust with the first
+// window, so the scrollbar stands for the whole list from the start.
+// At most two fetches run at once, and each is for what is in view when it
+// starts: dragging the scrollbar across a million rows does not queue the
+// pages it passed.
+import { SvelteMap } from 'svelte/reactivity';
+import { toApiError, type ApiError } from './api';
+
+/** What a window fetch returns (Rust's LicenseWindow and NearExpiryPage carry it). */
+export interface RowWindow<T> {
+  /** The list's length, when it was asked for. */
+  count: number | null;
+  offset: number;
+  rows: T[];
+}
+
+export type FetchWindow<T> = (offset: number, limit: number, count: boolean) => Promise<RowWindow<T>>;
+
+export class WindowedRows<T> {
+  /** Rows in the whole list (0 until the first window arrives). */
+  count = $state(0);
+  /** The first window of the current list has arrived. */
+  ready = $state(false);
+  /** A fetch is running. */
+  loading = $state(false);
+  error = $state<ApiError | null>(null);
+  readonly pageSize: number;
+  readonly #keep: number;
+  readonly #fetch: FetchWindow<T>;
+  readonly #pages = new SvelteMap<number, T[]>();
+  // Bookkeeping of fetches, never rendered: a plain Set.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #pending = new Set<number>();
+  #generation = 0;
+  #inFlight = 0;
+  #wanted: [number, number] = [0, 0];
+  #countWanted = true;
+
+  /** `keep` pages at most are held (the ones nearest the view). */
+  constructor(fetch: FetchWindow<T>, pageSize = 100, keep = 40) {
+    this.#fetch = fetch;
+    this.pageSize = pageSize;
+    this.#keep = keep;
+  }
+
+  /** Row `i`, or undefined while its page is not here. */
+  get(i: number): T | undefined {
+    return this.#pages.get(Math.floor(i / this.pageSize))?.[i % this.pageSize];
+  }
+
+  /** Pages held now (tests and the bench look at it). */
+  get pagesHeld(): number {
+    return this.#pages.size;
+  }
+
+  /** A new list (filter, sort) or new data (a sync): drops the rows, asks
+   * the length again, and fetches what is in view (from the top unless
+   * `keepPosition`). */
+  reset(keepPosition = false): void {
+    this.#generation++;
+    this.#pages.clear();
+    this.#pending.clear();
+    this.#inFlight = 0;
+    this.#countWanted = true;
+    if (!keepPosition) {
+      this.#wanted = [0, Math.max(0, this.#wanted[1] - this.#wanted[0])];
+      this.ready = false;
+    }
+    this.#pump();
+  }
+
+  /** The rows `first..=last` are in view (with overscan): fetch the pages
+   * missing there; pages far from them are dropped. */
+  show(first: number, last: number): void {
+    this.#wanted = [Math.max(0, first), Math.max(first, last)];
+    this.#pump();
+  }
+
+  /** Fetches the first page missing in view, up to two at once. */
+  #pump(): void {
+    while (this.#inFlight < 2) {
+      const page = this.#missing();
+      if (page === null) break;
+      void this.#load(page);
+    }
+    this.loading = this.#inFlight > 0;
+  }
+
+  #missing(): number | null {
+    const [first, last] = this.#wanted;
+    const end = this.ready ? Math.min(last, Math.max(0, this.count - 1)) : last;
+    for (let p = Math.floor(first / this.pageSize); p <= Math.floor(end / this.pageSize); p++) {
+      if (!this.#pages.has(p) && !this.#pending.has(p)) return p;
+    }
+    return null;
+  }
+
+  async #load(page: number): Promise<void> {
+    const generation = this.#generation;
+    const count = this.#countWanted;
+    this.#countWanted = false;
+    this.#pending.add(page);
+    this.#inFlight++;
+    try {
+      const w = await this.#fetch(page * this.pageSize, this.pageSize, count);
+      if (generation !== this.#generation) return;
+      if (w.count !== null) this.count = w.count;
+      this.#pages.set(page, w.rows);
+      this.#evict();
+      this.ready = true;
+      this.error = null;
+    } catch (e) {
+      if (generation !== this.#generation) return;
+      this.error = toApiError(e);
+      if (count) this.#countWanted = true;
+    } finally {
+      if (generation === this.#generation) {
+        this.#pending.delete(page);
+        this.#inFlight--;
+        if (this.error === null) this.#pump();
+        this.loading = this.#inFlight > 0;
+      }
+    }
+  }
+
+  /** Drops the pages farthest from the view beyond `keep`. */
+  #evict(): void {
+    if (this.#pages.size <= this.#keep) return;
+    const centre = (this.#wanted[0] + this.#wanted[1]) / 2 / this.pageSize;
+    const far = [...this.#pages.keys()].sort((a, b) => Math.abs(b - centre) - Math.abs(a - centre));
+    for (const p of far.slice(0, this.#pages.size - this.#keep)) this.#pages.delete(p);
+  }
+
+  /** After an error: try the pages in view again. */
+  retry(): void {
+    this.error = null;
+    this.#pump();
+  }
+}
