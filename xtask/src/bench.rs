@@ -13,14 +13,19 @@ const BENCHES: &[(&str, &str, &str)] = &[
 
 pub fn bench(args: &[String]) -> Result<()> {
     let names: Vec<&str> = BENCHES.iter().map(|(name, _, _)| *name).collect();
-    if args.first().map(String::as_str) == Some("startup") {
-        return crate::startup::bench();
+    match args.first().map(String::as_str) {
+        Some("startup") => return crate::startup::bench(),
+        Some("ui") => return crate::ui_bench::bench(),
+        _ => {}
     }
     let Some(name) = args.first() else {
-        bail!("usage: cargo xtask bench <{}|startup>", names.join("|"));
+        bail!("usage: cargo xtask bench <{}|startup|ui>", names.join("|"));
     };
     let Some((_, package, bench)) = BENCHES.iter().find(|(n, _, _)| n == name) else {
-        bail!("unknown benchmark `{name}`; known: {}", names.join(", "));
+        bail!(
+            "unknown benchmark `{name}`; known: {}, startup, ui",
+            names.join(", ")
+        );
     };
     deps::ensure(deps::Purpose::Run)?;
     sh::run(

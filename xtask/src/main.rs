@@ -15,6 +15,7 @@ mod sh;
 mod startup;
 mod test;
 mod ui;
+mod ui_bench;
 
 use anyhow::{Result, bail};
 
@@ -29,7 +30,7 @@ tasks:
   bindings            regenerate ui/src/bindings/ from the Rust types
   e2e                 the end-to-end suite alone (real app + real server under Xvfb)
   bundle              build the .deb
-  bench <name>        print benchmark figures: verify | server | startup
+  bench <name>        print benchmark figures: verify | server | sync | startup | ui
   fuzz [seconds]      run every cargo-fuzz target for a bounded time (default 30 s each)
 ";
 
