@@ -30,7 +30,10 @@ export class WindowedRows<T> {
   readonly #keep: number;
   readonly #fetch: FetchWindow<T>;
   readonly #pages = new SvelteMap<number, T[]>();
-  // Bookkeeping of fetches, never rendered: a plain Set.
+  // Bookkeeping, never rendered: plain Sets. Pages fetched for the current
+  // data (others are shown until their fresh copy arrives), and fetching.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #fresh = new Set<number>();
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #pending = new Set<number>();
   #generation = 0;
@@ -55,16 +58,18 @@ export class WindowedRows<T> {
     return this.#pages.size;
   }
 
-  /** A new list (filter, sort) or new data (a sync): drops the rows, asks
-   * the length again, and fetches what is in view (from the top unless
-   * `keepPosition`). */
+  /** A new list (filter, sort: its rows dropped, from the top) or new data
+   * of the same list (a sync, `keepPosition`: the rows shown stay until
+   * their fresh copies arrive): asks the length again and fetches what is
+   * in view. */
   reset(keepPosition = false): void {
     this.#generation++;
-    this.#pages.clear();
+    this.#fresh.clear();
     this.#pending.clear();
     this.#inFlight = 0;
     this.#countWanted = true;
     if (!keepPosition) {
+      this.#pages.clear();
       this.#wanted = [0, Math.max(0, this.#wanted[1] - this.#wanted[0])];
       this.ready = false;
     }
@@ -92,7 +97,7 @@ export class WindowedRows<T> {
     const [first, last] = this.#wanted;
     const end = this.ready ? Math.min(last, Math.max(0, this.count - 1)) : last;
     for (let p = Math.floor(first / this.pageSize); p <= Math.floor(end / this.pageSize); p++) {
-      if (!this.#pages.has(p) && !this.#pending.has(p)) return p;
+      if (!this.#fresh.has(p) && !this.#pending.has(p)) return p;
     }
     return null;
   }
@@ -108,6 +113,7 @@ export class WindowedRows<T> {
       if (generation !== this.#generation) return;
       if (w.count !== null) this.count = w.count;
       this.#pages.set(page, w.rows);
+      this.#fresh.add(page);
       this.#evict();
       this.ready = true;
       this.error = null;
@@ -130,7 +136,10 @@ export class WindowedRows<T> {
     if (this.#pages.size <= this.#keep) return;
     const centre = (this.#wanted[0] + this.#wanted[1]) / 2 / this.pageSize;
     const far = [...this.#pages.keys()].sort((a, b) => Math.abs(b - centre) - Math.abs(a - centre));
-    for (const p of far.slice(0, this.#pages.size - this.#keep)) this.#pages.delete(p);
+    for (const p of far.slice(0, this.#pages.size - this.#keep)) {
+      this.#pages.delete(p);
+      this.#fresh.delete(p);
+    }
   }
 
   /** After an error: try the pages in view again. */

@@ -72,6 +72,36 @@ describe('WindowedRows', () => {
   });
 });
 
+describe('WindowedRows after a sync', () => {
+  it('keeps showing the rows until their fresh copies arrive, and asks the length again', async () => {
+    let version = 1;
+    const calls: { offset: number; count: boolean; release: () => void }[] = [];
+    const rows = new WindowedRows<string>((offset, limit, withCount) =>
+      new Promise((resolve) => {
+        const v = version;
+        calls.push({ offset, count: withCount, release: () => resolve({ count: withCount ? 500 + v : null, offset, rows: Array.from({ length: limit }, (_, k) => `v${v}-${offset + k}`) }) });
+      }),
+    );
+    rows.reset();
+    calls[0]!.release();
+    await settle();
+    rows.show(120, 160);
+    calls[1]!.release();
+    await settle();
+    expect(rows.get(130)).toBe('v1-130');
+    version = 2;
+    rows.reset(true);
+    // The page in view is fetched again, with the length; the old one stays shown.
+    expect(calls.slice(2).map((c) => [c.offset, c.count])).toEqual([[100, true]]);
+    expect(rows.get(130)).toBe('v1-130');
+    expect(rows.ready).toBe(true);
+    calls[2]!.release();
+    await settle();
+    expect(rows.get(130)).toBe('v2-130');
+    expect(rows.count).toBe(502);
+  });
+});
+
 describe('virtual scale', () => {
   it('is 1:1 while the rows fit', () => {
     const s = scaleFor(36 * 1000, 720);
