@@ -1,4 +1,5 @@
 //! The local cache: one SQLite file per profile, WAL, `synchronous=NORMAL`,
+//! one writing connection and up to two reading ones (views),
 //! temporary storage (statement journals) in memory, plans independent of
 //! bound values,
 //! numbered migrations embedded in the binary (`migrations/NNNN_name.sql`,
@@ -8,7 +9,7 @@ pub(crate) mod apply;
 pub(crate) mod bulk;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -30,8 +31,16 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// A cache database. Cheap to clone; one connection behind a mutex (reads
-/// are short and indexed, and SQLite serialises writers anyway).
+/// Connections that only read (views), besides the one that writes.
+const READERS: usize = 2;
+/// Page cache of a reading connection (KiB, as `cache_size`).
+const READER_CACHE_KIB: i64 = 16_000;
+
+/// A cache database. Cheap to clone. One connection writes (SQLite
+/// serialises writers anyway); the views read through up to READERS others
+/// (WAL: each read is one snapshot of the last commit), so a long read (a
+/// chart over a million codes, a first sync's page) does not hold up the
+/// table's next rows.
 #[derive(Clone)]
 pub struct Cache {
     inner: Arc<Inner>,
@@ -40,6 +49,8 @@ pub struct Cache {
 struct Inner {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Opened on first use.
+    readers: [Mutex<Option<Connection>>; READERS],
 }
 
 impl std::fmt::Debug for Cache {
@@ -75,6 +86,15 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
     // against the partial index `codes_device`): re-preparing them took a
     // third of the client's CPU time in a first sync (perf).
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(conn)
+}
+
+/// A connection for views: the cache's pragmas, a smaller page cache, and
+/// no writes (`query_only`).
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = open_connection(path)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+    conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }
 
@@ -125,6 +145,7 @@ impl Cache {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 conn: Mutex::new(conn),
+                readers: std::array::from_fn(|_| Mutex::new(None)),
             }),
         })
     }
@@ -146,9 +167,27 @@ impl Cache {
         Ok(out)
     }
 
-    /// Runs `f` on the connection inside a read transaction (one snapshot).
+    /// Runs `f` on a reading connection inside a read transaction (one
+    /// snapshot of the last commit): a free one, else the first one's turn.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn();
+        let mut guard = self
+            .inner
+            .readers
+            .iter()
+            .find_map(|r| match r.try_lock() {
+                Ok(g) => Some(g),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            })
+            .unwrap_or_else(|| {
+                self.inner.readers[0]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+            });
+        let conn = match &mut *guard {
+            Some(conn) => conn,
+            slot => slot.insert(open_reader(&self.inner.path)?),
+        };
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -244,5 +283,51 @@ pub fn parse_opt(s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
     match s {
         None | Some("") => Ok(None),
         Some(s) => parse_ts(s).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// A view reads while a long read and a write are in progress, and sees
+    /// the last commit.
+    #[test]
+    fn reads_go_on_beside_a_long_read_and_a_write() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        cache
+            .write(|tx| set_meta(tx, "k", "committed"))
+            .expect("write");
+        let (hold, held) = (mpsc::channel::<()>(), mpsc::channel::<()>());
+        let long_read = {
+            let cache = cache.clone();
+            std::thread::spawn(move || {
+                cache.read(|c| {
+                    let first = get_meta(c, "k")?;
+                    held.0.send(()).expect("held");
+                    hold.1.recv().expect("release");
+                    Ok((first, get_meta(c, "k")?))
+                })
+            })
+        };
+        held.1.recv().expect("the long read holds a reader");
+        let writer = cache.conn();
+        writer
+            .execute_batch("BEGIN IMMEDIATE; UPDATE meta SET value = 'uncommitted' WHERE key = 'k'")
+            .expect("write in progress");
+        let seen = cache.read(|c| get_meta(c, "k")).expect("read");
+        assert_eq!(seen.as_deref(), Some("committed"));
+        writer.execute_batch("COMMIT").expect("commit");
+        drop(writer);
+        assert_eq!(
+            cache.read(|c| get_meta(c, "k")).expect("read").as_deref(),
+            Some("uncommitted")
+        );
+        hold.0.send(()).expect("release");
+        let (first, second) = long_read.join().expect("join").expect("long read");
+        assert_eq!(first, second, "one snapshot for the whole read");
     }
 }
