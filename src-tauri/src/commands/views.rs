@@ -1,6 +1,8 @@
 //! Device activation code views (from the active profile's cache):
 //! overview, product cards, code assignment, License Management (window,
 //! charts, CSV), near-expiry devices (paged), device quota and OTA cost.
+//! The views that read the cache run off the main thread (`async`): a read
+//! over a million codes must not freeze the window, nor wait for another.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -20,12 +22,12 @@ use ts_rs::TS;
 use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn account_overview(state: State<'_, AppState>) -> CmdResult<AccountOverview> {
     Ok(state.sessions.session()?.overview()?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn product_cards(state: State<'_, AppState>) -> CmdResult<Vec<ProductCard>> {
     Ok(state.sessions.session()?.cards()?)
 }
@@ -53,7 +55,7 @@ pub async fn assign_codes(
 
 /// The License Management rows from position `offset` of the filtered,
 /// sorted set (`query.limit` of them), with the set's length when `count`.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn license_window(
     state: State<'_, AppState>,
     query: LicenseQuery,
@@ -83,7 +85,7 @@ pub struct LicenseCharts {
     pub expirations: String,
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn license_charts(state: State<'_, AppState>) -> CmdResult<LicenseCharts> {
     let s = state.sessions.session()?;
     let now = s.now();
@@ -131,7 +133,7 @@ pub async fn export_licenses_csv<R: Runtime>(
     Ok(Some(path.display().to_string()))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn near_expiry_devices(
     state: State<'_, AppState>,
     query: NearExpiryQuery,
@@ -139,12 +141,12 @@ pub fn near_expiry_devices(
     Ok(state.sessions.session()?.near_expiry(&query)?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn device_quota(state: State<'_, AppState>, pk: String, dk: String) -> CmdResult<DeviceQuota> {
     Ok(state.sessions.session()?.device_quota(&pk, &dk)?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn device_messages_chart(
     state: State<'_, AppState>,
     pk: String,

@@ -8,6 +8,9 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { toApiError, type ApiError } from './api';
 
+/** Pages fetched in one call at most (Rust's window is up to 500 rows). */
+const MAX_RUN = 5;
+
 /** What a window fetch returns (Rust's LicenseWindow and NearExpiryPage carry it). */
 export interface RowWindow<T> {
   /** The list's length, when it was asked for. */
@@ -83,37 +86,45 @@ export class WindowedRows<T> {
     this.#pump();
   }
 
-  /** Fetches the first page missing in view, up to two at once. */
+  /** Fetches the first run of pages missing in view (one call for up to
+   * MAX_RUN of them), up to two calls at once. */
   #pump(): void {
     while (this.#inFlight < 2) {
-      const page = this.#missing();
-      if (page === null) break;
-      void this.#load(page);
+      const run = this.#missing();
+      if (run === null) break;
+      void this.#load(run[0], run[1]);
     }
     this.loading = this.#inFlight > 0;
   }
 
-  #missing(): number | null {
+  /** The first run of consecutive pages in view to fetch: [first, how many]. */
+  #missing(): [number, number] | null {
     const [first, last] = this.#wanted;
-    const end = this.ready ? Math.min(last, Math.max(0, this.count - 1)) : last;
-    for (let p = Math.floor(first / this.pageSize); p <= Math.floor(end / this.pageSize); p++) {
-      if (!this.#fresh.has(p) && !this.#pending.has(p)) return p;
+    const end = Math.floor((this.ready ? Math.min(last, Math.max(0, this.count - 1)) : last) / this.pageSize);
+    const wanted = (p: number) => !this.#fresh.has(p) && !this.#pending.has(p);
+    for (let p = Math.floor(first / this.pageSize); p <= end; p++) {
+      if (!wanted(p)) continue;
+      let n = 1;
+      while (n < MAX_RUN && p + n <= end && wanted(p + n)) n++;
+      return [p, n];
     }
     return null;
   }
 
-  async #load(page: number): Promise<void> {
+  async #load(page: number, pages: number): Promise<void> {
     const generation = this.#generation;
     const count = this.#countWanted;
     this.#countWanted = false;
-    this.#pending.add(page);
+    for (let k = 0; k < pages; k++) this.#pending.add(page + k);
     this.#inFlight++;
     try {
-      const w = await this.#fetch(page * this.pageSize, this.pageSize, count);
+      const w = await this.#fetch(page * this.pageSize, pages * this.pageSize, count);
       if (generation !== this.#generation) return;
       if (w.count !== null) this.count = w.count;
-      this.#pages.set(page, w.rows);
-      this.#fresh.add(page);
+      for (let k = 0; k < pages; k++) {
+        this.#pages.set(page + k, w.rows.slice(k * this.pageSize, (k + 1) * this.pageSize));
+        this.#fresh.add(page + k);
+      }
       this.#evict();
       this.ready = true;
       this.error = null;
@@ -123,7 +134,7 @@ export class WindowedRows<T> {
       if (count) this.#countWanted = true;
     } finally {
       if (generation === this.#generation) {
-        this.#pending.delete(page);
+        for (let k = 0; k < pages; k++) this.#pending.delete(page + k);
         this.#inFlight--;
         if (this.error === null) this.#pump();
         this.loading = this.#inFlight > 0;
