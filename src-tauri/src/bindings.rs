@@ -35,6 +35,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     crate::commands::views::LicenseCharts::export_all(&cfg)?;
     crate::commands::views::OtaCost::export_all(&cfg)?;
     crate::commands::field::FieldIssueReport::export_all(&cfg)?;
+    crate::background::AlertsView::export_all(&cfg)?;
     {
         use licensedesk_field::*;
         AllotmentSummary::export_all(&cfg)?;
@@ -50,6 +51,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         use licensedesk_client::*;
         AccountOverview::export_all(&cfg)?;
         ProductCard::export_all(&cfg)?;
+        ProductBilling::export_all(&cfg)?;
         LicensePage::export_all(&cfg)?;
         LicenseWindow::export_all(&cfg)?;
         LicenseQuery::export_all(&cfg)?;
@@ -61,6 +63,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         OutboxAction::export_all(&cfg)?;
         NewProfile::export_all(&cfg)?;
         SyncProgress::export_all(&cfg)?;
+        AllAccounts::export_all(&cfg)?;
     }
     Ok(())
 }

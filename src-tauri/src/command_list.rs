@@ -29,6 +29,7 @@ pub const COMMANDS: &[&str] = &[
     "dismiss_outbox_item",
     "account_overview",
     "product_cards",
+    "product_billing",
     "assign_codes",
     "license_window",
     "license_charts",
@@ -46,4 +47,7 @@ pub const COMMANDS: &[&str] = &[
     "field_issued",
     "field_reconcile",
     "field_audit",
+    "list_alerts",
+    "sync_all",
+    "all_accounts",
 ];

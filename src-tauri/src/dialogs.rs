@@ -7,6 +7,9 @@ use std::sync::Mutex;
 
 use tauri::{Runtime, Window};
 
+use crate::settings::Language;
+use crate::words::{self, Dialog};
+
 /// Where dialog answers come from.
 pub enum Dialogs {
     Native,
@@ -36,38 +39,43 @@ impl Dialogs {
         }
     }
 
-    /// An open dialog; `None` when cancelled.
+    /// An open dialog worded in `lang`, for files with `extensions`;
+    /// `None` when cancelled.
     pub async fn pick<R: Runtime>(
         &self,
         window: &Window<R>,
-        title: &str,
-        filter: (&str, &[&str]),
+        lang: Language,
+        which: Dialog,
+        extensions: &[&str],
     ) -> Option<PathBuf> {
         if let Some(answer) = self.scripted() {
             return answer;
         }
+        let (title, filter, all) = words::dialog(lang, which);
         rfd::AsyncFileDialog::new()
             .set_title(title)
-            .add_filter(filter.0, filter.1)
-            .add_filter("All files", &["*"])
+            .add_filter(filter, extensions)
+            .add_filter(all, &["*"])
             .set_parent(window)
             .pick_file()
             .await
             .map(|f| f.path().to_path_buf())
     }
 
-    /// A save dialog proposing `file_name`; `None` when cancelled.
+    /// A save dialog worded in `lang` proposing `file_name`; `None` when
+    /// cancelled.
     pub async fn save<R: Runtime>(
         &self,
         window: &Window<R>,
-        title: &str,
+        lang: Language,
+        which: Dialog,
         file_name: &str,
     ) -> Option<PathBuf> {
         if let Some(answer) = self.scripted() {
             return answer;
         }
         rfd::AsyncFileDialog::new()
-            .set_title(title)
+            .set_title(words::dialog(lang, which).0)
             .set_file_name(file_name)
             .set_parent(window)
             .save_file()

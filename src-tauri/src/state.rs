@@ -10,6 +10,7 @@ use licensedesk_field::Kit;
 use licensedesk_gateways::dto::InstallOutcome;
 use licensedesk_gateways::{InstallSource, Registry, ServerApi, this_machine_fingerprint};
 
+use crate::background::Background;
 use crate::dialogs::Dialogs;
 use crate::error::CmdResult;
 use crate::session::Sessions;
@@ -35,6 +36,8 @@ pub struct AppState {
     /// Where issued field licenses go: `<field_out>/<allotment id>/`
     /// (`~/LicenseDesk/field` in the app, under the data dir in tests).
     pub field_out: PathBuf,
+    /// Background sync of every profile, and the alerts.
+    pub background: Arc<Background>,
 }
 
 /// `~/LicenseDesk/field` (`LICENSEDESK_FIELD_OUT` overrides it), else
@@ -102,6 +105,7 @@ impl AppState {
         let fp = this_machine_fingerprint(machine_id_file)?;
         let gateways = Registry::open(&data_dir.join("gateways"), &fp, Self::now())?;
         let field = Kit::open(&data_dir.join("field"))?;
+        let background = Arc::new(Background::new(client.alert_store()?, Self::now()));
         let sessions = Arc::new(Sessions::new(client));
         if let Some((url, token)) = &bootstrap {
             sessions.bootstrap(url, token)?;
@@ -118,11 +122,17 @@ impl AppState {
             sessions,
             field: tokio::sync::Mutex::new(field),
             field_out,
+            background,
         })
     }
 
     pub fn now() -> DateTime<Utc> {
         Utc::now()
+    }
+
+    /// The user's language (the settings'), for what Rust words itself.
+    pub fn language(&self) -> crate::settings::Language {
+        crate::settings::load(&self.data_dir).language
     }
 
     /// The active profile's server URL and API token (field checkout and

@@ -1,6 +1,6 @@
 // The journeys of issues 5 and 6, each asserting what the user sees and
 // saving a screenshot (taken after the expected state is on screen). The
-// "server stopped" journey stops the server, so it stays last.
+// "server stopped" journey stops the server, so it runs last (`last`).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -68,6 +68,34 @@ export const journeys = [
       const o = await server.get('/v1/account');
       await tilesEqual(wd, { total: o.total, used: o.used, remaining: o.remaining });
       await wd.find('.grid .card');
+    },
+  },
+  {
+    name: 'products: a product’s Billing shows the server’s statements, top-ups and this month so far',
+    shot: '07-products-billing.png',
+    async run({ wd, server }) {
+      await wd.button('Products');
+      await wd.find('[data-pk="pcc0002"]');
+      const statements = await server.get('/v1/products/pcc0002/statements');
+      const card = await server.get('/v1/products/pcc0002');
+      const withOverage = statements.find((s) => s.message_overage > 0);
+      if (!withOverage) throw new Error(`the demo closed no month with overage: ${JSON.stringify(statements.slice(0, 3))}`);
+      await wd.clickOn('[data-pk="pcc0002"] .billing button');
+      const dialog = 'dialog[aria-label="Billing · Cold Chain Tracker"]';
+      await wd.find(dialog);
+      const fmt = (n) => new Intl.NumberFormat('en').format(n);
+      await waitFor('the top-ups left and a closed month with overage', async () => {
+        const text = (await wd.textOf(dialog)).replace(/\s+/g, ' ');
+        return (
+          text.includes(`${fmt(card.message_topups)} messages`) &&
+          text.includes(withOverage.month) &&
+          text.includes(`${fmt(withOverage.message_overage)} − ${fmt(withOverage.message_topups_applied)} = ${fmt(withOverage.messages_billed)}`) &&
+          text
+        );
+      }, 30000);
+      const rows = await wd.findAll(`${dialog} tbody tr`);
+      if (rows.length !== statements.length) throw new Error(`${rows.length} rows, the server has ${statements.length} statements`);
+      // Left open for the screenshot; the runner closes it before the next journey.
     },
   },
   {
@@ -184,6 +212,7 @@ export const journeys = [
   {
     name: 'server stopped → offline, how old the data is, views still work',
     shot: '05-offline.png',
+    last: true,
     async run({ wd, server }) {
       server.stop();
       await wd.button('Sync now');

@@ -9,7 +9,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session, waitFor } from './wd.mjs';
-import { journeys } from './journeys.mjs';
+import { journeys as plain } from './journeys.mjs';
+import { watching } from './watching.mjs';
+
+// The journeys that need the server first, then those that stop it, then
+// the one that runs with it stopped.
+const all = [...plain, ...watching];
+const journeys = [
+  ...all.filter((j) => !j.stopsServer && !j.last),
+  ...all.filter((j) => j.stopsServer && !j.last),
+  ...all.filter((j) => j.last),
+];
 
 const APP = process.env.LICENSEDESK_APP;
 const SERVER_BIN = process.env.LICENSEDESK_SERVER_BIN;
@@ -58,7 +68,11 @@ const http = async (method, path, body, auth = token) => {
   return v;
 };
 const server = {
+  base,
+  tokens,
   get: (p) => http('GET', p),
+  /** GET as another demo account (its token). */
+  getAs: (p, auth) => http('GET', p, undefined, auth),
   post: (p, b) => http('POST', p, b),
   admin: (p, b) => http('POST', p, b, tokens.admin_token),
   stop: () => serverProc.kill('SIGKILL'),
@@ -72,6 +86,9 @@ const driver = spawnLogged('tauri-driver', 'tauri-driver', ['--port', String(dri
   LICENSEDESK_TOKEN: token,
   LICENSEDESK_DATA_DIR: join(tmp, 'app'),
   LICENSEDESK_MACHINE_ID_FILE: machineId,
+  // The background round (sync every profile, evaluate the alerts) every
+  // few seconds instead of minutes, so the alerts journey sees rounds.
+  LICENSEDESK_SYNC_EVERY_SECS: '4',
 });
 const wdBase = `http://127.0.0.1:${driverPort}`;
 await waitFor('tauri-driver', () => fetch(`${wdBase}/status`).then((r) => r.ok).catch(() => false), 30000);
@@ -85,11 +102,18 @@ try {
   for (const j of journeys) {
     const t0 = Date.now();
     try {
-      await j.run({ wd, server, tmp });
+      // Each journey starts from the window without a dialog left open by
+      // the one before (a modal makes the rest inert): cancelled as Escape would.
+      await wd.exec("document.querySelectorAll('dialog[open]').forEach((d) => d.dispatchEvent(new Event('cancel', { cancelable: true })))");
+      // What the app printed so far (its stderr reaches the driver's).
+      const appLog = () => driver.log.join('');
+      await j.run({ wd, server, tmp, appLog });
       // The journey has asserted what it needs; for the picture, give views a
       // moment to replace their loading placeholders (pitfall 6) — not a check.
-      await waitFor('no loading placeholders', async () => (await wd.findAll('.sk')).length === 0, 10000).catch(() => {});
-      await wd.screenshot(join(SHOTS, j.shot));
+      if (j.shot) {
+        await waitFor('no loading placeholders', async () => (await wd.findAll('.sk')).length === 0, 10000).catch(() => {});
+        await wd.screenshot(join(SHOTS, j.shot));
+      }
       passed++;
       console.log(`  ✓ ${j.name} (${Date.now() - t0} ms)`);
     } catch (e) {
@@ -98,7 +122,7 @@ try {
       // What the window showed, for a failure seen only in a CI log.
       const [bar] = await wd.findAll('footer.statusbar').catch(() => []);
       if (bar) console.log(`    status bar: ${(await wd.text(bar).catch(() => '?')).replace(/\s+/g, ' ')}`);
-      await wd.screenshot(join(tmp, `failed-${j.shot}`)).catch(() => {});
+      await wd.screenshot(join(tmp, `failed-${j.shot ?? 'journey.png'}`)).catch(() => {});
     }
   }
 } finally {

@@ -20,11 +20,13 @@ pub enum Purpose {
 }
 
 const BUILD: &[&str] = &["build-essential", "pkg-config"];
-/// The webkit/soup headers, and a CJK font so 简体中文 renders (a bare
-/// Debian has none: the UI would show empty boxes).
+/// The webkit/soup headers, the tray's appindicator library (Tauri's tray
+/// icon loads it), and a CJK font so 简体中文 renders (a bare Debian has
+/// none: the UI would show empty boxes).
 const DESKTOP: &[&str] = &[
     "libwebkit2gtk-4.1-dev",
     "libsoup-3.0-dev",
+    "libayatana-appindicator3-dev",
     "fonts-wqy-microhei",
 ];
 /// Xvfb, the WebDriver and browser of the UI suites, xdotool for the native
@@ -38,6 +40,10 @@ const DESKTOP_TEST: &[&str] = &[
     "gnome-keyring",
 ];
 
+/// Python's venv module, for schemathesis (`cargo xtask contract`): a bare
+/// Debian's python3 cannot make a virtualenv without it.
+const SERVER_TEST: &[&str] = &["python3", "python3-venv"];
+
 /// Installs everything `purpose` needs for the tree as it is.
 pub fn ensure(purpose: Purpose) -> Result<()> {
     let root = sh::root();
@@ -49,6 +55,9 @@ pub fn ensure(purpose: Purpose) -> Result<()> {
     }
     if has_ui && !sh::on_path("npm") {
         apt.extend_from_slice(&["nodejs", "npm"]);
+    }
+    if purpose == Purpose::Test {
+        apt.extend_from_slice(SERVER_TEST);
     }
     if purpose == Purpose::Test && has_desktop {
         apt.extend_from_slice(DESKTOP_TEST);

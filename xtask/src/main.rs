@@ -5,6 +5,7 @@
 //! only two commands a new developer or CI needs.
 
 mod bench;
+mod contract;
 mod deps;
 mod desktop;
 mod e2e;
@@ -26,9 +27,12 @@ tasks:
   run                 install what is missing, start the license server with demo data
                       and open the desktop app against it
   test                everything CI checks: fmt, clippy -D warnings, all tests (Rust,
-                      bindings, Tauri mock runtime, UI, end to end under Xvfb)
+                      bindings, Tauri mock runtime, the server's contract by
+                      schemathesis, UI, end to end under Xvfb)
   bindings            regenerate ui/src/bindings/ from the Rust types
   e2e                 the end-to-end suite alone (real app + real server under Xvfb)
+  contract            schemathesis against the server's OpenAPI document, as an account
+                      and as the vendor (part of `test`)
   bundle              build the .deb
   bench <name>        print benchmark figures: verify | server | sync | startup | ui
   fuzz [seconds]      run every cargo-fuzz target for a bounded time (default 30 s each)
@@ -44,6 +48,7 @@ fn main() -> Result<()> {
         Some("bindings") => desktop::bindings(rest),
         Some("bundle") => desktop::bundle(rest),
         Some("e2e") => e2e::e2e(rest),
+        Some("contract") => contract::contract(rest),
         Some("fuzz") => fuzz::fuzz(rest),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::outcome::{self, Outcome};
-use crate::{deps, e2e, sh, ui};
+use crate::{contract, deps, e2e, sh, ui};
 
 pub fn test(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
@@ -42,6 +42,7 @@ pub fn test(args: &[String]) -> Result<()> {
         ]),
         outcome::parse_cargo,
     )?];
+    outcomes.push(contract::suite()?);
     if ui::present() {
         outcomes.extend(ui::test_runners()?);
     }

@@ -1,9 +1,13 @@
 //! The client's error: a stable `code()` (see [`licensedesk_core::Coded`])
 //! and a message that says what to do. Across IPC it becomes
-//! `{ "code": "…", "message": "…" }` ([`ErrorBody`]).
+//! `{ "code": "…", "message": "…", "params": {…} }` ([`ErrorBody`]): the
+//! values the message is made of, for the UI to word it in the user's
+//! language.
 
 use licensedesk_core::Coded;
+use licensedesk_core::error::{Params, params_of};
 use serde::Serialize;
+use serde_json::{Value, json};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -14,12 +18,14 @@ pub enum Error {
         "the server at {url} cannot be reached ({detail}); the data shown is from the last sync"
     )]
     ServerUnreachable { url: String, detail: String },
-    /// The server answered with an error body.
+    /// The server answered with an error body (its `params`, when it sent
+    /// them: e.g. `NO_CODES_AVAILABLE`'s unassigned count).
     #[error("{message}")]
     Server {
         status: u16,
         code: String,
         message: String,
+        params: Params,
     },
     /// The server answered something this client does not understand.
     #[error("the server sent an unexpected answer: {0}")]
@@ -85,6 +91,40 @@ impl Coded for Error {
             Self::Clock { code, .. } => code,
         }
     }
+
+    fn params(&self) -> Params {
+        let one = |k: &str, v: Value| {
+            let mut p = Params::new();
+            p.insert(k.into(), v);
+            p
+        };
+        match self {
+            Self::ServerUnreachable { url, detail } => {
+                params_of(&json!({"url": url, "detail": detail}))
+            }
+            Self::Server { status, params, .. } => {
+                let mut p = params.clone();
+                p.entry("status").or_insert(json!(status));
+                p
+            }
+            Self::ProfileNotFound(id) | Self::TokenMissing(id) => one("profile", json!(id)),
+            Self::NotFound(what) => one("what", json!(what)),
+            Self::OutboxItemNotFound(id) => one("id", json!(id)),
+            Self::CacheTooNew { found, known } => {
+                params_of(&json!({"found": found, "known": known}))
+            }
+            Self::Protocol(d)
+            | Self::ServerTimeInvalid(d)
+            | Self::Invalid(d)
+            | Self::TokenStore(d)
+            | Self::Chart(d)
+            | Self::Clock { message: d, .. } => one("detail", json!(d)),
+            Self::Cache(e) => one("detail", json!(e.to_string())),
+            Self::Io(e) => one("detail", json!(e.to_string())),
+            Self::Json(e) => one("detail", json!(e.to_string())),
+            Self::Cancelled | Self::NotSynced => Params::new(),
+        }
+    }
 }
 
 impl Error {
@@ -97,11 +137,13 @@ impl Error {
         }
     }
 
-    /// `{code, message}` for IPC; a server rejection keeps the server's code.
+    /// `{code, message, params}` for IPC; a server rejection keeps the
+    /// server's code (and its params).
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             code: self.server_code().to_owned(),
             message: self.to_string(),
+            params: self.params(),
         }
     }
 
@@ -115,11 +157,26 @@ impl Error {
     }
 }
 
-/// An error as it crosses IPC: the UI branches on `code`, shows `message`.
+/// An error as it crosses IPC: the UI branches on `code`, and words it in
+/// the user's language from `params` (`message` is Rust's English).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    #[serde(default)]
+    #[ts(type = "Record<string, string | number | boolean | null>")]
+    pub params: Params,
+}
+
+impl ErrorBody {
+    /// An error without params.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            params: Params::new(),
+        }
+    }
 }
 
 impl From<licensedesk_core::clock::ClockError> for Error {

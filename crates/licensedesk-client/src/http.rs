@@ -16,10 +16,14 @@ pub struct ServerApi {
     http: reqwest::Client,
 }
 
+/// The server's error body; `params` when it sends them (optional: older
+/// servers and most codes send none).
 #[derive(serde::Deserialize)]
 struct ErrorBody {
     code: String,
     message: String,
+    #[serde(default)]
+    params: Option<licensedesk_core::error::Params>,
 }
 
 impl ServerApi {
@@ -106,17 +110,19 @@ impl ServerApi {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| self.unreachable(&e))?;
         if !status.is_success() {
-            let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(b) => (b.code, b.message),
+            let (code, message, params) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(b) => (b.code, b.message, b.params.unwrap_or_default()),
                 Err(_) => (
                     format!("HTTP_{}", status.as_u16()),
                     String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+                    Default::default(),
                 ),
             };
             return Err(Error::Server {
                 status: status.as_u16(),
                 code,
                 message,
+                params,
             });
         }
         Ok(Vec::from(bytes))

@@ -13,6 +13,7 @@
 //!
 //! Every domain rule is `licensedesk-core`'s; time comes from a [`Clock`].
 
+pub mod alerts;
 pub mod cache;
 pub mod charts;
 pub mod clock;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use alerts::{Alert, AlertStore, NotificationRecord};
 pub use cache::Cache;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorBody, Result};
@@ -39,6 +41,8 @@ pub use secrets::{
     TokenStoreKind,
 };
 pub use sync::{CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport};
+pub use views::accounts::{AccountSummary, AllAccounts};
+pub use views::billing::{ProductBilling, Statement};
 pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryPage, NearExpiryQuery};
 pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort, LicenseWindow};
 pub use views::overview::{AccountOverview, ProductCard, Staleness};
@@ -121,6 +125,27 @@ impl Client {
         let mut s = Session::new(cache, &profile.server_url, token, self.clock.clone())?;
         s.profile = Some((profile, self.profiles.clone()));
         Ok(s)
+    }
+
+    /// A profile's cache alone (no token needed: reading it never talks to
+    /// the server).
+    pub fn cache(&self, profile_id: &str) -> Result<Cache> {
+        self.profiles.get(profile_id)?;
+        Cache::open(&self.profiles.cache_path(profile_id))
+    }
+
+    /// Every profile's overview and cards from its cache (works offline).
+    pub fn all_accounts(&self) -> Result<AllAccounts> {
+        views::accounts::all_accounts(&self.profiles, self.clock.now())
+    }
+
+    /// The alert state of this data directory (`alerts.sqlite3`).
+    pub fn alert_store(&self) -> Result<AlertStore> {
+        AlertStore::open(&self.dir.join("alerts.sqlite3"))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Switches the active profile and opens its session.
@@ -260,6 +285,12 @@ impl Session {
 
     pub fn cards(&self) -> Result<Vec<ProductCard>> {
         views::overview::cards(&self.cache, self.now())
+    }
+
+    /// A product's overage policy, top-ups left, this month's overage and
+    /// closed months.
+    pub fn billing(&self, pk: &str) -> Result<ProductBilling> {
+        views::billing::billing(self.cache(), pk, self.now())
     }
 
     pub fn licenses(&self, q: &LicenseQuery) -> Result<LicensePage> {

@@ -120,10 +120,7 @@ fn item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
         updated_at: r.get(5)?,
         path: r.get(6)?,
         body: r.get(7)?,
-        error: code.map(|code| ErrorBody {
-            code,
-            message: message.unwrap_or_default(),
-        }),
+        error: code.map(|code| ErrorBody::new(code, message.unwrap_or_default())),
         response: r.get(10)?,
     })
 }

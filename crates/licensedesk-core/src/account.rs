@@ -14,7 +14,8 @@ pub const FREE_CODES_INDIVIDUAL: u32 = 5;
 pub const ENTERPRISE_VERIFICATION_BONUS: u32 = 5;
 
 /// Errors of account rules.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum AccountError {
     /// The account was already verified as enterprise; the bonus is once.
     #[error(
@@ -29,6 +30,10 @@ pub enum AccountError {
 }
 
 impl Coded for AccountError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::AlreadyVerified => "ALREADY_VERIFIED",

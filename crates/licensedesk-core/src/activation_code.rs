@@ -41,7 +41,8 @@ pub struct ActivationCode {
 }
 
 /// Why a typed activation code was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum ActivationCodeError {
     #[error(
         "the activation code is too long ({len} bytes; at most {max}): paste only the code itself"
@@ -70,6 +71,10 @@ pub enum ActivationCodeError {
 }
 
 impl Coded for ActivationCodeError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::TooLong { .. } => "CODE_TOO_LONG",

@@ -28,7 +28,8 @@ pub const MAX_SETBACK_MINUTES: i64 = 60;
 pub const MAX_FUTURE_SKEW_MINUTES: i64 = 5;
 
 /// Why the clock cannot be trusted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum ClockError {
     #[error(
         "this computer's clock ({now}) is behind a time already seen ({mark}): set the clock to the correct time and try again"
@@ -51,6 +52,10 @@ pub enum ClockError {
 }
 
 impl Coded for ClockError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::SetBack { .. } => "CLOCK_SET_BACK",

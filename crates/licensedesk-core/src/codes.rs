@@ -5,11 +5,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{self, BoundsError};
 use crate::error::Coded;
 use crate::package::{Package, PackageError};
 
 /// Errors of code-pool rules.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum CodesError {
     /// A code was to be consumed from an empty pool.
     #[error(
@@ -30,19 +32,15 @@ pub enum CodesError {
         used: u64,
         remaining: u64,
     },
-    /// Assigning zero codes.
-    #[error(
-        "assign at least one code (got {requested}): choose how many unassigned codes to assign"
-    )]
-    AssignCountInvalid { requested: u64 },
+    /// A count out of its bound: assigning 0 codes or more than 1,000,000
+    /// at once, a batch of 0 codes or more than 1,000,000.
+    #[error(transparent)]
+    OutOfBounds(#[from] BoundsError),
     /// Assigning more codes than are unassigned.
     #[error(
         "cannot assign {requested} codes: only {available} unassigned codes are left; assign at most {available} or buy more"
     )]
     AssignCountExceedsAvailable { requested: u64, available: u64 },
-    /// A purchased batch of zero codes.
-    #[error("a batch must contain at least one code (got {count}): fix the purchase quantity")]
-    BatchCountInvalid { count: u64 },
     /// A batch whose package differs from its product's package.
     #[error(
         "the batch's package ({batch}) differs from the product's package ({product}): buy codes with the product's package, or upgrade the product's package first"
@@ -54,14 +52,17 @@ pub enum CodesError {
 }
 
 impl Coded for CodesError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::NoCodesAvailable => "NO_CODES_AVAILABLE",
             Self::CountersOverflow { .. } => "COUNTERS_OVERFLOW",
             Self::CountersInconsistent { .. } => "COUNTERS_INCONSISTENT",
-            Self::AssignCountInvalid { .. } => "ASSIGN_COUNT_INVALID",
+            Self::OutOfBounds(e) => e.code(),
             Self::AssignCountExceedsAvailable { .. } => "ASSIGN_COUNT_EXCEEDS_AVAILABLE",
-            Self::BatchCountInvalid { .. } => "BATCH_COUNT_INVALID",
             Self::PackageMismatch { .. } => "PACKAGE_MISMATCH",
             Self::Package(e) => e.code(),
         }
@@ -248,9 +249,8 @@ impl CounterField {
 /// The assigned codes take on the product's package: a code's package is
 /// never stored, always read from its product.
 pub fn check_assign(requested: u64, available: u64) -> Result<u64, CodesError> {
-    if requested == 0 {
-        Err(CodesError::AssignCountInvalid { requested })
-    } else if requested > available {
+    bounds::ASSIGN_COUNT.check(requested)?;
+    if requested > available {
         Err(CodesError::AssignCountExceedsAvailable {
             requested,
             available,
@@ -280,9 +280,7 @@ pub fn check_batch(
     batch_package: &Package,
     count: u64,
 ) -> Result<BatchEffect, CodesError> {
-    if count == 0 {
-        return Err(CodesError::BatchCountInvalid { count });
-    }
+    bounds::BATCH_COUNT.check(count)?;
     batch_package.validate()?;
     match product_package {
         None => Ok(BatchEffect::SetsProductPackage),

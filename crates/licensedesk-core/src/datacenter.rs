@@ -18,13 +18,17 @@ pub const DATA_CENTERS: &[(&str, Tz)] = &[
 ];
 
 /// An unknown data center id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("unknown data center {id:?}: use one of {}", known())]
 pub struct DataCenterError {
     pub id: String,
 }
 
 impl Coded for DataCenterError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         "DATA_CENTER_UNKNOWN"
     }

@@ -120,7 +120,8 @@ pub struct DelegateCert {
 }
 
 /// Why a certificate, or a license signed under one, was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum DelegateError {
     #[error(
         "the delegate certificate is not signed by a trusted LicenseDesk server key ({detail}): the license did not come from an allotment of your server"
@@ -151,6 +152,10 @@ pub enum DelegateError {
 }
 
 impl Coded for DelegateError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::CertSignatureInvalid { .. } => "DELEGATE_CERT_SIGNATURE_INVALID",

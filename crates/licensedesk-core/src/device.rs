@@ -23,7 +23,8 @@ pub const MAX_RENEWALS_PER_DECISION: usize = 10_000;
 pub const NEAR_EXPIRY_DEFAULT_DAYS: u32 = 30;
 
 /// Errors of device decisions.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum DeviceError {
     #[error(transparent)]
     Validity(#[from] ValidityError),
@@ -35,6 +36,10 @@ pub enum DeviceError {
 }
 
 impl Coded for DeviceError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::Validity(e) => e.code(),

@@ -23,7 +23,8 @@ pub const MAX_FINGERPRINT_INPUT_LEN: usize = 128;
 const GROUPS: [usize; 4] = [4, 4, 4, 5];
 
 /// Why a typed fingerprint was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum FingerprintError {
     #[error(
         "the fingerprint is too long ({len} bytes; at most {MAX_FINGERPRINT_INPUT_LEN}): paste only the fingerprint"
@@ -48,6 +49,10 @@ pub enum FingerprintError {
 }
 
 impl Coded for FingerprintError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::TooLong { .. } => "FINGERPRINT_TOO_LONG",

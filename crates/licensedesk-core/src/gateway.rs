@@ -65,13 +65,17 @@ impl std::str::FromStr for LicenseKind {
 
 /// A name that is not a [`LicenseKind`] (`found`: its first 64
 /// characters).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("unknown license kind {found:?}: use one of {}", known_license_kinds())]
 pub struct LicenseKindUnknown {
     pub found: String,
 }
 
 impl Coded for LicenseKindUnknown {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         "LICENSE_KIND_UNKNOWN"
     }
@@ -141,7 +145,7 @@ impl std::str::FromStr for InstallSource {
 
 /// A name that is not an [`InstallSource`] (`found`: its first 64
 /// characters).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error(
     "unknown install source {found:?}: use one of {}",
     known_install_sources()
@@ -151,6 +155,10 @@ pub struct InstallSourceUnknown {
 }
 
 impl Coded for InstallSourceUnknown {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         "INSTALL_SOURCE_UNKNOWN"
     }
@@ -201,7 +209,8 @@ impl Resource {
 }
 
 /// Errors of gateway-license rules.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum GatewayError {
     /// A new limit would be below what the gateway already uses.
     #[error("cannot set max {} to {limit}: {in_use} are in use; remove some first, or keep the limit at {in_use} or more", .resource.label())]
@@ -221,6 +230,10 @@ pub enum GatewayError {
 }
 
 impl Coded for GatewayError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::LimitBelowUsage { .. } => "LIMIT_BELOW_USAGE",
@@ -511,7 +524,7 @@ pub use allotment::{
     AllotmentError, AllotmentPart, AllotmentPlan, AllotmentSource, MAX_PRODUCT_LEN, OrderSupply,
     ProductInvalid, check_product, plan_allotment,
 };
-pub use order::{OrderActivation, OrderExhausted, decide_order_activation};
+pub use order::{ActivationRefused, Held, OrderActivation, decide_order_activation};
 
 #[cfg(test)]
 mod tests;

@@ -81,7 +81,8 @@ impl EnvelopeRef<'_> {
 }
 
 /// Why a signed envelope was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum EnvelopeError {
     #[error("signed format version {v} is not supported (expected 1): update LicenseDesk")]
     VersionUnsupported { v: u32 },
@@ -108,6 +109,10 @@ pub enum EnvelopeError {
 }
 
 impl Coded for EnvelopeError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::VersionUnsupported { .. } => "SIGNED_VERSION_UNSUPPORTED",
@@ -120,7 +125,8 @@ impl Coded for EnvelopeError {
 }
 
 /// Why a key or key set was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum KeyError {
     #[error("key id '{kid}' is invalid: use 1 to {MAX_KID_LEN} characters among A-Z a-z 0-9 . _ -")]
     InvalidKid { kid: String },
@@ -147,6 +153,10 @@ pub enum KeyError {
 }
 
 impl Coded for KeyError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::InvalidKid { .. } => "KEY_ID_INVALID",

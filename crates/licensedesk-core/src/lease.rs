@@ -11,7 +11,8 @@ pub const DEFAULT_TTL_SECS: u32 = 300;
 pub const MIN_TTL_SECS: u32 = 10;
 pub const MAX_TTL_SECS: u32 = 86_400;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum LeaseError {
     #[error("claim at least 1 point")]
     NoPoints,
@@ -22,6 +23,10 @@ pub enum LeaseError {
 }
 
 impl Coded for LeaseError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::NoPoints => "LEASE_INVALID",

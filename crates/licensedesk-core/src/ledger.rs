@@ -67,7 +67,8 @@ struct Hashed<'a> {
 
 /// Why a ledger or an issuance was refused. `record` is the 1-based
 /// position of the offending record in the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum LedgerError {
     #[error("the ledger file is too large ({len} bytes; at most {MAX_EXPORT_LEN})")]
     TooLarge { len: usize },
@@ -114,6 +115,10 @@ pub enum LedgerError {
 }
 
 impl Coded for LedgerError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "LEDGER_TOO_LARGE",

@@ -8,6 +8,8 @@
 //! Errors crossing a process boundary carry a stable `code()` (see [`Coded`]).
 
 pub mod error;
+// The bounds of every value that enters the system (domain.md §5).
+pub mod bounds;
 
 // Device activation codes (domain.md §1).
 pub mod account;
@@ -16,6 +18,9 @@ pub mod datacenter;
 pub mod device;
 pub mod package;
 pub mod validity;
+
+// What the app watches for its user (issue 16).
+pub mod alert;
 
 // Gateway licenses (domain.md §2).
 pub mod gateway;

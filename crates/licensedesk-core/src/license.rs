@@ -107,7 +107,8 @@ struct VersionOnly {
 }
 
 /// Why a license file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum LicenseError {
     #[error(
         "the license file is too large ({len} bytes; at most {MAX_LICENSE_LEN}): check that you chose a LicenseDesk license file"
@@ -163,6 +164,10 @@ pub enum LicenseError {
 }
 
 impl Coded for LicenseError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "LICENSE_TOO_LARGE",

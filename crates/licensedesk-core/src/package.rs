@@ -3,10 +3,12 @@
 //! storage duration. Quota windows and overage decisions are in [`quota`].
 
 pub mod quota;
+pub mod statement;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{self, BoundsError};
 use crate::error::Coded;
 use crate::validity::Validity;
 
@@ -14,7 +16,8 @@ use crate::validity::Validity;
 pub const BYTES_PER_MB: u64 = 1_048_576;
 
 /// Errors of package rules.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum PackageError {
     /// A firmware image must have at least one byte.
     #[error(
@@ -31,18 +34,23 @@ pub enum PackageError {
         "a firmware image of {bytes} bytes with a {cap_mb} MB cap costs more OTA attempts than can be counted: use a smaller image"
     )]
     OtaSizeTooLarge { bytes: u64, cap_mb: u32 },
-    /// A package term is out of its allowed range.
-    #[error("invalid package: {reason}")]
-    Invalid { reason: String },
+    /// A package term is out of its range (domain.md §5); the code names
+    /// the term (`VALIDITY_OUT_OF_RANGE`, `OTA_CAP_OUT_OF_RANGE`, …).
+    #[error("invalid package: {0}")]
+    OutOfBounds(#[from] BoundsError),
 }
 
 impl Coded for PackageError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::OtaSizeInvalid { .. } => "OTA_SIZE_INVALID",
             Self::OtaCapInvalid { .. } => "OTA_CAP_INVALID",
             Self::OtaSizeTooLarge { .. } => "OTA_SIZE_TOO_LARGE",
-            Self::Invalid { .. } => "PACKAGE_INVALID",
+            Self::OutOfBounds(e) => e.code(),
         }
     }
 }
@@ -82,23 +90,19 @@ impl Package {
         )
     }
 
-    /// Checks that the package can be used: a non-empty validity (a code must
-    /// not expire as it is consumed), an OTA cap of at least 1 MB, and a
-    /// storage of at least 1 day. Zero messages or zero OTA per month are
-    /// allowed (top-ups or billed overage only).
+    /// Checks every term against its bound (domain.md §5, [`crate::bounds`]):
+    /// a validity of 1 day to 30 years (a code must not expire as it is
+    /// consumed, nor beyond what a calendar stores), an OTA cap of 1 to
+    /// 10,240 MB, a storage of 1 to 3,650 days, at most 10,000,000
+    /// messages a day and 1,000 OTA attempts a month. Zero messages or zero
+    /// OTA per month are allowed (top-ups or billed overage only).
     pub fn validate(&self) -> Result<(), PackageError> {
-        let reason = if self.validity.is_empty() {
-            "the validity period is empty: give it at least one day"
-        } else if self.ota_cap_mb == 0 {
-            "the OTA cap is 0 MB: give it at least 1 MB"
-        } else if self.storage_days == 0 {
-            "the storage duration is 0 days: give it at least 1 day"
-        } else {
-            return Ok(());
-        };
-        Err(PackageError::Invalid {
-            reason: format!("{reason} ({})", self.summary()),
-        })
+        bounds::validity(&self.validity)?;
+        bounds::MESSAGES_PER_DAY.check_u32(self.messages_per_day)?;
+        bounds::OTA_PER_MONTH.check_u32(self.ota_per_month)?;
+        bounds::OTA_CAP_MB.check_u32(self.ota_cap_mb)?;
+        bounds::STORAGE_DAYS.check_u32(self.storage_days)?;
+        Ok(())
     }
 
     /// `true` when both packages grant the same allowance; validity compared
@@ -252,19 +256,34 @@ mod tests {
         let mut zero_counts = ok.clone();
         zero_counts.messages_per_day = 0;
         zero_counts.ota_per_month = 0;
+        let mut long = ok.clone();
+        long.validity = Validity::years(10_000);
+        let mut chatty = ok.clone();
+        chatty.messages_per_day = 10_000_001;
+        let mut ota = ok.clone();
+        ota.ota_per_month = 1_001;
+        let mut cap = ok.clone();
+        cap.ota_cap_mb = 10_241;
+        let mut storage = ok.clone();
+        storage.storage_days = 3_651;
         let cases = [
             (ok, None),
             (zero_counts, None),
-            (empty_validity, Some("validity")),
-            (zero_cap, Some("OTA cap")),
-            (zero_storage, Some("storage")),
+            (empty_validity, Some("VALIDITY_OUT_OF_RANGE")),
+            (long, Some("VALIDITY_OUT_OF_RANGE")),
+            (zero_cap, Some("OTA_CAP_OUT_OF_RANGE")),
+            (cap, Some("OTA_CAP_OUT_OF_RANGE")),
+            (zero_storage, Some("STORAGE_DAYS_OUT_OF_RANGE")),
+            (storage, Some("STORAGE_DAYS_OUT_OF_RANGE")),
+            (chatty, Some("MESSAGES_PER_DAY_OUT_OF_RANGE")),
+            (ota, Some("OTA_PER_MONTH_OUT_OF_RANGE")),
         ];
         for (package, problem) in cases {
             match (package.validate(), problem) {
                 (Ok(()), None) => {}
-                (Err(e), Some(word)) => {
-                    assert_eq!(e.code(), "PACKAGE_INVALID");
-                    assert!(e.to_string().contains(word), "{e}");
+                (Err(e), Some(code)) => {
+                    assert_eq!(e.code(), code);
+                    assert!(e.to_string().contains(" to "), "{e}");
                 }
                 (got, want) => panic!("{}: got {got:?}, want {want:?}", package.summary()),
             }

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Coded;
 
 /// Errors of validity arithmetic.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum ValidityError {
     /// A validity of zero would expire at the instant it is consumed.
     #[error(
@@ -30,6 +31,10 @@ pub enum ValidityError {
 }
 
 impl Coded for ValidityError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::Empty => "VALIDITY_EMPTY",

@@ -75,6 +75,37 @@ impl Coded for Error {
             Self::Delegate(e) => e.code(),
         }
     }
+
+    fn params(&self) -> licensedesk_core::error::Params {
+        use licensedesk_core::error::params_of;
+        use serde_json::json;
+        match self {
+            Self::Io {
+                action,
+                path,
+                detail,
+            } => params_of(&json!({"action": action, "path": path, "detail": detail})),
+            Self::FileTooLarge { path, len, max } => {
+                params_of(&json!({"path": path, "len": len, "max": max}))
+            }
+            Self::Db(d)
+            | Self::KeyInvalid(d)
+            | Self::RandomUnavailable(d)
+            | Self::CertNotForThisKit(d)
+            | Self::Network(d) => params_of(&json!({"detail": d})),
+            Self::AllotmentNotFound(id) => params_of(&json!({"allotment": id})),
+            Self::OutOfScope {
+                gateway,
+                found,
+                expected,
+            } => params_of(&json!({"gateway": gateway, "found": found, "expected": expected})),
+            Self::Server { status, .. } => params_of(&json!({"status": status})),
+            Self::Request(e) => e.params(),
+            Self::Fingerprint(e) => e.params(),
+            Self::Ledger(e) => e.params(),
+            Self::Delegate(e) => e.params(),
+        }
+    }
 }
 
 impl Error {

@@ -56,9 +56,12 @@ pub struct GatewayOutcome {
     #[ts(type = "string | null")]
     pub file: Option<PathBuf>,
     pub issued: Option<Issued>,
-    /// Why it was refused (`code`, `message`).
+    /// Why it was refused (`code`, `message`, and the values the message
+    /// is made of, for the UI to word it).
     pub code: Option<String>,
     pub message: Option<String>,
+    #[ts(type = "Record<string, string | number | boolean | null>")]
+    pub params: licensedesk_core::error::Params,
 }
 
 /// `t` rounded up to a whole second.
@@ -230,6 +233,7 @@ impl Kit {
                 issued: None,
                 code: None,
                 message: None,
+                params: Default::default(),
             };
             match self.issue(allotment_id, &fingerprint, now) {
                 Ok(issued) => {
@@ -243,6 +247,7 @@ impl Kit {
                 Err(e) => {
                     outcome.code = Some(e.code().to_owned());
                     outcome.message = Some(e.to_string());
+                    outcome.params = licensedesk_core::Coded::params(&e);
                 }
             }
             outcomes.push(outcome);

@@ -177,10 +177,7 @@ impl Registry {
                 }
                 Err(e) => {
                     if let Some(q) = state.pending.iter_mut().find(|q| q.key == p.key) {
-                        q.error = Some(ErrorView {
-                            code: e.code(),
-                            message: e.to_string(),
-                        });
+                        q.error = Some(ErrorView::from(&e));
                     }
                     report.rejected += 1;
                 }

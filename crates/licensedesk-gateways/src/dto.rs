@@ -177,11 +177,25 @@ pub struct PendingActivation {
     pub error: Option<ErrorView>,
 }
 
-/// A `{code, message}` error kept with an item.
+/// A `{code, message, params}` error kept with an item (`params`: the
+/// values its message is made of, for the UI to word it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ErrorView {
     pub code: String,
     pub message: String,
+    #[serde(default)]
+    #[ts(type = "Record<string, string | number | boolean | null>")]
+    pub params: licensedesk_core::error::Params,
+}
+
+impl From<&crate::Error> for ErrorView {
+    fn from(e: &crate::Error) -> Self {
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+            params: e.params(),
+        }
+    }
 }
 
 /// The result of installing a license file.

@@ -119,6 +119,43 @@ impl Error {
         }
     }
 
+    /// The values the message is made of, for the UI to word it in the
+    /// user's language (core's `Coded::params` for a wrapped core error).
+    pub fn params(&self) -> licensedesk_core::error::Params {
+        use licensedesk_core::error::params_of;
+        use serde_json::json;
+        match self {
+            Self::FileNotFound { path } | Self::NotAFile { path } => {
+                params_of(&json!({"path": path}))
+            }
+            Self::FileUnreadable { path, detail } | Self::Storage { path, detail } => {
+                params_of(&json!({"path": path, "detail": detail}))
+            }
+            Self::FileTooLarge { path, cap } => params_of(&json!({"path": path, "cap": cap})),
+            Self::TooManyFiles { count } => params_of(&json!({"count": count})),
+            Self::License(e) => e.params(),
+            Self::Clock(e) => e.params(),
+            Self::Fingerprint(e) => e.params(),
+            Self::Code(e) => e.params(),
+            Self::Offline(e) => e.params(),
+            Self::Keys(e) => e.params(),
+            Self::GatewayNotFound { id } => params_of(&json!({"gateway": id})),
+            Self::GatewayUnknown { fingerprint } => params_of(&json!({"fingerprint": fingerprint})),
+            Self::GatewayExists { fingerprint, name } => {
+                params_of(&json!({"fingerprint": fingerprint, "name": name}))
+            }
+            Self::MachineIdUnavailable { detail } | Self::Unreachable { detail } => {
+                params_of(&json!({"detail": detail}))
+            }
+            Self::NoFile
+            | Self::KeysMissing
+            | Self::ThisMachineFixed
+            | Self::NameInvalid
+            | Self::RequestNotFound
+            | Self::Server { .. } => Default::default(),
+        }
+    }
+
     /// Whether the server could not be reached (the action may be queued).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Unreachable { .. })

@@ -13,10 +13,12 @@
 //!   then online, or queued when the server is unreachable.
 //! - Offline activation: request export, response import.
 //! - Floating lease status.
+//! - Alerts ([`alerts::observe`]): core's rules over each gateway's license.
 //!
 //! Rules live in `licensedesk-core`; this crate stores and orchestrates.
 
 mod activation;
+pub mod alerts;
 pub mod dto;
 mod error;
 pub mod files;

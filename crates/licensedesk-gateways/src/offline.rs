@@ -107,32 +107,21 @@ impl Registry {
                         InstallSource::Offline,
                     ) {
                         Ok(_) => ("installed", None),
-                        Err(e) => (
-                            "failed",
-                            Some(ErrorView {
-                                code: e.code(),
-                                message: e.to_string(),
-                            }),
-                        ),
+                        Err(e) => ("failed", Some(ErrorView::from(&e))),
                     }
                 }
                 (VerifiedOutcome::Issued { .. }, None) => {
                     let e = Error::GatewayUnknown {
                         fingerprint: m.entry.fingerprint.clone(),
                     };
-                    (
-                        "failed",
-                        Some(ErrorView {
-                            code: e.code(),
-                            message: e.to_string(),
-                        }),
-                    )
+                    ("failed", Some(ErrorView::from(&e)))
                 }
                 (VerifiedOutcome::Refused { code, message }, _) => (
                     "refused",
                     Some(ErrorView {
                         code: code.clone(),
                         message: message.clone(),
+                        params: Default::default(),
                     }),
                 ),
             };

@@ -324,8 +324,11 @@ fn main() {
             .send().await.expect("account").json().await.expect("json");
         let token = acct["token"].as_str().expect("token").to_owned();
         let package = json!({"validity": {"years": 5}, "messages_per_day": 1500, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7});
-        http.post(format!("{base}/v1/products")).bearer_auth(&token).json(&json!({"pk": "pbench", "name": "Bench", "package": package}))
+        // The vendor sets the product up with its package (an account may not).
+        let r = http.post(format!("{base}/v1/admin/products")).bearer_auth(ADMIN)
+            .json(&json!({"account_id": acct["id"], "pk": "pbench", "name": "Bench", "package": package}))
             .send().await.expect("product");
+        assert!(r.status().is_success(), "setting up the product failed: {}", r.status());
         // Codes for the warm-up and the measured activations.
         let warmup = total / 2;
         let mut left = total * rounds + warmup + sweep.iter().map(|&n| total.max(n)).sum::<usize>();

@@ -1,5 +1,8 @@
-//! Bearer-token authentication: one API token per account, and an admin
-//! token for purchases. Tokens are stored hashed (SHA-256).
+//! Bearer-token authentication and the two roles of domain.md §4: the
+//! customer (one API token per account: [`Caller`]) and the vendor (the
+//! admin token: [`Admin`]). A token of the other role is refused with 403
+//! and a stable code; an unknown token with 401. Tokens are stored hashed
+//! (SHA-256).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -42,40 +45,54 @@ pub struct Caller {
     pub token_hash: String,
 }
 
+/// The account whose token hashes to `token_hash`, if any.
+async fn account_of(state: &AppState, token_hash: &str) -> Result<Option<i64>, ApiError> {
+    if let Some(id) = state.cached_account(token_hash) {
+        return Ok(Some(id));
+    }
+    let h = token_hash.to_owned();
+    let id = state
+        .db
+        .read(move |c| {
+            Ok(
+                c.query_row("SELECT id FROM accounts WHERE token_hash = ?1", [&h], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?,
+            )
+        })
+        .await?;
+    if let Some(id) = id {
+        state.cache_account(token_hash, id);
+    }
+    Ok(id)
+}
+
+/// A customer's route (domain.md §4): an account's token. The admin token
+/// is refused with 403 `CUSTOMER_ONLY` (it belongs to no account), any
+/// other token with 401.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
         let token_hash = hash_token(token);
-        if let Some(id) = state.cached_account(&token_hash) {
-            return Ok(Self {
-                account_id: id,
+        match account_of(state, &token_hash).await? {
+            Some(account_id) => Ok(Self {
+                account_id,
                 token_hash,
-            });
+            }),
+            None if token_hash == state.admin_token_hash => Err(ApiError::Forbidden {
+                code: "CUSTOMER_ONLY",
+                message: "this route reads or acts for one account: use that account's API token, not the admin token".into(),
+            }),
+            None => Err(ApiError::Unauthorized),
         }
-        let h = token_hash.clone();
-        let id = state
-            .db
-            .read(move |c| {
-                Ok(
-                    c.query_row("SELECT id FROM accounts WHERE token_hash = ?1", [&h], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .optional()?,
-                )
-            })
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        state.cache_account(&token_hash, id);
-        Ok(Self {
-            account_id: id,
-            token_hash,
-        })
     }
 }
 
-/// The admin (purchases, crediting codes).
+/// The vendor (domain.md §4: sells and verifies): the admin token. An
+/// account's token is refused with 403 `VENDOR_ONLY`, any other with 401.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
 
@@ -84,8 +101,15 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        if *hash_token(token) == *state.admin_token_hash {
+        let token_hash = hash_token(token);
+        if token_hash == state.admin_token_hash {
             Ok(Self)
+        } else if account_of(state, &token_hash).await?.is_some() {
+            Err(ApiError::vendor_only(&format!(
+                "{} {}",
+                parts.method,
+                parts.uri.path()
+            )))
         } else {
             Err(ApiError::Unauthorized)
         }

@@ -62,6 +62,7 @@ pub fn record(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// Cursor returned as `next` by the previous page; absent = from the start.
     pub since: Option<String>,

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use licensedesk_core::package::Package;
+use licensedesk_core::validity::Validity;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,6 +101,31 @@ pub struct ServeArgs {
     pub fail_limit: u32,
     #[arg(long, default_value_t = 300)]
     pub fail_window_secs: u64,
+    /// The free development package (domain.md §4): the package a product
+    /// without one takes when the account assigns it free codes, as JSON,
+    /// e.g. `{"validity":{"years":1},"messages_per_day":1500,
+    /// "ota_per_month":1,"ota_cap_mb":5,"storage_days":7}` (the default).
+    #[arg(long, env = "LICENSEDESK_FREE_PACKAGE", value_parser = parse_package)]
+    pub free_package: Option<Package>,
+}
+
+fn parse_package(s: &str) -> Result<Package, String> {
+    let p: Package = serde_json::from_str(s).map_err(|e| format!("not a package: {e}"))?;
+    p.validate().map_err(|e| e.to_string())?;
+    Ok(p)
+}
+
+/// The default free development package: 1 year, 1500 messages a day, 1
+/// OTA upgrade a month of at most 5 MB, 7 days of storage (the consoles'
+/// defaults: 1 OTA a month, 7-day storage).
+pub fn default_free_package() -> Package {
+    Package {
+        validity: Validity::years(1),
+        messages_per_day: 1500,
+        ota_per_month: 1,
+        ota_cap_mb: 5,
+        storage_days: 7,
+    }
 }
 
 /// Runtime settings shared by handlers.
@@ -107,6 +134,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub fail_limit: u32,
     pub fail_window_secs: u64,
+    /// What free codes bring to a product without a package.
+    pub free_package: Package,
 }
 
 impl Default for Settings {
@@ -115,6 +144,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             fail_limit: 10,
             fail_window_secs: 300,
+            free_package: default_free_package(),
         }
     }
 }
@@ -125,6 +155,7 @@ impl From<&ServeArgs> for Settings {
             trust_forwarded_for: a.trust_forwarded_for,
             fail_limit: a.fail_limit,
             fail_window_secs: a.fail_window_secs,
+            free_package: a.free_package.clone().unwrap_or_else(default_free_package),
         }
     }
 }

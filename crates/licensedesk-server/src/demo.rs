@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
 use licensedesk_core::validity::Validity;
@@ -17,7 +17,8 @@ use serde_json::json;
 use crate::AppState;
 use crate::api::floating::{NewPool, insert_pool};
 use crate::api::gateways::{NewOrder, activate_in, insert_order};
-use crate::api::products::{CreditBatch, NewProduct, create_product, credit_batch};
+use crate::api::products::{CreditBatch, create_product, credit_batch, credit_topup};
+use crate::api::usage::report_messages;
 use crate::api::{accounts, common, pool};
 use crate::auth::hash_token;
 use crate::changes::{self, Op};
@@ -209,19 +210,17 @@ fn seed_tx(tx: &Connection, state: &AppState, now: DateTime<Utc>) -> Result<()> 
     create_product(
         tx,
         ind,
-        &NewProduct {
-            pk: Some("pbs0005".into()),
-            name: "Beehive Scale".into(),
-            package: None,
-            overage_policy: None,
-        },
-        "pbs0005",
+        "Beehive Scale",
+        Some("pbs0005"),
+        None,
+        OveragePolicy::default(),
         now,
     )?;
     // Part of the enterprise free codes assigned to the water meter.
     let wm = common::product_by_pk(tx, ent, "pwm0001")?;
     pool::assign(tx, ent, wm.id, 5, now)?;
-    tx.execute("UPDATE products SET ota_topups = 10 WHERE id = ?1", [wm.id])?;
+    credit_topup(tx, ent, "pwm0001", 10, 0, now)?;
+    seed_overage(tx, ent, now)?;
     seed_gateways(tx, state, ent, ind, now, &mut rng)
 }
 
@@ -232,13 +231,8 @@ fn seed_product(
     now: DateTime<Utc>,
     rng: &mut Rng,
 ) -> Result<()> {
-    let req = NewProduct {
-        pk: Some(s.pk.into()),
-        name: s.name.into(),
-        package: None,
-        overage_policy: Some(s.policy),
-    };
-    create_product(tx, account, &req, s.pk, now)?;
+    let created = now - Duration::days(s.spread_days + 5);
+    create_product(tx, account, s.name, Some(s.pk), None, s.policy, created)?;
     let batch = CreditBatch {
         account_id: account,
         pk: s.pk.into(),
@@ -246,7 +240,6 @@ fn seed_product(
         package: s.package.clone(),
         reference: Some(format!("PO-{}", s.pk.to_uppercase())),
     };
-    let created = now - Duration::days(s.spread_days + 5);
     credit_batch(tx, &batch, created, &mut || Ok(rng.entropy()))?;
     let p = common::product_by_pk(tx, account, s.pk)?;
     // Activation instants, oldest first, so codes are consumed in order.
@@ -300,6 +293,55 @@ fn seed_product(
                 &json!({"id": code_id, "code": code, "device_id": id, "dk": dk, "pk": s.pk, "consumed_at": t, "expires_at": expiry}),
             )?;
         }
+    }
+    Ok(())
+}
+
+/// The Cold Chain Tracker bills its overage: 30,000 prepaid messages; the
+/// last two local months had overage (their usage written as history, the
+/// server's first maintenance pass closes them and uses the top-ups up);
+/// three devices are over today's allowance (reported as devices report).
+fn seed_overage(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<()> {
+    let pk = "pcc0002";
+    credit_topup(tx, account, pk, 0, 30_000, now)?;
+    let p = common::product_by_pk(tx, account, pk)?;
+    let tz = common::account(tx, account)?.tz()?;
+    let dks: Vec<(i64, String)> = tx
+        .prepare(
+            "SELECT id, dk FROM devices WHERE product_id = ?1 AND status = 'active' AND expires_at > ?2
+             ORDER BY id DESC LIMIT 3",
+        )?
+        .query_map(params![p.id, ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    // Two earlier months: 10 days each of the three devices 400 over.
+    for months_back in [1, 2] {
+        let this = licensedesk_core::package::statement::Month::containing(now, tz)
+            .map_err(ApiError::core)?;
+        let mut first = this.first;
+        for _ in 0..months_back {
+            first = first
+                .pred_opt()
+                .and_then(|d| d.with_day(1))
+                .unwrap_or(first);
+        }
+        for day in 0..10 {
+            let Some(start) = first
+                .checked_add_days(chrono::Days::new(day))
+                .and_then(|d| licensedesk_core::package::quota::local_day_start(d, tz))
+            else {
+                continue;
+            };
+            for (id, _) in &dks {
+                tx.execute(
+                    "INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, 3400, 400)
+                     ON CONFLICT (device_id, day) DO NOTHING",
+                    params![id, ts(start)],
+                )?;
+            }
+        }
+    }
+    for (i, (_, dk)) in dks.iter().enumerate() {
+        report_messages(tx, account, pk, dk, 3_000 + 150 * (i as u64 + 1), "up", now)?;
     }
     Ok(())
 }

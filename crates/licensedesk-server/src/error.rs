@@ -16,6 +16,12 @@ pub struct ErrorBody {
     pub code: String,
     /// Human-readable explanation; may be reworded.
     pub message: String,
+    /// The values the message is made of, by name, for a client that words
+    /// it in its user's language; only some codes send it (e.g.
+    /// `NO_CODES_AVAILABLE`: `pk`, `unassigned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +34,11 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The caller's role may not use this route (domain.md §4):
+    /// `VENDOR_ONLY` for an account token on a vendor route,
+    /// `CUSTOMER_ONLY` for the admin token on an account's route.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     /// The product has no assigned code left; the message says how many
     /// unassigned codes the account has (domain.md §1: the UI says so and
     /// offers to assign some).
@@ -71,6 +82,16 @@ impl ApiError {
         }
     }
 
+    /// An account token on a vendor route (domain.md §4).
+    pub fn vendor_only(what: &str) -> Self {
+        Self::Forbidden {
+            code: "VENDOR_ONLY",
+            message: format!(
+                "{what} is the vendor's to do (the admin token), not an account's: ask your vendor"
+            ),
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -92,14 +113,27 @@ impl ApiError {
         match self {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Invalid { code, .. } | Self::Conflict { code, .. } | Self::Coded { code, .. } => {
-                code
-            }
+            Self::Invalid { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::Coded { code, .. } => code,
             Self::NoCodesAvailable { .. } => "NO_CODES_AVAILABLE",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
+    }
+
+    /// The values of the message a client may word itself ([`ErrorBody::params`]).
+    pub fn params(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let v = match self {
+            Self::NoCodesAvailable { pk, unassigned } => {
+                serde_json::json!({"pk": pk, "unassigned": unassigned})
+            }
+            Self::RateLimited { retry_after } => serde_json::json!({"retry_after": retry_after}),
+            _ => return None,
+        };
+        v.as_object().cloned()
     }
 
     pub fn status(&self) -> StatusCode {
@@ -108,6 +142,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid { .. } => StatusCode::BAD_REQUEST,
             Self::Conflict { .. } | Self::NoCodesAvailable { .. } => StatusCode::CONFLICT,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Coded { status, .. } => *status,
@@ -127,6 +162,8 @@ fn status_for_core_code(code: &str) -> StatusCode {
         "LEASE_LAPSED",
         "ASSIGN_COUNT_EXCEEDS_AVAILABLE",
         "COUNTERS_INCONSISTENT",
+        "HARDWARE_ALREADY_ACTIVATED",
+        "PRODUCT_KEY_TAKEN",
     ];
     if CONFLICT.contains(&code) || code.contains("EXHAUSTED") || code.contains("MISMATCH") {
         StatusCode::CONFLICT
@@ -158,6 +195,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code().to_owned(),
             message: self.to_string(),
+            params: self.params(),
         };
         let mut resp = (status, Json(body)).into_response();
         if let Self::RateLimited { retry_after } = self

@@ -51,6 +51,7 @@ pub const DEVICES_SQL: &str = "SELECT d.id, p.pk, d.dk, d.hardware_id, d.status,
      WHERE d.account_id = ?1 AND d.id > ?2 ORDER BY d.id LIMIT ?3";
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
     /// Cursor returned as `next` by the previous page; absent = start a
     /// new snapshot (pinned at the account's current last change).

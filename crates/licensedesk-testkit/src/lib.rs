@@ -9,6 +9,7 @@
 //! of returning errors, as a test wants. It never imports tauri.
 
 mod http;
+pub mod pg;
 mod server;
 
 pub use http::{get_json, post_json};

@@ -180,24 +180,24 @@ impl Server {
         )
     }
 
-    /// Creates product `pk` with `package` (and `policy`, else the
-    /// server's default) and, unless `codes` is 0, credits `account` a
+    /// Sets up product `pk` of `account` with `package` (and `policy`,
+    /// else the server's default) as the vendor does (`POST
+    /// /v1/admin/products`) and, unless `codes` is 0, credits `account` a
     /// batch of `codes` codes with `package`.
     pub async fn product<'a>(
         &self,
         account: i64,
-        token: &str,
         pk: &str,
         package: Value,
         policy: impl Into<Option<&'a str>>,
         codes: u64,
     ) {
-        let mut product =
-            json!({"pk": pk, "name": format!("Product {pk}"), "package": package.clone()});
+        let mut product = json!({"account_id": account, "pk": pk, "name": format!("Product {pk}"),
+            "package": package.clone()});
         if let Some(policy) = policy.into() {
             product["overage_policy"] = json!(policy);
         }
-        self.post_ok("/v1/products", token, product).await;
+        self.post_ok("/v1/admin/products", ADMIN, product).await;
         if codes > 0 {
             self.post_ok(
                 "/v1/admin/batches",

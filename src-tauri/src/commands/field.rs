@@ -14,6 +14,7 @@ use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
+use crate::words::Dialog;
 
 /// What one issue call did: the folder the license files went to and one
 /// outcome per gateway (issued, re-issued or refused with code + message).
@@ -30,16 +31,21 @@ fn out_dir(state: &AppState, allotment_id: &str) -> CmdResult<PathBuf> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(CmdError::new(
+        return Err(CmdError::with_params(
             "FIELD_ALLOTMENT_NOT_FOUND",
             format!("allotment '{allotment_id}' is not in this field kit"),
+            [("allotment", allotment_id.into())],
         ));
     }
     let dir = state.field_out.join(allotment_id);
     std::fs::create_dir_all(&dir).map_err(|e| {
-        CmdError::new(
+        CmdError::with_params(
             "FIELD_IO",
             format!("could not create {}: {e}", dir.display()),
+            [
+                ("path", dir.display().to_string().into()),
+                ("detail", e.to_string().into()),
+            ],
         )
     })?;
     Ok(dir)
@@ -122,8 +128,9 @@ pub async fn field_issue_dialog<R: Runtime>(
         .dialogs
         .pick(
             &window,
-            "Issue licenses from a request file",
-            ("Activation requests", &["ldreq", "json"]),
+            state.language(),
+            Dialog::IssueLicenses,
+            &["ldreq", "json"],
         )
         .await
     else {
@@ -155,6 +162,7 @@ pub async fn field_issue_fingerprint(
             issued: Some(issued),
             code: None,
             message: None,
+            params: Default::default(),
         }],
     })
 }

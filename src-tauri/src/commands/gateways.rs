@@ -17,6 +17,7 @@ use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
+use crate::words::Dialog;
 
 /// What the activation code field shows as the user types.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -72,8 +73,9 @@ pub async fn add_gateways_from_request<R: Runtime>(
         .dialogs
         .pick(
             &window,
-            "Add gateways from a request file",
-            ("Activation requests", &["ldreq", "json"]),
+            state.language(),
+            Dialog::AddGateways,
+            &["ldreq", "json"],
         )
         .await
     else {
@@ -112,8 +114,9 @@ pub async fn upload_license_dialog<R: Runtime>(
         .dialogs
         .pick(
             &window,
-            "Upload License",
-            ("License files", &["lic", "txt"]),
+            state.language(),
+            Dialog::UploadLicense,
+            &["lic", "txt"],
         )
         .await
     else {
@@ -199,7 +202,12 @@ pub async fn export_offline_request<R: Runtime>(
         .export_request(&[gateway_id], &code, AppState::now())?;
     let Some(path) = state
         .dialogs
-        .save(&window, "Export activation request", &file.file_name)
+        .save(
+            &window,
+            state.language(),
+            Dialog::ExportRequest,
+            &file.file_name,
+        )
         .await
     else {
         return Ok(None);
@@ -219,8 +227,9 @@ pub async fn import_offline_response<R: Runtime>(
         .dialogs
         .pick(
             &window,
-            "Import activation response",
-            ("Activation responses", &["ldresp", "json"]),
+            state.language(),
+            Dialog::ImportResponse,
+            &["ldresp", "json"],
         )
         .await
     else {

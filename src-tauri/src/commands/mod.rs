@@ -1,6 +1,7 @@
 //! The app's commands, one module per area. Never in `lib.rs` (tauri's
 //! `__cmd__` macros would clash).
 
+pub mod alerts;
 pub mod field;
 pub mod gateways;
 pub mod profiles;
@@ -40,6 +41,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         sync::dismiss_outbox_item,
         views::account_overview,
         views::product_cards,
+        views::product_billing,
         views::assign_codes,
         views::license_window,
         views::license_charts,
@@ -57,5 +59,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         field::field_issued,
         field::field_reconcile,
         field::field_audit,
+        alerts::list_alerts,
+        alerts::sync_all,
+        alerts::all_accounts,
     ]
 }

@@ -33,7 +33,9 @@ pub fn add_profile(
 
 #[tauri::command]
 pub fn remove_profile(state: State<'_, AppState>, id: String) -> CmdResult<ProfileList> {
-    state.sessions.remove(&id)
+    let list = state.sessions.remove(&id)?;
+    state.background.alerts.forget_scope(&id)?;
+    Ok(list)
 }
 
 #[tauri::command]
@@ -41,7 +43,17 @@ pub fn get_settings(state: State<'_, AppState>) -> Settings {
     settings::load(&state.data_dir)
 }
 
+/// Saves the settings (refused, changing nothing, when a value is out of
+/// range); the background's next round comes at once, with the new
+/// interval and thresholds.
 #[tauri::command]
 pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult<Settings> {
-    settings::save(&state.data_dir, &settings)
+    let before = settings::load(&state.data_dir);
+    let saved = settings::save(&state.data_dir, &settings)?;
+    if (before.sync_every_minutes, before.alerts, before.language)
+        != (saved.sync_every_minutes, saved.alerts, saved.language)
+    {
+        state.background.wake();
+    }
+    Ok(saved)
 }

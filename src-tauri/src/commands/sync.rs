@@ -2,7 +2,7 @@
 
 use licensedesk_client::{CancelToken, OutboxItem, Staleness, SyncProgress, SyncReport};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Emitter, Runtime, State};
 use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
@@ -176,23 +176,6 @@ pub async fn run_sync<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> CmdRe
     let s = status(state)?;
     let _ = app.emit(STATUS_EVENT, &s);
     Ok(s)
-}
-
-/// How often the app syncs by itself while it runs.
-pub const BACKGROUND_SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// Syncs at start-up, then every [`BACKGROUND_SYNC_EVERY`], for as long as
-/// the app runs. A failed sync (offline, no profile yet) is shown in the
-/// status bar and tried again at the next tick; a sync the user started is
-/// never interrupted.
-pub fn spawn_background_sync<R: Runtime>(app: AppHandle<R>) {
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let state = app.state::<AppState>();
-            let _ = run_sync(&app, &state).await;
-            tokio::time::sleep(BACKGROUND_SYNC_EVERY).await;
-        }
-    });
 }
 
 /// Cancels a running sync between pages (it resumes next time).

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use licensedesk_client::{
     AccountOverview, DeviceQuota, LicenseQuery, LicenseWindow, NearExpiryPage, NearExpiryQuery,
-    OutboxAction, OutboxItem, ProductCard, Session, charts,
+    OutboxAction, OutboxItem, ProductBilling, ProductCard, Session, charts,
 };
 use licensedesk_core::Coded;
 use licensedesk_core::package::ota_cost as core_ota_cost;
@@ -21,6 +21,7 @@ use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
+use crate::words::Dialog;
 
 #[tauri::command(async)]
 pub fn account_overview(state: State<'_, AppState>) -> CmdResult<AccountOverview> {
@@ -30,6 +31,13 @@ pub fn account_overview(state: State<'_, AppState>) -> CmdResult<AccountOverview
 #[tauri::command(async)]
 pub fn product_cards(state: State<'_, AppState>) -> CmdResult<Vec<ProductCard>> {
     Ok(state.sessions.session()?.cards()?)
+}
+
+/// A product's overage policy, top-ups left, this month's overage so far
+/// and the months the server has closed.
+#[tauri::command]
+pub fn product_billing(state: State<'_, AppState>, pk: String) -> CmdResult<ProductBilling> {
+    Ok(state.sessions.session()?.billing(&pk)?)
 }
 
 /// Assigns `count` unassigned codes to product `pk`: queued in the outbox
@@ -103,7 +111,16 @@ pub fn license_charts(state: State<'_, AppState>) -> CmdResult<LicenseCharts> {
 fn write_csv(s: &Session, query: &LicenseQuery, path: &PathBuf) -> CmdResult<u64> {
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
     let tmp = dir.join(".licensedesk-export.csv.tmp");
-    let io = |e: std::io::Error| CmdError::new("EXPORT_IO", format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| {
+        CmdError::with_params(
+            "EXPORT_IO",
+            format!("{}: {e}", path.display()),
+            [
+                ("path", path.display().to_string().into()),
+                ("detail", e.to_string().into()),
+            ],
+        )
+    };
     let file = std::fs::File::create(&tmp).map_err(io)?;
     let mut out = BufWriter::new(file);
     let rows = s.export_csv(query, &mut out)?;
@@ -124,7 +141,12 @@ pub async fn export_licenses_csv<R: Runtime>(
     let s = state.sessions.session()?;
     let Some(path) = state
         .dialogs
-        .save(&window, "Export License Management", "licenses.csv")
+        .save(
+            &window,
+            state.language(),
+            Dialog::ExportLicenses,
+            "licenses.csv",
+        )
         .await
     else {
         return Ok(None);
@@ -166,35 +188,62 @@ pub struct OtaCost {
     /// Attempts left this month before this upgrade.
     #[ts(type = "number")]
     pub remaining_this_month: u64,
-    /// Why it is refused or billed, when it is.
-    pub reason: Option<String>,
+    /// Why it is refused, billed or takes prepaid top-ups, when it does:
+    /// `OTA_NEEDS_TOPUPS`, `OTA_OVERAGE_BILLED`, `OTA_TOPUPS_USED` (worded
+    /// by the UI from its params).
+    pub reason: Option<CmdError>,
 }
 
 fn ota(s: &Session, pk: &str, dk: &str, bytes: u64) -> CmdResult<OtaCost> {
     let q = s.device_quota(pk, dk)?;
-    let attempts =
-        core_ota_cost(bytes, q.ota_cap_mb).map_err(|e| CmdError::new(e.code(), e.to_string()))?;
-    let policy: OveragePolicy = s
-        .cards()?
-        .into_iter()
-        .find(|c| c.pk == pk)
-        .and_then(|c| serde_json::from_value(serde_json::Value::String(c.overage_policy)).ok())
+    let attempts = core_ota_cost(bytes, q.ota_cap_mb).map_err(|e| CmdError::coded(&e, e.code()))?;
+    let card = s.cards()?.into_iter().find(|c| c.pk == pk);
+    let policy: OveragePolicy = card
+        .as_ref()
+        .and_then(|c| {
+            serde_json::from_value(serde_json::Value::String(c.overage_policy.clone())).ok()
+        })
         .unwrap_or_default();
+    // The product's real prepaid attempts (under `block` an upgrade takes
+    // them when the month's allowance is not enough).
+    let topups = card.map_or(0, |c| u32::try_from(c.ota_topups).unwrap_or(u32::MAX));
     let used = u32::try_from(q.ota_this_month).unwrap_or(u32::MAX);
-    let (allowed, reason) = match decide_ota(attempts, used, q.ota_per_month, 0, policy) {
+    let remaining = q.ota_per_month.saturating_sub(used);
+    let (allowed, reason) = match decide_ota(attempts, used, q.ota_per_month, topups, policy) {
+        OtaDecision::Allowed { topups_used, .. } if topups_used > 0 => (
+            true,
+            Some(CmdError::with_params(
+                "OTA_TOPUPS_USED",
+                format!(
+                    "{topups_used} of the product's {topups} prepaid top-up attempt(s) would be used"
+                ),
+                [("used", topups_used.into()), ("topups", topups.into())],
+            )),
+        ),
         OtaDecision::Allowed { .. } => (true, None),
         OtaDecision::AllowedWithOverage { overage, .. } => (
             true,
-            Some(format!(
-                "{overage} attempt(s) beyond this month's allowance are billed as overage"
+            Some(CmdError::with_params(
+                "OTA_OVERAGE_BILLED",
+                format!("{overage} attempt(s) beyond this month's allowance are billed as overage"),
+                [("overage", overage.into())],
             )),
         ),
         OtaDecision::Refused { needs_topups } => (
             false,
-            Some(format!(
-                "needs {attempts} attempt(s) but {} remain this month: buy {needs_topups} top-up attempt(s) or wait for {}",
-                q.ota_per_month.saturating_sub(used),
-                q.ota_reset_at
+            Some(CmdError::with_params(
+                "OTA_NEEDS_TOPUPS",
+                format!(
+                    "needs {attempts} attempt(s) but {remaining} remain this month and {topups} prepaid top-up(s): buy {needs_topups} more top-up attempt(s) or wait for {}",
+                    q.ota_reset_at
+                ),
+                [
+                    ("attempts", attempts.into()),
+                    ("remaining", remaining.into()),
+                    ("prepaid", topups.into()),
+                    ("topups", needs_topups.into()),
+                    ("reset_at", q.ota_reset_at.clone().into()),
+                ],
             )),
         ),
     };

@@ -3,6 +3,7 @@
 //! refusing what the app does not declare. No display needed.
 
 mod acl;
+mod alerts;
 mod field;
 mod gateways;
 mod profiles;

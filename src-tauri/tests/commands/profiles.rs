@@ -54,18 +54,33 @@ fn profiles_lifecycle() {
 #[test]
 fn settings_round_trip() {
     let h = Harness::new(None);
+    let defaults = h.invoke("get_settings", json!({})).expect("get");
     assert_eq!(
-        h.invoke("get_settings", json!({})).expect("get"),
-        json!({"language": "en", "theme": "system"})
+        defaults,
+        json!({"language": "en", "theme": "system", "sync_every_minutes": 5, "close_to_tray": false,
+            "alerts": {"notify": true, "low_remaining_percent": 20, "low_remaining_clear_percent": 25,
+                "runs_out_days": 30, "renewal_days": 30, "gateway_expiry_days": 30, "lease_minutes": 10,
+                "not_synced_minutes": 60}})
     );
+    let mut next = defaults.clone();
+    next["language"] = json!("zh-CN");
+    next["theme"] = json!("dark");
+    next["close_to_tray"] = json!(true);
+    next["alerts"]["low_remaining_percent"] = json!(15);
     let saved = h
+        .invoke("save_settings", json!({"settings": next}))
+        .expect("save");
+    assert_eq!(saved, next);
+    assert_eq!(h.invoke("get_settings", json!({})).expect("get"), saved);
+    // A file of an older version (language and theme only) takes the
+    // defaults of the rest.
+    let partial = h
         .invoke(
             "save_settings",
             json!({"settings": {"language": "zh-CN", "theme": "dark"}}),
         )
-        .expect("save");
-    assert_eq!(saved, json!({"language": "zh-CN", "theme": "dark"}));
-    assert_eq!(h.invoke("get_settings", json!({})).expect("get"), saved);
+        .expect("save partial");
+    assert_eq!(partial["alerts"], defaults["alerts"]);
     let err = h
         .invoke(
             "save_settings",
@@ -73,4 +88,19 @@ fn settings_round_trip() {
         )
         .expect_err("unknown language");
     assert!(err.to_string().contains("settings"), "{err}");
+    // Out of range: refused with the code and its values, nothing saved.
+    let mut bad = defaults.clone();
+    bad["alerts"]["low_remaining_clear_percent"] = json!(20);
+    assert_eq!(
+        h.error_code("save_settings", json!({"settings": bad})),
+        "ALERT_WATERMARK_ORDER"
+    );
+    bad = defaults.clone();
+    bad["sync_every_minutes"] = json!(0);
+    let err = h
+        .invoke("save_settings", json!({"settings": bad}))
+        .expect_err("interval");
+    assert_eq!(err["code"], "SETTINGS_SYNC_INTERVAL_INVALID");
+    assert_eq!(err["params"], json!({"min": 1, "max": 1440, "got": 0}));
+    assert_eq!(h.invoke("get_settings", json!({})).expect("get"), partial);
 }

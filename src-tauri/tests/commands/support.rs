@@ -91,13 +91,14 @@ impl Harness {
         .map(|b| b.deserialize::<Value>().expect("json"))
     }
 
-    /// An error that must be `{code, message}`; returns the code.
+    /// An error that must be `{code, message, params}`; returns the code.
     pub fn error_code(&self, cmd: &str, args: Value) -> String {
         let err = self.invoke(cmd, args).expect_err(cmd);
         let obj = err
             .as_object()
             .unwrap_or_else(|| panic!("{cmd}: not an object: {err}"));
-        assert_eq!(obj.len(), 2, "{cmd}: {err}");
+        assert_eq!(obj.len(), 3, "{cmd}: {err}");
+        assert!(obj["params"].is_object(), "{cmd}: {err}");
         assert!(
             obj["message"].as_str().is_some_and(|m| !m.is_empty()),
             "{err}"

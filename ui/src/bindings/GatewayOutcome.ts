@@ -10,6 +10,7 @@ export type GatewayOutcome = { fingerprint: string, name: string | null,
  */
 file: string | null, issued: Issued | null, 
 /**
- * Why it was refused (`code`, `message`).
+ * Why it was refused (`code`, `message`, and the values the message
+ * is made of, for the UI to word it).
  */
-code: string | null, message: string | null, };
+code: string | null, message: string | null, params: Record<string, string | number | boolean | null>, };

@@ -1,12 +1,15 @@
 // The ONE seam between the UI and Rust. Every `invoke` and every event
 // `listen` goes through this module, typed with the generated bindings
 // (src/bindings/, re-exported by ./types.ts). Errors always reach the
-// UI as `ApiError { code, message }`: views branch on `code` and show
-// `message`; nothing here or above parses error text.
+// UI as `ApiError { code, message, params }`: views branch on `code` and
+// word the error in the user's language from `params` (errors.ts);
+// nothing here or above parses error text.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AccountOverview,
+  AlertsView,
+  AllAccounts,
   AllotmentSummary,
   AuditEntry,
   FieldIssueReport,
@@ -29,6 +32,7 @@ import type {
   NearExpiryQuery,
   OtaCost,
   OutboxItem,
+  ProductBilling,
   ProductCard,
   NewProfile,
   Profile,
@@ -39,11 +43,15 @@ import type {
   SyncStatus,
 } from './types';
 
+export type ErrorParams = ErrorBody['params'];
+
 export class ApiError extends Error implements ErrorBody {
   readonly code: string;
-  constructor(code: string, message: string) {
+  readonly params: ErrorParams;
+  constructor(code: string, message: string, params: ErrorParams = {}) {
     super(message);
     this.code = code;
+    this.params = params;
     this.name = 'ApiError';
   }
 }
@@ -52,8 +60,11 @@ export class ApiError extends Error implements ErrorBody {
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
-    const { code, message } = e as { code: unknown; message: unknown };
-    if (typeof code === 'string' && typeof message === 'string') return new ApiError(code, message);
+    const { code, message, params } = e as { code: unknown; message: unknown; params?: unknown };
+    if (typeof code === 'string' && typeof message === 'string') {
+      const p = params && typeof params === 'object' && !Array.isArray(params) ? (params as ErrorParams) : {};
+      return new ApiError(code, message, p);
+    }
   }
   if (typeof e === 'string') return new ApiError('IPC_ERROR', e);
   if (e instanceof Error) return new ApiError('IPC_ERROR', e.message);
@@ -84,6 +95,7 @@ export const COMMANDS = [
   'dismiss_outbox_item',
   'account_overview',
   'product_cards',
+  'product_billing',
   'assign_codes',
   'license_window',
   'license_charts',
@@ -114,11 +126,18 @@ export const COMMANDS = [
   'field_issued',
   'field_reconcile',
   'field_audit',
+  'list_alerts',
+  'sync_all',
+  'all_accounts',
 ] as const;
 
 export const EVENTS = {
   syncProgress: 'sync://progress',
   syncStatus: 'sync://status',
+  /** A background round ended: every profile synced, alerts evaluated. */
+  round: 'background://round',
+  /** The tray asks the window to show a page. */
+  navigate: 'app://navigate',
   dragEnter: 'tauri://drag-enter',
   dragOver: 'tauri://drag-over',
   dragDrop: 'tauri://drag-drop',
@@ -143,9 +162,18 @@ export const api = {
   retryOutboxItem: (id: number) => call<OutboxItem[]>('retry_outbox_item', { id }),
   dismissOutboxItem: (id: number) => call<OutboxItem[]>('dismiss_outbox_item', { id }),
 
+  // Alerts and every account
+  /** Raised alerts (most urgent first), then cleared ones; the notifications sent. */
+  listAlerts: () => call<AlertsView>('list_alerts'),
+  /** Syncs every profile now and evaluates the alerts; resolves when done. */
+  syncAll: () => call<AlertsView>('sync_all'),
+  /** Every profile's figures from its cache (works offline). */
+  allAccounts: () => call<AllAccounts>('all_accounts'),
+
   // Products
   accountOverview: () => call<AccountOverview>('account_overview'),
   productCards: () => call<ProductCard[]>('product_cards'),
+  productBilling: (pk: string) => call<ProductBilling>('product_billing', { pk }),
   /** Online: assigned at once; offline: queued in the outbox (the answer says which). */
   assignCodes: (pk: string, count: number) => call<OutboxItem>('assign_codes', { pk, count }),
 
@@ -213,6 +241,9 @@ export const api = {
     listen<SyncProgress>(EVENTS.syncProgress, (e) => handler(e.payload)),
   onSyncStatus: (handler: (s: SyncStatus) => void): Promise<UnlistenFn> =>
     listen<SyncStatus>(EVENTS.syncStatus, (e) => handler(e.payload)),
+  onRound: (handler: () => void): Promise<UnlistenFn> => listen(EVENTS.round, () => handler()),
+  onNavigate: (handler: (page: string) => void): Promise<UnlistenFn> =>
+    listen<string>(EVENTS.navigate, (e) => handler(e.payload)),
   /** Files dragged over / dropped on the window (Tauri's drag-drop events). */
   onFileDrag: async (handler: (e: FileDrag) => void): Promise<UnlistenFn> => {
     const offs = await Promise.all([

@@ -11,7 +11,10 @@
 // the gateways' and the field kit's (both keep a refusing server's own code,
 // e.g. NOT_FOUND for an unknown Activation Code), and the licensedesk-core
 // codes they wrap. contract.test.ts checks each one is a code Rust has.
-import { t, type MessageKey } from './i18n/index.svelte';
+import { dateTime, num } from './format';
+import { locale, t, type MessageKey } from './i18n/index.svelte';
+import { errorTextsZhCN } from './i18n/errors.zh-CN';
+import type { Language } from './types';
 
 const TITLES = new Map<string, MessageKey>([
   // Files chosen or dropped
@@ -123,6 +126,12 @@ const TITLES = new Map<string, MessageKey>([
   ['INVALID_INPUT', 'error.invalidInput'],
   ['OTA_SIZE_INVALID', 'error.otaSize'],
   ['OTA_SIZE_TOO_LARGE', 'error.otaSize'],
+
+  // Settings and alerts
+  ['SETTINGS_SYNC_INTERVAL_INVALID', 'error.settingsInvalid'],
+  ['ALERT_THRESHOLD_INVALID', 'error.settingsInvalid'],
+  ['ALERT_WATERMARK_ORDER', 'error.settingsInvalid'],
+  ['NO_CODES_AVAILABLE', 'error.noCodes'],
 ]);
 
 /** Every code with a title of its own, and its message key (for tests). */
@@ -142,4 +151,60 @@ export function errorTitle(code: string, fallback?: string): string {
   const key = TITLES.get(code);
   if (key) return t(key);
   return fallback ?? t('common.errorTitle');
+}
+
+/** Each language's texts of the codes; English is Rust's own message. */
+const TEXTS: Record<Language, Record<string, string | readonly string[]> | null> = {
+  en: null,
+  'zh-CN': errorTextsZhCN,
+};
+
+/** The texts of `lang` by code (for tests); `null` for English (Rust's). */
+export function errorTexts(lang: Language): Record<string, string | readonly string[]> | null {
+  return TEXTS[lang];
+}
+
+type ParamValue = string | number | bigint | boolean | null | undefined;
+
+/** A param as the user reads it: numbers and instants in the locale's form. */
+function shown(v: ParamValue): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' || typeof v === 'bigint') return num(v);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return dateTime(v);
+  return String(v);
+}
+
+/** `template` with every `{name}` filled from `params`, or null when one is missing. */
+export function fill(template: string, params: Record<string, ParamValue>): string | null {
+  let missing = false;
+  const text = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const v = shown(params[name]);
+    if (v === null) missing = true;
+    return v ?? '';
+  });
+  return missing ? null : text;
+}
+
+/**
+ * An error's (or a reason's) text in the user's language: in English,
+ * Rust's message (written in English, with the specifics); in another
+ * language, the code's text worded from its params (the first variant whose
+ * values are all there), else `null` — never Rust's English. Shown below
+ * the code's title; see [`errorSentence`] where no title is shown.
+ */
+export function errorText(e: { code: string; message: string; params?: Record<string, ParamValue> | null }): string | null {
+  const texts = TEXTS[locale()];
+  if (!texts) return e.message;
+  const entry = texts[e.code];
+  const variants: readonly string[] = entry === undefined ? [] : typeof entry === 'string' ? [entry] : entry;
+  for (const v of variants) {
+    const text = fill(v, e.params ?? {});
+    if (text !== null) return text;
+  }
+  return null;
+}
+
+/** [`errorText`], or the code's title when it has no text in this language. */
+export function errorSentence(e: { code: string; message: string; params?: Record<string, ParamValue> | null }): string {
+  return errorText(e) ?? errorTitle(e.code);
 }

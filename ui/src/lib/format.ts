@@ -1,8 +1,8 @@
 // Formatting only: every number and date shown comes from Rust; these turn
 // them into text for the current locale. Nothing here computes a quota, a
 // count or a date rule.
-import { locale } from './i18n/index.svelte';
-import type { Int } from './types';
+import { locale, t } from './i18n/index.svelte';
+import type { GatewaySummary, Int, PackageTerms } from './types';
 
 export function num(n: Int | null | undefined): string {
   if (n === null || n === undefined) return '—';
@@ -49,4 +49,26 @@ export function inSeconds(secs: number): string {
   if (secs >= 86400) return rtf.format(Math.floor(secs / 86400), 'day');
   if (secs >= 3600) return rtf.format(Math.floor(secs / 3600), 'hour');
   return rtf.format(Math.max(1, Math.floor(secs / 60)), 'minute');
+}
+
+/** A package allowance in the user's language: "5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d". */
+export function packageSummary(p: PackageTerms): string {
+  const v = p.validity;
+  const parts = [
+    v.years ? t('package.years', { n: num(v.years) }) : '',
+    v.months ? t('package.months', { n: num(v.months) }) : '',
+    v.days ? t('package.days', { n: num(v.days) }) : '',
+  ].filter(Boolean);
+  return t('package.summary', {
+    validity: parts.length ? parts.join(' ') : t('package.days', { n: 0 }),
+    messages: num(p.messages_per_day),
+    ota: num(p.ota_per_month),
+    cap: num(p.ota_cap_mb),
+    storage: num(p.storage_days),
+  });
+}
+
+/** A gateway's name; this machine is called so in the user's language. */
+export function gatewayName(g: Pick<GatewaySummary, 'name' | 'this_machine'>): string {
+  return g.this_machine ? t('gateway.thisMachine') : g.name;
 }

@@ -2,24 +2,31 @@
 // sync status, profiles, toasts. Values come from Rust through api.ts.
 import { setLocale } from './i18n/index.svelte';
 import { api, toApiError, type ApiError } from './api';
-import type { Language, ProfileList, Settings, SyncStatus, Theme } from './types';
+import type { AlertsView, Language, ProfileList, Settings, SyncStatus, Theme } from './types';
 
 export type { Language, Settings, Theme };
 
-export type Page = 'products' | 'licenses' | 'devices' | 'gateway' | 'fieldKit' | 'settings';
-export const PAGES: Page[] = ['products', 'licenses', 'devices', 'gateway', 'fieldKit', 'settings'];
+export type Page = 'products' | 'accounts' | 'licenses' | 'devices' | 'gateway' | 'fieldKit' | 'alerts' | 'settings';
+export const PAGES: Page[] = ['products', 'accounts', 'licenses', 'devices', 'gateway', 'fieldKit', 'alerts', 'settings'];
 
 export interface Toast {
   id: number;
   kind: 'success' | 'error';
   text: string;
   code?: string;
+  /** An error toast's error, worded in the language shown. */
+  error?: ApiError;
 }
 
 export const app = $state({
   page: 'products' as Page,
   sidebarCollapsed: false,
+  /** Language and theme at once (from the webview's copy); the rest from Rust. */
   settings: { language: 'en', theme: 'system' } as Settings,
+  /** Rust's settings have arrived (every field of `settings` is real). */
+  settingsLoaded: false,
+  /** The alerts and notifications, refreshed after every background round. */
+  alerts: null as AlertsView | null,
   profiles: null as ProfileList | null,
   sync: null as SyncStatus | null,
   toasts: [] as Toast[],
@@ -41,7 +48,7 @@ export function toastSuccess(text: string): void {
 
 export function toastError(e: unknown): ApiError {
   const err = toApiError(e);
-  app.toasts.push({ id: ++toastId, kind: 'error', text: err.message, code: err.code });
+  app.toasts.push({ id: ++toastId, kind: 'error', text: err.message, code: err.code, error: err });
   return err;
 }
 
@@ -81,8 +88,8 @@ export function applyTheme(theme: Theme): void {
   else root.setAttribute('data-theme', theme);
 }
 
-export function applySettings(s: Settings): void {
-  app.settings = s;
+export function applySettings(s: Settings | FirstPaint): void {
+  app.settings = { ...app.settings, ...s };
   setLocale(s.language);
   applyTheme(s.theme);
 }
@@ -92,10 +99,13 @@ export function applySettings(s: Settings): void {
 // theme before Rust answers. Without either, the OS decides.
 const SETTINGS_KEY = 'licensedesk.settings';
 
-export function loadSettings(): Settings {
+/** Language and theme for the first frame; the rest comes from Rust. */
+export type FirstPaint = Pick<Settings, 'language' | 'theme'>;
+
+export function loadSettings(): FirstPaint {
   const osLang: Language =
     typeof navigator !== 'undefined' && navigator.language?.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
-  const fallback: Settings = { language: osLang, theme: 'system' };
+  const fallback: FirstPaint = { language: osLang, theme: 'system' };
   try {
     const raw = globalThis.localStorage?.getItem(SETTINGS_KEY);
     if (!raw) return fallback;
@@ -109,16 +119,35 @@ export function loadSettings(): Settings {
   }
 }
 
-export function saveSettings(patch: Partial<Settings>): void {
-  const next: Settings = { ...app.settings, ...patch };
-  applySettings(next);
-  remember(next);
-  api.saveSettings(next).catch(toastError);
+/**
+ * Saves a change of the settings: on top of Rust's (asked first if they
+ * have not arrived, so nothing is saved back as a default). Refused values
+ * change nothing; the error is returned and toasted.
+ */
+export async function saveSettings(patch: Partial<Settings>): Promise<ApiError | null> {
+  const before = app.settings;
+  // Shown at once (a language or theme switch), saved next.
+  applySettings({ ...before, ...patch });
+  remember(app.settings);
+  try {
+    const base = app.settingsLoaded ? before : await api.getSettings();
+    const saved = await api.saveSettings({ ...base, ...patch });
+    if (saved) {
+      applySettings(saved);
+      app.settingsLoaded = true;
+      remember(saved);
+    }
+    return null;
+  } catch (e) {
+    applySettings(before);
+    remember(before);
+    return toastError(e);
+  }
 }
 
 function remember(s: Settings): void {
   try {
-    globalThis.localStorage?.setItem(SETTINGS_KEY, JSON.stringify(s));
+    globalThis.localStorage?.setItem(SETTINGS_KEY, JSON.stringify({ language: s.language, theme: s.theme }));
   } catch {
     // Storage unavailable: Rust's copy still holds.
   }
@@ -129,6 +158,7 @@ export async function syncSettingsFromRust(): Promise<void> {
   try {
     const s = await api.getSettings();
     applySettings(s);
+    app.settingsLoaded = true;
     remember(s);
   } catch (e) {
     toastError(e);
@@ -136,11 +166,27 @@ export async function syncSettingsFromRust(): Promise<void> {
 }
 
 export function setLanguage(language: Language): void {
-  saveSettings({ language });
+  void saveSettings({ language });
 }
 
 export function reloadViews(): void {
   app.epoch++;
+}
+
+/** Re-reads the alerts (after a background round, at start). */
+export async function loadAlerts(): Promise<void> {
+  try {
+    app.alerts = await api.listAlerts();
+  } catch (e) {
+    toastError(e);
+  }
+}
+
+/** Switches to profile `id` (when it is not the active one) and reloads the views. */
+export async function useProfile(id: string): Promise<void> {
+  if (app.profiles?.active_id === id) return;
+  app.profiles = await api.switchProfile(id);
+  reloadViews();
 }
 
 // ── Files dropped on the window ───────────────────────────────────────────

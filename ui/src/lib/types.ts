@@ -2,6 +2,15 @@
 // (generated from Rust with ts-rs by `cargo xtask bindings`; never edited by
 // hand). Components import from here.
 export type { AccountOverview } from '../bindings/AccountOverview';
+export type { AccountSummary } from '../bindings/AccountSummary';
+export type { Alert } from '../bindings/Alert';
+export type { AlertAction } from '../bindings/AlertAction';
+export type { AlertKind } from '../bindings/AlertKind';
+export type { AlertSettings } from '../bindings/AlertSettings';
+export type { AlertsView } from '../bindings/AlertsView';
+export type { AllAccounts } from '../bindings/AllAccounts';
+export type { NotificationRecord } from '../bindings/NotificationRecord';
+export type { PackageTerms } from '../bindings/PackageTerms';
 export type { ActivationOutcome } from '../bindings/ActivationOutcome';
 export type { CmdError } from '../bindings/CmdError';
 export type { CodeCheck } from '../bindings/CodeCheck';
@@ -32,7 +41,9 @@ export type { OtaCost } from '../bindings/OtaCost';
 export type { OutboxAction } from '../bindings/OutboxAction';
 export type { OutboxItem } from '../bindings/OutboxItem';
 export type { PendingActivation } from '../bindings/PendingActivation';
+export type { ProductBilling } from '../bindings/ProductBilling';
 export type { ProductCard } from '../bindings/ProductCard';
+export type { Statement } from '../bindings/Statement';
 export type { Profile } from '../bindings/Profile';
 export type { ProfileList } from '../bindings/ProfileList';
 export type { ReplayReport } from '../bindings/ReplayReport';

@@ -100,8 +100,8 @@ describe('FieldKitView', () => {
         return {
           out_dir: `/home/me/LicenseDesk/field/${ID}`,
           outcomes: [
-            { fingerprint: 'FP-9', name: 'gw-9', file: null, issued: null, code: 'LEDGER_ALLOTMENT_EXHAUSTED', message: 'all 5 licenses of allotment alt-0011 are issued: check out a new allotment' },
-            { fingerprint: 'FP-10', name: 'gw-10', file: null, issued: null, code: 'SOMETHING_NEW', message: 'a new kind of refusal' },
+            { fingerprint: 'FP-9', name: 'gw-9', file: null, issued: null, code: 'LEDGER_ALLOTMENT_EXHAUSTED', message: 'record 6: the allotment of 5 licenses is used up: check out a new allotment', params: { record: 6, max: 5 } },
+            { fingerprint: 'FP-10', name: 'gw-10', file: null, issued: null, code: 'SOMETHING_NEW', message: 'a new kind of refusal', params: {} },
           ],
         };
       }
@@ -117,12 +117,13 @@ describe('FieldKitView', () => {
     const err = known!.querySelector('[data-code]')!;
     expect(err.getAttribute('data-code')).toBe('LEDGER_ALLOTMENT_EXHAUSTED');
     expect(err.querySelector('strong')?.textContent).toBe('配额已用完');
-    expect(err.textContent).toContain('all 5 licenses of allotment alt-0011 are issued: check out a new allotment');
-    expect(err.querySelector('code')?.textContent).toBe('LEDGER_ALLOTMENT_EXHAUSTED');
+    expect(err.textContent).toContain('第 6 条记录：5 个许可证的配额已用完：请签出新的配额');
+    expect(err.getAttribute('title')).toBe('LEDGER_ALLOTMENT_EXHAUSTED');
+    expect(err.textContent).not.toMatch(/[A-Za-z]{4}/);
     const other = unknown!.querySelector('[data-code]')!;
     expect(other.querySelector('strong')?.textContent).toBe('未签发');
-    expect(other.textContent).toContain('a new kind of refusal');
-    expect(other.querySelector('code')?.textContent).toBe('SOMETHING_NEW');
+    expect(other.textContent).not.toContain('a new kind of refusal');
+    expect(other.getAttribute('title')).toBe('SOMETHING_NEW');
   });
 
   it("shows the server's audit log of the allotment when opened", async () => {

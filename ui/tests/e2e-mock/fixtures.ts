@@ -58,10 +58,10 @@ function chart(labels: string[], values: number[], opts: { more?: number[]; limi
 }
 
 const products = [
-  { pk: 'p1a2b3', name: 'Smart Meter S2', package_summary: '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d', overage_policy: 'block', total: 1200, used: 1084, remaining: 116, devices: 1090, runs_out: '2026-09', renewal_warnings: 38 },
-  { pk: 'k9x7m2', name: 'Cold-chain Tracker', package_summary: '3 y · 500 msg/day · 2 OTA/mo ≤ 10 MB · 30 d', overage_policy: 'bill', total: 800, used: 412, remaining: 388, devices: 415, runs_out: '2028-02', renewal_warnings: 0 },
-  { pk: 'q4w8e1', name: 'Gateway Bridge G1', package_summary: '1 y · 5000 msg/day · 4 OTA/mo ≤ 50 MB · 14 d', overage_policy: 'block', total: 300, used: 300, remaining: 0, devices: 305, runs_out: null, renewal_warnings: 12 },
-  { pk: 'z5v3n6', name: 'Air Quality Probe', package_summary: null, overage_policy: 'block', total: 0, used: 0, remaining: 0, devices: 0, runs_out: null, renewal_warnings: 0 },
+  { pk: 'p1a2b3', name: 'Smart Meter S2', package: { validity: { years: 5, months: 0, days: 0 }, messages_per_day: 1500, ota_per_month: 1, ota_cap_mb: 5, storage_days: 7 }, overage_policy: 'block', total: 1200, used: 1084, remaining: 116, devices: 1090, runs_out: '2026-09', renewal_warnings: 38, ota_topups: 10, message_topups: 0 },
+  { pk: 'k9x7m2', name: 'Cold-chain Tracker', package: { validity: { years: 3, months: 0, days: 0 }, messages_per_day: 500, ota_per_month: 2, ota_cap_mb: 10, storage_days: 30 }, overage_policy: 'bill', total: 800, used: 412, remaining: 388, devices: 415, runs_out: '2028-02', renewal_warnings: 0, ota_topups: 0, message_topups: 6000 },
+  { pk: 'q4w8e1', name: 'Gateway Bridge G1', package: { validity: { years: 1, months: 0, days: 0 }, messages_per_day: 5000, ota_per_month: 4, ota_cap_mb: 50, storage_days: 14 }, overage_policy: 'block', total: 300, used: 300, remaining: 0, devices: 305, runs_out: null, renewal_warnings: 12, ota_topups: 0, message_topups: 0 },
+  { pk: 'z5v3n6', name: 'Air Quality Probe', package: null, overage_policy: 'block', total: 0, used: 0, remaining: 0, devices: 0, runs_out: null, renewal_warnings: 0, ota_topups: 0, message_topups: 0 },
 ];
 
 // Row `i` of the License Management table for filter `q`, as Rust's window
@@ -94,7 +94,7 @@ function licenseWindow(total: number, q: Record<string, unknown>, offset: number
   return { data_center: 'cn-east', total, used: Math.round(total * 0.78), remaining: total - Math.round(total * 0.78), count: withCount ? count : null, offset, rows };
 }
 
-const thisMachine = { id: 'fp-this', name: 'ld-workstation', fingerprint: 'hw1:5f2c9a7e41b0d8c3', this_machine: true, source: 'this_machine', added_at: ago(60 * 24 * 40), kind: 'file', licensed: true, expire_at: inDays(300) };
+const thisMachine = { id: 'fp-this', name: 'This machine', fingerprint: 'hw1:5f2c9a7e41b0d8c3', this_machine: true, source: 'this_machine', added_at: ago(60 * 24 * 40), kind: 'file', licensed: true, expire_at: inDays(300) };
 const remote = { id: 'fp-remote', name: 'Line 3 edge gateway', fingerprint: 'hw1:a3e0117c9d52f6b8', this_machine: false, source: 'request_file', added_at: ago(60 * 24 * 3), kind: 'trial', licensed: false, expire_at: null };
 
 
@@ -234,7 +234,35 @@ export function install(s: Scenario): void {
     last_sync: s.startedOver ? { started_over: true, full: true, snapshot_rows: 2300, changes_applied: 14, seq: 1 } : null,
     seq: 1,
   };
-  let settings = { language: s.language ?? 'en', theme: s.theme ?? 'light' };
+  let settings = {
+    language: s.language ?? 'en',
+    theme: s.theme ?? 'light',
+    sync_every_minutes: 5,
+    close_to_tray: false,
+    alerts: { notify: true, low_remaining_percent: 20, low_remaining_clear_percent: 25, runs_out_days: 30, renewal_days: 30, gateway_expiry_days: 30, lease_minutes: 10, not_synced_minutes: 60 },
+  };
+  const alerts = {
+    alerts: [
+      {
+        scope: 'p-hz', kind: 'offline_at_renewal', subject: 'q4w8e1', raised: true, raised_at: ago(40), cleared_at: null, times_raised: 1, action: 'assign_codes', urgency: 2,
+        params: { profile: 'Hangzhou', product: 'Gateway Bridge G1', pk: 'q4w8e1', devices: 12, days: 30, unassigned: 12, total: 300, remaining: 0 },
+      },
+      {
+        scope: 'p-hz', kind: 'low_remaining', subject: 'p1a2b3', raised: true, raised_at: ago(20), cleared_at: null, times_raised: 2, action: 'buy_codes', urgency: 5,
+        params: { profile: 'Hangzhou', product: 'Smart Meter S2', pk: 'p1a2b3', total: 1200, remaining: 116, percent: 9, watermark: 20, unassigned: 12 },
+      },
+      {
+        scope: 'gateways', kind: 'gateway_expiring', subject: 'hw1:77d04be19a3c5e20', raised: false, raised_at: ago(60 * 30), cleared_at: ago(60 * 5), times_raised: 1, action: 'renew', urgency: 3,
+        params: { gateway: 'Line 3 edge gateway', fingerprint: 'hw1:77d04be19a3c5e20', expire_at: inDays(20), days: 20, expired: false },
+      },
+    ],
+    notifications: [
+      { id: 2, scope: 'p-hz', kind: 'low_remaining', subject: 'p1a2b3', title: 'Smart Meter S2: 9 % of codes left', body: '116 of 1200 remaining (Hangzhou). Buy codes, or assign unassigned ones.', language: 'en', asked_at: ago(20) },
+      { id: 1, scope: 'p-hz', kind: 'offline_at_renewal', subject: 'q4w8e1', title: 'Gateway Bridge G1: 12 devices go offline at renewal', body: '12 devices whose codes expire within 30 days have no code to renew from. Assign or buy codes.', language: 'en', asked_at: ago(40) },
+    ],
+    rounds: 4,
+    last_checked_at: ago(1),
+  };
   const handlers: Record<string, (a: Args) => unknown> = {
     get_settings: () => settings,
     save_settings: (a) => (settings = a!.settings as typeof settings),
@@ -248,12 +276,41 @@ export function install(s: Scenario): void {
     switch_profile: () => handlers.list_profiles!(undefined),
     sync_status: () => status,
     sync_now: () => status,
+    list_alerts: () => alerts,
+    sync_all: () => alerts,
+    all_accounts: () => {
+      const hz = handlers.account_overview!(undefined) as Record<string, unknown>;
+      const fra = { ...hz, name: 'Acme IoT EU', data_center: 'eu-central', time_zone: 'Europe/Berlin', total: 600, used: 410, remaining: 190, unassigned: 0 };
+      const list = handlers.list_profiles!(undefined) as { profiles: unknown[] };
+      return {
+        accounts: [
+          { profile: list.profiles[0], overview: hz, cards: s.emptyProducts ? [] : products, error: null, sync_error: null },
+          { profile: list.profiles[1], overview: fra, cards: products.slice(1, 3), error: null, sync_error: s.offline ? status.last_error : null },
+        ],
+        total: 2900,
+        used: 2206,
+        remaining: 694,
+        counted: 2,
+      };
+    },
     list_outbox: () => [
       { id: 11, kind: 'gateway_activation', state: 'pending', attempts: 3, created_at: ago(95), updated_at: ago(5), path: '/v1/gateways/activate', body: '{}', error: null, response: null },
       { id: 12, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: ago(60), updated_at: ago(58), path: '/v1/products/p1a2b3/assign', body: '{}', error: { code: 'ASSIGN_COUNT_EXCEEDS_AVAILABLE', message: 'cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more' }, response: null },
     ],
     account_overview: () => ({ name: 'Acme IoT', kind: 'enterprise', data_center: 'cn-east', time_zone: 'Asia/Shanghai', verified_enterprise: true, total: 2300, used: 1796, remaining: 504, unassigned: 12, free_codes: 10, staleness: status.staleness }),
     product_cards: () => (s.emptyProducts ? [] : products),
+    product_billing: (a) => {
+      const p = products.find((x) => x.pk === a!.pk);
+      if (!p) throw { code: 'NOT_FOUND', message: `product ${String(a!.pk)} not found` };
+      return {
+        pk: p.pk, overage_policy: p.overage_policy, message_topups: p.message_topups, ota_topups: p.ota_topups,
+        month: '2026-12', month_closes_at: '2026-12-31T16:00:00Z',
+        message_overage_this_month: p.overage_policy === 'bill' ? 900 : 0, ota_overage_this_month: 0,
+        statements: p.overage_policy === 'bill'
+          ? [{ month: '2026-11', overage_policy: 'bill', message_overage: 12000, message_topups_applied: 8000, messages_billed: 4000, ota_overage: 0, ota_topups_applied: 0, ota_billed: 0, ota_topups_used_in_month: 0, message_topups_left: 6000, ota_topups_left: 0, closed_at: '2026-11-30T16:00:30Z' }]
+          : [],
+      };
+    },
     license_window: (a) => licenseWindow(s.licenseCount ?? 2300, (a!.query ?? {}) as Record<string, unknown>, Number(a!.offset), Number((a!.query as Record<string, unknown>).limit ?? 100), !!a!.count),
     license_charts: () => ({
       consumption: chart(months(12, -11), [42, 55, 61, 48, 70, 88, 95, 77, 102, 110, 96, 120], { fromEnd: true }),
@@ -275,7 +332,7 @@ export function install(s: Scenario): void {
       const offset = Number(q.offset ?? 0);
       return { count: devices.length, offset, devices: devices.slice(offset, offset + Number(q.limit ?? 100)) };
     },
-    device_quota: (a) => ({ pk: a!.pk, product_name: 'Smart Meter S2', dk: a!.dk, status: 'active', online: true, offline_reason: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), package_summary: '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d', messages_per_day: 1500, messages_today: 1126, messages_reset_at: inDays(0.4), ota_per_month: 1, ota_cap_mb: 5, ota_this_month: 0, ota_reset_at: inDays(12), storage_days: 7, retention_cutoff: ago(60 * 24 * 7) }),
+    device_quota: (a) => ({ pk: a!.pk, product_name: 'Smart Meter S2', dk: a!.dk, status: 'active', online: true, offline_reason: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), package: { validity: { years: 5, months: 0, days: 0 }, messages_per_day: 1500, ota_per_month: 1, ota_cap_mb: 5, storage_days: 7 }, messages_per_day: 1500, messages_today: 1126, messages_reset_at: inDays(0.4), ota_per_month: 1, ota_cap_mb: 5, ota_this_month: 0, ota_reset_at: inDays(12), storage_days: 7, retention_cutoff: ago(60 * 24 * 7) }),
     device_messages_chart: () => chart(days(30), [900, 1020, 1100, 980, 1250, 1400, 1320, 1180, 1010, 990, 1060, 1210, 1300, 1490, 1350, 1100, 1040, 1000, 1220, 1330, 1280, 1150, 1090, 1170, 1260, 1380, 1420, 1310, 1200, 1126], { limit: 1500, every: 6, fromEnd: true }),
     ota_cost: (a) => {
       const bytes = Number(a!.bytes);
@@ -296,7 +353,7 @@ export function install(s: Scenario): void {
     import_offline_response: () => [
       { fingerprint: thisMachine.fingerprint, gateway_id: thisMachine.id, name: thisMachine.name, result: 'installed', error: null },
       { fingerprint: remote.fingerprint, gateway_id: remote.id, name: remote.name, result: 'refused', error: { code: 'ORDER_EXHAUSTED', message: 'order ORD-2025-0007 has no license left (5 of 5 activated): buy more, or re-activate a gateway that already has one' } },
-      { fingerprint: 'hw1:77d04be19a3c5e20', gateway_id: null, name: 'Line 4 edge gateway', result: 'failed', error: { code: 'GATEWAY_UNKNOWN', message: 'the license is bound to gateway hw1:77d04be19a3c5e20, which is not in the registry: add that gateway first, then install the license again' } },
+      { fingerprint: 'hw1:77d04be19a3c5e20', gateway_id: null, name: 'Line 4 edge gateway', result: 'failed', error: { code: 'GATEWAY_UNKNOWN', message: 'the license is bound to gateway hw1:77d04be19a3c5e20, which is not in the registry: add that gateway first, then install the license again', params: { fingerprint: 'hw1:77d04be19a3c5e20' } } },
     ],
     ...fieldKit(!!s.emptyFieldKit),
     activate_gateway: () => ({ status: 'activated', reissued: false, remaining: 4, outcome: { gateway_id: thisMachine.id, replaced: true, backup: null, view: gatewayView(thisMachine.id, false) } }),

@@ -25,7 +25,7 @@ export const tests = [
       await expect.visible(page.getByRole('heading', { name: 'Smart Meter S2' }));
       await expect.text(page.locator('[data-pk="p1a2b3"]'), '38 devices go offline at renewal');
       await expect.text(page.locator('[data-pk="p1a2b3"]'), 'runs out ~ 2026-09');
-      await expect.text(page.locator('[data-pk="p1a2b3"]'), '5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d');
+      await expect.text(page.locator('[data-pk="p1a2b3"]'), '5 y · 1,500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d');
       await expect.visible(page.getByRole('button', { name: 'Copy product key p1a2b3' }));
       await expect.text(page.getByTestId('last-synced'), 'Last synced 3 minutes ago');
       await shot('products');
@@ -45,6 +45,22 @@ export const tests = [
       await page.keyboard.press('Escape');
       await expect.hidden(dialog);
       expect.true(await assign.evaluate((el) => el === document.activeElement), 'Escape did not give the focus back to Assign');
+    },
+  },
+  {
+    name: 'products: a product\'s billing opens from its card: policy, top-ups left, this month so far, statements',
+    async run({ page, shot, expect }) {
+      const card = page.locator('[data-pk="k9x7m2"]');
+      await expect.text(card, 'Top-ups: 0 OTA · 6,000 msg');
+      await card.getByRole('button', { name: 'Billing of Cold-chain Tracker: overage, top-ups and statements' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Billing · Cold-chain Tracker' });
+      await expect.visible(dialog);
+      await expect.text(dialog, '0 OTA attempts · 6,000 messages');
+      await expect.text(dialog, '900 messages · 0 OTA attempts');
+      await expect.text(dialog, '12,000 − 8,000 = 4,000');
+      await shot('products-billing');
+      await page.keyboard.press('Escape');
+      await expect.hidden(dialog);
     },
   },
   {
@@ -169,7 +185,7 @@ export const tests = [
     name: 'gateway license: details list, plugins, floating lease',
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
-      const details = page.getByRole('region', { name: 'ld-workstation' });
+      const details = page.getByRole('region', { name: 'This machine' });
       await expect.text(details, 'Issued At');
       await expect.text(details, '2026-01-15');
       await expect.text(details, '3,120 / 5,000');
@@ -213,7 +229,8 @@ export const tests = [
       await expect.text(card.getByRole('listitem').nth(0), '已安装');
       await expect.text(card.locator('[data-code="ORDER_EXHAUSTED"] strong'), '订单已无剩余许可证');
       await expect.text(card.locator('[data-code="GATEWAY_UNKNOWN"] strong'), '网关尚未添加');
-      await expect.text(card.locator('[data-code="GATEWAY_UNKNOWN"] code'), 'GATEWAY_UNKNOWN');
+      await expect.attr(card.locator('[data-code="GATEWAY_UNKNOWN"]'), 'title', 'GATEWAY_UNKNOWN');
+      await expect.text(card.locator('[data-code="GATEWAY_UNKNOWN"]'), '该许可证绑定的网关 hw1:77d04be19a3c5e20 不在列表中');
       await card.scrollIntoViewIfNeeded();
       await shot('gateway-offline-import-zh');
     },
@@ -224,8 +241,8 @@ export const tests = [
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
       await expect.text(page.getByTestId('kind-chip'), 'Trial license');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'runs under the built-in trial');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '27 / 30');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), 'runs under the built-in trial');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), '27 / 30');
       await shot('gateway-trial');
     },
   },
@@ -234,12 +251,12 @@ export const tests = [
     scenario: { uploadError: true },
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), 'LIC-2026-00417');
       await page.getByRole('button', { name: 'Upload License' }).click();
       const alert = page.locator('[role="alert"][data-code="LICENSE_SIGNATURE_INVALID"]');
       await expect.text(alert.locator('strong'), 'License signature invalid');
       await expect.text(alert, 'signature does not verify');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), 'LIC-2026-00417');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), 'LIC-2026-00417');
       await expect.visible(page.getByText('The license shown below is still installed.'));
       await shot('gateway-upload-error');
     },
@@ -248,7 +265,7 @@ export const tests = [
     name: 'dropping a file shows the overlay, then the error titled by its code',
     async run({ page, shot, expect }) {
       await nav(page, 'Gateway License');
-      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await expect.visible(page.getByRole('region', { name: 'This machine' }));
       await emit(page, 'tauri://drag-enter', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
       const overlay = page.getByRole('dialog', { name: 'Drop a license file to install it' });
       await expect.visible(overlay);
@@ -262,16 +279,16 @@ export const tests = [
     },
   },
   {
-    name: 'a corrupt license file dropped in zh-CN: the title is Chinese, Rust’s message and code below it',
+    name: 'a corrupt license file dropped in zh-CN: the title and the text are Chinese, the code on hover',
     scenario: { language: 'zh-CN' },
     async run({ page, shot, expect }) {
       await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
-      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await expect.visible(page.getByRole('region', { name: '本机' }));
       await emit(page, 'tauri://drag-drop', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
       const alert = page.locator('[role="alert"][data-code="LICENSE_ARMOR_INVALID"]');
       await expect.text(alert.locator('strong'), '不是许可证文件');
-      await expect.text(alert.locator('p'), 'not a LicenseDesk license file');
-      await expect.text(alert.locator('code'), 'LICENSE_ARMOR_INVALID');
+      await expect.text(alert.locator('p'), '这不是 LicenseDesk 许可证文件：请选择您收到的、未经修改的 .lic 文件');
+      await expect.attr(alert, 'title', 'LICENSE_ARMOR_INVALID');
       await shot('gateway-drop-error-zh');
     },
   },
@@ -353,15 +370,15 @@ export const tests = [
     },
   },
   {
-    name: 'the outbox in zh-CN: a rejected item is titled in Chinese above Rust’s message and its code',
+    name: 'the outbox in zh-CN: a rejected item is titled and worded in Chinese, its code on hover',
     scenario: { offline: true, language: 'zh-CN' },
     async run({ page, shot, expect }) {
       await page.getByRole('button', { name: /2 项待发送/ }).click();
       const panel = page.getByRole('dialog', { name: '发件箱' });
       const err = panel.locator('[data-code="ASSIGN_COUNT_EXCEEDS_AVAILABLE"]');
       await expect.text(err.locator('strong'), '未分配的激活码不足');
-      await expect.text(err, 'only 12 unassigned codes are left');
-      await expect.text(err.locator('code'), 'ASSIGN_COUNT_EXCEEDS_AVAILABLE');
+      await expect.text(err, '未分配的激活码不够');
+      await expect.attr(err, 'title', 'ASSIGN_COUNT_EXCEEDS_AVAILABLE');
       await expect.visible(panel.getByRole('button', { name: '重试' }));
       await shot('offline-outbox-zh');
     },
@@ -405,7 +422,7 @@ export const tests = [
       await fitsIn(page, expect, chip, bar);
       await chip.click();
       const panel = page.getByRole('dialog', { name: '无法连接服务器' });
-      await expect.text(panel, 'cannot be reached');
+      await expect.text(panel, '无法连接许可证服务器'); // the mock's error carries no params
       await expect.text(panel.getByRole('button', { name: '立即同步' }), '立即同步');
       await shot('sync-error-panel-zh');
     },
@@ -446,7 +463,7 @@ export const tests = [
       await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
       await shot('licenses-dark');
       await nav(page, 'Gateway License');
-      await expect.visible(page.getByRole('region', { name: 'ld-workstation' }));
+      await expect.visible(page.getByRole('region', { name: 'This machine' }));
       await shot('gateway-dark');
     },
   },
@@ -518,7 +535,7 @@ export const tests = [
     },
   },
   {
-    name: 'field kit: an unknown order in zh-CN → an error toast titled in Chinese above Rust’s message',
+    name: 'field kit: an unknown order in zh-CN → an error toast titled and worded in Chinese',
     scenario: { emptyFieldKit: true, language: 'zh-CN' },
     async run({ page, shot, expect }) {
       await page.getByRole('navigation').getByRole('button', { name: '现场工具包', exact: true }).click();
@@ -526,12 +543,12 @@ export const tests = [
       await page.getByRole('button', { name: '领取', exact: true }).click();
       const toast = page.locator('.toasts [role="alert"][data-code="NOT_FOUND"]');
       await expect.text(toast.locator('strong'), '未找到');
-      await expect.text(toast, 'order not found');
+      await expect.text(toast, '未找到：请先同步，或检查名称');
       await shot('toast-error-zh');
     },
   },
   {
-    name: 'field kit in zh-CN: a refused gateway is titled in Chinese above Rust’s message and its code',
+    name: 'field kit in zh-CN: a refused gateway is titled and worded in Chinese, its code on hover',
     scenario: { language: 'zh-CN' },
     async run({ page, shot, expect }) {
       await page.getByRole('navigation').getByRole('button', { name: '现场工具包', exact: true }).click();
@@ -542,8 +559,8 @@ export const tests = [
       const refused = results.locator('li').nth(2);
       await expect.text(refused, '已拒绝');
       await expect.text(refused.locator('[data-code="LEDGER_ALLOTMENT_EXHAUSTED"] strong'), '配额已用完');
-      await expect.text(refused, 'the allotment of 5 licenses is used up');
-      await expect.text(refused.locator('code'), 'LEDGER_ALLOTMENT_EXHAUSTED');
+      await expect.text(refused, '配额已用完：请签出新的配额');
+      await expect.attr(refused.locator('[data-code]'), 'title', 'LEDGER_ALLOTMENT_EXHAUSTED');
       await results.scrollIntoViewIfNeeded();
       await shot('field-kit-results-zh');
     },
@@ -625,6 +642,14 @@ const a11yStates = [
     },
   },
   {
+    state: 'products, billing dialog',
+    async open(page, expect) {
+      await page.locator('[data-pk="k9x7m2"]').getByRole('button', { name: /^Billing of/ }).click();
+      await expect.visible(page.getByRole('dialog', { name: 'Billing · Cold-chain Tracker' }));
+      await expect.visible(page.getByRole('table'));
+    },
+  },
+  {
     state: 'license management, charts panel open',
     async open(page, expect) {
       await nav(page, 'License Management');
@@ -646,7 +671,7 @@ const a11yStates = [
     state: 'gateway license',
     async open(page, expect) {
       await nav(page, 'Gateway License');
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '3,120 / 5,000');
+      await expect.text(page.getByRole('region', { name: 'This machine' }), '3,120 / 5,000');
     },
   },
   {
@@ -654,6 +679,22 @@ const a11yStates = [
     async open(page, expect) {
       await nav(page, 'Field Kit');
       await expect.count(page.getByRole('table', { name: 'Issued licenses' }).locator('tbody tr'), (n) => n === 3, 'issued rows');
+    },
+  },
+  {
+    state: 'all accounts',
+    async open(page, expect) {
+      await nav(page, 'All accounts');
+      await expect.visible(page.getByRole('article', { name: 'Frankfurt' }));
+    },
+  },
+  {
+    state: 'alerts, notifications open',
+    async open(page, expect) {
+      await nav(page, 'Alerts');
+      await expect.count(page.getByTestId('alert'), (n) => n === 2, 'raised alerts');
+      await page.getByText(/Notifications sent/).click();
+      await expect.visible(page.getByTestId('notification').first());
     },
   },
   {
@@ -688,10 +729,17 @@ const a11yZh = [
     },
   },
   {
+    state: 'alerts in zh-CN',
+    async open(page, expect) {
+      await page.getByRole('navigation').getByRole('button', { name: '告警', exact: false }).click();
+      await expect.count(page.getByTestId('alert'), (n) => n === 2, 'raised alerts');
+    },
+  },
+  {
     state: 'gateway license in zh-CN',
     async open(page, expect) {
       await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
-      await expect.text(page.getByRole('region', { name: 'ld-workstation' }), '3,120 / 5,000');
+      await expect.text(page.getByRole('region', { name: '本机' }), '3,120 / 5,000');
     },
   },
 ];

@@ -115,6 +115,7 @@ pub fn sign(args: &SignArgs) -> Outcome {
             format!("{} is not a license payload: {e}", args.payload.display()),
         )
     })?;
+    licensedesk_core::bounds::license_payload(&payload)?;
     let text = sign_license(&payload, &key);
     match &args.out {
         Some(out) => {

@@ -118,3 +118,42 @@ fn keygen_writes_the_secret_key_owner_only() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// `ldctl sign` holds a payload to core's bounds, like the server's routes.
+#[test]
+fn sign_refuses_a_payload_out_of_bounds() {
+    let world = World::new();
+    let key = world.path("issuer/signing-key.json");
+    for (field, value, code) in [
+        (
+            "max_tags",
+            serde_json::json!(0),
+            "LICENSE_LIMIT_OUT_OF_RANGE",
+        ),
+        ("customer", serde_json::json!(""), "NAME_INVALID"),
+        (
+            "plugins",
+            serde_json::json!(["opc ua"]),
+            "PLUGIN_NAME_INVALID",
+        ),
+        (
+            "expire_at",
+            serde_json::json!("+10000-01-01T00:00:00Z"),
+            "TIME_OUT_OF_RANGE",
+        ),
+    ] {
+        let mut p = crate::payload("LIC-B", None);
+        p[field] = value;
+        let path = world.path(&format!("bad-{field}.json"));
+        std::fs::write(&path, p.to_string()).expect("payload");
+        let out = ldctl(&[
+            "sign",
+            "--json",
+            path.to_str().unwrap_or(""),
+            "--key",
+            key.to_str().unwrap_or(""),
+        ]);
+        assert!(!out.status.success(), "{field}");
+        assert_eq!(error_code(&out), code, "{field}");
+    }
+}

@@ -36,6 +36,8 @@ pub enum Entity {
     Code,
     Device,
     Usage,
+    /// A product's closed month (written once by the server).
+    Statement,
     #[serde(other)]
     Other,
 }
@@ -196,6 +198,7 @@ pub fn apply_change(tx: &Transaction<'_>, c: &Change) -> Result<bool> {
         (Entity::Code, Op::Update) => code_update(tx, c.parse()?)?,
         (Entity::Device, Op::Insert | Op::Update) => device(tx, c.parse()?)?,
         (Entity::Usage, _) => usage(tx, &c.id, &c.value()?)?,
+        (Entity::Statement, Op::Insert) => statement(tx, &c.value()?)?,
         (entity, Op::Delete) => return delete(tx, entity, &c.id),
         _ => return Ok(false),
     }
@@ -523,6 +526,20 @@ fn usage(tx: &Transaction<'_>, device_id: &str, d: &Value) -> Result<()> {
             u["messages_overage_today"].as_i64().unwrap_or(0)
         ])?;
     }
+    Ok(())
+}
+
+/// A closed month: kept whole, found by product and month.
+fn statement(tx: &Transaction<'_>, d: &Value) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO statements (id, pk, month, data) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        int(d, "id")?,
+        text(d, "pk")?,
+        text(d, "month")?,
+        d.to_string()
+    ])?;
     Ok(())
 }
 

@@ -75,7 +75,7 @@ pub(crate) fn begin(tx: &Transaction<'_>) -> Result<bool> {
             "INSERT INTO deferred_schema (name, tbl, type, sql) VALUES (?1, ?2, ?3, ?4)",
             params![name, table, kind, sql],
         )?;
-        let kind = if kind == "index" { "INDEX" } else { "TRIGGER" };
+        // `DROP index "…"` or `DROP trigger "…"` (SQL words in any case).
         tx.execute_batch(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")))?;
     }
     Ok(true)

@@ -26,8 +26,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0002_pool_counts.sql"),
     ),
     (
-        "0003_deferred_schema",
-        include_str!("../../migrations/0003_deferred_schema.sql"),
+        "0003_statements",
+        include_str!("../../migrations/0003_statements.sql"),
+    ),
+    (
+        "0004_deferred_schema",
+        include_str!("../../migrations/0004_deferred_schema.sql"),
     ),
 ];
 
@@ -103,8 +107,9 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     migrate_with(conn, MIGRATIONS)
 }
 
-/// [`migrate`] with a list of migrations (tests add a later one).
-fn migrate_with(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()> {
+/// Applies the pending ones of `migrations` (in order; `user_version` = how
+/// many are applied) in one transaction.
+pub(crate) fn migrate_with(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = migrations.len() as i64;
@@ -114,8 +119,9 @@ fn migrate_with(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()
             known,
         });
     }
-    // A migration finds the schema whole: a bulk load cut short (its
-    // counters exact at every commit) gets its indexes and triggers back.
+    // A migration finds the cache's schema whole: a bulk load cut short
+    // (its counters exact at every commit) gets its indexes and triggers
+    // back first (`deferred_schema` is the cache's; other stores lack it).
     let deferred: bool = version < known
         && tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'deferred_schema')",
@@ -221,7 +227,8 @@ pub(crate) fn set_meta(c: &Connection, key: &str, value: &str) -> Result<()> {
 pub(crate) fn reset_mirror(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM codes; DELETE FROM devices; DELETE FROM batches; DELETE FROM products;
-         DELETE FROM account; DELETE FROM usage_days; DELETE FROM usage_now; DELETE FROM pool_counts;",
+         DELETE FROM account; DELETE FROM usage_days; DELETE FROM usage_now; DELETE FROM pool_counts;
+         DELETE FROM statements;",
     )?;
     // A snapshot cut short may have left the tables bare: whole again (at
     // no cost, empty), as the next sync may replay the feed instead.

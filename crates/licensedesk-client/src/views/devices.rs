@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Cache, parse_opt, parse_ts, ts};
-use crate::error::{Error, Result};
-use crate::views::time_zone;
+use crate::error::{Error, ErrorBody, Result};
+use crate::views::{PackageTerms, time_zone};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
@@ -194,10 +194,14 @@ pub struct DeviceQuota {
     pub dk: String,
     pub status: String,
     pub online: bool,
-    pub offline_reason: Option<String>,
+    /// Why it is offline, as an error the UI words: `NO_CODES_AVAILABLE`
+    /// (its product has no assigned code left; `unassigned`: how many the
+    /// account could assign), else `DEVICE_OFFLINE` with the server's raw
+    /// `reason`.
+    pub offline_reason: Option<ErrorBody>,
     pub activated_at: Option<String>,
     pub expires_at: Option<String>,
-    pub package_summary: Option<String>,
+    pub package: Option<PackageTerms>,
     pub messages_per_day: u32,
     /// Messages counted in the data center's current local day (as of the
     /// last sync; 0 if the last report was an earlier day).
@@ -279,16 +283,20 @@ pub fn device_quota(cache: &Cache, pk: &str, dk: &str, now: DateTime<Utc>) -> Re
             0
         };
         let p = package.as_ref();
+        let name_for_reason = name.clone();
         Ok(DeviceQuota {
             pk: pk.to_owned(),
             product_name: name,
             dk: d.1,
             status: d.2,
             online: d.3,
-            offline_reason: d.4,
+            offline_reason: d
+                .4
+                .map(|r| offline_reason(c, pk, &name_for_reason, &r))
+                .transpose()?,
             activated_at: d.5,
             expires_at: d.6,
-            package_summary: p.map(Package::summary),
+            package: p.map(PackageTerms::from),
             messages_per_day: p.map_or(0, |p| p.messages_per_day),
             messages_today,
             messages_reset_at: ts(day.end),
@@ -300,4 +308,30 @@ pub fn device_quota(cache: &Cache, pk: &str, dk: &str, now: DateTime<Utc>) -> Re
             retention_cutoff: p.map(|p| ts(retention_cutoff(now, p.storage_days))),
         })
     })
+}
+
+/// A device's raw offline reason (the server's `no_codes`) as an error the
+/// UI words in the user's language.
+fn offline_reason(c: &Connection, pk: &str, product: &str, raw: &str) -> Result<ErrorBody> {
+    if raw == "no_codes" {
+        let unassigned = crate::views::overview::counters(c)?.1;
+        let hint = match unassigned {
+            0 => "the account has no unassigned code either: buy codes for the product".to_owned(),
+            n => format!("the account has {n} unassigned code(s): assign some to the product"),
+        };
+        let mut e = ErrorBody::new(
+            "NO_CODES_AVAILABLE",
+            format!(
+                "taken offline: product {product} ({pk}) has no assigned activation code left; {hint}"
+            ),
+        );
+        e.params = serde_json::json!({"pk": pk, "product": product, "unassigned": unassigned})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        return Ok(e);
+    }
+    let mut e = ErrorBody::new("DEVICE_OFFLINE", format!("offline: {raw}"));
+    e.params.insert("reason".into(), raw.into());
+    Ok(e)
 }

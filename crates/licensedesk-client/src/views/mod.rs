@@ -1,6 +1,8 @@
 //! Views computed from the cache: the DTOs the desktop commands return.
 //! Every rule comes from `licensedesk-core`; `now` is always a parameter.
 
+pub mod accounts;
+pub mod billing;
 pub mod devices;
 pub mod licenses;
 pub mod overview;
@@ -29,4 +31,39 @@ pub(crate) fn month_index(t: DateTime<Utc>, tz: Tz) -> i64 {
 /// "YYYY-MM" of a month index.
 pub(crate) fn month_label(idx: i64) -> String {
     format!("{:04}-{:02}", idx.div_euclid(12), idx.rem_euclid(12) + 1)
+}
+
+/// A product's package allowance (core's `Package`, serialised the same),
+/// which the UI words in the user's language: "5 y · 1500 msg/day · …".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+pub struct PackageTerms {
+    pub validity: ValidityTerms,
+    pub messages_per_day: u32,
+    pub ota_per_month: u32,
+    pub ota_cap_mb: u32,
+    pub storage_days: u32,
+}
+
+/// A validity period: years, months and days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+pub struct ValidityTerms {
+    pub years: u32,
+    pub months: u32,
+    pub days: u32,
+}
+
+impl From<&licensedesk_core::package::Package> for PackageTerms {
+    fn from(p: &licensedesk_core::package::Package) -> Self {
+        Self {
+            validity: ValidityTerms {
+                years: p.validity.years,
+                months: p.validity.months,
+                days: p.validity.days,
+            },
+            messages_per_day: p.messages_per_day,
+            ota_per_month: p.ota_per_month,
+            ota_cap_mb: p.ota_cap_mb,
+            storage_days: p.storage_days,
+        }
+    }
 }

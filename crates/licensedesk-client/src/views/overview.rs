@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cache::{Cache, get_meta, keys, parse_opt, parse_ts, ts};
 use crate::error::{Error, ErrorBody, Result};
-use crate::views::{month_index, month_label, time_zone};
+use crate::views::{PackageTerms, month_index, month_label, time_zone};
 
 /// How old the cache is ("last synced 3 h ago": the UI words it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -44,8 +44,9 @@ pub struct AccountOverview {
 pub struct ProductCard {
     pub pk: String,
     pub name: String,
-    /// e.g. `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d` (core's summary).
-    pub package_summary: Option<String>,
+    /// Its package allowance (`null` until it has one), which the UI
+    /// words: `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d`.
+    pub package: Option<PackageTerms>,
     pub overage_policy: String,
     pub total: u64,
     pub used: u64,
@@ -56,6 +57,10 @@ pub struct ProductCard {
     pub runs_out: Option<String>,
     /// Devices that will go offline at their next renewal for want of codes.
     pub renewal_warnings: u64,
+    /// Prepaid top-ups the product has left (the month's close uses them
+    /// up against its overage; under `block`, upgrades take OTA ones).
+    pub ota_topups: u64,
+    pub message_topups: u64,
 }
 
 pub fn staleness(c: &Connection, now: DateTime<Utc>) -> Result<Staleness> {
@@ -101,6 +106,46 @@ pub(crate) fn counters(c: &Connection) -> Result<(Counters, u64)> {
     Ok((total, unassigned as u64))
 }
 
+/// One product's pool: its row id, key, name and counters.
+pub(crate) struct ProductPool {
+    pub id: i64,
+    pub pk: String,
+    pub name: String,
+    pub counters: Counters,
+}
+
+/// Every product's pool, ordered like the cards (name, then PK).
+pub(crate) fn counters_by_product(c: &Connection) -> Result<Vec<ProductPool>> {
+    let mut st = c.prepare_cached(
+        "SELECT p.id, p.pk, p.name,
+                IFNULL((SELECT used FROM pool_counts WHERE product_id = p.id), 0),
+                IFNULL((SELECT remaining FROM pool_counts WHERE product_id = p.id), 0)
+         FROM products p ORDER BY p.name, p.pk",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, pk, name, used, rem)| {
+            Ok(ProductPool {
+                id,
+                pk,
+                name,
+                counters: Counters::new(used as u64, rem as u64)
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            })
+        })
+        .collect()
+}
+
 pub fn overview(cache: &Cache, now: DateTime<Utc>) -> Result<AccountOverview> {
     cache.read(|c| {
         let (name, kind, dc, verified): (String, String, String, bool) = c
@@ -140,7 +185,8 @@ pub fn cards(cache: &Cache, now: DateTime<Utc>) -> Result<Vec<ProductCard>> {
             "SELECT p.id, p.pk, p.name, p.package, p.overage_policy,
                     IFNULL((SELECT used FROM pool_counts WHERE product_id = p.id), 0),
                     IFNULL((SELECT remaining FROM pool_counts WHERE product_id = p.id), 0),
-                    (SELECT COUNT(*) FROM devices WHERE pk = p.pk)
+                    (SELECT COUNT(*) FROM devices WHERE pk = p.pk),
+                    p.ota_topups, p.message_topups
              FROM products p ORDER BY p.name, p.pk",
         )?;
         let rows = st
@@ -154,28 +200,35 @@ pub fn cards(cache: &Cache, now: DateTime<Utc>) -> Result<Vec<ProductCard>> {
                     r.get::<_, i64>(5)?,
                     r.get::<_, i64>(6)?,
                     r.get::<_, i64>(7)?,
+                    (r.get::<_, i64>(8)?, r.get::<_, i64>(9)?),
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
-            .map(|(id, pk, name, pkg, policy, used, rem, devices)| {
-                let counters = Counters::new(used as u64, rem as u64)
-                    .map_err(|e| Error::Invalid(e.to_string()))?;
-                let package: Option<Package> = pkg.map(|p| serde_json::from_str(&p)).transpose()?;
-                let (runs_out, renewal_warnings) = forecast(c, id, &pk, counters.remaining(), now)?;
-                Ok(ProductCard {
-                    package_summary: package.as_ref().map(Package::summary),
-                    pk,
-                    name,
-                    overage_policy: policy,
-                    total: counters.total(),
-                    used: counters.used(),
-                    remaining: counters.remaining(),
-                    devices: devices as u64,
-                    runs_out,
-                    renewal_warnings,
-                })
-            })
+            .map(
+                |(id, pk, name, pkg, policy, used, rem, devices, (ota, msgs))| {
+                    let counters = Counters::new(used as u64, rem as u64)
+                        .map_err(|e| Error::Invalid(e.to_string()))?;
+                    let package: Option<Package> =
+                        pkg.map(|p| serde_json::from_str(&p)).transpose()?;
+                    let (runs_out, renewal_warnings) =
+                        forecast(c, id, &pk, counters.remaining(), now)?;
+                    Ok(ProductCard {
+                        package: package.as_ref().map(PackageTerms::from),
+                        pk,
+                        name,
+                        overage_policy: policy,
+                        total: counters.total(),
+                        used: counters.used(),
+                        remaining: counters.remaining(),
+                        devices: devices as u64,
+                        runs_out,
+                        renewal_warnings,
+                        ota_topups: ota.max(0) as u64,
+                        message_topups: msgs.max(0) as u64,
+                    })
+                },
+            )
             .collect()
     })
 }

@@ -113,7 +113,7 @@ async fn charts_are_themed_svg_with_axis_labels_only() {
 async fn burn_down_states_its_rate_and_run_out_month() {
     let server = TestServer::start().await;
     let (account, token) = server.account("enterprise", "eu-central").await;
-    server.product(account, &token, "pburn1", 50).await;
+    server.product(account, "pburn1", 50).await;
     // The server's clock starts on 2026-03-31, over 90 days before now.
     server.connect_new(&token, "pburn1", "old", 5).await;
     server.clock.set(at("2026-06-01T10:00:00Z"));

@@ -262,7 +262,7 @@ async fn rest_changes_upto(server: &TestServer, account: i64, upto: &str) -> i64
 async fn outbox_items_survive_kill_9_and_reach_the_server_exactly_once() {
     let server = TestServer::start().await;
     let (account, token) = server.account("enterprise", "us-west").await;
-    server.product(account, &token, "pkill1", 0).await;
+    server.product(account, "pkill1", 0).await;
     let dir = tempfile::tempdir().expect("dir");
     let cache_path = dir.path().join("outbox.sqlite3");
     let queue = |n: usize| {

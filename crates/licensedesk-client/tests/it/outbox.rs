@@ -9,7 +9,7 @@ use crate::support::{TestServer, session, sync};
 async fn queued_actions_reach_the_server_once_and_refusals_are_kept() {
     let server = TestServer::start().await;
     let (account, token) = server.account("enterprise", "eu-central").await;
-    server.product(account, &token, "pout01", 0).await;
+    server.product(account, "pout01", 0).await;
     let dir = tempfile::tempdir().expect("dir");
     let (s, _) = session(&server, dir.path(), &token);
     for _ in 0..3 {

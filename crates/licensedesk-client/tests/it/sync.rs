@@ -206,9 +206,9 @@ async fn incremental_sync_fetches_only_the_changes() {
         .await;
     server
         .post_ok(
-            "/v1/products",
-            ENT,
-            json!({"pk": "pnew01", "name": "New Gadget", "package": crate::support::package()}),
+            "/v1/admin/products",
+            ADMIN,
+            json!({"account_id": account, "pk": "pnew01", "name": "New Gadget", "package": crate::support::package()}),
         )
         .await;
     server
@@ -420,11 +420,12 @@ async fn change_the_server(
         3 => {
             let years = psl_package["validity"]["years"].as_u64().unwrap_or(1);
             psl_package["validity"]["years"] = json!(if years == 1 { 2 } else { 1 });
+            let account = server.account_id(ENT).await;
             server
                 .post_ok(
-                    "/v1/products/psl0003/package",
-                    ENT,
-                    json!({"package": psl_package}),
+                    "/v1/admin/packages",
+                    ADMIN,
+                    json!({"account_id": account, "pk": "psl0003", "package": psl_package}),
                 )
                 .await;
         }
@@ -456,7 +457,7 @@ async fn change_the_server(
 async fn an_upgrade_between_snapshot_pages_re_bases_the_code_read_before_it() {
     let server = TestServer::start().await;
     let (account, token) = server.account("individual", "eu-central").await;
-    server.product(account, &token, "prebase", 2).await;
+    server.product(account, "prebase", 2).await;
     let (st, v) = server.connect(&token, "prebase", "dev-1").await;
     assert_eq!(st, 200, "{v}");
     let ids: Vec<i64> = server
@@ -509,9 +510,9 @@ async fn an_upgrade_between_snapshot_pages_re_bases_the_code_read_before_it() {
             pkg["validity"] = json!({"years": 2});
             server
                 .post_ok(
-                    "/v1/products/prebase/package",
-                    &token,
-                    json!({"package": pkg}),
+                    "/v1/admin/packages",
+                    ADMIN,
+                    json!({"account_id": account, "pk": "prebase", "package": pkg}),
                 )
                 .await;
             server.clock.advance(chrono::Duration::days(2 * 366));

@@ -220,7 +220,7 @@ fn check_batch_table() {
     bigger.messages_per_day = 3000;
     let mut broken = product.clone();
     broken.ota_cap_mb = 0;
-    let cases: [(Option<&Package>, &Package, u64, Outcome<BatchEffect>); 6] = [
+    let cases: [(Option<&Package>, &Package, u64, Outcome<BatchEffect>); 7] = [
         (None, &product, 100, Ok(BatchEffect::SetsProductPackage)),
         (
             Some(&product),
@@ -236,7 +236,8 @@ fn check_batch_table() {
         ),
         (Some(&product), &bigger, 100, Err("PACKAGE_MISMATCH")),
         (Some(&product), &product, 0, Err("BATCH_COUNT_INVALID")),
-        (None, &broken, 10, Err("PACKAGE_INVALID")),
+        (None, &broken, 10, Err("OTA_CAP_OUT_OF_RANGE")),
+        (None, &product, 1_000_001, Err("BATCH_COUNT_INVALID")),
     ];
     for (current, batch, count, expected) in cases {
         let got = check_batch(current, batch, count).map_err(|e| e.code());

@@ -34,13 +34,17 @@ use crate::gateway::LicenseKind;
 pub const MAX_PRODUCT_LEN: usize = 64;
 
 /// A product reference is 1 to 64 printable ASCII characters, no spaces.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error(
     "the product must be 1 to {MAX_PRODUCT_LEN} printable characters without spaces (e.g. edge-gateway-pro)"
 )]
 pub struct ProductInvalid;
 
 impl Coded for ProductInvalid {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         "GATEWAY_PRODUCT_INVALID"
     }
@@ -116,7 +120,8 @@ pub struct AllotmentPlan {
 }
 
 /// Why an allotment cannot be planned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum AllotmentError {
     #[error(
         "order {order} has {free} licenses neither activated nor reserved; ask for at most {free}"
@@ -139,6 +144,10 @@ pub enum AllotmentError {
 }
 
 impl Coded for AllotmentError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::ExceedsOrder { .. } => "ALLOTMENT_EXCEEDS_ORDER",

@@ -10,7 +10,8 @@ use super::{MAX_GATEWAYS, MAX_NAME_LEN, MAX_REQUEST_LEN, MAX_RESPONSE_LEN};
 
 /// Why an offline activation request or response was refused. `gateway` is
 /// the 1-based position of the gateway in the request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum OfflineError {
     #[error(
         "the activation request is too large ({len} bytes; at most {MAX_REQUEST_LEN}): check that you chose a LicenseDesk activation request file"
@@ -88,6 +89,10 @@ pub enum OfflineError {
 }
 
 impl Coded for OfflineError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::RequestTooLarge { .. } => "OFFLINE_REQUEST_TOO_LARGE",

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Coded;
 
 /// Errors of quota windows: only possible at the edges of the calendar.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(untagged)]
 pub enum QuotaError {
     #[error(
         "the instant {at} has no local day or month in {tz} that the calendar can represent: use a realistic date"
@@ -24,6 +25,10 @@ pub enum QuotaError {
 }
 
 impl Coded for QuotaError {
+    fn params(&self) -> crate::error::Params {
+        crate::error::params_of(self)
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::TimeOutOfRange { .. } => "TIME_OUT_OF_RANGE",

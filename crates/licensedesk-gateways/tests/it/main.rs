@@ -3,6 +3,7 @@
 //! bundles (test clock, no sleeping).
 
 mod activation;
+mod alerts;
 mod install;
 mod offline;
 mod registry;

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::common::{self, os_entropy};
-use crate::api::extract::Json;
+use crate::api::extract::{Json, Path};
 use crate::api::pool::{self, Entropy};
 use crate::auth::{Admin, Caller, hash_token, new_token};
 use crate::changes::{self, Op};
@@ -45,6 +45,9 @@ pub fn create_account(
 ) -> Result<i64> {
     let parsed = parse_kind(kind)?;
     data_center_tz(data_center)?;
+    let name = licensedesk_core::bounds::NAME
+        .check(name)
+        .map_err(ApiError::core)?;
     let id: i64 = tx.prepare_cached("INSERT INTO accounts (name, kind, data_center, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id")?.query_row(
         params![name, kind, data_center, token_hash, ts(now)],
         |r| r.get(0),
@@ -182,15 +185,17 @@ pub fn overview_of(c: &rusqlite::Connection, id: i64) -> Result<Overview> {
     })
 }
 
-/// Verify an individual account as enterprise: it becomes an enterprise
-/// account and receives 5 more free codes, once.
-#[utoipa::path(post, path = "/v1/account/verify-enterprise", tag = "account",
-    responses((status = 200, body = Overview)), security(("bearer" = [])))]
+/// Verify an individual account as enterprise (vendor): it becomes an
+/// enterprise account and receives 5 more free codes, once.
+#[utoipa::path(post, path = "/v1/admin/accounts/{id}/verify-enterprise", tag = "admin",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Overview), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn verify_enterprise(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
+    Path(id): Path<i64>,
 ) -> Result<Json<Overview>> {
-    let id = caller.account_id;
     let now = state.now();
     let ov = state
         .db
@@ -220,4 +225,14 @@ pub async fn verify_enterprise(
         })
         .await?;
     Ok(Json(ov))
+}
+
+/// Formerly an account verified itself here; verification is the
+/// vendor's (`POST /v1/admin/accounts/{id}/verify-enterprise`): always 403
+/// `VENDOR_ONLY`.
+#[utoipa::path(post, path = "/v1/account/verify-enterprise", tag = "account",
+    responses((status = 403, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[deprecated = "the vendor verifies accounts: POST /v1/admin/accounts/{id}/verify-enterprise"]
+pub async fn verify_enterprise_self(_caller: Caller) -> Result<Json<Overview>> {
+    Err(ApiError::vendor_only("verifying an account as enterprise"))
 }

@@ -18,6 +18,7 @@ use crate::db::ts;
 use crate::error::{ApiError, Result};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BillingQuery {
     /// Any instant of the month to bill (default: now, the current month).
     pub at: Option<DateTime<Utc>>,
@@ -68,7 +69,10 @@ pub async fn preview(
     Query(q): Query<BillingQuery>,
 ) -> Result<Json<BillingPreview>> {
     let id = caller.account_id;
-    let at = q.at.unwrap_or_else(|| state.now());
+    let at = match q.at {
+        Some(at) => licensedesk_core::bounds::instant("at", at).map_err(ApiError::core)?,
+        None => state.now(),
+    };
     let out = state
         .db
         .read(move |c| {

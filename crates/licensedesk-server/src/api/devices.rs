@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use licensedesk_core::bounds;
 use licensedesk_core::device::{
     CodePeriod, ConnectDecision, DeviceCodeState, RenewalDecision, decide_connect, decide_renewal,
 };
@@ -327,29 +328,34 @@ pub fn rebase_product(
     Ok(())
 }
 
-/// Renews (or takes offline) every device whose code expired by `now`.
-pub async fn renew_expired(state: &AppState, now: DateTime<Utc>) -> Result<(u64, u64)> {
-    state
-        .db
-        .write(move |tx| {
-            let ids: Vec<(i64, i64)> = tx
-                .prepare_cached(
-                    "SELECT d.id, p.account_id FROM devices d JOIN products p ON p.id = d.product_id
-                     WHERE d.status = 'active' AND d.expires_at <= ?1 ORDER BY d.expires_at, d.id",
-                )?
-                .query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let (mut renewed, mut offline) = (0, 0);
-            for (id, _) in ids {
-                let mut d = device_by_id(tx, id)?;
-                let p = product_by_id(tx, d.product_id)?;
-                let (r, off) = renew_device(tx, &mut d, &p, now)?;
-                renewed += r;
-                offline += u64::from(off);
-            }
-            Ok((renewed, offline))
-        })
-        .await
+/// The accounts with a device whose code expired by `now` (maintenance).
+pub fn accounts_due_renewal(c: &Connection, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    Ok(c.prepare_cached(
+        "SELECT DISTINCT account_id FROM devices WHERE status = 'active' AND expires_at <= ?1",
+    )?
+    .query_map([ts(now)], |r| r.get(0))?
+    .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Renews (or takes offline) every device of `account_id` whose code
+/// expired by `now`; returns `(renewals, taken offline)`.
+pub fn renew_account(tx: &Connection, account_id: i64, now: DateTime<Utc>) -> Result<(u64, u64)> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM devices WHERE account_id = ?1 AND status = 'active' AND expires_at <= ?2
+             ORDER BY expires_at, id",
+        )?
+        .query_map(params![account_id, ts(now)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let (mut renewed, mut offline) = (0, 0);
+    for id in ids {
+        let mut d = device_by_id(tx, id)?;
+        let p = product_by_id(tx, d.product_id)?;
+        let (r, off) = renew_device(tx, &mut d, &p, now)?;
+        renewed += r;
+        offline += u64::from(off);
+    }
+    Ok((renewed, offline))
 }
 
 fn product_by_id(c: &Connection, id: i64) -> Result<ProductRow> {
@@ -367,10 +373,15 @@ fn product_by_id(c: &Connection, id: i64) -> Result<ProductRow> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ConnectRequest {
     pub pk: String,
+    /// 1 to 128 characters of `A-Z a-z 0-9 - _ . :`.
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     pub dk: String,
+    /// 1 to 128 characters of `A-Z a-z 0-9 - _ . :` (IMEI, MAC, serial).
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     pub hardware_id: Option<String>,
-    /// Data center the device connected through (counts against its
-    /// product's own data center regardless).
+    /// Data center the device connected through, one of the known ones
+    /// (it counts against its product's own data center regardless).
+    #[schema(pattern = "^[a-z]+-[a-z]+$")]
     pub via: Option<String>,
 }
 
@@ -483,12 +494,6 @@ fn connect_tx(
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
     let p = common::product_by_pk(tx, account_id, &req.pk)?;
-    if req.dk.is_empty() || req.dk.len() > 128 {
-        return Err(ApiError::invalid(
-            "DEVICE_KEY_INVALID",
-            "a device key has 1 to 128 characters",
-        ));
-    }
     let existing = device_by_dk(tx, p.id, &req.dk)?;
     // A new device's insert is recorded once, with its state after connecting.
     let op = if existing.is_some() {
@@ -514,6 +519,15 @@ fn connect_tx(
         (None, Some(ConnectDecision::ConsumeFirst { period })) => Some(*period),
         _ => None,
     };
+    // A device that never activated is not created (domain.md §1: a card
+    // counts devices that connected): refused before its first code, it
+    // leaves no row behind.
+    if existing.is_none() && first.is_none() {
+        return Ok(Outcome::NoCodes {
+            pk: p.pk.clone(),
+            unassigned: pool::unassigned(tx, account_id)? as i64,
+        });
+    }
     let mut d = match existing {
         Some(d) => d,
         None => insert_device(tx, account_id, p.id, req, first, now)?,
@@ -581,6 +595,13 @@ pub async fn connect(
     caller: Caller,
     Json(req): Json<ConnectRequest>,
 ) -> Result<Json<ConnectResponse>> {
+    bounds::DEVICE_KEY.check(&req.dk).map_err(ApiError::core)?;
+    if let Some(hw) = &req.hardware_id {
+        bounds::HARDWARE_ID.check(hw).map_err(ApiError::core)?;
+    }
+    if let Some(via) = &req.via {
+        licensedesk_core::datacenter::time_zone(via).map_err(ApiError::core)?;
+    }
     let id = caller.account_id;
     let now = state.now();
     match state

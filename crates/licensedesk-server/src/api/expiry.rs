@@ -21,6 +21,7 @@ use crate::db::{parse_ts, ts};
 use crate::error::{ApiError, Result};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NearExpiryQuery {
     /// Window in days (default 30, at most 3650).
     pub days: Option<u32>,

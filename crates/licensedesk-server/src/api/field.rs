@@ -434,35 +434,44 @@ pub async fn return_allotment(
     Ok(Json(view))
 }
 
-/// Maintenance: open allotments past their `not_after` expire, releasing
-/// their unused reservations. Returns how many expired.
-pub async fn expire_allotments(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
-    state
-        .db
-        .write(move |tx| {
-            let expired: Vec<(String, i64)> = tx
-                .prepare(
-                    "UPDATE field_allotments SET state = 'expired', closed_at = ?1
-                     WHERE state = 'open' AND not_after <= ?1 RETURNING id, account_id",
-                )?
-                .query_map([ts(now)], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (id, account) in &expired {
-                let detail = json!({"state": "expired"});
-                audit(tx, *account, id, "expire", now, &detail)?;
-                changes::record(
-                    tx,
-                    *account,
-                    "field_allotment",
-                    id,
-                    Op::Update,
-                    now,
-                    &detail,
-                )?;
-            }
-            Ok(expired.len() as u64)
-        })
-        .await
+/// The accounts with an open allotment past its `not_after` (maintenance).
+pub fn accounts_with_expired_allotments(c: &Connection, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    Ok(c.prepare_cached(
+        "SELECT DISTINCT account_id FROM field_allotments WHERE state = 'open' AND not_after <= ?1",
+    )?
+    .query_map([ts(now)], |r| r.get(0))?
+    .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Maintenance: the open allotments of `account_id` past their
+/// `not_after` expire, releasing their unused reservations. Returns how
+/// many expired.
+pub fn expire_account_allotments(
+    tx: &Connection,
+    account_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let expired: Vec<String> = tx
+        .prepare_cached(
+            "UPDATE field_allotments SET state = 'expired', closed_at = ?1
+             WHERE account_id = ?2 AND state = 'open' AND not_after <= ?1 RETURNING id",
+        )?
+        .query_map(params![ts(now), account_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &expired {
+        let detail = json!({"state": "expired"});
+        audit(tx, account_id, id, "expire", now, &detail)?;
+        changes::record(
+            tx,
+            account_id,
+            "field_allotment",
+            id,
+            Op::Update,
+            now,
+            &detail,
+        )?;
+    }
+    Ok(expired.len() as u64)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

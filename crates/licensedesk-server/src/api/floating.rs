@@ -335,33 +335,37 @@ pub async fn release(
     Ok(Json(out))
 }
 
-/// Deletes lapsed leases (recorded as deletions in the change feed).
-pub async fn cull_lapsed(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
-    state
-        .db
-        .write(move |tx| {
-            let lapsed: Vec<(i64, i64, String, String)> = tx
-                .prepare_cached(
-                    "DELETE FROM floating_leases WHERE expires_at <= ?1
-                     RETURNING id, (SELECT account_id FROM floating_pools WHERE id = pool_id),
-                               (SELECT name FROM floating_pools WHERE id = pool_id), fingerprint",
-                )?
-                .query_map([ts(now)], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            for (_, account, pool, fp) in &lapsed {
-                changes::record(
-                    tx,
-                    *account,
-                    "floating_lease",
-                    format!("{pool}/{fp}"),
-                    Op::Delete,
-                    now,
-                    &json!({"pool": pool, "fingerprint": fp, "reason": "lapsed"}),
-                )?;
-            }
-            Ok(lapsed.len() as u64)
-        })
-        .await
+/// The accounts with a lapsed lease at `now` (maintenance).
+pub fn accounts_with_lapsed_leases(c: &Connection, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    Ok(c.prepare_cached(
+        "SELECT DISTINCT p.account_id FROM floating_leases l JOIN floating_pools p ON p.id = l.pool_id
+         WHERE l.expires_at <= ?1",
+    )?
+    .query_map([ts(now)], |r| r.get(0))?
+    .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deletes the lapsed leases of `account_id` (recorded as deletions in the
+/// change feed); returns how many.
+pub fn cull_account(tx: &Connection, account_id: i64, now: DateTime<Utc>) -> Result<u64> {
+    let lapsed: Vec<(String, String)> = tx
+        .prepare_cached(
+            "DELETE FROM floating_leases WHERE expires_at <= ?1
+               AND pool_id IN (SELECT id FROM floating_pools WHERE account_id = ?2)
+             RETURNING (SELECT name FROM floating_pools WHERE id = pool_id), fingerprint",
+        )?
+        .query_map(params![ts(now), account_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (pool, fp) in &lapsed {
+        changes::record(
+            tx,
+            account_id,
+            "floating_lease",
+            format!("{pool}/{fp}"),
+            Op::Delete,
+            now,
+            &json!({"pool": pool, "fingerprint": fp, "reason": "lapsed"}),
+        )?;
+    }
+    Ok(lapsed.len() as u64)
 }

@@ -5,9 +5,10 @@
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
 use licensedesk_core::activation_code::ActivationCode;
+use licensedesk_core::bounds;
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::{
-    LicenseKind, OrderActivation, check_product, decide_order_activation,
+    Held, LicenseKind, OrderActivation, check_product, decide_order_activation,
 };
 use licensedesk_core::license::{LicensePayload, sign_license, verify_license};
 use licensedesk_core::offline::{
@@ -151,6 +152,16 @@ fn view(c: &rusqlite::Connection, o: &OrderRow) -> Result<OrderView> {
     })
 }
 
+/// Every term of an order within its bound (domain.md §5).
+fn check_order(o: &NewOrder) -> std::result::Result<(), bounds::BoundsError> {
+    bounds::ORDER_NUMBER.check(&o.order_no)?;
+    bounds::email(&o.email)?;
+    bounds::NAME.named("customer").check(&o.customer)?;
+    bounds::ORDER_QUANTITY.check_u32(o.quantity)?;
+    bounds::LICENSE_VALIDITY_DAYS.check_u32(o.validity_days)?;
+    bounds::license_terms(o.max_connections, o.max_tags, &o.plugins)
+}
+
 /// Inserts an order with a fresh activation code.
 pub fn insert_order(
     tx: &Connection,
@@ -158,16 +169,7 @@ pub fn insert_order(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<OrderView> {
-    if o.quantity == 0
-        || o.validity_days == 0
-        || o.order_no.trim().is_empty()
-        || !o.email.contains('@')
-    {
-        return Err(ApiError::invalid(
-            "ORDER_INVALID",
-            "an order needs an order number, an e-mail, a quantity ≥ 1 and a validity ≥ 1 day",
-        ));
-    }
+    check_order(o).map_err(ApiError::core)?;
     if let Some(product) = &o.product {
         check_product(product).map_err(ApiError::core)?;
     }
@@ -272,6 +274,30 @@ pub struct ActivateResponse {
     pub remaining: u32,
 }
 
+/// What hardware `fp` holds of another order of product `product` of the
+/// same account (core's [`Held`]): an order without a product is its own
+/// product, so nothing is held elsewhere.
+pub(crate) fn held_elsewhere(
+    tx: &Connection,
+    account_id: i64,
+    order_id: i64,
+    product: Option<&str>,
+    fp: &str,
+) -> Result<Held> {
+    let Some(product) = product else {
+        return Ok(Held::Nothing);
+    };
+    let other: Option<String> = tx
+        .prepare_cached(
+            "SELECT o.order_no FROM gateway_activations a JOIN gateway_orders o ON o.id = a.order_id
+             WHERE o.account_id = ?1 AND o.product = ?2 AND a.fingerprint = ?3 AND o.id != ?4
+             ORDER BY a.id LIMIT 1",
+        )?
+        .query_row(params![account_id, product, fp, order_id], |r| r.get(0))
+        .optional()?;
+    Ok(other.map_or(Held::Nothing, |order| Held::OtherOrder { order }))
+}
+
 /// Activates (or re-issues for the same hardware) one license of the order.
 /// Idempotent per (order, fingerprint): the UNIQUE constraint makes a second
 /// consumption for the same hardware impossible.
@@ -295,9 +321,14 @@ fn activate_tx(
         .query_row([o.id], |r| r.get(0))?;
     // Licenses reserved by open field allotments are not available online.
     let activated = activated.saturating_add(crate::api::field::reserved_for_order(tx, o.id)?);
+    let held = match &existing {
+        Some(_) => Held::SameOrder,
+        None => held_elsewhere(tx, o.account_id, o.id, o.order.product.as_deref(), fp)?,
+    };
     let decision = decide_order_activation(
         &o.order.order_no,
-        existing.is_some(),
+        o.order.product.as_deref(),
+        &held,
         activated,
         o.order.quantity,
     )

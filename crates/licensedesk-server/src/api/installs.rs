@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use licensedesk_core::bounds;
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::{InstallSource, LicenseKind};
 use rusqlite::params;
@@ -23,9 +24,6 @@ use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::{parse_ts, ts};
 use crate::error::{ApiError, Result};
-
-/// Longest accepted license id.
-const MAX_LICENSE_ID: usize = 200;
 
 /// The OpenAPI schema of core's [`InstallSource`] (core knows no utoipa): a
 /// string, one of [`InstallSource::ALL`], as the component `InstallSource`.
@@ -48,14 +46,15 @@ impl ToSchema for InstallSourceSchema {
 }
 
 /// The OpenAPI schema of the report's `kind`, core's [`LicenseKind`]: a
-/// string, described by the list of [`LicenseKind::ALL`]'s names (inline,
-/// not a component, as it always was).
+/// string, one of [`LicenseKind::ALL`]'s names, which its description
+/// lists too (inline, not a component, as it always was).
 fn license_kind_schema() -> Schema {
     let names = LicenseKind::ALL.map(|k| format!("`{k}`"));
     let (last, rest) = names.split_last().expect("LicenseKind::ALL is not empty");
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(format!("{} or {last}.", rest.join(", "))))
+        .enum_values(Some(LicenseKind::ALL.map(LicenseKind::as_str)))
         .into()
 }
 
@@ -99,13 +98,11 @@ pub async fn record(
     caller: Caller,
     Json(r): Json<InstallReport>,
 ) -> Result<Json<InstallRecorded>> {
-    let license_id = r.license_id.trim().to_owned();
-    if license_id.is_empty() || license_id.len() > MAX_LICENSE_ID {
-        return Err(ApiError::invalid(
-            "INSTALL_INVALID",
-            format!("an install needs a license id of 1 to {MAX_LICENSE_ID} bytes"),
-        ));
-    }
+    let license_id = bounds::LICENSE_ID
+        .check(&r.license_id)
+        .map_err(ApiError::core)?
+        .to_owned();
+    bounds::instant("installed_at", r.installed_at).map_err(ApiError::core)?;
     let fp = normalize_fingerprint(&r.fingerprint).map_err(ApiError::core)?;
     let account = caller.account_id;
     let now = state.now();

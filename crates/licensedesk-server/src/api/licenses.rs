@@ -19,6 +19,7 @@ use crate::db::{parse_ts_opt, ts};
 use crate::error::{ApiError, Result};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsumptionQuery {
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,

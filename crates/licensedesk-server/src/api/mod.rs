@@ -15,6 +15,8 @@ pub mod keys;
 pub mod licenses;
 pub mod pool;
 pub mod products;
+pub mod schemas;
+pub mod statements;
 pub mod usage;
 
 use axum::routing::get;
@@ -49,6 +51,61 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Documents on every operation the errors any route may answer with its
+/// `{code, message}` body (see `api::extract` and `auth`): 400 for a path,
+/// query or body that does not parse or is out of bounds, 404, 405; with a
+/// token, 401 and 403 (the other role's token); with a body, 413 and 415;
+/// on a POST, 409 (a conflict with the current state) and 422 (an
+/// `Idempotency-Key` reused for another request). An operation's own
+/// documentation of a status wins.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = || {
+            ResponseBuilder::new()
+                .description("An error: `{code, message}`; callers branch on `code`.")
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let post = item.post.is_some();
+            for op in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let mut statuses = vec!["400", "404", "405"];
+                if op.security.is_some() {
+                    statuses.extend(["401", "403"]);
+                }
+                if op.request_body.is_some() {
+                    statuses.extend(["413", "415"]);
+                }
+                if post {
+                    statuses.extend(["409", "422"]);
+                }
+                for status in statuses {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error().into());
+                }
+            }
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     pub status: &'static str,
@@ -60,6 +117,9 @@ pub async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
+// The two deprecated routes answer 403 to everyone; they are kept so an
+// old client learns why (see their docs).
+#[allow(deprecated)]
 pub fn router(state: AppState) -> Router {
     let (router, openapi) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
@@ -70,9 +130,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(accounts::create))
         .routes(routes!(accounts::overview))
         .routes(routes!(accounts::verify_enterprise))
+        .routes(routes!(accounts::verify_enterprise_self))
         .routes(routes!(products::list, products::create))
+        .routes(routes!(products::create_for_account))
         .routes(routes!(products::get))
         .routes(routes!(products::upgrade))
+        .routes(routes!(products::change_package))
         .routes(routes!(products::assign))
         .routes(routes!(products::credit))
         .routes(routes!(products::topup))
@@ -83,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(usage::ota))
         .routes(routes!(usage::logs))
         .routes(routes!(billing::preview))
+        .routes(routes!(statements::list))
         .routes(routes!(licenses::consumption))
         .routes(routes!(gateways::create_order))
         .routes(routes!(gateways::lookup_order))
@@ -101,6 +165,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(field::audit_log))
         .routes(routes!(admin::maintenance))
         .split_for_parts();
+    let mut openapi = openapi;
+    // After the routes: a modifier of `ApiDoc` runs before they are added.
+    ErrorResponses.modify(&mut openapi);
     let openapi = std::sync::Arc::new(openapi);
     router
         .route(

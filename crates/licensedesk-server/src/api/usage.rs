@@ -127,60 +127,94 @@ pub async fn messages(
 ) -> Result<Json<UsageResponse>> {
     let id = caller.account_id;
     let now = state.now();
-    let count = req.count.unwrap_or(1);
+    let count = licensedesk_core::bounds::MESSAGE_REPORT
+        .check(req.count.unwrap_or(1))
+        .map_err(ApiError::core)?;
     let direction = req.direction.unwrap_or_else(|| "up".into());
-    if count == 0 || count > 1_000_000 || !matches!(direction.as_str(), "up" | "down") {
+    if !matches!(direction.as_str(), "up" | "down") {
         return Err(ApiError::invalid(
             "USAGE_INVALID",
-            "count must be 1..=1000000 and direction \"up\" or \"down\"",
+            "direction must be \"up\" or \"down\"",
         ));
     }
     let out = state
         .db
-        .write(move |tx| {
-            let a = common::account(tx, id)?;
-            let (p, d) = devices::resolve(tx, id, &pk, &dk)?;
-            require_active(&p, &d, now)?;
-            let pkg = p.package.clone().ok_or(ApiError::NotFound("package"))?;
-            let day = message_window(now, a.tz()?).map_err(tz_err)?;
-            let used = usage_now(tx, &a, &p, d.id, now)?.messages_today;
-            let overage = match decide_message(used, pkg.messages_per_day, p.policy, count, day.end) {
-                MessageDecision::Allowed => 0,
-                MessageDecision::AllowedWithOverage { overage } => overage,
-                MessageDecision::Refused { until, remaining } => {
-                    return Err(ApiError::Coded {
-                        status: axum::http::StatusCode::FORBIDDEN,
-                        code: "MESSAGE_QUOTA_EXCEEDED",
-                        message: format!(
-                            "device {dk} reached its {} messages/day ({remaining} left, {count} asked); the allowance resets at {until}",
-                            pkg.messages_per_day
-                        ),
-                    });
-                }
-            };
-            tx.prepare_cached("INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (device_id, day) DO UPDATE SET messages = messages + ?3, overage = overage + ?4")?.execute(
-                params![d.id, ts(day.start), count as i64, overage as i64],
-            )?;
-            tx.prepare_cached("INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, ?3, ?4)")?.execute(
-                params![d.id, ts(now), direction, format!("{count} message(s)")],
-            )?;
-            let usage = usage_now(tx, &a, &p, d.id, now)?;
-            changes::record(tx, id, "usage", d.id, Op::Update, now, &json!({"pk": p.pk, "dk": d.dk, "usage": usage}))?;
-            Ok(UsageResponse {
-                decision: if overage > 0 { "allowed_with_overage" } else { "allowed" }.into(),
-                overage,
-                topups_used: 0,
-                usage,
-            })
-        })
+        .write(move |tx| report_messages(tx, id, &pk, &dk, count, &direction, now))
         .await?;
     Ok(Json(out))
+}
+
+/// Counts `count` messages of device `dk` of product `pk` at `now`
+/// against its package (the messages route; the demo's usage).
+pub fn report_messages(
+    tx: &Connection,
+    id: i64,
+    pk: &str,
+    dk: &str,
+    count: u64,
+    direction: &str,
+    now: DateTime<Utc>,
+) -> Result<UsageResponse> {
+    let a = common::account(tx, id)?;
+    let (p, d) = devices::resolve(tx, id, pk, dk)?;
+    require_active(&p, &d, now)?;
+    let pkg = p.package.clone().ok_or(ApiError::NotFound("package"))?;
+    let day = message_window(now, a.tz()?).map_err(tz_err)?;
+    let used = usage_now(tx, &a, &p, d.id, now)?.messages_today;
+    let overage = match decide_message(used, pkg.messages_per_day, p.policy, count, day.end) {
+        MessageDecision::Allowed => 0,
+        MessageDecision::AllowedWithOverage { overage } => overage,
+        MessageDecision::Refused { until, remaining } => {
+            return Err(ApiError::Coded {
+                status: axum::http::StatusCode::FORBIDDEN,
+                code: "MESSAGE_QUOTA_EXCEEDED",
+                message: format!(
+                    "device {dk} reached its {} messages/day ({remaining} left, {count} asked); the allowance resets at {until}",
+                    pkg.messages_per_day
+                ),
+            });
+        }
+    };
+    tx.prepare_cached("INSERT INTO usage_days (device_id, day, messages, overage) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (device_id, day) DO UPDATE SET messages = messages + ?3, overage = overage + ?4")?.execute(
+        params![d.id, ts(day.start), count as i64, overage as i64],
+    )?;
+    tx.prepare_cached(
+        "INSERT INTO device_logs (device_id, at, direction, detail) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        d.id,
+        ts(now),
+        direction,
+        format!("{count} message(s)")
+    ])?;
+    let usage = usage_now(tx, &a, &p, d.id, now)?;
+    changes::record(
+        tx,
+        id,
+        "usage",
+        d.id,
+        Op::Update,
+        now,
+        &json!({"pk": p.pk, "dk": d.dk, "usage": usage}),
+    )?;
+    Ok(UsageResponse {
+        decision: if overage > 0 {
+            "allowed_with_overage"
+        } else {
+            "allowed"
+        }
+        .into(),
+        overage,
+        topups_used: 0,
+        usage,
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OtaReport {
     /// Firmware image size in bytes (≥ 1).
+    #[schema(minimum = 1)]
     pub bytes: i64,
 }
 
@@ -288,30 +322,46 @@ pub async fn logs(
     Ok(Json(out))
 }
 
-/// Purges device logs older than each product's storage duration; each
-/// purge is recorded in the change feed. Returns the rows purged.
-pub async fn purge_logs(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
-    state
-        .db
-        .write(move |tx| {
-            let products: Vec<ProductRow> = tx
-                .prepare_cached(&format!("SELECT {} FROM products WHERE package IS NOT NULL", common::PRODUCT_COLS))?
-                .query_map([], common::product_from_row)?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut total = 0u64;
-            for p in products {
-                let Some(pkg) = &p.package else { continue };
-                let cutoff = retention_cutoff(now, pkg.storage_days);
-                let n = tx.prepare_cached("DELETE FROM device_logs WHERE at < ?1 AND device_id IN (SELECT id FROM devices WHERE product_id = ?2)")?.execute(
-                    params![ts(cutoff), p.id],
-                )? as u64;
-                if n > 0 {
-                    total += n;
-                    changes::record(tx, p.account_id, "device_logs", &p.pk, Op::Purge, now,
-                        &json!({"pk": p.pk, "before": cutoff, "purged": n}))?;
-                }
-            }
-            Ok(total)
-        })
-        .await
+/// The accounts with a product that has a package (whose logs may be due
+/// for purging; maintenance).
+pub fn accounts_with_packages(c: &Connection, _now: DateTime<Utc>) -> Result<Vec<i64>> {
+    Ok(
+        c.prepare_cached("SELECT DISTINCT account_id FROM products WHERE package IS NOT NULL")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+    )
+}
+
+/// Purges the device logs of `account_id` older than each product's
+/// storage duration; each purge is recorded in the change feed. Returns
+/// the rows purged.
+pub fn purge_account_logs(tx: &Connection, account_id: i64, now: DateTime<Utc>) -> Result<u64> {
+    let products: Vec<ProductRow> = tx
+        .prepare_cached(&format!(
+            "SELECT {} FROM products WHERE account_id = ?1 AND package IS NOT NULL",
+            common::PRODUCT_COLS
+        ))?
+        .query_map([account_id], common::product_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut total = 0u64;
+    for p in products {
+        let Some(pkg) = &p.package else { continue };
+        let cutoff = retention_cutoff(now, pkg.storage_days);
+        let n = tx.prepare_cached("DELETE FROM device_logs WHERE at < ?1 AND device_id IN (SELECT id FROM devices WHERE product_id = ?2)")?.execute(
+            params![ts(cutoff), p.id],
+        )? as u64;
+        if n > 0 {
+            total += n;
+            changes::record(
+                tx,
+                p.account_id,
+                "device_logs",
+                &p.pk,
+                Op::Purge,
+                now,
+                &json!({"pk": p.pk, "before": cutoff, "purged": n}),
+            )?;
+        }
+    }
+    Ok(total)
 }

@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "idempotency_content_type",
         include_str!("../../migrations/0009_idempotency_content_type.sql"),
     ),
+    (
+        10,
+        "statements",
+        include_str!("../../migrations/0010_statements.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one

@@ -125,10 +125,8 @@ async fn a_backup_of_a_running_server_restores_under_a_new_instance() {
     let a = TestServer::start().await;
     let (x, tx) = a.account("enterprise", "cn-east").await;
     let (y, ty) = a.account("individual", "eu-central").await;
-    a.product(x, &tx, "pbak", package(1, 0, 0), "block", 300)
-        .await;
-    a.product(y, &ty, "qbak", package(2, 0, 0), "block", 20)
-        .await;
+    a.product(x, "pbak", package(1, 0, 0), "block", 300).await;
+    a.product(y, "qbak", package(2, 0, 0), "block", 20).await;
     let mut seeded = Vec::new();
     for (token, pk, n) in [(&tx, "pbak", 10), (&ty, "qbak", 5)] {
         for i in 0..n {

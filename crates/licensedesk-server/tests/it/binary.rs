@@ -155,7 +155,8 @@ async fn demo_prints_tokens_that_work_and_seeds_orders_and_a_pool() {
         .send()
         .await
         .expect("send");
-    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    // An account token on a vendor route: 403 VENDOR_ONLY.
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
     // The key set: served at the printed address, and the printed file holds it.
     let (url, file) = keys_line
         .split_once(" (file ")

@@ -9,8 +9,7 @@ use crate::support::{ADMIN, TestServer, doc_package};
 async fn two_hundred_devices_race_for_ten_codes_twenty_rounds() {
     let s = TestServer::start().await;
     let (account, token) = s.account("enterprise", "cn-east").await;
-    s.product(account, &token, "prace", doc_package(), "block", 0)
-        .await;
+    s.product(account, "prace", doc_package(), "block", 0).await;
     for round in 0..20 {
         s.post_ok(
             "/v1/admin/batches",
@@ -81,8 +80,7 @@ async fn two_hundred_devices_race_for_ten_codes_twenty_rounds() {
 async fn one_device_connecting_fifty_times_at_once_consumes_one_code() {
     let s = TestServer::start().await;
     let (account, token) = s.account("enterprise", "cn-east").await;
-    s.product(account, &token, "pone", doc_package(), "block", 5)
-        .await;
+    s.product(account, "pone", doc_package(), "block", 5).await;
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let client = s.http.clone();

@@ -17,9 +17,9 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
     let account_id = acct["id"].as_i64().expect("id");
     post(
         &client,
-        format!("{}/v1/products", p.base),
-        &token,
-        json!({"pk": "pkill", "name": "Kill"}),
+        format!("{}/v1/admin/products", p.base),
+        ADMIN,
+        json!({"account_id": account_id, "pk": "pkill", "name": "Kill"}),
     )
     .await;
     post(&client, format!("{}/v1/admin/batches", p.base), ADMIN, json!({"account_id": account_id, "pk": "pkill", "count": 2000,

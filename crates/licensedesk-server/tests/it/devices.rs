@@ -11,7 +11,7 @@ use crate::support::{ADMIN, TestServer, at, doc_package, package};
 async fn five_year_validity_from_consumption_and_idempotent_reconnect() {
     let s = TestServer::start().await; // 2026-03-31T10:00Z
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "p5y", doc_package(), "block", 2).await;
+    s.product(id, "p5y", doc_package(), "block", 2).await;
     let (st, v) = s.connect(&t, "p5y", "dev-1").await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["consumed"], true);
@@ -33,8 +33,7 @@ async fn five_year_validity_from_consumption_and_idempotent_reconnect() {
 async fn feb_29_plus_one_year_is_feb_28() {
     let s = TestServer::start_with(Default::default(), at("2028-02-29T08:30:00Z")).await;
     let (id, t) = s.account("individual", "eu-central").await;
-    s.product(id, &t, "pleap", package(1, 0, 0), "block", 1)
-        .await;
+    s.product(id, "pleap", package(1, 0, 0), "block", 1).await;
     let (_, v) = s.connect(&t, "pleap", "d").await;
     assert_eq!(v["expires_at"], "2029-02-28T08:30:00Z");
 }
@@ -43,8 +42,7 @@ async fn feb_29_plus_one_year_is_feb_28() {
 async fn renewal_at_expiry_then_offline_then_back_after_crediting() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "pren", package(0, 1, 0), "block", 2)
-        .await; // 1 month validity
+    s.product(id, "pren", package(0, 1, 0), "block", 2).await; // 1 month validity
     let (_, first) = s.connect(&t, "pren", "d").await;
     assert_eq!(first["expires_at"], "2026-04-30T10:00:00Z");
     // At expiry, the maintenance pass renews it at that very instant.
@@ -75,6 +73,9 @@ async fn renewal_at_expiry_then_offline_then_back_after_crediting() {
         (st, e["code"].as_str()),
         (StatusCode::CONFLICT, Some("NO_CODES_AVAILABLE"))
     );
+    // The values of its message, for a client that words it itself (the
+    // account's enterprise free codes are unassigned).
+    assert_eq!(e["params"], json!({"pk": "pren", "unassigned": 10}), "{e}");
     // Codes credited: the next connection consumes one, from now.
     s.post_ok(
         "/v1/admin/batches",
@@ -95,8 +96,7 @@ async fn renewal_at_expiry_then_offline_then_back_after_crediting() {
 async fn connecting_after_a_missed_expiry_renews_from_the_expiry_instant() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "plate", package(0, 1, 0), "block", 3)
-        .await;
+    s.product(id, "plate", package(0, 1, 0), "block", 3).await;
     s.connect(&t, "plate", "d").await;
     s.clock.set(at("2026-06-15T00:00:00Z")); // two expiries missed, no maintenance ran
     let (_, v) = s.connect(&t, "plate", "d").await;
@@ -119,14 +119,14 @@ async fn connecting_after_a_missed_expiry_renews_from_the_expiry_instant() {
 async fn upgrading_the_package_applies_to_every_device() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "pup", package(1, 0, 0), "block", 3).await;
+    s.product(id, "pup", package(1, 0, 0), "block", 3).await;
     s.connect(&t, "pup", "a").await;
     s.connect(&t, "pup", "b").await;
     let card = s
         .post_ok(
-            "/v1/products/pup/package",
-            &t,
-            json!({"package": doc_package()}),
+            "/v1/admin/packages",
+            ADMIN,
+            json!({"account_id": id, "pk": "pup", "package": doc_package()}),
         )
         .await;
     assert_eq!(
@@ -154,12 +154,11 @@ async fn upgrading_the_package_applies_to_every_device() {
 async fn near_expiry_view_with_search_and_replacement() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "pnear", package(0, 0, 40), "block", 3)
-        .await;
+    s.product(id, "pnear", package(0, 0, 40), "block", 3).await;
     s.connect(&t, "pnear", "early").await; // expires 2026-05-10
     s.clock.advance(Duration::days(5));
     s.connect(&t, "pnear", "late").await; // expires 2026-05-15
-    s.product(id, &t, "pfar", doc_package(), "block", 1).await;
+    s.product(id, "pfar", doc_package(), "block", 1).await;
     s.connect(&t, "pfar", "far").await;
     s.clock.set(at("2026-04-20T00:00:00Z"));
     let v = s.get_ok("/v1/devices/near-expiry", &t).await;
@@ -204,7 +203,7 @@ async fn near_expiry_view_with_search_and_replacement() {
 async fn a_code_consumed_through_another_data_center_counts_at_home() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "proam", doc_package(), "block", 2).await;
+    s.product(id, "proam", doc_package(), "block", 2).await;
     let (st, _) = s
         .post(
             "/v1/devices/connect",
@@ -228,8 +227,7 @@ async fn a_code_consumed_through_another_data_center_counts_at_home() {
 async fn near_expiry_default_window_is_thirty_days() {
     let s = TestServer::start().await; // 2026-03-31T10:00Z
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "pwin", package(0, 0, 40), "block", 4)
-        .await;
+    s.product(id, "pwin", package(0, 0, 40), "block", 4).await;
     s.connect(&t, "pwin", "in-30").await; // expires 2026-05-10T10:00Z
     s.clock.advance(Duration::days(1));
     s.connect(&t, "pwin", "in-31").await; // expires 2026-05-11T10:00Z

@@ -300,3 +300,101 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
         .count();
     assert_eq!(deletes, 2);
 }
+
+async fn product_order(s: &TestServer, account: i64, no: &str, qty: u32) -> String {
+    let o = s.post_ok("/v1/admin/gateway-orders", ADMIN, json!({"account_id": account, "order_no": no,
+        "email": "buyer@example.com", "customer": "Buyer Ltd", "quantity": qty, "max_connections": 100,
+        "max_tags": 500, "plugins": [], "validity_days": 365, "product": "edge-gateway-pro"})).await;
+    o["activation_code"].as_str().expect("code").to_owned()
+}
+
+async fn remaining(s: &TestServer, no: &str) -> u64 {
+    s.call(
+        "POST",
+        "/v1/gateway/orders/lookup",
+        None,
+        Some(json!({"order_no": no, "email": "buyer@example.com"})),
+    )
+    .await
+    .1["remaining"]
+        .as_u64()
+        .expect("remaining")
+}
+
+/// The defect: the same hardware activated with a second order of the same
+/// gateway product consumed a second license online, while a field kit's
+/// reconcile called it a conflict. One rule now (core's
+/// `decide_order_activation`): a conflict that names the order it holds,
+/// online and to an offline request alike, consuming nothing.
+#[tokio::test]
+async fn a_second_order_of_the_same_product_is_a_conflict_online_and_offline() {
+    let s = TestServer::start().await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    let first = product_order(&s, id, "ORD-P1", 2).await;
+    let second = product_order(&s, id, "ORD-P2", 2).await;
+    let fp = fingerprint(40);
+    let s = &s;
+    let activate = |code: String, fp: String| async move {
+        s.call(
+            "POST",
+            "/v1/gateway/activate",
+            None,
+            Some(json!({"code": code, "fingerprint": fp})),
+        )
+        .await
+    };
+    let (st, _) = activate(first.clone(), fp.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = activate(second.clone(), fp.clone()).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("HARDWARE_ALREADY_ACTIVATED")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("ORD-P1")),
+        "{v}"
+    );
+    assert_eq!(remaining(s, "ORD-P2").await, 2, "nothing consumed");
+    // The first order re-issues as before.
+    let (st, v) = activate(first.clone(), fp.clone()).await;
+    assert_eq!((st, v["reissued"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(remaining(s, "ORD-P1").await, 1);
+
+    // An offline request gets the same answer.
+    let request = OfflineRequest::new(vec![
+        RequestEntry::new(
+            &fp,
+            Credential::Code(
+                licensedesk_core::activation_code::ActivationCode::parse(&second).expect("code"),
+            ),
+            [9; 16],
+            s.now(),
+            None,
+        )
+        .expect("entry"),
+    ])
+    .expect("request");
+    let bundle = s
+        .http
+        .post(format!("{}/v1/gateway/offline", s.base))
+        .body(request.to_json())
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    let verified = verify_response(bundle.as_bytes(), &keyset(s).await).expect("signed");
+    let matched = match_response(&request, &verified).expect("matches");
+    assert!(
+        matches!(&matched[0].outcome, VerifiedOutcome::Refused { code, .. } if code == "HARDWARE_ALREADY_ACTIVATED"),
+        "{:?}",
+        matched[0].outcome
+    );
+    assert_eq!(remaining(s, "ORD-P2").await, 2);
+    // Another gateway takes a license of the second order as usual.
+    let (st, _) = activate(second, fingerprint(41)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(remaining(s, "ORD-P2").await, 1);
+}

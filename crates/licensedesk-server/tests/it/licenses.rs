@@ -34,7 +34,7 @@ async fn all_pages(s: &TestServer, t: &str, query: &str) -> Vec<Value> {
 async fn consumption_details_page_filter_search_and_sort() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await; // 10 free codes
-    s.product(id, &t, "plm", doc_package(), "block", 20).await;
+    s.product(id, "plm", doc_package(), "block", 20).await;
     let second = s
         .post_ok(
             "/v1/admin/batches",
@@ -156,7 +156,7 @@ async fn consumption_details_page_filter_search_and_sort() {
     let (st, _) = s.get("/v1/licenses?status=weird", &t).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     // A second product: `pk` keeps each product's codes only.
-    s.product(id, &t, "plm2", doc_package(), "block", 4).await;
+    s.product(id, "plm2", doc_package(), "block", 4).await;
     s.connect(&t, "plm2", "other").await;
     for (pk, n, used) in [("plm", 25, 12), ("plm2", 4, 1)] {
         let items = all_pages(&s, &t, &format!("pk={pk}&limit=7")).await;
@@ -189,8 +189,7 @@ fn codes(items: &[Value]) -> BTreeSet<String> {
 async fn the_other_consoles_words_filter_like_the_statuses() {
     let s = TestServer::start().await;
     let (id, t) = s.account("individual", "eu-central").await; // 5 free codes
-    s.product(id, &t, "psyn", package(0, 1, 0), "block", 6)
-        .await; // 1 month
+    s.product(id, "psyn", package(0, 1, 0), "block", 6).await; // 1 month
     s.connect(&t, "psyn", "a").await;
     s.connect(&t, "psyn", "b").await;
     s.clock.advance(Duration::days(20));

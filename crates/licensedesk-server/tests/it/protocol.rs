@@ -13,7 +13,7 @@ use crate::support::{ADMIN, TestServer, at, doc_package, fingerprint};
 async fn idempotency_key_replays_and_refuses_another_body() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "pidem", doc_package(), "block", 0).await;
+    s.product(id, "pidem", doc_package(), "block", 0).await;
     let credit = json!({"account_id": id, "pk": "pidem", "count": 3, "package": doc_package()});
     let first = s
         .post_idem(ADMIN, "/v1/admin/batches", "k-1", &credit)
@@ -108,7 +108,7 @@ async fn a_retry_racing_an_abandoned_original_replays_it() {
     use std::io::Write;
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "prace", doc_package(), "block", 0).await;
+    s.product(id, "prace", doc_package(), "block", 0).await;
     let credit = json!({"account_id": id, "pk": "prace", "count": 1, "package": doc_package()});
     let body = credit.to_string();
     let addr = s.base.trim_start_matches("http://").to_owned();
@@ -135,6 +135,7 @@ fn limited() -> Settings {
         fail_limit: 3,
         fail_window_secs: 60,
         trust_forwarded_for: false,
+        ..Settings::default()
     }
 }
 
@@ -242,12 +243,12 @@ async fn rate_limit_per_token_and_trusted_forwarded_for() {
 async fn change_feed_is_monotonic_complete_and_signed() {
     let s = TestServer::start().await;
     let (id, t) = s.account("individual", "eu-central").await;
-    s.product(id, &t, "pfeed", doc_package(), "block", 2).await;
+    s.product(id, "pfeed", doc_package(), "block", 2).await;
     s.connect(&t, "pfeed", "d1").await;
     s.post_ok(
-        "/v1/products/pfeed/package",
-        &t,
-        json!({"package": doc_package(), "overage_policy": "bill"}),
+        "/v1/admin/packages",
+        ADMIN,
+        json!({"account_id": id, "pk": "pfeed", "package": doc_package(), "overage_policy": "bill"}),
     )
     .await;
     let mut seen = Vec::new();
@@ -293,8 +294,12 @@ async fn change_feed_is_monotonic_complete_and_signed() {
     // Nothing new after the end; a new mutation shows up after the cursor.
     let v = s.get_ok(&format!("/v1/changes?since={since}"), &t).await;
     assert_eq!(v["changes"], json!([]));
-    s.post_ok("/v1/account/verify-enterprise", &t, json!({}))
-        .await;
+    s.post_ok(
+        &format!("/v1/admin/accounts/{id}/verify-enterprise"),
+        ADMIN,
+        json!({}),
+    )
+    .await;
     let v = s.get_ok(&format!("/v1/changes?since={since}"), &t).await;
     assert!(
         v["changes"]
@@ -704,4 +709,28 @@ async fn idempotency_keys_without_a_token_are_scoped_by_client_address() {
         )
     );
     assert_eq!(lookup("198.51.100.2", "SC-2").await.1, b, "replayed");
+}
+
+/// The defect: every query parameter was declared `in: path, required:
+/// true`, so a client generated from the document was wrong.
+#[tokio::test]
+async fn the_openapi_document_declares_query_parameters_in_the_query() {
+    let s = TestServer::start().await;
+    let doc = s.call("GET", "/openapi.json", None, None).await.1;
+    let mut queries = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().expect("name");
+                let in_path = path.contains(&format!("{{{name}}}"));
+                let want = if in_path { "path" } else { "query" };
+                assert_eq!(p["in"], want, "{method} {path} {name}");
+                if !in_path {
+                    queries += 1;
+                    assert_ne!(p["required"], true, "{method} {path} {name}");
+                }
+            }
+        }
+    }
+    assert!(queries >= 20, "only {queries} query parameters");
 }

@@ -225,7 +225,6 @@ async fn writes_after_the_pin_are_in_the_feed_after_upto() {
     let (account, t) = s.account("enterprise", "us-west").await;
     s.product(
         account,
-        &t,
         "psnap1",
         crate::support::doc_package(),
         "block",

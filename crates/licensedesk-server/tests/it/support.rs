@@ -48,6 +48,16 @@ impl TestServer {
         Self { server, dir }
     }
 
+    /// Stops this server and starts another on the same data dir, its
+    /// clock at `now` (a restart, with the time it was down).
+    pub async fn restart(self, now: DateTime<Utc>) -> Self {
+        let Self { mut server, dir } = self;
+        server.stop().await;
+        let settings = server.state.settings.clone();
+        drop(server);
+        Self::start_in(dir, settings, now).await
+    }
+
     /// POST with an `Idempotency-Key`; the status and the raw body text (so
     /// a replay can be compared byte for byte).
     pub async fn post_idem(

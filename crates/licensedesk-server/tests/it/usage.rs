@@ -14,7 +14,7 @@ async fn fifteen_hundred_messages_a_day_block_until_local_midnight() {
     // cn-east is Asia/Shanghai (UTC+8): local midnight is 16:00 UTC.
     let s = TestServer::start_with(Default::default(), at("2026-03-31T10:00:00Z")).await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "pmsg", doc_package(), "block", 1).await;
+    s.product(id, "pmsg", doc_package(), "block", 1).await;
     s.connect(&t, "pmsg", "d").await;
     let v = s
         .post_ok("/v1/devices/pmsg/d/messages", &t, json!({"count": 1499}))
@@ -47,7 +47,7 @@ async fn fifteen_hundred_messages_a_day_block_until_local_midnight() {
 async fn bill_policy_records_message_overage() {
     let s = TestServer::start().await;
     let (id, t) = s.account("individual", "eu-central").await;
-    s.product(id, &t, "pbill", doc_package(), "bill", 1).await;
+    s.product(id, "pbill", doc_package(), "bill", 1).await;
     s.connect(&t, "pbill", "d").await;
     s.post_ok("/v1/devices/pbill/d/messages", &t, json!({"count": 1400}))
         .await;
@@ -65,7 +65,7 @@ async fn bill_policy_records_message_overage() {
 async fn ota_six_mb_costs_two_attempts_with_a_five_mb_cap() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "pota", doc_package(), "block", 1).await;
+    s.product(id, "pota", doc_package(), "block", 1).await;
     s.connect(&t, "pota", "d").await;
     // 1 attempt a month: a 6 MB image needs 2 → refused without top-ups.
     let (st, e) = s
@@ -125,7 +125,7 @@ async fn ota_overage_under_bill_and_cost_table() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
     let pkg = json!({"validity": {"years": 5}, "messages_per_day": 1500, "ota_per_month": 10, "ota_cap_mb": 5, "storage_days": 7});
-    s.product(id, &t, "pcost", pkg, "bill", 1).await;
+    s.product(id, "pcost", pkg, "bill", 1).await;
     s.connect(&t, "pcost", "d").await;
     let mut used = 0;
     for (bytes, cost) in [(5 * MB, 1), (6 * MB, 2), (10 * MB, 2), (10 * MB + 1, 3)] {
@@ -153,7 +153,7 @@ async fn ota_overage_under_bill_and_cost_table() {
 async fn device_logs_are_purged_after_the_storage_duration() {
     let s = TestServer::start().await;
     let (id, t) = s.account("enterprise", "cn-east").await;
-    s.product(id, &t, "plog", doc_package(), "block", 1).await;
+    s.product(id, "plog", doc_package(), "block", 1).await;
     s.connect(&t, "plog", "d").await;
     s.post_ok("/v1/devices/plog/d/messages", &t, json!({"count": 3}))
         .await;
@@ -179,7 +179,7 @@ async fn device_logs_are_purged_after_the_storage_duration() {
 async fn overage_is_billed_on_the_first_of_next_month_offset_by_topups() {
     let s = TestServer::start().await; // 2026-03-31T10:00Z = 18:00 in Berlin (CEST)
     let (id, t) = s.account("individual", "eu-central").await;
-    s.product(id, &t, "povr", doc_package(), "bill", 1).await;
+    s.product(id, "povr", doc_package(), "bill", 1).await;
     s.connect(&t, "povr", "d").await;
     s.post_ok("/v1/devices/povr/d/messages", &t, json!({"count": 1600}))
         .await; // 100 over

@@ -11,6 +11,7 @@ const unreachable = {
   code: 'SERVER_UNREACHABLE',
   message:
     'the server at http://127.0.0.1:45873 cannot be reached (error sending request for url (http://127.0.0.1:45873/v1/keys)); the data shown is from the last sync',
+  params: { url: 'http://127.0.0.1:45873', detail: 'error sending request' },
 };
 
 describe('StatusBar', () => {
@@ -37,7 +38,7 @@ describe('StatusBar', () => {
   it('offline: red dot, outbox count, clock warning and the outbox list with errors', async () => {
     mockIPC((cmd) =>
       cmd === 'list_outbox'
-        ? [{ id: 1, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: status.staleness.last_synced_at, updated_at: status.staleness.last_synced_at, path: '/x', body: '{}', error: { code: 'ASSIGN_COUNT_EXCEEDS_AVAILABLE', message: 'cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more' }, response: null }]
+        ? [{ id: 1, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: status.staleness.last_synced_at, updated_at: status.staleness.last_synced_at, path: '/x', body: '{}', error: { code: 'ASSIGN_COUNT_EXCEEDS_AVAILABLE', message: 'cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more', params: {} }, response: null }]
         : null,
     );
     app.sync = {
@@ -45,7 +46,7 @@ describe('StatusBar', () => {
       online: false,
       outbox_pending: 2,
       outbox_rejected: 1,
-      staleness: { ...status.staleness, clock_warning: { code: 'CLOCK_BEHIND', message: 'this clock is behind the last server time' } },
+      staleness: { ...status.staleness, clock_warning: { code: 'CLOCK_BEHIND', message: 'this clock is behind the last server time', params: {} } },
     };
     render(StatusBar);
     expect(screen.getByText('Offline')).toBeTruthy();
@@ -56,7 +57,7 @@ describe('StatusBar', () => {
       ...app.sync,
       staleness: {
         ...status.staleness,
-        clock_warning: { code: 'CLOCK_SET_BACK', message: "this computer's clock is behind a time already seen: set the clock" },
+        clock_warning: { code: 'CLOCK_SET_BACK', message: "this computer's clock is behind a time already seen: set the clock", params: {} },
       },
     };
     await tick();
@@ -72,7 +73,7 @@ describe('StatusBar', () => {
     expect(screen.getByText('Not enough unassigned codes').tagName).toBe('STRONG');
   });
 
-  it("a rejected outbox item leads with its code's zh-CN title above Rust's message and the code; an unknown code says the server refused", async () => {
+  it("a rejected outbox item leads with its code's zh-CN title above its zh-CN text; an unknown code says the server refused", async () => {
     const at = status.staleness.last_synced_at;
     const item = (id: number, code: string, message: string) =>
       ({ id, kind: 'assign_codes', state: 'rejected', attempts: 1, created_at: at, updated_at: at, path: '/x', body: '{}', error: { code, message }, response: null });
@@ -93,11 +94,13 @@ describe('StatusBar', () => {
     const [known, unknown] = [...panel.querySelectorAll('[data-code]')];
     expect(known!.getAttribute('data-code')).toBe('ASSIGN_COUNT_EXCEEDS_AVAILABLE');
     expect(known!.querySelector('strong')?.textContent).toBe('未分配的激活码不足');
-    expect(known!.textContent).toContain('cannot assign 50 codes: only 12 unassigned codes are left; assign at most 12 or buy more');
-    expect(known!.querySelector('code')?.textContent).toBe('ASSIGN_COUNT_EXCEEDS_AVAILABLE');
+    // The server sent no params for it: the variant without figures.
+    expect(known!.textContent).toContain('未分配的激活码不够：请先同步，查看还能分配多少');
+    expect(known!.getAttribute('title')).toBe('ASSIGN_COUNT_EXCEEDS_AVAILABLE');
     expect(unknown!.querySelector('strong')?.textContent).toBe('服务器拒绝了请求');
-    expect(unknown!.textContent).toContain('a new kind of refusal');
-    expect(unknown!.querySelector('code')?.textContent).toBe('SOMETHING_NEW');
+    expect(unknown!.textContent).not.toContain('a new kind of refusal');
+    expect(unknown!.getAttribute('title')).toBe('SOMETHING_NEW');
+    expect(panel.textContent).not.toMatch(/cannot|refusal/);
     // Retry and Dismiss stay beside each rejected item.
     expect(within(panel).getAllByRole('button', { name: '重试' }).length).toBe(2);
     expect(within(panel).getAllByRole('button', { name: '移除' }).length).toBe(2);
@@ -152,7 +155,7 @@ describe('StatusBar', () => {
 
   it('an error code without words of its own says "Last sync failed"', async () => {
     mockIPC(() => null);
-    app.sync = { ...status, last_error: { code: 'SOMETHING_NEW', message: 'a new kind of failure' } };
+    app.sync = { ...status, last_error: { code: 'SOMETHING_NEW', message: 'a new kind of failure', params: {} } };
     render(StatusBar);
     const chip = screen.getByTestId('sync-error');
     expect(chip.textContent?.trim()).toBe('Last sync failed');
@@ -213,7 +216,7 @@ describe('StatusBar', () => {
 
   it('takes its words from the one error-title map (errors.ts), as ErrorState and toasts do', async () => {
     mockIPC(() => null);
-    app.sync = { ...status, last_error: { code: 'TOKEN_MISSING', message: 'no API token stored for profile "p1": sign in again' } };
+    app.sync = { ...status, last_error: { code: 'TOKEN_MISSING', message: 'no API token stored for profile "p1": sign in again', params: {} } };
     render(StatusBar);
     const chip = screen.getByTestId('sync-error');
     expect(chip.textContent?.trim()).toBe('No API token');
@@ -224,7 +227,7 @@ describe('StatusBar', () => {
 
   it('a sync the user cancelled is shown calm, not as a failure', async () => {
     mockIPC(() => null);
-    app.sync = { ...status, last_error: { code: 'SYNC_CANCELLED', message: 'the sync was cancelled' } };
+    app.sync = { ...status, last_error: { code: 'SYNC_CANCELLED', message: 'the sync was cancelled', params: {} } };
     render(StatusBar);
     const chip = screen.getByTestId('sync-error');
     expect(chip.textContent?.trim()).toBe('Sync cancelled');

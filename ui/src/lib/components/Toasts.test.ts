@@ -40,7 +40,7 @@ describe('Toasts', () => {
     expect(screen.getByRole('alert')).toBe(toast);
   });
 
-  it('the title follows the language; a code without words gets the generic one', async () => {
+  it('the title and the text follow the language; a code without words gets the generic title, no English', async () => {
     render(Toasts);
     toastError(notALicense);
     toastError({ code: 'SOMETHING_NEW', message: 'a new kind of failure' });
@@ -48,9 +48,10 @@ describe('Toasts', () => {
     await tick();
     const [first, second] = screen.getAllByRole('alert');
     expect(first!.querySelector('strong')?.textContent).toBe('不是许可证文件');
-    expect(first!.textContent).toContain(notALicense.message);
+    expect(first!.textContent).toContain('这不是 LicenseDesk 许可证文件：请选择您收到的、未经修改的 .lic 文件');
     expect(second!.querySelector('strong')?.textContent).toBe('出错了');
-    expect(second!.textContent).toContain('a new kind of failure');
+    expect(second!.textContent).not.toContain('a new kind of failure');
+    expect(first!.textContent).not.toContain('BEGIN');
   });
 
   it('a success toast is only its text, without a title', async () => {

@@ -8,6 +8,8 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use licensedesk_core::Coded;
+use licensedesk_core::gateway::{Held, OrderActivation, decide_order_activation};
 use licensedesk_core::ledger::{ExportEntry, VerifiedLedger, verify_export};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,7 @@ use utoipa::ToSchema;
 use super::{AllotmentView, Part, allotment_parts, allotment_view, audit, order_free};
 use crate::AppState;
 use crate::api::extract::{Bytes, Json, Path};
+use crate::api::gateways::held_elsewhere;
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::ts;
@@ -91,18 +94,18 @@ fn load(c: &Connection, account_id: i64, id: &str) -> Result<Allotment> {
 
 /// Whether `fingerprint` already holds a license of one of the account's
 /// orders of `product` (a product allotment's "activated elsewhere").
-fn licensed_for_product(
-    tx: &Connection,
-    account_id: i64,
-    product: &str,
-    fingerprint: &str,
-) -> Result<bool> {
+fn same_order_holds(tx: &Connection, order_id: i64, fingerprint: &str) -> Result<bool> {
     Ok(tx
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM gateway_activations a JOIN gateway_orders o ON o.id = a.order_id
-             WHERE o.account_id = ?1 AND o.product = ?2 AND a.fingerprint = ?3)",
+            "SELECT EXISTS (SELECT 1 FROM gateway_activations WHERE order_id = ?1 AND fingerprint = ?2)",
         )?
-        .query_row(params![account_id, product, fingerprint], |r| r.get(0))?)
+        .query_row(params![order_id, fingerprint], |r| r.get(0))?)
+}
+
+fn order_product(tx: &Connection, order_id: i64) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT product FROM gateway_orders WHERE id = ?1")?
+        .query_row([order_id], |r| r.get(0))?)
 }
 
 /// Stores the record once; `true` when it is new. A different record under
@@ -166,25 +169,50 @@ fn consume_slot(
     if inserted == 0 {
         return Ok(false);
     }
-    let elsewhere = match &a.product {
-        Some(product) => licensed_for_product(tx, a.account_id, product, &r.fingerprint)?,
-        None => false,
+    // One rule for a second license of the same hardware (core's
+    // `decide_order_activation`): a gateway holding a license of this
+    // order, or of another order of its product, gets no second one. Here
+    // a re-issue is a conflict too: the field license is a second copy,
+    // and nothing is consumed.
+    let product = match &a.product {
+        Some(p) => Some(p.clone()),
+        None => order_product(tx, part.order_id)?,
     };
-    let activated = capacity
-        && !elsewhere
-        && tx
-            .prepare_cached(
-                "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![part.order_id, r.fingerprint, r.license_id, e.license, ts(r.issued_at)])?
-            == 1;
-    if !activated {
-        let code = if capacity {
-            "HARDWARE_ALREADY_ACTIVATED"
-        } else {
-            "ORDER_EXHAUSTED"
-        };
+    let held = if same_order_holds(tx, part.order_id, &r.fingerprint)? {
+        Held::SameOrder
+    } else {
+        held_elsewhere(
+            tx,
+            a.account_id,
+            part.order_id,
+            product.as_deref(),
+            &r.fingerprint,
+        )?
+    };
+    // The slot's capacity: its own reservation while the allotment is
+    // open, else a free license of its order.
+    let (activated, quantity) = if capacity { (0, 1) } else { (1, 1) };
+    let decision = decide_order_activation(
+        &part.slots.order_no,
+        product.as_deref(),
+        &held,
+        activated,
+        quantity,
+    );
+    let refused = match decision {
+        Ok(OrderActivation::Issue) => {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![part.order_id, r.fingerprint, r.license_id, e.license, ts(r.issued_at)])?;
+            (inserted == 0).then_some("HARDWARE_ALREADY_ACTIVATED")
+        }
+        Ok(OrderActivation::Reissue) => Some("HARDWARE_ALREADY_ACTIVATED"),
+        Err(e) => Some(e.code()),
+    };
+    if let Some(code) = refused {
         tx.prepare_cached(
             "UPDATE field_slots SET status = 'conflict', conflict_code = ?3 WHERE allotment_id = ?1 AND slot = ?2",
         )?
