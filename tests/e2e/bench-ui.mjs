@@ -8,10 +8,9 @@
 // fails on a time.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Session, waitFor } from './wd.mjs';
+import { Session, freePort, waitFor } from './wd.mjs';
 
 const APP = process.env.LICENSEDESK_APP;
 const URL = process.env.LICENSEDESK_SERVER_URL;
@@ -21,14 +20,6 @@ if (!APP || !URL || !TOKEN) {
   console.error('set LICENSEDESK_APP, LICENSEDESK_SERVER_URL and LICENSEDESK_TOKEN (cargo xtask bench ui does)');
   process.exit(2);
 }
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 /** Resident and proportional memory (MB) of the app and its WebKit processes. */
 function memory() {

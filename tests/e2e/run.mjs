@@ -5,10 +5,9 @@
 // Closing line: `e2e: N passed, N failed`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Session, waitFor } from './wd.mjs';
+import { Session, freePort, waitFor } from './wd.mjs';
 import { journeys as plain } from './journeys.mjs';
 import { watching } from './watching.mjs';
 
@@ -28,14 +27,6 @@ if (!APP || !SERVER_BIN) {
   console.error('set LICENSEDESK_APP and LICENSEDESK_SERVER_BIN (cargo xtask e2e does)');
   process.exit(2);
 }
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 const tmp = mkdtempSync(join(tmpdir(), 'licensedesk-e2e-'));
 const children = [];

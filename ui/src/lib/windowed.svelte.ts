@@ -5,8 +5,10 @@
 // At most two fetches run at once, and each is for what is in view when it
 // starts: dragging the scrollbar across a million rows does not queue the
 // pages it passed.
+import { untrack } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
 import { toApiError, type ApiError } from './api';
+import { app } from './state.svelte';
 
 /** Pages fetched in one call at most (Rust's window is up to 500 rows). */
 const MAX_RUN = 5;
@@ -158,4 +160,20 @@ export class WindowedRows<T> {
     this.error = null;
     this.#pump();
   }
+}
+
+/** In a component: `rows` become a new list, from its top, whenever `key()`
+ * changes (a filter, the sort), and the same list's fresh rows at the same
+ * place after a sync or a profile switch. */
+export function resetOnChange<T>(rows: WindowedRows<T>, key: () => unknown): void {
+  $effect(() => {
+    void key();
+    untrack(() => rows.reset());
+  });
+  let epoch = app.epoch;
+  $effect(() => {
+    if (app.epoch === epoch) return;
+    epoch = app.epoch;
+    untrack(() => rows.reset(true));
+  });
 }

@@ -407,24 +407,16 @@ pub(crate) struct CodeRow<'a> {
 /// A snapshot code: ONE upsert of the whole row (an insert runs the pool
 /// counter's insert trigger, an existing row its update trigger).
 pub(crate) fn snapshot_code(tx: &Transaction<'_>, d: CodeRow<'_>) -> Result<()> {
-    let consumed = opt_time(d.consumed_at)?.unwrap_or_default();
-    let expires = opt_time(d.expires_at)?.unwrap_or_default();
-    tx.prepare_cached(
-        "INSERT INTO codes (id, code, batch_id, product_id, device_id, consumed_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (id) DO UPDATE SET code = ?2, batch_id = ?3, product_id = ?4, device_id = ?5,
-           consumed_at = ?6, expires_at = ?7",
-    )?
-    .execute(params![
-        d.id,
-        d.code.as_str(),
-        d.batch_id,
-        d.product_id,
-        d.device_id,
-        consumed.as_ref(),
-        expires.as_ref()
-    ])?;
-    Ok(())
+    write_code(
+        &mut *tx.prepare_cached(
+            "INSERT INTO codes (id, code, batch_id, product_id, device_id, consumed_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET code = ?2, batch_id = ?3, product_id = ?4, device_id = ?5,
+               consumed_at = ?6, expires_at = ?7",
+        )?,
+        d,
+    )
+    .map(drop)
 }
 
 /// A snapshot code in a bulk load (`cache::bulk`): a plain insert into the
@@ -440,6 +432,16 @@ pub(crate) fn bulk_code(
     d: CodeRow<'_>,
     pools: &mut PoolDelta,
 ) -> Result<()> {
+    let product = d.product_id;
+    let consumed = write_code(st, d)?;
+    pools.add(product, consumed);
+    Ok(())
+}
+
+/// Runs a code statement whose `?1`..`?7` are the row's id, code, batch,
+/// product, device, consumption and expiry (times as stored, '' = none);
+/// returns whether the code is consumed.
+fn write_code(st: &mut Statement<'_>, d: CodeRow<'_>) -> Result<bool> {
     let consumed = opt_time(d.consumed_at)?.unwrap_or_default();
     let expires = opt_time(d.expires_at)?.unwrap_or_default();
     st.execute(params![
@@ -451,8 +453,7 @@ pub(crate) fn bulk_code(
         consumed.as_ref(),
         expires.as_ref()
     ])?;
-    pools.add(d.product_id, !consumed.is_empty());
-    Ok(())
+    Ok(!consumed.is_empty())
 }
 
 /// A snapshot device in a bulk load: a plain insert, linked to its latest
@@ -957,15 +958,7 @@ mod tests {
             let c = cache.conn();
             assert_eq!(reprepared(&c, SNAPSHOT_DEVICE), 0);
             assert_eq!(reprepared(&c, LINK_CODE), 0);
-            let plan: Vec<String> = c
-                .prepare(&format!("EXPLAIN QUERY PLAN {SNAPSHOT_DEVICE}"))
-                .expect("plan")
-                .query_map(rusqlite::params![1, "", "", "", "", 0, "", "", ""], |r| {
-                    r.get(3)
-                })
-                .expect("plan")
-                .collect::<rusqlite::Result<_>>()
-                .expect("plan");
+            let plan = crate::cache::tests::device_plan(&c, SNAPSHOT_DEVICE);
             assert!(
                 plan.iter().any(|p| p.contains("USING INDEX codes_device")),
                 "{plan:?}"

@@ -276,18 +276,7 @@ mod tests {
     fn the_bulk_device_link_reads_the_device_index() {
         let (_dir, mut c) = open();
         begin_and_load(&mut c);
-        let plan: Vec<String> = c
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN {}",
-                crate::cache::apply::BULK_DEVICE
-            ))
-            .expect("plan")
-            .query_map(rusqlite::params![1, "", "", "", "", 0, "", "", ""], |r| {
-                r.get(3)
-            })
-            .expect("plan")
-            .collect::<rusqlite::Result<_>>()
-            .expect("plan");
+        let plan = crate::cache::tests::device_plan(&c, crate::cache::apply::BULK_DEVICE);
         assert!(
             plan.iter().any(|p| p.contains("USING INDEX codes_device")),
             "{plan:?}"

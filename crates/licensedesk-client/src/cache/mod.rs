@@ -294,10 +294,22 @@ pub fn parse_opt(s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::mpsc;
 
     use super::*;
+
+    /// The query plan of a device statement (`?1`..`?9` as its row).
+    pub(crate) fn device_plan(c: &Connection, sql: &str) -> Vec<String> {
+        c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan")
+            .query_map(rusqlite::params![1, "", "", "", "", 0, "", "", ""], |r| {
+                r.get(3)
+            })
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan")
+    }
 
     /// A view reads while a long read and a write are in progress, and sees
     /// the last commit.

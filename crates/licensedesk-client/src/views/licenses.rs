@@ -8,7 +8,7 @@ use std::io::Write;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use licensedesk_core::codes::{CodeStatus, StatusFilter, code_status};
+use licensedesk_core::codes::{CodeStatus, Counters, StatusFilter, code_status};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde::{Deserialize, Serialize};
@@ -227,15 +227,20 @@ fn json_to_sql(v: &serde_json::Value) -> Value {
     }
 }
 
+/// The data center and the account's counters, above the table.
+fn head(c: &Connection) -> Result<(String, Counters)> {
+    let dc: String = c
+        .query_row("SELECT data_center FROM account LIMIT 1", [], |r| r.get(0))
+        .unwrap_or_default();
+    Ok((dc, counters(c)?.0))
+}
+
 /// One page of the License Management table.
 pub fn page(cache: &Cache, q: &LicenseQuery, now: DateTime<Utc>) -> Result<LicensePage> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
     let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
     cache.read(|c| {
-        let dc: String = c
-            .query_row("SELECT data_center FROM account LIMIT 1", [], |r| r.get(0))
-            .unwrap_or_default();
-        let (counters, _) = counters(c)?;
+        let (dc, counters) = head(c)?;
         let mut args = Vec::new();
         let mut sql = format!("{SELECT}{}", filter(q, now, &mut args)?);
         let col = q.sort.column();
@@ -320,10 +325,7 @@ pub fn window(
 ) -> Result<LicenseWindow> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     cache.read(|c| {
-        let dc: String = c
-            .query_row("SELECT data_center FROM account LIMIT 1", [], |r| r.get(0))
-            .unwrap_or_default();
-        let (counters, _) = counters(c)?;
+        let (dc, counters) = head(c)?;
         let mut args = Vec::new();
         let filter = filter(q, now, &mut args)?;
         let col = q.sort.column();
