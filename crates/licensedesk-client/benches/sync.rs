@@ -217,12 +217,15 @@ async fn run() {
     let token = acc["token"].as_str().expect("token").to_owned();
     let account = acc["id"].as_i64().expect("id");
     let pkg = json!({"validity": {"years": 2}, "messages_per_day": 100, "ota_per_month": 1, "ota_cap_mb": 5, "storage_days": 7});
-    http.post(format!("{base}/v1/products"))
-        .bearer_auth(&token)
-        .json(&json!({"pk": "pbench", "name": "Bench", "package": pkg}))
+    // The vendor sets the product up with its package (an account may not).
+    let r = http
+        .post(format!("{base}/v1/admin/products"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"account_id": account, "pk": "pbench", "name": "Bench", "package": pkg}))
         .send()
         .await
         .expect("product");
+    assert!(r.status().is_success(), "product: {}", r.status());
     let product: i64 = state
         .db
         .read(|c| {
