@@ -923,7 +923,7 @@ mod tests {
     /// The device statements are planned once per connection (the cache's
     /// connection turns on query planner stability; a connection without
     /// it re-prepares them whenever `?1` is bound again), and find a
-    /// device's codes through `codes_device`.
+    /// device's latest code in `codes_device` alone (it covers the link).
     #[test]
     fn device_statements_are_planned_once_and_read_the_device_index() {
         let dir = tempfile::tempdir().expect("dir");
@@ -960,7 +960,7 @@ mod tests {
             assert_eq!(reprepared(&c, LINK_CODE), 0);
             let plan = crate::cache::tests::device_plan(&c, SNAPSHOT_DEVICE);
             assert!(
-                plan.iter().any(|p| p.contains("USING INDEX codes_device")),
+                plan.iter().any(|p| p.contains("USING COVERING INDEX codes_device")),
                 "{plan:?}"
             );
         }

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_deferred_schema",
         include_str!("../../migrations/0004_deferred_schema.sql"),
     ),
+    (
+        "0005_codes_device_covering",
+        include_str!("../../migrations/0005_codes_device_covering.sql"),
+    ),
 ];
 
 /// Connections that only read (views), besides the one that writes.
