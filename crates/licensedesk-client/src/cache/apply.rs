@@ -960,7 +960,8 @@ mod tests {
             assert_eq!(reprepared(&c, LINK_CODE), 0);
             let plan = crate::cache::tests::device_plan(&c, SNAPSHOT_DEVICE);
             assert!(
-                plan.iter().any(|p| p.contains("USING COVERING INDEX codes_device")),
+                plan.iter()
+                    .any(|p| p.contains("USING COVERING INDEX codes_device")),
                 "{plan:?}"
             );
         }

@@ -1,5 +1,5 @@
 //! The bulk load of a fresh cache's snapshot. A million consumption records
-//! are two million code and device rows; kept row by row, their nine
+//! are two million code and device rows; kept row by row, their eight
 //! secondary indexes (insert positions spread over B-trees far larger than
 //! the page cache) and the pool counter triggers cost many times the rows
 //! themselves. So a fresh snapshot writes into bare tables, and SQLite

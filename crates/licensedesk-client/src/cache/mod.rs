@@ -34,8 +34,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0004_deferred_schema.sql"),
     ),
     (
-        "0005_codes_device_covering",
-        include_str!("../../migrations/0005_codes_device_covering.sql"),
+        "0005_device_indexes",
+        include_str!("../../migrations/0005_device_indexes.sql"),
     ),
 ];
 

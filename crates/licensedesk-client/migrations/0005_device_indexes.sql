@@ -3,3 +3,7 @@
 -- seek in this index, never a read of the codes' rows.
 DROP INDEX codes_device;
 CREATE INDEX codes_device ON codes(device_id, consumed_at) WHERE device_id IS NOT NULL;
+-- No query looks a device up by its key alone (always with its product:
+-- devices_pk_dk; a search matches anywhere in the key, which no index
+-- serves): one index less to keep, and to build in a first sync.
+DROP INDEX devices_dk;
