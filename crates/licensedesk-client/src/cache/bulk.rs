@@ -279,7 +279,8 @@ mod tests {
         begin_and_load(&mut c);
         let plan = crate::cache::tests::device_plan(&c, crate::cache::apply::BULK_DEVICE);
         assert!(
-            plan.iter().any(|p| p.contains("USING COVERING INDEX codes_device")),
+            plan.iter()
+                .any(|p| p.contains("USING COVERING INDEX codes_device")),
             "{plan:?}"
         );
     }
