@@ -227,6 +227,10 @@ impl Session {
             total: Some(pending),
             full: false,
         });
+        // The account's details are asked for beside the sync (they do
+        // not depend on it): on a large account the server counts its
+        // codes for them, which then costs the sync nothing.
+        let account = AbortOnDrop(tokio::spawn(engine.fetch_account()));
         self.outbox().flush(&self.api, self.clock.now()).await?;
         let report = engine.run(progress, cancel).await?;
         progress(SyncProgress {
@@ -235,7 +239,8 @@ impl Session {
             total: Some(1),
             full: report.full,
         });
-        let dc = engine.finish().await?;
+        let account = account.join().await?;
+        let dc = engine.finish_with(&account)?;
         if let Some((p, profiles)) = &self.profile {
             profiles.set_data_center(&p.id, &dc)?;
         }
@@ -324,5 +329,23 @@ impl Session {
     /// Queues an offline action (replayed by the next sync).
     pub fn enqueue(&self, action: &OutboxAction) -> Result<OutboxItem> {
         self.outbox().enqueue(action, self.now())
+    }
+}
+
+/// A task aborted when its handle is dropped (a sync that failed or was
+/// cancelled does not leave its side request running).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<Result<T>> {
+    async fn join(mut self) -> Result<T> {
+        (&mut self.0)
+            .await
+            .map_err(|e| Error::Protocol(e.to_string()))?
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

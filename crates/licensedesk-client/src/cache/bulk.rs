@@ -296,16 +296,14 @@ mod tests {
         let mut later = MIGRATIONS.to_vec();
         later.push((
             "0999_test",
-            "DROP INDEX devices_dk; CREATE INDEX devices_dk ON devices(dk, id);",
+            "DROP INDEX devices_pk_dk; CREATE INDEX devices_pk_dk ON devices(pk, dk, id);",
         ));
         migrate_with(&mut c, &later).expect("migrate");
         assert!(!active(&c).expect("active"));
         let now = schema(&c);
         assert_eq!(now.len(), whole.len());
-        assert!(
-            now.iter().any(|(_, n, sql)| n == "devices_dk"
-                && sql.as_deref().is_some_and(|s| s.contains("dk, id")))
-        );
+        assert!(now.iter().any(|(_, n, sql)| n == "devices_pk_dk"
+            && sql.as_deref().is_some_and(|s| s.contains("pk, dk, id"))));
         assert!(names(&c, "codes").contains(&"codes_count_update".to_owned()));
     }
 
