@@ -28,7 +28,14 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ActivationOutcome::export_all(&cfg)?;
     OfflineImportItem::export_all(&cfg)?;
     ReplayReport::export_all(&cfg)?;
-    FloatingStatus::export_all(&cfg)?;
+    PoolView::export_all(&cfg)?;
+    OrderView::export_all(&cfg)?;
+    UsageImport::export_all(&cfg)?;
+    RequestAnswer::export_all(&cfg)?;
+    licensedesk_gateways::files::FileKind::export_all(&cfg)?;
+    crate::commands::lifecycle::OpenedFiles::export_all(&cfg)?;
+    crate::commands::lifecycle::UsageCharts::export_all(&cfg)?;
+    licensedesk_client::KeySetView::export_all(&cfg)?;
     crate::session::ProfileList::export_all(&cfg)?;
     crate::settings::Settings::export_all(&cfg)?;
     crate::commands::sync::SyncStatus::export_all(&cfg)?;
@@ -46,6 +53,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         Issued::export_all(&cfg)?;
         ReconcileOutcome::export_all(&cfg)?;
         AuditEntry::export_all(&cfg)?;
+        AuditPage::export_all(&cfg)?;
     }
     {
         use licensedesk_client::*;

@@ -62,6 +62,29 @@ impl Dialogs {
             .map(|f| f.path().to_path_buf())
     }
 
+    /// An open dialog worded in `lang` choosing one or more files with
+    /// `extensions`; `None` when cancelled (a scripted answer is one file).
+    pub async fn pick_many<R: Runtime>(
+        &self,
+        window: &Window<R>,
+        lang: Language,
+        which: Dialog,
+        extensions: &[&str],
+    ) -> Option<Vec<PathBuf>> {
+        if let Some(answer) = self.scripted() {
+            return answer.map(|p| vec![p]);
+        }
+        let (title, filter, all) = words::dialog(lang, which);
+        rfd::AsyncFileDialog::new()
+            .set_title(title)
+            .add_filter(filter, extensions)
+            .add_filter(all, &["*"])
+            .set_parent(window)
+            .pick_files()
+            .await
+            .map(|files| files.iter().map(|f| f.path().to_path_buf()).collect())
+    }
+
     /// A save dialog worded in `lang` proposing `file_name`; `None` when
     /// cancelled.
     pub async fn save<R: Runtime>(

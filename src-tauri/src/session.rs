@@ -53,6 +53,25 @@ pub struct ProfileList {
     pub active_id: Option<String>,
 }
 
+/// `url`'s key set, fetched on a thread of its own (callers may be inside
+/// an async runtime); `None` when the server does not answer.
+fn fetch_keys_blocking(url: &str) -> Option<licensedesk_core::keys::KeySet> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let view = rt
+            .block_on(licensedesk_client::trust::fetch_keyset(&url))
+            .ok()?;
+        licensedesk_client::trust::confirmed(&view.json).ok()
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -67,19 +86,23 @@ impl Sessions {
     }
 
     /// With no profile yet, adds one for `url` + `token` (the demo server
-    /// `cargo xtask run` starts, the end-to-end suite's server).
+    /// `cargo xtask run` starts, the end-to-end suite's server), trusting
+    /// the key set the server serves now; when it does not answer, the
+    /// profile's first sync pins it.
     pub fn bootstrap(&self, url: &str, token: &str) -> CmdResult<()> {
         if !self.client.profiles().list()?.is_empty() {
             return Ok(());
         }
-        let p = self.client.add_profile(
-            NewProfile {
-                name: "Demo".into(),
-                server_url: url.into(),
-                account_label: "demo".into(),
-            },
-            &licensedesk_client::ApiToken::new(token),
-        )?;
+        let new = NewProfile {
+            name: "Demo".into(),
+            server_url: url.into(),
+            account_label: "demo".into(),
+        };
+        let token = licensedesk_client::ApiToken::new(token);
+        let p = match fetch_keys_blocking(url) {
+            Some(keys) => self.client.add_profile_trusting(new, &token, &keys)?,
+            None => self.client.add_profile(new, &token)?,
+        };
         self.client.profiles().set_active(&p.id)?;
         Ok(())
     }

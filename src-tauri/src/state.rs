@@ -115,6 +115,9 @@ impl AppState {
         let _ = gateways.on_install(Box::new(move |outcome, source| {
             report_install(&reporter, outcome, source);
         }));
+        // Licenses verify with the active profile's pinned key set only.
+        let trusting = sessions.clone();
+        let _ = gateways.trust_from(Box::new(move || trusted_keys(&trusting)));
         Ok(Self {
             data_dir: data_dir.to_owned(),
             gateways: Arc::new(gateways),
@@ -154,6 +157,29 @@ impl AppState {
             Some(api.token().expose().to_owned()),
         )?)
     }
+}
+
+/// The active profile's trusted key set (`None`: no profile, or nothing
+/// pinned yet).
+fn trusted_keys(
+    sessions: &Sessions,
+) -> licensedesk_gateways::Result<Option<licensedesk_core::keys::KeySet>> {
+    let coded = |e: licensedesk_client::Error| licensedesk_gateways::Error::Server {
+        code: licensedesk_core::Coded::code(&e).to_owned(),
+        message: e.to_string(),
+    };
+    let Some(profile) = sessions.client.profiles().active().map_err(coded)? else {
+        return Ok(None);
+    };
+    sessions.client.trust(&profile.id).load().map_err(coded)
+}
+
+/// ldctl's home on this machine, where this machine's edge software
+/// reports its usage (`LICENSEDESK_LDCTL_HOME` overrides it for tests).
+pub fn ldctl_home() -> Option<PathBuf> {
+    std::env::var_os("LICENSEDESK_LDCTL_HOME")
+        .map(PathBuf::from)
+        .or_else(licensedesk_gateways::usage::ldctl_home)
 }
 
 /// The registry's install hook: queues every install (file, activation,

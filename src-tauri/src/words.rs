@@ -172,6 +172,11 @@ pub enum Dialog {
     ExportRequest,
     ImportResponse,
     ExportLicenses,
+    AnswerRequests,
+    ImportUsage,
+    ImportKeySet,
+    ExportLicense,
+    ExportLedger,
 }
 
 /// A dialog's title and the name of its file filter (`""` for a save
@@ -194,6 +199,16 @@ pub fn dialog(lang: Language, d: Dialog) -> (&'static str, &'static str, &'stati
         (Dialog::ImportResponse, true) => ("导入激活响应", "激活响应"),
         (Dialog::ExportLicenses, false) => ("Export License Management", ""),
         (Dialog::ExportLicenses, true) => ("导出激活码管理", ""),
+        (Dialog::AnswerRequests, false) => ("Answer activation requests", "Activation requests"),
+        (Dialog::AnswerRequests, true) => ("应答激活请求", "激活请求"),
+        (Dialog::ImportUsage, false) => ("Import gateway usage", "Usage files"),
+        (Dialog::ImportUsage, true) => ("导入网关用量", "用量文件"),
+        (Dialog::ImportKeySet, false) => ("Import key set", "Key sets"),
+        (Dialog::ImportKeySet, true) => ("导入公钥集", "公钥集"),
+        (Dialog::ExportLicense, false) => ("Export license", ""),
+        (Dialog::ExportLicense, true) => ("导出许可证", ""),
+        (Dialog::ExportLedger, false) => ("Export ledger", ""),
+        (Dialog::ExportLedger, true) => ("导出台账", ""),
     };
     (title, filter, all)
 }

@@ -20,8 +20,7 @@ const rounds = async (wd) => Number(await wd.attr(await wd.find('[data-testid="l
 
 /** Picks a language in Settings (the select Rust saves). */
 async function setLanguage(wd, lang, settingsLabel) {
-  await wd.button(settingsLabel);
-  await wd.find('[data-view="settings"]');
+  await wd.page(settingsLabel, 'settings');
   await wd.exec(`const s = document.querySelector('[data-testid="language"]'); s.value = '${lang}'; s.dispatchEvent(new Event('change', { bubbles: true }));`);
   await waitFor(`the language ${lang}`, async () => (await wd.exec('return document.documentElement.lang')) === lang);
 }
@@ -67,8 +66,7 @@ export const watching = [
     name: 'a product crosses its watermark → one notification, listed in Alerts; the next rounds raise none',
     shot: '08-alerts.png',
     async run({ wd, server, appLog }) {
-      await wd.button('Alerts');
-      await wd.find('[data-view="alerts"]');
+      await wd.page('Alerts', 'alerts');
       await waitFor('a first background round', async () => (await rounds(wd)) >= 1, 90000);
       const raised = await raisedAlerts(wd);
       // A product above its watermark (20 %) whose alert is not raised: its
@@ -117,8 +115,7 @@ export const watching = [
       if (device.offline_reason !== 'no_codes') throw new Error(`PSL-00420: ${JSON.stringify(device)}`);
       await setLanguage(wd, 'zh-CN', 'Settings');
       try {
-        await wd.button('设备');
-        await wd.find('[data-view="devices"]');
+        await wd.page('设备', 'devices');
         const [pk, dk] = await wd.findAll('form.find input');
         await wd.type(pk, 'psl0003');
         await wd.type(dk, 'PSL-00420');
@@ -142,8 +139,7 @@ export const watching = [
         }));
         const lic = join(tmp, 'untrusted.lic');
         execFileSync(ldctl, ['sign', payload, '--key', join(tmp, 'untrusted', 'signing-key.json'), '--out', lic]);
-        await wd.button('网关许可证');
-        await wd.find('[data-view="gateway"]');
+        await wd.page('网关许可证', 'gateway');
         await chooseFile(wd, '上传许可证', lic);
         const err = await wd.find('.install-error [role="alert"][data-code="LICENSE_KID_UNKNOWN"]');
         const text = await wd.text(err);
@@ -164,8 +160,7 @@ export const watching = [
     stopsServer: true,
     async run({ wd, server }) {
       const individual = server.tokens.accounts.find((a) => a.kind === 'individual');
-      await wd.button('Settings');
-      await wd.find('[data-view="settings"]');
+      await wd.page('Settings', 'settings');
       const names = await wd.exec(`return [...document.querySelectorAll('.profiles strong')].map((e) => e.textContent);`);
       if (!names.includes('Lena')) {
         await wd.button('Add profile');
@@ -174,11 +169,13 @@ export const watching = [
         await wd.type(url, server.base);
         await wd.type(account, 'Lena Vogel');
         await wd.type(token, individual.token);
+        // First the server's key fingerprints are shown, then trusted.
+        await wd.clickOn('form.form button[type="submit"]');
+        await wd.find('form.form .keys-step .keys');
         await wd.clickOn('form.form button[type="submit"]');
         await waitFor('the second profile', async () => (await wd.exec(`return document.querySelectorAll('.profiles li').length`)) === 2);
       }
-      await wd.button('All accounts');
-      await wd.find('[data-view="accounts"]');
+      await wd.page('All accounts', 'accounts');
       await wd.button('Sync all accounts');
       const profiles = await wd.exec(`return [...document.querySelectorAll('article.account')].map((a) => a.dataset.profile);`);
       if (profiles.length !== 2) throw new Error(`${profiles.length} accounts shown`);

@@ -105,6 +105,19 @@ export class Session {
     const xpath = `//button[contains(normalize-space(.), '${label}')]`;
     return this.on(`button ${label}`, () => this.xpathAll(xpath), (el) => this.click(el));
   }
+  /**
+   * Opens the page `view` with its sidebar button `label` and waits for it.
+   * A fresh window settles its sidebar (the profile box takes its height
+   * once the profiles are read), which can move a button under a click in
+   * flight: the click is repeated until the page shows.
+   */
+  async page(label, view) {
+    await waitFor(`the ${label} page`, async () => {
+      if ((await this.findAll(`[data-view="${view}"]`)).length > 0) return true;
+      await this.button(label);
+      return (await this.findAll(`[data-view="${view}"]`)).length > 0;
+    });
+  }
   clickOn(css) {
     return this.on(`element ${css}`, () => this.findAll(css), (el) => this.click(el));
   }

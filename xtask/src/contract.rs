@@ -64,9 +64,12 @@ impl Server {
             .spawn()
             .context("starting licensedesk-server")?;
         let mut first = String::new();
-        BufReader::new(child.stdout.take().context("stdout")?)
-            .read_line(&mut first)
+        let mut out = BufReader::new(child.stdout.take().context("stdout")?);
+        out.read_line(&mut first)
             .context("reading the server's first line")?;
+        // The rest of what it prints (the demo's tokens) is read and
+        // dropped, so the server never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let base = first
             .trim()
             .strip_prefix("listening on ")

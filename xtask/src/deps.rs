@@ -30,12 +30,16 @@ const DESKTOP: &[&str] = &[
     "fonts-wqy-microhei",
 ];
 /// Xvfb, the WebDriver and browser of the UI suites, xdotool for the native
-/// dialog journey, and a private D-Bus + gnome-keyring for the keyring test.
+/// dialog journeys, Python's GTK bindings for their drag source (a real
+/// drop of files on the window: `tests/e2e/drag.py`), and a private D-Bus
+/// + gnome-keyring for the keyring test.
 const DESKTOP_TEST: &[&str] = &[
     "xvfb",
     "webkit2gtk-driver",
     "chromium",
     "xdotool",
+    "python3-gi",
+    "gir1.2-gtk-3.0",
     "dbus-daemon",
     "gnome-keyring",
 ];

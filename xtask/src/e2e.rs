@@ -54,6 +54,20 @@ fn clone_id() -> u64 {
         })
 }
 
+/// A copy of a binary of the shared target dir that only this clone
+/// writes (another clone may rebuild the original from other sources
+/// while this suite runs).
+fn own_copy(built: PathBuf) -> Result<PathBuf> {
+    let name = built
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let own = built.with_file_name(format!("{name}-e2e-{:016x}", clone_id()));
+    std::fs::copy(&built, &own)
+        .with_context(|| format!("could not copy {} to {}", built.display(), own.display()))?;
+    Ok(own)
+}
+
 /// Builds the license server; returns the binary.
 pub fn build_server(release: bool) -> Result<PathBuf> {
     let mut cmd = sh::cargo();
@@ -66,8 +80,8 @@ pub fn build_server(release: bool) -> Result<PathBuf> {
     Ok(sh::target_dir().join(profile).join("licensedesk-server"))
 }
 
-/// Builds `ldctl` (the field journey computes a gateway fingerprint with
-/// it); returns the binary.
+/// Builds `ldctl` (the journeys run it as a gateway would: fingerprints,
+/// trust, usage, leases, requests, ledger checks); returns the binary.
 pub fn build_ldctl() -> Result<PathBuf> {
     sh::run(sh::cargo().args(["build", "-p", "licensedesk-cli", "--bin", "ldctl"]))?;
     Ok(sh::target_dir().join("debug").join("ldctl"))
@@ -78,8 +92,8 @@ pub fn suite() -> Result<Outcome> {
     deps::ensure_cargo_tool("tauri-driver", "2.1.0", "tauri-driver")?;
     ui::build()?;
     let app = build_app(false)?;
-    let server = build_server(false)?;
-    let ldctl = build_ldctl()?;
+    let server = own_copy(build_server(false)?)?;
+    let ldctl = own_copy(build_ldctl()?)?;
     let mut cmd = Command::new("xvfb-run");
     cmd.args([
         "-a",

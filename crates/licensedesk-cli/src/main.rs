@@ -7,6 +7,7 @@
 
 mod commands;
 mod machine;
+mod net;
 mod output;
 mod store;
 
@@ -57,6 +58,14 @@ enum Command {
     /// Field kit issuance ledgers.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The key set licenses are verified with: pin it once, then accept only signed rotations.
+    Trust(commands::trust::TrustArgs),
+    /// What this gateway has in use (connections, data tags): record, show, export.
+    #[command(subcommand)]
+    Usage(commands::usage::UsageCommand),
+    /// Floating licenses: claim a lease from a pool, keep it alive, release it.
+    #[command(subcommand)]
+    Lease(commands::lease::LeaseCommand),
 }
 
 #[derive(Subcommand)]
@@ -101,6 +110,17 @@ fn main() {
         Command::Keygen(args) => commands::keys::keygen(&args, now),
         Command::Sign(args) => commands::keys::sign(&args),
         Command::Ledger(LedgerCommand::Verify(args)) => commands::ledger::verify(&args, &home),
+        Command::Trust(args) => commands::trust::run(&args, &home),
+        Command::Usage(cmd) => commands::usage::run(&cmd, &home, now),
+        Command::Lease(commands::lease::LeaseCommand::Claim(args)) => {
+            commands::lease::claim(&args, &home, now)
+        }
+        Command::Lease(commands::lease::LeaseCommand::Run(args)) => {
+            commands::lease::run(&args, &home, cli.json)
+        }
+        Command::Lease(commands::lease::LeaseCommand::Release(args)) => {
+            commands::lease::release(&args, &home)
+        }
     };
     std::process::exit(output::emit(outcome, cli.json));
 }

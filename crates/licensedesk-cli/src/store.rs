@@ -2,7 +2,10 @@
 //! trusted key set and the clock guard's high-water mark.
 //!
 //! Layout of `--home` (env `LDCTL_HOME`, default `~/.local/share/ldctl`):
-//! `license.lic`, `backups/license-<UTC timestamp>.lic`, `keys.json`, `clock.json`.
+//! `license.lic`, `backups/license-<UTC timestamp>.lic`, `keys.json` (the
+//! trusted key set, `ldctl trust`), `clock.json`, `usage.json` (what the
+//! gateway's software reported in use, `ldctl usage`), `lease.json` and
+//! `pool-token` (0600) while a floating lease is held (`ldctl lease`).
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -36,6 +39,48 @@ impl Home {
 
     pub fn keys_path(&self) -> PathBuf {
         self.dir.join("keys.json")
+    }
+
+    pub fn usage_path(&self) -> PathBuf {
+        self.dir.join("usage.json")
+    }
+
+    pub fn lease_path(&self) -> PathBuf {
+        self.dir.join("lease.json")
+    }
+
+    pub fn pool_token_path(&self) -> PathBuf {
+        self.dir.join("pool-token")
+    }
+
+    /// Replaces `path` (in the home) with `bytes` atomically, creating the
+    /// home first; readable by its owner only when `private`.
+    pub fn replace(&self, path: &Path, bytes: &[u8], private: bool) -> Result<(), Failure> {
+        fs::create_dir_all(&self.dir).map_err(|e| Failure::io("create", &self.dir, &e))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let _ = fs::remove_file(&tmp);
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let _ = private;
+        let mut file = opts
+            .open(&tmp)
+            .map_err(|e| Failure::io("create", &tmp, &e))?;
+        file.write_all(bytes)
+            .map_err(|e| Failure::io("write", &tmp, &e))?;
+        file.sync_all()
+            .map_err(|e| Failure::io("flush", &tmp, &e))?;
+        fs::rename(&tmp, path).map_err(|e| Failure::io("replace", path, &e))?;
+        sync_dir(&self.dir);
+        Ok(())
     }
 
     fn clock_path(&self) -> PathBuf {

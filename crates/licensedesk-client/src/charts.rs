@@ -297,3 +297,33 @@ pub fn device_messages(cache: &Cache, pk: &str, dk: &str, now: DateTime<Utc>) ->
     }
     bars(&data, Some(u64::from(q.messages_per_day)), LabelFrom::End)
 }
+
+/// Reports a gateway usage chart draws at most (the newest).
+pub const USAGE_BARS: usize = 24;
+
+/// A gateway's reported usage of one resource (connections or data tags)
+/// over its last [`USAGE_BARS`] reports, one bar each, against `limit` (the
+/// limit in force, a danger line; what is over it is drawn in danger).
+/// Bars are labelled with the report's UTC time of day when all fall on one
+/// day, else with its date.
+pub fn gateway_usage(
+    samples: &[licensedesk_core::gateway::usage::UsageSample],
+    resource: licensedesk_core::gateway::Resource,
+    limit: u32,
+) -> Result<String> {
+    let recent = &samples[samples.len().saturating_sub(USAGE_BARS)..];
+    let one_day = recent
+        .first()
+        .zip(recent.last())
+        .is_some_and(|(a, b)| a.at.date_naive() == b.at.date_naive());
+    let format = if one_day { "%H:%M" } else { "%m-%d" };
+    let data: Vec<(String, u64, u64)> = recent
+        .iter()
+        .map(|s| {
+            let used = u64::from(s.in_use().of(resource));
+            let within = used.min(u64::from(limit));
+            (s.at.format(format).to_string(), within, used - within)
+        })
+        .collect();
+    bars(&data, Some(u64::from(limit)), LabelFrom::End)
+}

@@ -66,6 +66,14 @@ pub enum Error {
     Chart(String),
     #[error("clock check failed: {message}")]
     Clock { code: &'static str, message: String },
+    /// A key set was refused (it does not chain to the trusted one, or is
+    /// damaged): core's `trust` codes.
+    #[error("{message}")]
+    Trust {
+        code: &'static str,
+        message: String,
+        params: Params,
+    },
 }
 
 impl Coded for Error {
@@ -88,7 +96,7 @@ impl Coded for Error {
             Self::Io(_) => "IO_ERROR",
             Self::Json(_) => "DATA_CORRUPT",
             Self::Chart(_) => "CHART_ERROR",
-            Self::Clock { code, .. } => code,
+            Self::Clock { code, .. } | Self::Trust { code, .. } => code,
         }
     }
 
@@ -119,6 +127,7 @@ impl Coded for Error {
             | Self::TokenStore(d)
             | Self::Chart(d)
             | Self::Clock { message: d, .. } => one("detail", json!(d)),
+            Self::Trust { params, .. } => params.clone(),
             Self::Cache(e) => one("detail", json!(e.to_string())),
             Self::Io(e) => one("detail", json!(e.to_string())),
             Self::Json(e) => one("detail", json!(e.to_string())),

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod profiles;
 pub mod secrets;
 pub mod sync;
+pub mod trust;
 pub mod views;
 
 use std::io::Write;
@@ -41,6 +42,7 @@ pub use secrets::{
     TokenStoreKind,
 };
 pub use sync::{CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport};
+pub use trust::{KeySetView, TrustStore};
 pub use views::accounts::{AccountSummary, AllAccounts};
 pub use views::billing::{ProductBilling, Statement};
 pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryPage, NearExpiryQuery};
@@ -96,11 +98,37 @@ impl Client {
         self.tokens.describe()
     }
 
-    /// Adds a profile and stores its token.
+    /// Adds a profile and stores its token (its key set is pinned by its
+    /// first sync: prefer [`Self::add_profile_trusting`]).
     pub fn add_profile(&self, new: NewProfile, token: &ApiToken) -> Result<Profile> {
         let p = self.profiles.add(new)?;
         self.tokens.set(&p.id, token)?;
         Ok(p)
+    }
+
+    /// Adds a profile that trusts `keys` (the server's key set the user
+    /// checked, or a key set file): licenses verify at once, offline too.
+    pub fn add_profile_trusting(
+        &self,
+        new: NewProfile,
+        token: &ApiToken,
+        keys: &licensedesk_core::keys::KeySet,
+    ) -> Result<Profile> {
+        let p = self.profiles.add(new)?;
+        let pinned = self
+            .trust(&p.id)
+            .pin(keys)
+            .and_then(|()| self.tokens.set(&p.id, token));
+        if let Err(e) = pinned {
+            let _ = self.remove_profile(&p.id);
+            return Err(e);
+        }
+        Ok(p)
+    }
+
+    /// The trusted key set of profile `id`.
+    pub fn trust(&self, profile_id: &str) -> TrustStore {
+        TrustStore::beside(&self.profiles.cache_path(profile_id))
     }
 
     /// Removes a profile, its token and its cache.
@@ -192,6 +220,11 @@ impl Session {
 
     pub fn profile(&self) -> Option<&Profile> {
         self.profile.as_ref().map(|(p, _)| p)
+    }
+
+    /// This profile's trusted key set (beside its cache).
+    pub fn trust(&self) -> TrustStore {
+        TrustStore::beside(self.cache.path())
     }
 
     pub fn outbox(&self) -> Outbox {

@@ -154,17 +154,13 @@ impl SyncEngine {
         self
     }
 
-    /// The server's key set, cached in the cache; refreshed when asked.
-    async fn keyset(&self, refresh: bool) -> Result<KeySet> {
-        if !refresh && let Some(json) = self.cache.meta(keys::KEYSET)? {
-            return KeySet::from_json(json.as_bytes()).map_err(|e| Error::Protocol(e.to_string()));
-        }
-        let v: serde_json::Value = self.api.get("/v1/keys", &[]).await?;
-        let set = KeySet::from_json(v.to_string().as_bytes())
-            .map_err(|e| Error::Protocol(format!("key set: {e}")))?;
-        self.cache
-            .write(|tx| set_meta(tx, keys::KEYSET, &set.to_json()))?;
-        Ok(set)
+    /// The server's key set as this profile trusts it: the served set is
+    /// fetched and kept only if it chains to the trusted one (see
+    /// [`crate::trust`]); a set that does not is refused with its code
+    /// (`KEYSET_UNTRUSTED`, …) and the sync stops, changing nothing.
+    async fn keyset(&self, _refresh: bool) -> Result<KeySet> {
+        let served = self.api.get_text("/v1/keys", &[]).await?;
+        crate::trust::TrustStore::beside(self.cache.path()).refresh(served.as_bytes())
     }
 
     /// The signed server time of a page (its JSON), verified.

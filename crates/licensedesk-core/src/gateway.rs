@@ -520,6 +520,7 @@ pub fn check_add(
 
 mod allotment;
 mod order;
+pub mod usage;
 pub use allotment::{
     AllotmentError, AllotmentPart, AllotmentPlan, AllotmentSource, MAX_PRODUCT_LEN, OrderSupply,
     ProductInvalid, check_product, plan_allotment,

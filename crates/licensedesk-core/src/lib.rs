@@ -35,5 +35,6 @@ pub mod keys;
 pub mod ledger;
 pub mod license;
 pub mod offline;
+pub mod trust;
 
 pub use error::Coded;

@@ -31,5 +31,5 @@ pub use error::{Error, Result};
 pub use files::{read_request_file, write_atomically};
 pub use issue::{GatewayOutcome, IssueStage, Issued};
 pub use key::DelegateKey;
-pub use online::{AuditEntry, ReconcileOutcome, audit, checkout, reconcile};
+pub use online::{AuditEntry, AuditPage, ReconcileOutcome, audit, checkout, reconcile};
 pub use store::{AllotmentScope, AllotmentSummary, IssuedView, Kit, ScopeKind, SyncState};

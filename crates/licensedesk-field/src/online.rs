@@ -278,20 +278,39 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
-/// The server's audit log entries of `allotment_id` (oldest first), from
+/// One page of the server's audit log, newest first: `next_cursor` reads
+/// the older entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next_cursor: Option<String>,
+}
+
+/// A page of the server's audit log of `allotment_id`, newest first (from
+/// `cursor`, a previous page's `next_cursor`; `None` for the newest), from
 /// the server at `base` (online, read-only).
-pub async fn audit(base: &str, token: &str, allotment_id: &str) -> Result<Vec<AuditEntry>> {
-    let entries: Vec<AuditEntry> = answer(
+pub async fn audit(
+    base: &str,
+    token: &str,
+    allotment_id: &str,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<AuditPage> {
+    let mut q: Vec<(&str, String)> = vec![
+        ("allotment", allotment_id.to_owned()),
+        ("limit", limit.clamp(1, 500).to_string()),
+    ];
+    if let Some(c) = cursor {
+        q.push(("cursor", c.to_owned()));
+    }
+    answer(
         reqwest::Client::new()
             .get(url(base, "/v1/field/audit"))
+            .query(&q)
             .bearer_auth(token)
             .send()
             .await
             .map_err(|e| network(&e))?,
     )
-    .await?;
-    Ok(entries
-        .into_iter()
-        .filter(|e| e.allotment_id == allotment_id)
-        .collect())
+    .await
 }

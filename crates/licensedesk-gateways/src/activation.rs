@@ -11,13 +11,10 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::activation_code::ActivationCode;
 use licensedesk_core::offline::{MAX_REQUEST_LEN, parse_request};
 
-use crate::dto::{
-    ActivationOutcome, ErrorView, FloatingStatus, GatewaySource, GatewaySummary, PendingActivation,
-    ReplayReport,
-};
+use crate::dto::{ActivationOutcome, ErrorView, GatewaySummary, PendingActivation, ReplayReport};
 use crate::error::{Error, Result};
 use crate::files::read_os_file;
-use crate::registry::{InstallSource, Registry, valid_name};
+use crate::registry::{InstallSource, Registry};
 use crate::server::ServerApi;
 
 fn random_key() -> Result<String> {
@@ -62,7 +59,9 @@ impl Registry {
         };
         let reply = match self.activate_online(api, &code, &fingerprint).await {
             Ok(reply) => reply,
-            Err(e) if e.is_unreachable() => {
+            // Offline, or no key set trusted yet to verify the answer with
+            // (the profile's first sync pins one): queued, replayed later.
+            Err(e) if e.is_unreachable() || matches!(e, Error::KeysMissing) => {
                 return Ok(ActivationOutcome::Queued {
                     pending: self.queue(id, &code, now)?,
                 });
@@ -88,7 +87,10 @@ impl Registry {
         code: &str,
         fingerprint: &str,
     ) -> Result<crate::server::ActivateReply> {
-        if !self.has_keys() {
+        if self.has_trust_source() {
+            // Only pinned keys verify what comes back: none, no activation.
+            self.keys()?;
+        } else if !self.has_keys() {
             self.refresh_keys(api).await?;
         }
         api.activate(code, fingerprint).await
@@ -170,7 +172,7 @@ impl Registry {
                     state.pending.retain(|q| q.key != p.key);
                     report.activated += 1;
                 }
-                Err(e) if e.is_unreachable() => {
+                Err(e) if e.is_unreachable() || matches!(e, Error::KeysMissing) => {
                     report.still_pending =
                         state.pending.iter().filter(|q| q.error.is_none()).count() as u32;
                     return Ok(report);
@@ -195,62 +197,16 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<Vec<GatewaySummary>> {
         let bytes = read_os_file(path, MAX_REQUEST_LEN as u64)?;
-        let request = parse_request(&bytes)?;
-        let mut state = self.lock();
-        let mut added = Vec::new();
-        for entry in request.gateways() {
-            if Self::by_hardware(&state, &entry.fingerprint).is_some() {
-                continue;
-            }
-            let name = entry
-                .name
-                .clone()
-                .filter(|n| valid_name(n))
-                .unwrap_or_else(|| format!("Gateway {}", &entry.fingerprint[..9]));
-            Self::insert(
-                &mut state,
-                &name,
-                &entry.fingerprint,
-                GatewaySource::RequestFile,
-                now,
-            )?;
-            added.push(entry.fingerprint.clone());
-        }
-        self.save(&state)?;
-        drop(state);
+        let added: Vec<String> = self
+            .register_request_gateways(&parse_request(&bytes)?, now)?
+            .into_iter()
+            .filter(|g| g.2)
+            .map(|g| g.0)
+            .collect();
         Ok(self
             .list(now)
             .into_iter()
             .filter(|g| added.contains(&g.id))
             .collect())
-    }
-
-    /// The floating lease of gateway `id` in pool `pool`.
-    pub async fn floating_status(
-        &self,
-        api: &ServerApi,
-        id: &str,
-        pool: &str,
-    ) -> Result<FloatingStatus> {
-        let fingerprint = {
-            let state = self.lock();
-            state.gateways[Self::record(&state, id)?]
-                .fingerprint
-                .clone()
-        };
-        let p = api.pool(pool).await?;
-        let lease = p
-            .leases
-            .iter()
-            .find(|l| licensedesk_core::fingerprint::same_hardware(&l.fingerprint, &fingerprint));
-        Ok(FloatingStatus {
-            pool: p.name.clone(),
-            pool_points: p.points,
-            pool_in_use: p.in_use,
-            ttl_seconds: p.ttl_seconds,
-            lease_points: lease.map(|l| l.points),
-            lease_expires_at: lease.map(|l| l.expires_at),
-            state: if lease.is_some() { "leased" } else { "none" }.into(),
-        })
     }
 }

@@ -53,6 +53,8 @@ pub enum GatewaySource {
     RequestFile,
     /// From a fingerprint typed by the user.
     Typed,
+    /// From a usage file (`ldctl usage export`).
+    UsageFile,
 }
 
 /// One gateway of the registry, as the list shows it.
@@ -162,6 +164,112 @@ pub struct GatewayLicenseView {
     pub backups: u32,
     /// Activations waiting for the server.
     pub pending: Vec<PendingActivation>,
+    /// When the figures in use were reported by the gateway's software
+    /// (`null`: never; then `connections.in_use` and `tags.in_use` are 0
+    /// only because nothing reported them, and the page says so).
+    pub usage_reported_at: Option<DateTime<Utc>>,
+    /// Running under the trial with more in use than the trial allows.
+    pub over_trial: bool,
+    /// Offline requests of this gateway answered here, newest first.
+    pub answers: Vec<RequestAnswer>,
+}
+
+/// A usage file imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UsageImport {
+    pub gateway_id: String,
+    /// The gateway was not in the registry and was added.
+    pub added: bool,
+    pub samples: u32,
+    /// The newest sample's figures.
+    pub connections: u32,
+    pub tags: u32,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// One gateway's answer to an offline request (`ldctl request`), saved
+/// beside the request file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RequestAnswer {
+    pub request_file: String,
+    pub fingerprint: String,
+    /// The registry's gateway (added from the request when new).
+    pub gateway_id: Option<String>,
+    pub name: Option<String>,
+    /// `issued` or `refused`.
+    pub result: String,
+    /// `server` (online) or `field_kit` (offline, a field allotment).
+    pub via: String,
+    /// The response bundle (server) or license file (field kit) written.
+    pub response_file: Option<String>,
+    pub at: DateTime<Utc>,
+    pub error: Option<ErrorView>,
+}
+
+/// One live lease of a floating pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LeaseView {
+    pub fingerprint: String,
+    /// The registry's gateway of this hardware, if any.
+    pub gateway_id: Option<String>,
+    pub gateway_name: Option<String>,
+    /// That gateway is this machine (the UI names it in the user's language).
+    pub this_machine: bool,
+    pub points: u32,
+    pub claimed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Whole seconds until the lease lapses without a heartbeat (by the
+    /// server's clock).
+    pub seconds_left: u32,
+    /// What its last heartbeat reported in use, and when.
+    pub connections: Option<u32>,
+    pub tags: Option<u32>,
+    pub usage_at: Option<DateTime<Utc>>,
+}
+
+/// A floating pool of the account with its live leases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PoolView {
+    pub name: String,
+    pub points: u32,
+    pub in_use: u32,
+    pub ttl_seconds: u32,
+    pub plugins: Vec<String>,
+    pub leases: Vec<LeaseView>,
+}
+
+/// An order looked up with its number and e-mail (the server's answer,
+/// read as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OrderView {
+    pub order_no: String,
+    pub product: Option<String>,
+    pub customer: String,
+    pub activation_code: String,
+    pub quantity: u32,
+    pub used: u32,
+    pub remaining: u32,
+    pub max_connections: u32,
+    pub max_tags: u32,
+    pub plugins: Vec<String>,
+    pub validity_days: u32,
+    pub activations: Vec<OrderActivationView>,
+}
+
+/// One activation of an order: the hardware and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OrderActivationView {
+    pub fingerprint: String,
+    /// The registry's gateway of this hardware, if any (the server's
+    /// answer has none: the registry names it).
+    #[serde(default)]
+    pub gateway_name: Option<String>,
+    /// That gateway is this machine (the UI names it in the user's language).
+    #[serde(default)]
+    pub this_machine: bool,
+    pub license_id: String,
+    pub issued_at: DateTime<Utc>,
+    pub reissued: u32,
 }
 
 /// An activation queued while the server was unreachable.
@@ -248,20 +356,6 @@ pub struct ReplayReport {
     pub activated: u32,
     pub rejected: u32,
     pub still_pending: u32,
-}
-
-/// A gateway's floating lease, as the management platform reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct FloatingStatus {
-    pub pool: String,
-    pub pool_points: u32,
-    pub pool_in_use: u32,
-    pub ttl_seconds: u32,
-    /// This gateway's live lease, if any.
-    pub lease_points: Option<u32>,
-    pub lease_expires_at: Option<DateTime<Utc>>,
-    /// `leased` or `none` (lapsed or never claimed).
-    pub state: String,
 }
 
 #[cfg(test)]

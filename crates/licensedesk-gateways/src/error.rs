@@ -5,6 +5,8 @@ use licensedesk_core::Coded;
 use licensedesk_core::activation_code::ActivationCodeError;
 use licensedesk_core::clock::ClockError;
 use licensedesk_core::fingerprint::FingerprintError;
+use licensedesk_core::gateway::GatewayError;
+use licensedesk_core::gateway::usage::UsageError;
 use licensedesk_core::keys::KeyError;
 use licensedesk_core::license::LicenseError;
 use licensedesk_core::offline::OfflineError;
@@ -25,6 +27,14 @@ pub enum Error {
     FileTooLarge { path: String, cap: u64 },
     #[error("no file was given: choose or drop exactly one file")]
     NoFile,
+    #[error(
+        "{path} is not a LicenseDesk file (a license, an activation request or response, or a usage file): check you dropped the right file"
+    )]
+    FileKindUnknown { path: String },
+    #[error(
+        "the dropped files are of different kinds: drop license, request or usage files one kind at a time"
+    )]
+    FileKindsMixed,
     #[error("{count} files were dropped: drop one license file at a time")]
     TooManyFiles { count: usize },
     #[error(transparent)]
@@ -39,8 +49,12 @@ pub enum Error {
     Offline(#[from] OfflineError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Limits(#[from] GatewayError),
     #[error(
-        "no trusted signing keys yet: connect to the license server once (Sync now) so LicenseDesk can verify licenses"
+        "no trusted signing keys: add a profile in Settings (its server's key set is trusted when it is added), or import the server's key set file there"
     )]
     KeysMissing,
     #[error("gateway {id} is not in the registry: pick a gateway from the list")]
@@ -98,6 +112,8 @@ impl Error {
             Self::NotAFile { .. } => "FILE_NOT_A_FILE",
             Self::FileTooLarge { .. } => "FILE_TOO_LARGE",
             Self::NoFile => "FILE_NONE",
+            Self::FileKindUnknown { .. } => "FILE_KIND_UNKNOWN",
+            Self::FileKindsMixed => "FILE_KINDS_MIXED",
             Self::TooManyFiles { .. } => "FILE_TOO_MANY",
             Self::License(e) => e.code(),
             Self::Clock(e) => e.code(),
@@ -105,6 +121,8 @@ impl Error {
             Self::Code(e) => e.code(),
             Self::Offline(e) => e.code(),
             Self::Keys(e) => e.code(),
+            Self::Usage(e) => e.code(),
+            Self::Limits(e) => e.code(),
             Self::KeysMissing => "KEYS_MISSING",
             Self::GatewayNotFound { .. } => "GATEWAY_NOT_FOUND",
             Self::GatewayUnknown { .. } => "GATEWAY_UNKNOWN",
@@ -139,6 +157,9 @@ impl Error {
             Self::Code(e) => e.params(),
             Self::Offline(e) => e.params(),
             Self::Keys(e) => e.params(),
+            Self::Usage(e) => e.params(),
+            Self::Limits(e) => e.params(),
+            Self::FileKindUnknown { path } => params_of(&json!({"path": path})),
             Self::GatewayNotFound { id } => params_of(&json!({"gateway": id})),
             Self::GatewayUnknown { fingerprint } => params_of(&json!({"fingerprint": fingerprint})),
             Self::GatewayExists { fingerprint, name } => {
@@ -148,6 +169,7 @@ impl Error {
                 params_of(&json!({"detail": detail}))
             }
             Self::NoFile
+            | Self::FileKindsMixed
             | Self::KeysMissing
             | Self::ThisMachineFixed
             | Self::NameInvalid

@@ -105,6 +105,70 @@ pub(crate) fn read_own(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// What a file dropped on the window (or picked) is, by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    /// A license file (`-----BEGIN LICENSEDESK LICENSE-----`).
+    License,
+    /// An offline activation request (`ldctl request`).
+    Request,
+    /// An offline activation response bundle (`.ldresp`).
+    Response,
+    /// A gateway's usage file (`ldctl usage export`).
+    Usage,
+}
+
+/// The largest file of any kind [`kind_of`] knows.
+pub const MAX_DROPPED_LEN: u64 = 1024 * 1024;
+
+/// The kind of a file's `bytes`, or [`Error::FileKindUnknown`]. Only what
+/// decides the kind is looked at; each kind's own parser checks the rest.
+pub fn kind_of(path: &Path, bytes: &[u8]) -> Result<FileKind> {
+    let text = bytes.trim_ascii_start();
+    if text.starts_with(b"-----BEGIN LICENSEDESK LICENSE-----") {
+        return Ok(FileKind::License);
+    }
+    if text.starts_with(b"{")
+        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(text)
+    {
+        if v.get("format").and_then(|f| f.as_str())
+            == Some(licensedesk_core::gateway::usage::FORMAT)
+        {
+            return Ok(FileKind::Usage);
+        }
+        if licensedesk_core::offline::parse_request(text).is_ok() {
+            return Ok(FileKind::Request);
+        }
+        if v.get("sig").is_some() && v.get("payload").is_some() {
+            return Ok(FileKind::Response);
+        }
+    }
+    Err(Error::FileKindUnknown {
+        path: path.display().to_string(),
+    })
+}
+
+/// Reads every path (capped) and tells their one kind; files of several
+/// kinds at once are refused ([`Error::FileKindsMixed`]).
+pub fn read_dropped(paths: &[std::path::PathBuf]) -> Result<(FileKind, Vec<Vec<u8>>)> {
+    if paths.is_empty() {
+        return Err(Error::NoFile);
+    }
+    let mut kind = None;
+    let mut all = Vec::with_capacity(paths.len());
+    for p in paths {
+        let bytes = read_os_file(p, MAX_DROPPED_LEN)?;
+        let k = kind_of(p, &bytes)?;
+        if kind.is_some_and(|known| known != k) {
+            return Err(Error::FileKindsMixed);
+        }
+        kind = Some(k);
+        all.push(bytes);
+    }
+    Ok((kind.ok_or(Error::NoFile)?, all))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

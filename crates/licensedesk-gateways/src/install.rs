@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use licensedesk_core::clock::{advance, check_clock};
 use licensedesk_core::fingerprint::same_hardware;
+use licensedesk_core::gateway::{Limits, check_new_limits};
 use licensedesk_core::license::{MAX_LICENSE_LEN, check_for_install, verify_license};
 
 use crate::dto::{InstallOutcome, InstalledLicense};
@@ -48,6 +49,17 @@ impl Registry {
         let id = state.gateways[i].id.clone();
         check_clock(state.clock_mark, now, Some(payload.issued_at))?;
         check_for_install(&license, &state.gateways[i].fingerprint, now)?;
+        // Below what the gateway's software reports in use: refused, both
+        // figures named (nothing reported: nothing to compare with).
+        if state.gateways[i].usage_at.is_some() {
+            check_new_limits(
+                &Limits {
+                    max_connections: payload.max_connections,
+                    max_tags: payload.max_tags,
+                },
+                &state.gateways[i].in_use,
+            )?;
+        }
 
         let dir = self.license_dir(&id);
         let current = dir.join("license.lic");

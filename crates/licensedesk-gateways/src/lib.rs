@@ -12,7 +12,13 @@
 //! - Activation codes ([`Registry::activate_code`]): check symbol first,
 //!   then online, or queued when the server is unreachable.
 //! - Offline activation: request export, response import.
-//! - Floating lease status.
+//! - Floating pools: the account's pools with their live leases (time
+//!   left, the usage their heartbeats carry), releasing a lease.
+//! - Usage (`usage`): samples from the gateways' own software only.
+//! - Offline requests answered (`offline`): by the server, saved beside
+//!   the requests, listed per gateway.
+//! - Trust: the key set licenses are verified with comes from the app's
+//!   trust source (the active profile's pinned set, [`Registry::trust_from`]).
 //! - Alerts ([`alerts::observe`]): core's rules over each gateway's license.
 //!
 //! Rules live in `licensedesk-core`; this crate stores and orchestrates.
@@ -22,13 +28,17 @@ pub mod alerts;
 pub mod dto;
 mod error;
 pub mod files;
+mod floating;
 mod install;
 mod offline;
 mod registry;
 mod server;
+pub mod usage;
 
 pub use error::{Error, Result};
+pub use offline::{RequestFile, read_request_files, response_path};
 pub use registry::{
-    APP_ID, InstallHook, InstallSource, MAX_MACHINE_ID_LEN, Registry, this_machine_fingerprint,
+    APP_ID, InstallHook, InstallSource, MAX_MACHINE_ID_LEN, Registry, TrustSource,
+    this_machine_fingerprint,
 };
 pub use server::{ActivateReply, LeaseReply, PoolReply, ServerApi};

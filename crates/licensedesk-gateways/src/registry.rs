@@ -3,9 +3,12 @@
 //! or typed fingerprints, each with its installed license as last known.
 //!
 //! Layout of the registry folder:
-//! `registry.json` (gateways, queued activations, exported requests, the
-//! clock guard's mark), `keys.json` (the trusted public key set),
-//! `licenses/<gateway id>/license.lic` and `…/backups/license-<UTC>.lic`.
+//! `registry.json` (gateways, queued activations, exported requests,
+//! answered requests, the clock guard's mark), `keys.json` (the trusted
+//! public key set when no trust source is set, see [`Registry::trust_from`]),
+//! `licenses/<gateway id>/license.lic` and `…/backups/license-<UTC>.lic`,
+//! `usage/<gateway id>.json` (the gateway's usage samples, core's usage
+//! file format).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -20,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dto::{
     GatewayLicenseView, GatewaySource, GatewaySummary, InstalledLicense, PendingActivation,
+    RequestAnswer,
 };
 use crate::error::{Error, Result};
 use crate::files::{read_os_file, read_own, write_atomic};
@@ -63,6 +67,9 @@ pub(crate) struct Record {
     pub added_at: DateTime<Utc>,
     #[serde(default)]
     pub in_use: InUse,
+    /// When `in_use` was reported (`None`: never; then it is not shown).
+    #[serde(default)]
+    pub usage_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub installed: Option<InstalledLicense>,
 }
@@ -83,11 +90,19 @@ pub(crate) struct State {
     pub requests: Vec<StoredRequest>,
     #[serde(default)]
     pub clock_mark: Option<DateTime<Utc>>,
+    /// Offline requests answered here (by the server or the field kit),
+    /// newest last.
+    #[serde(default)]
+    pub answers: Vec<RequestAnswer>,
 }
 
 /// Called after every successful install, whatever its path (see
 /// [`Registry::on_install`]).
 pub type InstallHook = Box<dyn Fn(&crate::dto::InstallOutcome, InstallSource) + Send + Sync>;
+
+/// Where the trusted key set comes from (see [`Registry::trust_from`]):
+/// `None` when nothing is trusted yet.
+pub type TrustSource = Box<dyn Fn() -> Result<Option<KeySet>> + Send + Sync>;
 
 /// The registry. Cheap to share (`Arc`); methods lock its state briefly and
 /// never across an await.
@@ -95,6 +110,7 @@ pub struct Registry {
     dir: PathBuf,
     state: Mutex<State>,
     on_install: std::sync::OnceLock<InstallHook>,
+    trust: std::sync::OnceLock<TrustSource>,
 }
 
 fn terms(i: &InstalledLicense) -> LicenseTerms {
@@ -130,6 +146,18 @@ impl Registry {
             hook(outcome, source);
         }
     }
+
+    /// Sets where the trusted key set comes from (the app: the active
+    /// profile's pinned set); then `keys.json` is not used and nothing
+    /// here fetches keys from a server. Set once; a second source is
+    /// refused (returned).
+    pub fn trust_from(&self, source: TrustSource) -> std::result::Result<(), TrustSource> {
+        self.trust.set(source)
+    }
+
+    pub(crate) fn has_trust_source(&self) -> bool {
+        self.trust.get().is_some()
+    }
 }
 
 impl Registry {
@@ -147,6 +175,7 @@ impl Registry {
                 pending: Vec::new(),
                 requests: Vec::new(),
                 clock_mark: None,
+                answers: Vec::new(),
             },
         };
         let mut changed = false;
@@ -170,6 +199,7 @@ impl Registry {
                     source: GatewaySource::ThisMachine,
                     added_at: now,
                     in_use: InUse::default(),
+                    usage_at: None,
                     installed: None,
                 },
             );
@@ -179,6 +209,7 @@ impl Registry {
             dir: dir.to_owned(),
             state: Mutex::new(state),
             on_install: std::sync::OnceLock::new(),
+            trust: std::sync::OnceLock::new(),
         };
         if changed {
             let guard = registry.lock();
@@ -205,8 +236,12 @@ impl Registry {
         self.dir.join("licenses").join(id)
     }
 
-    /// The trusted key set, or [`Error::KeysMissing`].
+    /// The trusted key set (from the trust source when one is set, else
+    /// `keys.json`), or [`Error::KeysMissing`].
     pub fn keys(&self) -> Result<KeySet> {
+        if let Some(source) = self.trust.get() {
+            return source()?.ok_or(Error::KeysMissing);
+        }
         let path = self.dir.join("keys.json");
         match read_own(&path, MAX_KEYSET_LEN as u64)? {
             Some(bytes) => Ok(KeySet::from_json(&bytes)?),
@@ -215,7 +250,10 @@ impl Registry {
     }
 
     pub fn has_keys(&self) -> bool {
-        self.dir.join("keys.json").is_file()
+        match self.trust.get() {
+            Some(source) => matches!(source(), Ok(Some(_))),
+            None => self.dir.join("keys.json").is_file(),
+        }
     }
 
     /// Trusts `keys` (the server's key set: every key that ever signed).
@@ -316,6 +354,7 @@ impl Registry {
             source,
             added_at: now,
             in_use: InUse::default(),
+            usage_at: None,
             installed: None,
         };
         state.gateways.push(record.clone());
@@ -346,12 +385,22 @@ impl Registry {
         self.save(&state)
     }
 
-    /// Records what a gateway has in use (connections, data tags).
-    pub fn set_usage(&self, id: &str, connections: u32, tags: u32) -> Result<()> {
-        let mut state = self.lock();
-        let i = Self::record(&state, id)?;
-        state.gateways[i].in_use = InUse { connections, tags };
-        self.save(&state)
+    /// Records what a gateway has in use (connections, data tags) at `at`.
+    pub fn set_usage(
+        &self,
+        id: &str,
+        connections: u32,
+        tags: u32,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.record_usage(
+            id,
+            &[licensedesk_core::gateway::usage::UsageSample {
+                at,
+                connections,
+                tags,
+            }],
+        )
     }
 
     fn backups(&self, id: &str) -> u32 {
@@ -378,8 +427,20 @@ impl Registry {
                 (Some(reason.clone().into()), None, None, None)
             }
         };
+        let usage_at = r.usage_at;
         Ok(GatewayLicenseView {
             gateway: Self::summary(r, now),
+            usage_reported_at: usage_at,
+            over_trial: matches!(eff, EffectiveLicense::Trial { .. })
+                && usage_at.is_some()
+                && (usage.tags.over_limit() || usage.connections.over_limit()),
+            answers: state
+                .answers
+                .iter()
+                .rev()
+                .filter(|a| a.gateway_id.as_deref() == Some(id))
+                .cloned()
+                .collect(),
             kind: eff.kind(),
             trial,
             issued_at,

@@ -32,11 +32,22 @@ pub struct ActivateReply {
     pub remaining: u32,
 }
 
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct LeaseUsageReply {
+    pub connections: u32,
+    pub tags: u32,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LeaseReply {
     pub fingerprint: String,
     pub points: u32,
     pub expires_at: DateTime<Utc>,
+    pub claimed_at: DateTime<Utc>,
+    #[serde(default)]
+    pub usage: Option<LeaseUsageReply>,
+    #[serde(default)]
+    pub usage_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /v1/floating/pools/{name}`'s reply.
@@ -46,7 +57,10 @@ pub struct PoolReply {
     pub points: u32,
     pub in_use: u32,
     pub ttl_seconds: u32,
+    #[serde(default)]
+    pub plugins: Vec<String>,
     pub leases: Vec<LeaseReply>,
+    pub server_time: DateTime<Utc>,
 }
 
 #[derive(Deserialize)]
@@ -135,12 +149,61 @@ impl ServerApi {
         self.json(req, MAX_REPLY_LEN).await
     }
 
-    /// The server's public key set.
+    /// The server's public key set (as served: a client that pins keys
+    /// checks its chain, see `licensedesk_core::trust`).
     pub async fn keyset(&self) -> Result<KeySet> {
         let body = self
-            .send(self.http.get(self.url("/v1/keys")), MAX_KEYSET_LEN)
+            .send(
+                self.http.get(self.url("/v1/keys")),
+                licensedesk_core::trust::MAX_SIGNED_KEYSET_LEN.max(MAX_KEYSET_LEN),
+            )
             .await?;
         Ok(KeySet::from_json(&body)?)
+    }
+
+    /// Looks an order up with its number and e-mail (no token needed; the
+    /// server limits failed attempts).
+    pub async fn lookup_order(&self, order_no: &str, email: &str) -> Result<crate::dto::OrderView> {
+        let req = self
+            .http
+            .post(self.url("/v1/gateway/orders/lookup"))
+            .json(&json!({ "order_no": order_no, "email": email }));
+        self.json(req, MAX_REPLY_LEN).await
+    }
+
+    /// The account's floating pools with their live leases.
+    pub async fn pools(&self) -> Result<Vec<PoolReply>> {
+        self.json(self.http.get(self.url("/v1/floating/pools")), MAX_REPLY_LEN)
+            .await
+    }
+
+    /// Releases gateway `fingerprint`'s lease in pool `name` (the
+    /// account's token): its points return to the pool.
+    pub async fn release_lease(&self, name: &str, fingerprint: &str) -> Result<PoolReply> {
+        let url = self.pool_url(name, "release")?;
+        let req = self
+            .http
+            .post(url)
+            .json(&json!({ "fingerprint": fingerprint }));
+        self.json(req, MAX_REPLY_LEN).await
+    }
+
+    fn pool_url(&self, name: &str, action: &str) -> Result<reqwest::Url> {
+        let mut url = reqwest::Url::parse(&self.url("/v1/floating/pools/")).map_err(|e| {
+            Error::Unreachable {
+                detail: e.to_string(),
+            }
+        })?;
+        {
+            let mut seg = url.path_segments_mut().map_err(|()| Error::Unreachable {
+                detail: "bad server URL".into(),
+            })?;
+            seg.pop_if_empty().push(name);
+            if !action.is_empty() {
+                seg.push(action);
+            }
+        }
+        Ok(url)
     }
 
     /// Answers an offline request bundle with a signed response bundle.
@@ -155,17 +218,7 @@ impl ServerApi {
 
     /// A floating pool with its live leases (needs the account's token).
     pub async fn pool(&self, name: &str) -> Result<PoolReply> {
-        let mut url = reqwest::Url::parse(&self.url("/v1/floating/pools/")).map_err(|e| {
-            Error::Unreachable {
-                detail: e.to_string(),
-            }
-        })?;
-        url.path_segments_mut()
-            .map_err(|()| Error::Unreachable {
-                detail: "bad server URL".into(),
-            })?
-            .pop_if_empty()
-            .push(name);
+        let url = self.pool_url(name, "")?;
         self.json(self.http.get(url), MAX_REPLY_LEN).await
     }
 }

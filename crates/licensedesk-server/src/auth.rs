@@ -27,6 +27,11 @@ pub fn new_token() -> anyhow::Result<String> {
     Ok(format!("ld_{}", hex::encode(bytes)))
 }
 
+/// The request's bearer token, if any.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    bearer(parts)
+}
+
 fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers

@@ -29,6 +29,9 @@ pub const DEMO_ADMIN_TOKEN: &str = "ld_demo_admin_0000000000000000";
 pub const DEMO_ENTERPRISE_TOKEN: &str = "ld_demo_enterprise_cn_east_0000";
 pub const DEMO_INDIVIDUAL_TOKEN: &str = "ld_demo_individual_eu_central_00";
 pub const TOKENS_FILE: &str = "demo-tokens.json";
+/// The demo pool `edge-fleet`'s token (its gateways claim leases with it).
+pub const DEMO_POOL_TOKEN: &str = "ld_pool_demo_edge_fleet_00000000";
+pub const DEMO_POOL: &str = "edge-fleet";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoAccount {
@@ -454,12 +457,13 @@ fn seed_gateways(
         }
     }
     let req = NewPool {
-        name: "edge-fleet".into(),
+        account_id: ent,
+        name: DEMO_POOL.into(),
         points: 200,
         ttl_seconds: Some(300),
         plugins: vec!["modbus-tcp".into(), "mqtt".into()],
     };
-    insert_pool(tx, ent, &req, now)?;
+    insert_pool(tx, ent, &req, DEMO_POOL_TOKEN, now)?;
     let pool_id: i64 = tx.query_row(
         "SELECT id FROM floating_pools WHERE account_id = ?1 AND name = 'edge-fleet'",
         [ent],
@@ -480,33 +484,50 @@ pub fn write_tokens(dir: &Path, s: &Summary, admin: &str) -> anyhow::Result<()> 
     let body = serde_json::to_string_pretty(&json!({
         "admin_token": admin,
         "accounts": s.accounts,
+        "pools": [{"name": DEMO_POOL, "token": DEMO_POOL_TOKEN}],
         "keyset": dir.join("keys").join(crate::keystore::KEYSET_FILE),
     }))?;
     let _ = std::fs::remove_file(&path);
     crate::keystore::write_private(&path, body.as_bytes())
 }
 
+/// Prints the demo's tokens and where things are. A stdout nobody reads any
+/// more (a script that took the `listening on` line and closed the pipe)
+/// is no reason to stop serving: write errors are ignored.
 pub fn print(s: &Summary, admin: &str, dir: &Path, addr: SocketAddr) {
-    println!(
-        "demo data {}",
-        if s.seeded_now {
-            "seeded"
-        } else {
-            "already present (nothing added)"
-        }
-    );
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let seeded = if s.seeded_now {
+        "seeded"
+    } else {
+        "already present (nothing added)"
+    };
+    let _ = writeln!(out, "demo data {seeded}");
     for a in &s.accounts {
-        println!(
+        let _ = writeln!(
+            out,
             "  {} account {:?} ({}): token {}",
             a.kind, a.name, a.data_center, a.token
         );
     }
-    println!("  admin token: {admin}");
-    println!(
+    let _ = writeln!(out, "  admin token: {admin}");
+    let _ = writeln!(
+        out,
+        "  floating pool {DEMO_POOL:?}: pool token {DEMO_POOL_TOKEN} (for `ldctl lease claim`)"
+    );
+    let _ = writeln!(
+        out,
         "  public key set: http://{addr}/v1/keys (file {})",
         dir.join("keys")
             .join(crate::keystore::KEYSET_FILE)
             .display()
     );
-    println!("  tokens written to {}", dir.join(TOKENS_FILE).display());
+    let _ = writeln!(
+        out,
+        "  tokens written to {}",
+        dir.join(TOKENS_FILE).display()
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, out.as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
 }

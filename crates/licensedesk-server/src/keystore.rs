@@ -2,6 +2,12 @@
 //! each: key id, creation time, secret seed) and `DATA_DIR/keys/current`
 //! naming the key that signs. Rotation adds a key and moves `current`;
 //! old keys stay so licenses they signed keep verifying.
+//!
+//! Rotation also signs the new public key set with the key current until
+//! then and appends that link to `DATA_DIR/keys/chain.json` (core's
+//! `trust` format): the published key set (`keyset.json`, `GET /v1/keys`)
+//! carries the chain, so a client that trusts an older set accepts the new
+//! key, and only it.
 
 use std::fs;
 use std::io::Write;
@@ -12,8 +18,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
-/// The published public key set, next to the private keys.
+/// The published public key set (with its chain), next to the private keys.
 pub const KEYSET_FILE: &str = "keyset.json";
+/// The rotation links (core's `trust::link`), oldest first.
+pub const CHAIN_FILE: &str = "chain.json";
 
 /// One stored signing key.
 #[derive(Clone, Serialize, Deserialize)]
@@ -80,11 +88,17 @@ impl KeyStore {
             .iter()
             .find(|k| k.kid == current)
             .with_context(|| format!("current key {current} has no key file"))?;
-        let signer = crate::signing::Signer::new(&keys, cur)?;
+        let chain = read_chain(dir)?;
+        let signer = crate::signing::Signer::new(&keys, cur, chain)?;
+        if let Err(e) = signer.check_chain() {
+            tracing::warn!(
+                "the key set's rotations do not chain from the first key ({e}): clients that trust an older key set will refuse it until they import the current one"
+            );
+        }
         // The public key set, for software to ship and for operators to copy.
         let public = dir.join(KEYSET_FILE);
         let tmp = dir.join("keyset.json.tmp");
-        fs::write(&tmp, signer.keyset().to_json())?;
+        fs::write(&tmp, signer.published())?;
         fs::rename(&tmp, &public)?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -95,9 +109,27 @@ impl KeyStore {
     }
 }
 
-/// Creates a new key and makes it current; returns its key id.
+fn read_chain(dir: &Path) -> anyhow::Result<Vec<licensedesk_core::keys::Envelope>> {
+    let path = dir.join(CHAIN_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Creates a new key and makes it current; returns its key id. The new
+/// key set is signed by the key current until now (a link of the chain),
+/// before the new key is published or made current.
 pub fn rotate(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<String> {
     fs::create_dir_all(dir)?;
+    let before = if dir.join("current").exists() {
+        Some(KeyStore::load(dir)?)
+    } else {
+        None
+    };
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("OS randomness unavailable: {e}"))?;
     let mut tag = [0u8; 4];
@@ -108,10 +140,26 @@ pub fn rotate(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<String> {
         created_at: now,
         secret: hex::encode(seed),
     };
-    write_private(
-        &dir.join(format!("{kid}.key")),
-        serde_json::to_string_pretty(&key)?.as_bytes(),
-    )?;
+    // Written under a name `load` skips until the chain names it: a crash
+    // never publishes a key no link signed.
+    let pending = dir.join(format!("{kid}.key.new"));
+    write_private(&pending, serde_json::to_string_pretty(&key)?.as_bytes())?;
+    if let Some(before) = before {
+        let new_key = licensedesk_core::keys::SigningKeyWithKid::from_seed(&kid, seed)?;
+        let next = before
+            .signer
+            .keyset()
+            .clone()
+            .with_key(new_key.public_entry(now), true)
+            .context("adding the new key to the key set")?;
+        let mut chain = read_chain(dir)?;
+        chain.push(licensedesk_core::trust::link(&next, before.signer.key()));
+        let tmp = dir.join("chain.json.tmp");
+        let _ = fs::remove_file(&tmp);
+        write_private(&tmp, serde_json::to_string_pretty(&chain)?.as_bytes())?;
+        fs::rename(&tmp, dir.join(CHAIN_FILE))?;
+    }
+    fs::rename(&pending, dir.join(format!("{kid}.key")))?;
     // Atomic switch of the current key.
     let tmp = dir.join("current.tmp");
     fs::write(&tmp, format!("{kid}\n"))?;

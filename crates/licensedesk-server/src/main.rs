@@ -1,5 +1,6 @@
 //! `licensedesk-server`: see `licensedesk_server::config::Cli` for the options.
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -98,14 +99,18 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
-        // Machine-readable first line: tests and scripts read the port here.
-        println!("listening on http://{addr}");
+        // Machine-readable first line: tests and scripts read the port here
+        // (and may close the pipe then: stdout's errors never stop the server).
+        let _ = writeln!(std::io::stdout(), "listening on http://{addr}");
         match &summary {
             Some(s) => demo::print(s, &admin_token, &args.data_dir, addr),
-            None if args.admin_token.is_none() => println!(
-                "admin token: in {}",
-                args.data_dir.join(keystore::ADMIN_TOKEN_FILE).display()
-            ),
+            None if args.admin_token.is_none() => {
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "admin token: in {}",
+                    args.data_dir.join(keystore::ADMIN_TOKEN_FILE).display()
+                );
+            }
             None => {}
         }
         maintenance::spawn(state.clone());

@@ -2,13 +2,16 @@
 
 use anyhow::Context;
 use licensedesk_core::keys::{Envelope, KeySet, SigningKeyWithKid, sign};
+use licensedesk_core::trust::{SignedKeySet, TrustError, accept};
 
 use crate::keystore::StoredKey;
 
-/// The current signing key and the published key set (every stored key).
+/// The current signing key and the published key set (every stored key,
+/// with the chain of its rotations).
 pub struct Signer {
     key: SigningKeyWithKid,
     keyset: KeySet,
+    published: SignedKeySet,
 }
 
 impl std::fmt::Debug for Signer {
@@ -20,7 +23,11 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    pub fn new(keys: &[StoredKey], current: &StoredKey) -> anyhow::Result<Self> {
+    pub fn new(
+        keys: &[StoredKey],
+        current: &StoredKey,
+        chain: Vec<Envelope>,
+    ) -> anyhow::Result<Self> {
         let mut entries = Vec::with_capacity(keys.len());
         let mut key = None;
         for k in keys {
@@ -33,11 +40,29 @@ impl Signer {
         }
         let key = key.context("current key missing")?;
         let keyset = KeySet::new(entries, &current.kid).context("building the key set")?;
-        Ok(Self { key, keyset })
+        let published = SignedKeySet::new(keyset.clone(), chain);
+        Ok(Self {
+            key,
+            keyset,
+            published,
+        })
     }
 
     pub fn keyset(&self) -> &KeySet {
         &self.keyset
+    }
+
+    /// The published key set document (`GET /v1/keys`, `keyset.json`).
+    pub fn published(&self) -> String {
+        self.published.to_json()
+    }
+
+    /// Whether a client that trusts only the first key accepts the
+    /// published set (every rotation signed).
+    pub fn check_chain(&self) -> Result<(), TrustError> {
+        let first = self.keyset.entries()[0].clone();
+        let root = KeySet::single(first)?;
+        accept(&root, &self.published).map(|_| ())
     }
 
     pub fn key(&self) -> &SigningKeyWithKid {

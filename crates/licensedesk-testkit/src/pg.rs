@@ -134,6 +134,8 @@ impl Cluster {
 
     /// A shell that waits for this process to end, then stops the cluster
     /// and removes its directory.
+    // Never waited for on purpose: it outlives this process.
+    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf '{dir}'",

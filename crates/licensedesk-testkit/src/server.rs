@@ -208,6 +208,27 @@ impl Server {
         }
     }
 
+    /// Creates floating pool `name` of `points` points for `account` (as the
+    /// vendor), with `ttl_seconds` (else the default); returns the pool
+    /// token its gateways claim with.
+    pub async fn pool(
+        &self,
+        account: i64,
+        name: &str,
+        points: u32,
+        ttl_seconds: impl Into<Option<u32>>,
+    ) -> String {
+        let v = self
+            .post_ok(
+                "/v1/admin/floating/pools",
+                ADMIN,
+                json!({"account_id": account, "name": name, "points": points,
+                       "ttl_seconds": ttl_seconds.into()}),
+            )
+            .await;
+        v["token"].as_str().expect("pool token").to_owned()
+    }
+
     /// Connects device `dk` of product `pk`.
     pub async fn connect(&self, token: &str, pk: &str, dk: &str) -> (StatusCode, Value) {
         self.post("/v1/devices/connect", token, json!({"pk": pk, "dk": dk}))

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use licensedesk_field::{
-    AllotmentSummary, AuditEntry, GatewayOutcome, IssuedView, ReconcileOutcome, ScopeKind,
+    AllotmentSummary, AuditPage, GatewayOutcome, IssuedView, ReconcileOutcome, ScopeKind,
 };
 use serde::Serialize;
 use tauri::{Runtime, State, Window};
@@ -193,18 +193,56 @@ pub async fn field_reconcile(
     )
 }
 
-/// The server's audit log of `allotmentId` (checkout, issuances,
-/// reconciliations, return or expiry), oldest first (online).
+/// A page of the server's audit log of `allotmentId` (checkout,
+/// issuances, reconciliations, return or expiry), newest first, from
+/// `cursor` (a previous page's `next_cursor`; none for the newest) (online).
 #[tauri::command]
 pub async fn field_audit(
     state: State<'_, AppState>,
     allotment_id: String,
-) -> CmdResult<Vec<AuditEntry>> {
+    cursor: Option<String>,
+) -> CmdResult<AuditPage> {
     let (base, token) = state.server_and_token()?;
     state
         .field
         .lock()
         .await
         .summary(&allotment_id, AppState::now())?;
-    Ok(licensedesk_field::audit(&base, &token, &allotment_id).await?)
+    Ok(
+        licensedesk_field::audit(&base, &token, &allotment_id, cursor.as_deref(), AUDIT_PAGE)
+            .await?,
+    )
+}
+
+/// Entries of the audit log a page shows.
+pub const AUDIT_PAGE: u32 = 50;
+
+/// Exports the allotment's issuance ledger (hash-chained, its head signed
+/// by the delegate key; what `ldctl ledger verify` checks) through a save
+/// dialog; the written path, `null` when cancelled.
+#[tauri::command]
+pub async fn field_export_ledger<R: Runtime>(
+    window: Window<R>,
+    state: State<'_, AppState>,
+    allotment_id: String,
+) -> CmdResult<Option<String>> {
+    let text = {
+        let kit = state.field.lock().await;
+        kit.summary(&allotment_id, AppState::now())?;
+        kit.export(&allotment_id)?
+    };
+    let Some(path) = state
+        .dialogs
+        .save(
+            &window,
+            state.language(),
+            Dialog::ExportLedger,
+            &format!("ledger-{allotment_id}.json"),
+        )
+        .await
+    else {
+        return Ok(None);
+    };
+    licensedesk_gateways::files::write_atomic(&path, text.as_bytes())?;
+    Ok(Some(path.display().to_string()))
 }

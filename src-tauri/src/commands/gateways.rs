@@ -1,14 +1,14 @@
 //! Gateway License commands: the registry, each gateway's license view,
 //! license upload (dialog or drop: one path), activation codes, offline
-//! bundles, floating lease status.
+//! bundles (the rest of the lifecycle: `lifecycle.rs`).
 
 use std::path::PathBuf;
 
 use licensedesk_core::activation_code::{ActivationCode, ActivationCodeError, format_partial};
 use licensedesk_core::license::MAX_LICENSE_LEN;
 use licensedesk_gateways::dto::{
-    ActivationOutcome, FloatingStatus, GatewayLicenseView, GatewaySummary, InstallOutcome,
-    OfflineImportItem, ReplayReport,
+    ActivationOutcome, GatewayLicenseView, GatewaySummary, InstallOutcome, OfflineImportItem,
+    ReplayReport,
 };
 use licensedesk_gateways::files::{single_path, write_atomic};
 use serde::{Deserialize, Serialize};
@@ -36,11 +36,20 @@ pub fn list_gateways(state: State<'_, AppState>) -> Vec<GatewaySummary> {
     state.gateways.list(AppState::now())
 }
 
+/// Gateway `gatewayId`'s license page. This machine's usage is read from
+/// ldctl's home first (what its edge software reported with `ldctl usage
+/// set`); a damaged usage file there is reported, the page still shown.
 #[tauri::command]
 pub fn gateway_license(
     state: State<'_, AppState>,
     gateway_id: String,
 ) -> CmdResult<GatewayLicenseView> {
+    if gateway_id == state.gateways.this_machine()
+        && let Some(home) = crate::state::ldctl_home()
+        && let Err(e) = state.gateways.refresh_this_machine_usage(&home)
+    {
+        eprintln!("licensedesk: this machine's usage not read: {}", e.code());
+    }
     Ok(state.gateways.view(&gateway_id, AppState::now())?)
 }
 
@@ -240,20 +249,6 @@ pub async fn import_offline_response<R: Runtime>(
             .gateways
             .import_response_file(&path, AppState::now())?,
     ))
-}
-
-/// A gateway's lease in a floating pool of the management platform.
-#[tauri::command]
-pub async fn floating_status(
-    state: State<'_, AppState>,
-    gateway_id: String,
-    pool: String,
-) -> CmdResult<FloatingStatus> {
-    let api = state.gateway_api()?;
-    Ok(state
-        .gateways
-        .floating_status(&api, &gateway_id, &pool)
-        .await?)
 }
 
 /// The largest license file accepted (for the UI's hint).

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod field;
 pub mod gateways;
+pub mod lifecycle;
 pub mod profiles;
 pub mod sync;
 pub mod views;
@@ -26,11 +27,22 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         gateways::replay_gateway_activations,
         gateways::export_offline_request,
         gateways::import_offline_response,
-        gateways::floating_status,
+        lifecycle::open_files,
+        lifecycle::answer_requests_dialog,
+        lifecycle::import_usage_dialog,
+        lifecycle::gateway_usage_charts,
+        lifecycle::floating_pools,
+        lifecycle::release_lease,
+        lifecycle::lookup_order,
+        lifecycle::license_file_text,
+        lifecycle::export_license_dialog,
         profiles::list_profiles,
         profiles::switch_profile,
         profiles::add_profile,
         profiles::remove_profile,
+        profiles::fetch_server_keys,
+        profiles::import_keyset_dialog,
+        profiles::trusted_keys,
         profiles::get_settings,
         profiles::save_settings,
         sync::sync_status,
@@ -59,6 +71,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         field::field_issued,
         field::field_reconcile,
         field::field_audit,
+        field::field_export_ledger,
         alerts::list_alerts,
         alerts::sync_all,
         alerts::all_accounts,

@@ -257,7 +257,10 @@ fn checkout_issue_offline_and_reconcile_against_the_demo_server() {
     let audit = h
         .invoke("field_audit", json!({"allotmentId": id}))
         .expect("audit");
-    let rows = audit.as_array().expect("rows");
+    assert_eq!(audit["next_cursor"], Value::Null, "one page: {audit}");
+    // Newest first on screen; read oldest first here.
+    let mut rows = audit["entries"].as_array().expect("rows").clone();
+    rows.reverse();
     let actions: Vec<&Value> = rows.iter().map(|r| &r["action"]).collect();
     assert_eq!(
         actions,
@@ -284,6 +287,33 @@ fn checkout_issue_offline_and_reconcile_against_the_demo_server() {
     assert_eq!(
         h.error_code("field_audit", json!({"allotmentId": "nope"})),
         "FIELD_ALLOTMENT_NOT_FOUND"
+    );
+
+    // The ledger export (save dialog) verifies with only the server's keys:
+    // the file `ldctl ledger verify` checks.
+    let target = h.dir.path().join("ledger.json");
+    h.answer_dialog(Some(target.clone()));
+    let written = h
+        .invoke("field_export_ledger", json!({"allotmentId": id}))
+        .expect("export");
+    assert_eq!(written.as_str(), Some(target.to_string_lossy().as_ref()));
+    let keys = h.invoke("trusted_keys", json!({})).expect("trusted keys");
+    let keys = licensedesk_core::keys::KeySet::from_json(
+        keys["json"]
+            .as_str()
+            .expect("pinned by the bootstrap")
+            .as_bytes(),
+    )
+    .expect("keys");
+    let ledger =
+        licensedesk_core::ledger::verify_export(&std::fs::read(&target).expect("file"), &keys)
+            .expect("a valid ledger export");
+    assert_eq!(ledger.summary.slots_used, 2);
+    h.answer_dialog(None);
+    assert_eq!(
+        h.invoke("field_export_ledger", json!({"allotmentId": id}))
+            .expect("cancel"),
+        Value::Null
     );
 }
 
@@ -353,6 +383,12 @@ fn checkout_by_product_shows_its_scope_and_issues_for_product_requests() {
     let audit = h
         .invoke("field_audit", json!({"allotmentId": id}))
         .expect("audit");
+    let audit = audit["entries"]
+        .as_array()
+        .and_then(|a| a.last())
+        .expect("the checkout, oldest")
+        .clone();
+    let audit = json!([audit]);
     assert_eq!(audit[0]["detail"]["scope"], "product", "{audit}");
     assert_eq!(
         audit[0]["detail"]["orders"],

@@ -88,7 +88,7 @@ fn add_and_remove_gateways() {
 
 #[test]
 fn drop_and_dialog_share_the_install_pipeline() {
-    let h = Harness::new(None);
+    let h = Harness::new(Some(&dead_url()));
     let good = h.file("good.lic", license("lic-1").as_bytes());
     assert_eq!(
         h.error_code("install_license_files", json!({"paths": [good]})),
@@ -219,17 +219,14 @@ fn unreachable_server_queues_activations() {
         json!({"activated": 0, "rejected": 0, "still_pending": 1})
     );
     assert_eq!(
-        h.error_code(
-            "floating_status",
-            json!({"gatewayId": h.this_machine(), "pool": "edge"})
-        ),
+        h.error_code("floating_pools", json!({})),
         "SERVER_UNREACHABLE"
     );
 }
 
 #[test]
 fn offline_bundles_through_dialogs() {
-    let h = Harness::new(None);
+    let h = Harness::new(Some(&dead_url()));
     let code = licensedesk_core::activation_code::ActivationCode::from_entropy([8; 16]).canonical();
     let target = h.dir.path().join("out.ldreq");
     h.answer_dialog(Some(target.clone()));
@@ -277,17 +274,14 @@ fn offline_bundles_through_dialogs() {
 }
 
 /// Online gateway calls carry the ACTIVE profile's token (from the token
-/// store), not an environment variable: the demo account's pool answers for
-/// its profile and refuses a profile with a wrong token.
+/// store), not an environment variable: the demo account's pools answer for
+/// its profile and refuse a profile with a wrong token; a lease is
+/// released from the app.
 #[test]
-fn floating_status_uses_the_active_profiles_token() {
+fn floating_pools_use_the_active_profiles_token() {
     let server = DemoServer::start();
     let h = Harness::new(None);
-    let args = json!({"gatewayId": h.this_machine(), "pool": "edge-fleet"});
-    assert_eq!(
-        h.error_code("floating_status", args.clone()),
-        "PROFILE_MISSING"
-    );
+    assert_eq!(h.error_code("floating_pools", json!({})), "PROFILE_MISSING");
 
     let add = |name: &str, token: &str| {
         h.invoke(
@@ -305,24 +299,34 @@ fn floating_status_uses_the_active_profiles_token() {
 
     h.invoke("switch_profile", json!({"id": good}))
         .expect("switch");
-    let status = h.invoke("floating_status", args.clone()).expect("status");
-    assert_eq!(status["pool"], "edge-fleet");
-    assert_eq!(status["pool_points"], 200);
-    assert_eq!(status["state"], "none");
+    let pools = h.invoke("floating_pools", json!({})).expect("pools");
+    let fleet = &pools[0];
+    assert_eq!(fleet["name"], "edge-fleet");
+    assert_eq!(
+        (fleet["points"].as_u64(), fleet["in_use"].as_u64()),
+        (Some(200), Some(100))
+    );
+    let lease = &fleet["leases"][0];
+    let left = lease["seconds_left"].as_u64().expect("seconds left");
+    assert!((1..=300).contains(&left), "{lease}");
+    let after = h
+        .invoke(
+            "release_lease",
+            json!({"pool": "edge-fleet", "fingerprint": lease["fingerprint"]}),
+        )
+        .expect("release");
+    assert_eq!(after["leases"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        after["in_use"],
+        100 - lease["points"].as_u64().expect("points")
+    );
 
     h.invoke("switch_profile", json!({"id": bad}))
         .expect("switch");
-    let code = h.error_code("floating_status", args.clone());
+    let code = h.error_code("floating_pools", json!({}));
     assert!(
         code.contains("UNAUTHORI") || code.contains("TOKEN"),
         "{code}"
-    );
-
-    h.invoke("switch_profile", json!({"id": good}))
-        .expect("switch back");
-    assert_eq!(
-        h.invoke("floating_status", args).expect("status")["pool_in_use"],
-        status["pool_in_use"]
     );
 }
 
@@ -351,12 +355,14 @@ fn an_install_is_queued_for_the_server_best_effort() {
     let items = h.invoke("list_outbox", json!({})).expect("outbox");
     assert_eq!(items.as_array().map(Vec::len), Some(2));
 
-    // Without a profile the install succeeds and nothing is queued.
+    // Without a profile nothing is trusted: licenses verify with a
+    // profile's pinned key set only.
     let h = Harness::new(None);
-    h.trust_test_key();
     let good = h.file("good.lic", license("lic-alone").as_bytes());
-    h.invoke("install_license_files", json!({"paths": [good]}))
-        .expect("install without a profile");
+    assert_eq!(
+        h.error_code("install_license_files", json!({"paths": [good]})),
+        "KEYS_MISSING"
+    );
 }
 
 #[test]

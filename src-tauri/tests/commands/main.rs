@@ -6,6 +6,7 @@ mod acl;
 mod alerts;
 mod field;
 mod gateways;
+mod lifecycle;
 mod profiles;
 mod support;
 mod sync;

@@ -54,10 +54,21 @@ impl Harness {
         self.app.state::<AppState>()
     }
 
-    /// Trusts the test signing key.
+    /// The active profile (needed: licenses verify with its pinned key
+    /// set) trusts the test signing key too.
     pub fn trust_test_key(&self) {
-        let keys = KeySet::single(key().public_entry(chrono::Utc::now())).expect("keys");
-        self.state().gateways.set_keys(&keys).expect("set keys");
+        let client = &self.state().sessions.client;
+        let p = client
+            .profiles()
+            .active()
+            .expect("profiles")
+            .expect("a profile: keys are a profile's");
+        let entry = key().public_entry(chrono::Utc::now());
+        let keys = match client.trust(&p.id).load().expect("trust") {
+            Some(set) => set.with_key(entry, false).expect("add the test key"),
+            None => KeySet::single(entry).expect("keys"),
+        };
+        client.trust(&p.id).pin(&keys).expect("pin");
     }
 
     pub fn this_machine(&self) -> String {
@@ -112,14 +123,30 @@ impl Harness {
 pub struct DemoServer {
     pub url: String,
     _serving: licensedesk_testkit::Serving,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     _rt: tokio::runtime::Runtime,
 }
 
 impl DemoServer {
     pub fn start() -> Self {
-        use licensedesk_server::{AppState, build_app, clock::SystemClock, config::Settings, demo};
+        Self::start_in(tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// The demo data set on a new database of `other`'s server: its
+    /// signing keys (as when a server's data is replaced).
+    pub fn replacing(other: &DemoServer) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let (from, to) = (other.dir.path().join("keys"), dir.path().join("keys"));
+        std::fs::create_dir_all(&to).expect("keys dir");
+        for e in std::fs::read_dir(&from).expect("keys") {
+            let e = e.expect("entry");
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy a key file");
+        }
+        Self::start_in(dir)
+    }
+
+    fn start_in(dir: tempfile::TempDir) -> Self {
+        use licensedesk_server::{AppState, build_app, clock::SystemClock, config::Settings, demo};
         let rt = tokio::runtime::Runtime::new().expect("runtime");
         let state = AppState::open(
             dir.path(),
@@ -133,7 +160,7 @@ impl DemoServer {
         Self {
             url: serving.base.clone(),
             _serving: serving,
-            _dir: dir,
+            dir,
             _rt: rt,
         }
     }
@@ -166,6 +193,19 @@ impl DemoServer {
                 .as_str()
                 .expect("activation code")
                 .to_owned()
+        })
+    }
+
+    /// A license of order `order_no` (a new order of 5) activated online
+    /// for hardware `fingerprint`: the license file text the server signed.
+    pub fn license_for(&self, order_no: &str, fingerprint: &str) -> String {
+        let code = self.gateway_order(order_no, 5);
+        self._rt.block_on(async {
+            let api = licensedesk_gateways::ServerApi::new(&self.url, None).expect("api");
+            api.activate(&code, fingerprint)
+                .await
+                .expect("activate")
+                .license
         })
     }
 

@@ -24,14 +24,27 @@ fn a_sync_that_started_over_says_so_until_the_next_one() {
     assert!(last["snapshot_rows"].as_u64() > Some(0), "{first}");
     assert_eq!(last["seq"], first["seq"], "{first}");
 
-    // The same profile (and cache) now reaches a fresh server.
-    let new = DemoServer::start();
+    // The profile's URL now reaches another server, with keys of its own:
+    // its key set is refused, and nothing changes.
     let profiles = h.dir.path().join("data/client/profiles.json");
     let json = std::fs::read_to_string(&profiles).expect("profiles");
     assert!(json.contains(&old.url), "{json}");
-    std::fs::write(&profiles, json.replace(&old.url, &new.url)).expect("write profiles");
     let list = h.invoke("list_profiles", json!({})).expect("profiles");
     let id = list["active_id"].clone();
+    let impostor = DemoServer::start();
+    std::fs::write(&profiles, json.replace(&old.url, &impostor.url)).expect("write profiles");
+    h.invoke("switch_profile", json!({ "id": id }))
+        .expect("reopen the profile");
+    let refused = h.invoke("sync_now", json!({})).expect("status");
+    assert_eq!(
+        refused["last_error"]["code"], "KEYSET_UNTRUSTED",
+        "{refused}"
+    );
+
+    // The same profile (and cache) now reaches the same server (its keys)
+    // whose data was replaced.
+    let new = DemoServer::replacing(&old);
+    std::fs::write(&profiles, json.replace(&old.url, &new.url)).expect("write profiles");
     h.invoke("switch_profile", json!({ "id": id }))
         .expect("reopen the profile");
 

@@ -3,6 +3,7 @@ import type { GatewayLicenseKind } from "./GatewayLicenseKind";
 import type { GatewaySummary } from "./GatewaySummary";
 import type { InstalledLicense } from "./InstalledLicense";
 import type { PendingActivation } from "./PendingActivation";
+import type { RequestAnswer } from "./RequestAnswer";
 import type { TrialFallback } from "./TrialFallback";
 import type { UsageView } from "./UsageView";
 
@@ -45,4 +46,18 @@ backups: number,
 /**
  * Activations waiting for the server.
  */
-pending: Array<PendingActivation>, };
+pending: Array<PendingActivation>, 
+/**
+ * When the figures in use were reported by the gateway's software
+ * (`null`: never; then `connections.in_use` and `tags.in_use` are 0
+ * only because nothing reported them, and the page says so).
+ */
+usage_reported_at: string | null, 
+/**
+ * Running under the trial with more in use than the trial allows.
+ */
+over_trial: boolean, 
+/**
+ * Offline requests of this gateway answered here, newest first.
+ */
+answers: Array<RequestAnswer>, };

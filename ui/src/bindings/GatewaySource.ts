@@ -3,4 +3,4 @@
 /**
  * How a gateway entered the registry.
  */
-export type GatewaySource = "this_machine" | "request_file" | "typed";
+export type GatewaySource = "this_machine" | "request_file" | "typed" | "usage_file";

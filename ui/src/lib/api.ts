@@ -11,7 +11,14 @@ import type {
   AlertsView,
   AllAccounts,
   AllotmentSummary,
-  AuditEntry,
+  AuditPage,
+  KeySetView,
+  OpenedFiles,
+  OrderView,
+  PoolView,
+  RequestAnswers,
+  UsageCharts,
+  UsageImport,
   FieldIssueReport,
   IssuedView,
   ReconcileOutcome,
@@ -20,7 +27,6 @@ import type {
   DeviceQuota,
   ErrorBody,
   ActivationOutcome,
-  FloatingStatus,
   GatewaySummary,
   GatewayLicenseView,
   InstallOutcome,
@@ -87,6 +93,9 @@ export const COMMANDS = [
   'save_settings',
   'add_profile',
   'remove_profile',
+  'fetch_server_keys',
+  'import_keyset_dialog',
+  'trusted_keys',
   'sync_status',
   'sync_now',
   'sync_cancel',
@@ -115,9 +124,17 @@ export const COMMANDS = [
   'install_license_files',
   'check_activation_code',
   'activate_gateway',
-  'floating_status',
   'export_offline_request',
   'import_offline_response',
+  'open_files',
+  'answer_requests_dialog',
+  'import_usage_dialog',
+  'gateway_usage_charts',
+  'floating_pools',
+  'release_lease',
+  'lookup_order',
+  'license_file_text',
+  'export_license_dialog',
   'field_allotments',
   'field_checkout',
   'field_issue_files',
@@ -126,6 +143,7 @@ export const COMMANDS = [
   'field_issued',
   'field_reconcile',
   'field_audit',
+  'field_export_ledger',
   'list_alerts',
   'sync_all',
   'all_accounts',
@@ -148,8 +166,19 @@ export const api = {
   // Profiles and settings
   listProfiles: () => call<ProfileList>('list_profiles'),
   switchProfile: (id: string) => call<ProfileList>('switch_profile', { id }),
-  /** The token goes to the OS keyring in Rust; it is never read back. */
-  addProfile: (profile: NewProfile, token: string) => call<Profile>('add_profile', { profile, token }),
+  /**
+   * The token goes to the OS keyring in Rust; it is never read back.
+   * `trustedKeys` is the key set the user checked (a KeySetView's json):
+   * the profile trusts it from now on.
+   */
+  addProfile: (profile: NewProfile, token: string, trustedKeys: string | null) =>
+    call<Profile>('add_profile', { profile, token, trustedKeys }),
+  /** The key set a server serves, with fingerprints, to check before trusting it. */
+  fetchServerKeys: (serverUrl: string) => call<KeySetView>('fetch_server_keys', { serverUrl }),
+  /** Native open dialog for a key set file; null if cancelled. */
+  importKeysetDialog: () => call<KeySetView | null>('import_keyset_dialog'),
+  /** What the active profile trusts; null when nothing is pinned yet. */
+  trustedKeys: () => call<KeySetView | null>('trusted_keys'),
   removeProfile: (id: string) => call<ProfileList>('remove_profile', { id }),
   getSettings: () => call<Settings>('get_settings'),
   saveSettings: (settings: Settings) => call<Settings>('save_settings', { settings }),
@@ -209,13 +238,31 @@ export const api = {
   /** Regroups what was typed and flags a wrong check symbol (core's rules, offline). */
   checkActivationCode: (input: string) => call<CodeCheck>('check_activation_code', { input }),
   activateGateway: (gatewayId: string, code: string) => call<ActivationOutcome>('activate_gateway', { gatewayId, code }),
-  /** The gateway's lease in a floating pool of the management platform (online). */
-  floatingStatus: (gatewayId: string, pool: string) => call<FloatingStatus>('floating_status', { gatewayId, pool }),
   /** Builds the request and saves it through a native save dialog; the path, or null if cancelled. */
   exportOfflineRequest: (gatewayId: string, code: string) =>
     call<string | null>('export_offline_request', { gatewayId, code }),
   /** Native open dialog for the response file; null if cancelled. */
   importOfflineResponse: () => call<OfflineImportItem[] | null>('import_offline_response'),
+  /**
+   * Files dropped on the window, told apart by content in Rust: a license
+   * (installed), request files (answered), usage files (imported), a
+   * response bundle (installed).
+   */
+  openFiles: (gatewayId: string | null, paths: string[]) => call<OpenedFiles>('open_files', { gatewayId, paths }),
+  /** Native open dialog for request files (several); null if cancelled. */
+  answerRequestsDialog: () => call<RequestAnswers | null>('answer_requests_dialog'),
+  /** Native open dialog for a usage file; null if cancelled. */
+  importUsageDialog: () => call<UsageImport | null>('import_usage_dialog'),
+  gatewayUsageCharts: (gatewayId: string) => call<UsageCharts>('gateway_usage_charts', { gatewayId }),
+  /** The account's floating pools with their live leases (online). */
+  floatingPools: () => call<PoolView[]>('floating_pools'),
+  releaseLease: (pool: string, fingerprint: string) => call<PoolView>('release_lease', { pool, fingerprint }),
+  /** Order number + e-mail → the order (online). */
+  lookupOrder: (orderNo: string, email: string) => call<OrderView>('lookup_order', { orderNo, email }),
+  /** The installed license file's text (to copy it). */
+  licenseFileText: (gatewayId: string) => call<string>('license_file_text', { gatewayId }),
+  /** Native save dialog; the written path, or null if cancelled. */
+  exportLicenseDialog: (gatewayId: string) => call<string | null>('export_license_dialog', { gatewayId }),
 
   // Field kit (offline field activation). Checkout and reconcile are online
   // (the active profile's server); issuing is offline. License files go to
@@ -233,8 +280,10 @@ export const api = {
     call<FieldIssueReport>('field_issue_fingerprint', { allotmentId, fingerprint }),
   fieldIssued: (allotmentId: string) => call<IssuedView[]>('field_issued', { allotmentId }),
   fieldReconcile: (allotmentId: string) => call<ReconcileOutcome>('field_reconcile', { allotmentId }),
-  /** The server's audit log of the allotment, oldest first (online). */
-  fieldAudit: (allotmentId: string) => call<AuditEntry[]>('field_audit', { allotmentId }),
+  /** A page of the server's audit log of the allotment, newest first (online). */
+  fieldAudit: (allotmentId: string, cursor: string | null) => call<AuditPage>('field_audit', { allotmentId, cursor }),
+  /** The ledger through a native save dialog; the written path, or null if cancelled. */
+  fieldExportLedger: (allotmentId: string) => call<string | null>('field_export_ledger', { allotmentId }),
 
   // Events
   onSyncProgress: (handler: (p: SyncProgress) => void): Promise<UnlistenFn> =>

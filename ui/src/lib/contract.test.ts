@@ -42,6 +42,8 @@ describe('contract with src-tauri', () => {
       'UTC', 'DIR', 'HOME', 'USERPROFILE', 'XDG_DATA_HOME', 'CARGO_MANIFEST_DIR', 'LDCTL_HOME', 'LDCTL_MACHINE_ID',
       'LD_FIELD_CRASH_AT', 'KID', 'FILE', 'FIELD', 'FINGERPRINT', 'FLOATING', 'CONSUMED', 'REMAINING', 'EXCEEDED',
       'EXHAUSTED', 'EXPIRED', 'MISMATCH', 'QUOTA', 'SIGNATURE', 'TIME',
+      // ldctl's argument names (clap's value_name) and the pool token's env var
+      'URL', 'NAME', 'SECS', 'TOKEN', 'LDCTL_POOL_TOKEN',
     ]);
     const roots = ['../crates', '../src-tauri/src'].map((d) => resolve(process.cwd(), d));
     const codes = new Set<string>();

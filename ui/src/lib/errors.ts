@@ -47,6 +47,29 @@ const TITLES = new Map<string, MessageKey>([
   ['LICENSE_EXPIRED', 'error.licenseExpired'],
   ['LICENSE_NOT_YET_VALID', 'error.licenseNotYetValid'],
   ['KEYS_MISSING', 'error.keysMissing'],
+  ['LICENSE_NONE_INSTALLED', 'error.noLicense'],
+  ['LIMIT_BELOW_USAGE', 'error.belowUsage'],
+
+  // Key sets: a profile's trusted keys and the server's rotations
+  ['KEYSET_UNTRUSTED', 'error.keysetUntrusted'],
+  ['KEYSET_KEY_CONFLICT', 'error.keysetUntrusted'],
+  ['KEYSET_CHAIN_INVALID', 'error.keysetAltered'],
+  ['KEYSET_MALFORMED', 'error.keysetInvalid'],
+  ['KEYSET_TOO_LARGE', 'error.keysetInvalid'],
+  ['KEYSET_EMPTY', 'error.keysetInvalid'],
+  ['TRUST_DAMAGED', 'error.keysetInvalid'],
+
+  // Usage files and files dropped on the window
+  ['USAGE_FILE_MALFORMED', 'error.usageFile'],
+  ['USAGE_FILE_TOO_LARGE', 'error.usageFile'],
+  ['USAGE_FILE_EMPTY', 'error.usageFile'],
+  ['USAGE_FILE_OUT_OF_ORDER', 'error.usageFile'],
+  ['USAGE_FILE_VERSION', 'error.usageFile'],
+  ['USAGE_FILE_TOO_MANY_SAMPLES', 'error.usageFile'],
+  ['USAGE_OUT_OF_RANGE', 'error.usageFile'],
+  ['FILE_KIND_UNKNOWN', 'error.fileKind'],
+  ['FILE_KINDS_MIXED', 'error.fileKindsMixed'],
+  ['REQUEST_UNANSWERED_OFFLINE', 'error.unansweredOffline'],
   ['CLOCK_SET_BACK', 'error.clock'],
   ['CLOCK_ISSUED_IN_FUTURE', 'error.clock'],
 

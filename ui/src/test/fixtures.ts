@@ -23,6 +23,7 @@ export const view = {
   gateway, kind: 'file', trial: null, issued_at: '2026-01-15T08:00:00Z', expire_at: '2027-01-15T08:00:00Z', expired: false,
   connections: { in_use: 48, max: 100, percent: 48, over_limit: false }, tags: { in_use: 3120, max: 5000, percent: 62, over_limit: false },
   plugins: ['opc-ua'], bound_hardware: 'hw1:aa', installed, backups: 0, pending: [],
+  usage_reported_at: '2026-11-22T09:00:00Z', over_trial: false, answers: [],
 };
 
 // Alerts and every account (issue 16).

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import FieldKitView from './FieldKitView.svelte';
-import { drop } from '../lib/state.svelte';
+import { app, drop } from '../lib/state.svelte';
 import { setLocale } from '../lib/i18n/index.svelte';
 import type { AllotmentScope, AllotmentSummary, AuditEntry, IssuedView } from '../lib/types';
 
@@ -126,34 +126,59 @@ describe('FieldKitView', () => {
     expect(other.getAttribute('title')).toBe('SOMETHING_NEW');
   });
 
-  it("shows the server's audit log of the allotment when opened", async () => {
-    const audit: AuditEntry[] = [
-      { id: 1, allotment_id: ID, at: '2026-03-31T10:00:00Z', action: 'checkout', detail: { order_no: 'ORD-9', max_licenses: 5 } },
+  it("shows the server's audit log of the allotment when opened, newest first, older pages on demand", async () => {
+    const newest: AuditEntry[] = [
       { id: 4, allotment_id: ID, at: '2026-03-31T12:00:00Z', action: 'reconcile', detail: { entries: 2, new_entries: 2, newly_consumed: 1, conflicts: 1 } },
     ];
-    let asked: unknown = null;
+    const older: AuditEntry[] = [
+      { id: 1, allotment_id: ID, at: '2026-03-31T10:00:00Z', action: 'checkout', detail: { order_no: 'ORD-9', max_licenses: 5 } },
+    ];
+    const asked: unknown[] = [];
     mockIPC((cmd, args) => {
       if (cmd === 'field_allotments') return [summary];
       if (cmd === 'field_issued') return issued;
       if (cmd === 'field_audit') {
-        asked = args;
-        return audit;
+        asked.push(args);
+        const cursor = (args as { cursor: string | null }).cursor;
+        return cursor ? { entries: older, next_cursor: null } : { entries: newest, next_cursor: '4' };
       }
       return null;
     });
     render(FieldKitView);
     const details = await screen.findByTestId('audit');
     expect(details.textContent).toContain('Server audit log');
-    expect(asked).toBeNull();
+    expect(asked).toEqual([]);
     (details as HTMLDetailsElement).open = true;
     await fireEvent(details, new Event('toggle'));
     const list = await screen.findByRole('list', { name: 'Server audit log' });
-    expect(asked).toEqual({ allotmentId: ID });
-    const items = within(list).getAllByRole('listitem');
-    expect(items[0]!.textContent).toContain('Checkout');
-    expect(items[0]!.textContent).toContain('5 licenses of ORD-9');
-    expect(items[1]!.textContent).toContain('Reconcile');
-    expect(items[1]!.textContent).toContain('2 records uploaded, 1 newly consumed, 1 conflicts');
+    expect(asked).toEqual([{ allotmentId: ID, cursor: null }]);
+    let items = within(list).getAllByRole('listitem');
+    expect(items[0]!.textContent).toContain('Reconcile');
+    expect(items[0]!.textContent).toContain('2 records uploaded, 1 newly consumed, 1 conflicts');
+    await fireEvent.click(screen.getByRole('button', { name: 'Older entries' }));
+    await waitFor(() => expect(within(list).getAllByRole('listitem').length).toBe(2));
+    expect(asked[1]).toEqual({ allotmentId: ID, cursor: '4' });
+    items = within(list).getAllByRole('listitem');
+    expect(items[1]!.textContent).toContain('Checkout');
+    expect(items[1]!.textContent).toContain('5 licenses of ORD-9');
+    expect(screen.queryByRole('button', { name: 'Older entries' })).toBeNull();
+  });
+
+  it('exports the ledger through the save dialog', async () => {
+    const asked: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === 'field_allotments') return [summary];
+      if (cmd === 'field_issued') return issued;
+      if (cmd === 'field_export_ledger') {
+        asked.push(args);
+        return '/home/me/ledger.json';
+      }
+      return null;
+    });
+    render(FieldKitView);
+    await fireEvent.click(await screen.findByRole('button', { name: 'Export ledger…' }));
+    await waitFor(() => expect(asked).toEqual([{ allotmentId: ID }]));
+    await waitFor(() => expect(app.toasts.some((x) => x.text.includes('Ledger saved to /home/me/ledger.json'))).toBe(true));
   });
 
   it('checks out from a product when Product is chosen and shows the scope Rust returns', async () => {
@@ -207,7 +232,9 @@ describe('FieldKitView', () => {
         detail: { scope: 'product', product: 'edge-gateway-pro', order_no: null, max_licenses: 8, orders: [{ order_no: 'ORD-1', count: 7 }, { order_no: 'ORD-4', count: 1 }] },
       },
     ];
-    mockIPC((cmd) => (cmd === 'field_allotments' ? [summary] : cmd === 'field_issued' ? issued : cmd === 'field_audit' ? audit : null));
+    mockIPC((cmd) =>
+      cmd === 'field_allotments' ? [summary] : cmd === 'field_issued' ? issued : cmd === 'field_audit' ? { entries: audit, next_cursor: null } : null,
+    );
     render(FieldKitView);
     const details = await screen.findByTestId('audit');
     (details as HTMLDetailsElement).open = true;

@@ -11,7 +11,8 @@ function backend(extra: Record<string, () => unknown>) {
     if (cmd in extra) return extra[cmd]!();
     if (cmd === 'list_gateways') return [gateway];
     if (cmd === 'gateway_license') return view;
-    if (cmd === 'floating_status') return null;
+    if (cmd === 'floating_pools') return [];
+    if (cmd === 'gateway_usage_charts') return { samples: 0, tags_svg: null, connections_svg: null };
     return null;
   });
 }
@@ -83,12 +84,15 @@ describe('GatewayView', () => {
 
   it('installs a dropped file through the same seam and shows the result', async () => {
     const seen: string[][] = [];
+    backend({});
     mockIPC((cmd, args) => {
       if (cmd === 'list_gateways') return [gateway];
       if (cmd === 'gateway_license') return view;
-      if (cmd === 'install_license_files') {
+      if (cmd === 'floating_pools') return [];
+      if (cmd === 'gateway_usage_charts') return { samples: 0, tags_svg: null, connections_svg: null };
+      if (cmd === 'open_files') {
         seen.push((args as { paths: string[] }).paths);
-        return { gateway_id: gateway.id, replaced: true, backup: 'b.lic', view };
+        return { kind: 'license', outcome: { gateway_id: gateway.id, replaced: true, backup: 'b.lic', view } };
       }
       return null;
     });
@@ -97,6 +101,107 @@ describe('GatewayView', () => {
     drop.pendingLicense = ['/tmp/new.lic'];
     await waitFor(() => expect(seen).toEqual([['/tmp/new.lic']]));
     expect(drop.pendingLicense).toBeNull();
+  });
+
+  it('says when nothing reported usage instead of showing 0 in use, and flags running over the trial', async () => {
+    backend({ gateway_license: () => ({ ...view, usage_reported_at: null, tags: { in_use: 0, max: 5000, percent: 0, over_limit: false } }) });
+    render(GatewayView);
+    await screen.findByText('LIC-1');
+    expect(screen.getByTestId('tags-usage').textContent).toContain('5,000 max');
+    expect(screen.getByTestId('usage-not-reported')).toBeTruthy();
+    expect(screen.queryByText('0 / 5,000')).toBeNull();
+    expect(await screen.findByTestId('usage-none')).toBeTruthy();
+  });
+
+  it('running over the trial is shown as such', async () => {
+    backend({
+      gateway_license: () => ({
+        ...view, kind: 'trial', trial: { reason: 'none_installed' }, installed: null, over_trial: true,
+        tags: { in_use: 40, max: 30, percent: 133, over_limit: true }, connections: { in_use: 12, max: 30, percent: 40, over_limit: false },
+      }),
+    });
+    render(GatewayView);
+    const over = await screen.findByTestId('over-trial');
+    expect(over.textContent).toContain('40 data tags and 12 connections in use; the trial allows 30');
+  });
+
+  it('request files dropped are answered and listed with where each answer went', async () => {
+    const answers = {
+      via: 'server',
+      answers: [
+        { request_file: '/site/a.ldreq', fingerprint: 'hw1:01', gateway_id: 'hw1:01', name: 'Pump 1', result: 'issued', via: 'server', response_file: '/site/a.ldresp', at: '2026-11-22T10:00:00Z', error: null },
+        { request_file: '/site/a.ldreq', fingerprint: 'hw1:02', gateway_id: 'hw1:02', name: 'Pump 2', result: 'refused', via: 'server', response_file: '/site/a.ldresp', at: '2026-11-22T10:00:00Z', error: { code: 'ORDER_EXHAUSTED', message: 'no license left' } },
+      ],
+    };
+    backend({ open_files: () => ({ kind: 'requests', answers }) });
+    render(GatewayView);
+    await screen.findByText('LIC-1');
+    drop.pendingLicense = ['/site/a.ldreq'];
+    const list = await screen.findByTestId('answers');
+    expect(list.textContent).toContain('Pump 1');
+    expect(list.textContent).toContain('/site/a.ldresp');
+    expect(list.querySelector('[data-code]')?.getAttribute('data-code')).toBe('ORDER_EXHAUSTED');
+    expect(screen.getByText('Answered by the license server')).toBeTruthy();
+  });
+
+  it('shows each pool with its live leases and time left, and releases one', async () => {
+    const pool = (leases: unknown[]) => ({ name: 'edge-fleet', points: 200, in_use: 60, ttl_seconds: 300, plugins: [], leases });
+    const lease = { fingerprint: 'hw1:77', gateway_id: null, gateway_name: 'Line 7', this_machine: false, points: 60, claimed_at: '2026-11-22T10:00:00Z', expires_at: '2026-11-22T10:05:00Z', seconds_left: 125, connections: 3, tags: 27, usage_at: '2026-11-22T10:01:00Z' };
+    const released: unknown[] = [];
+    backend({ floating_pools: () => [pool([lease])] });
+    mockIPC((cmd, args) => {
+      if (cmd === 'list_gateways') return [gateway];
+      if (cmd === 'gateway_license') return view;
+      if (cmd === 'gateway_usage_charts') return { samples: 0, tags_svg: null, connections_svg: null };
+      if (cmd === 'floating_pools') return [pool([lease])];
+      if (cmd === 'release_lease') {
+        released.push(args);
+        return { ...pool([]), in_use: 0 };
+      }
+      return null;
+    });
+    render(GatewayView);
+    const row = await waitFor(() => {
+      const r = document.querySelector('tr[data-fingerprint="hw1:77"]');
+      if (!r) throw new Error('no lease row');
+      return r as HTMLElement;
+    });
+    expect(row.textContent).toContain('Line 7');
+    expect(within(row).getByTestId('time-left').textContent).toBe('2:05');
+    expect(row.textContent).toContain('27 tags · 3 conn.');
+    await fireEvent.click(within(row).getByRole('button', { name: 'Release' }));
+    await waitFor(() => expect(released).toEqual([{ pool: 'edge-fleet', fingerprint: 'hw1:77' }]));
+    await waitFor(() => expect(document.querySelector('tr[data-fingerprint="hw1:77"]')).toBeNull());
+  });
+
+  it('looks an order up and shows its figures and activations', async () => {
+    const seen: unknown[] = [];
+    backend({});
+    mockIPC((cmd, args) => {
+      if (cmd === 'list_gateways') return [gateway];
+      if (cmd === 'gateway_license') return view;
+      if (cmd === 'floating_pools') return [];
+      if (cmd === 'gateway_usage_charts') return { samples: 0, tags_svg: null, connections_svg: null };
+      if (cmd === 'lookup_order') {
+        seen.push(args);
+        return {
+          order_no: 'ORD-1', product: 'edge-gateway-pro', customer: 'Buyer', activation_code: 'NFHP-KTY4-CCSG-T8Z5-ZQKBB', quantity: 10, used: 3, remaining: 7,
+          max_connections: 200, max_tags: 2000, plugins: [], validity_days: 365,
+          activations: [{ fingerprint: 'hw1:aa', gateway_name: 'ld-workstation', this_machine: false, license_id: 'lic-1', issued_at: '2026-11-01T00:00:00Z', reissued: 0 }],
+        };
+      }
+      return null;
+    });
+    render(GatewayView);
+    await screen.findByText('LIC-1');
+    const card = screen.getByTestId('order-lookup');
+    await fireEvent.input(within(card).getByLabelText('Order number'), { target: { value: ' ORD-1 ' } });
+    await fireEvent.input(within(card).getByLabelText('E-mail'), { target: { value: 'b@example.com' } });
+    await fireEvent.click(within(card).getByRole('button', { name: 'Look up' }));
+    await within(card).findByTestId('order-code');
+    expect(seen).toEqual([{ orderNo: 'ORD-1', email: 'b@example.com' }]);
+    expect(within(card).getByTestId('order-remaining').textContent).toBe('7');
+    expect(card.textContent).toContain('ld-workstation · hw1:aa');
   });
 
   it("offline import: each refused gateway leads with its code's zh-CN title above its zh-CN text; unknown codes get the result's own title", async () => {

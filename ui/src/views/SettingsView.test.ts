@@ -32,10 +32,12 @@ describe('SettingsView', () => {
     expect(document.documentElement.hasAttribute('data-theme')).toBe(false);
   });
 
-  it('adds a profile: the token goes to Rust once and is not kept in the form', async () => {
+  it('adds a profile once its server keys were shown: the keys it trusts and the token go to Rust once', async () => {
     const calls: [string, unknown][] = [];
+    const keys = { keys: [{ kid: 'ld-1', fingerprint: '3f2a 91bc 0d44 12ab 9f00 aa11 bb22 cc33', created_at: '2026-01-01T00:00:00Z', current: true }], json: '{"keys":[],"current":"ld-1"}' };
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
+      if (cmd === 'fetch_server_keys') return keys;
       if (cmd === 'add_profile') return { id: 'p1', name: 'HZ', server_url: 'http://127.0.0.1:8787', account_label: 'acme', data_center: null };
       if (cmd === 'list_profiles') return { profiles: [{ id: 'p1', name: 'HZ', server_url: 'http://127.0.0.1:8787', account_label: 'acme', data_center: null }], active_id: 'p1' };
       return null;
@@ -47,9 +49,18 @@ describe('SettingsView', () => {
     await fireEvent.input(screen.getByLabelText('Server URL'), { target: { value: 'http://127.0.0.1:8787' } });
     await fireEvent.input(screen.getByLabelText('Account'), { target: { value: 'acme' } });
     await fireEvent.input(screen.getByLabelText('API token'), { target: { value: 's3cret' } });
+    // First submit: the server's keys are fetched and shown, nothing saved.
     await fireEvent.submit(screen.getByRole('form', { name: 'Add profile' }));
+    await screen.findByText('3f2a 91bc 0d44 12ab 9f00 aa11 bb22 cc33');
+    expect(calls.filter(([c]) => c === 'add_profile')).toEqual([]);
+    expect(calls.find(([c]) => c === 'fetch_server_keys')?.[1]).toEqual({ serverUrl: 'http://127.0.0.1:8787' });
+    // Then: trusted and saved.
+    await fireEvent.click(screen.getByRole('button', { name: 'Trust these keys and save' }));
     await screen.findByText('HZ');
-    expect(calls[0]).toEqual(['add_profile', { profile: { name: 'HZ', server_url: 'http://127.0.0.1:8787', account_label: 'acme' }, token: 's3cret' }]);
+    expect(calls.find(([c]) => c === 'add_profile')).toEqual([
+      'add_profile',
+      { profile: { name: 'HZ', server_url: 'http://127.0.0.1:8787', account_label: 'acme' }, token: 's3cret', trustedKeys: keys.json },
+    ]);
     expect(screen.queryByDisplayValue('s3cret')).toBeNull();
   });
 });

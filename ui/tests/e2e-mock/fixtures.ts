@@ -158,17 +158,22 @@ function fieldKit(empty: boolean) {
       const o = issue(String(a!.fingerprint), null);
       return o.code ? Promise.reject({ code: o.code, message: o.message }) : { out_dir: outDir, outcomes: [o] };
     },
-    field_audit: () => [
-      {
-        id: 1, allotment_id: FIELD_ID, at: '2026-03-31T10:00:00Z', action: 'checkout',
-        detail: scope.kind === 'product'
-          ? { scope: 'product', product: 'edge-gateway-pro', order_no: null, max_licenses: max, orders: [{ order_no: 'ORD-2025-0001', count: Math.min(max, 7) }, ...(max > 7 ? [{ order_no: 'ORD-2025-0004', count: max - 7 }] : [])] }
-          : { scope: 'order', order_no: 'ORD-2025-0001', max_licenses: max },
-      },
-      ...(reconciles > 0
-        ? [{ id: 2, allotment_id: FIELD_ID, at: '2026-03-31T12:00:00Z', action: 'reconcile', detail: { entries: issued.length, new_entries: issued.length, newly_consumed: issued.length, conflicts: 0 } }]
-        : []),
-    ],
+    // The server's audit log, newest first (one page).
+    field_audit: () => ({
+      entries: [
+        ...(reconciles > 0
+          ? [{ id: 2, allotment_id: FIELD_ID, at: '2026-03-31T12:00:00Z', action: 'reconcile', detail: { entries: issued.length, new_entries: issued.length, newly_consumed: issued.length, conflicts: 0 } }]
+          : []),
+        {
+          id: 1, allotment_id: FIELD_ID, at: '2026-03-31T10:00:00Z', action: 'checkout',
+          detail: scope.kind === 'product'
+            ? { scope: 'product', product: 'edge-gateway-pro', order_no: null, max_licenses: max, orders: [{ order_no: 'ORD-2025-0001', count: Math.min(max, 7) }, ...(max > 7 ? [{ order_no: 'ORD-2025-0004', count: max - 7 }] : [])] }
+            : { scope: 'order', order_no: 'ORD-2025-0001', max_licenses: max },
+        },
+      ],
+      next_cursor: null,
+    }),
+    field_export_ledger: () => '/home/me/ledger-alt-0001.json',
     field_reconcile: () => {
       reconciles++;
       const n = issued.filter((i) => i.state === 'pending_sync').length;
@@ -187,6 +192,7 @@ function gatewayView(id: string, trial: boolean) {
       connections: { in_use: 4, max: 30, percent: 13, over_limit: false },
       tags: { in_use: 27, max: 30, percent: 90, over_limit: false },
       plugins: [], bound_hardware: null, installed: null, backups: 0, pending: [],
+      usage_reported_at: ago(12), over_trial: false, answers: [],
     };
   }
   return {
@@ -198,6 +204,18 @@ function gatewayView(id: string, trial: boolean) {
     installed: { license_id: 'LIC-2026-00417', customer: 'Acme Water Works', kind: 'file', issued_at: '2026-01-15T08:00:00Z', expire_at: '2027-01-15T08:00:00Z', max_connections: 100, max_tags: 5000, plugins: ['modbus-tcp', 'opc-ua', 'mqtt-bridge', 's7', 'bacnet'], hardware: g.fingerprint, order: 'SO-88213', installed_at: ago(60 * 24 * 20) },
     backups: 2,
     pending: [],
+    usage_reported_at: ago(4), over_trial: false,
+    answers: [{ request_file: '/home/me/site-7/pump.ldreq', fingerprint: g.fingerprint, gateway_id: g.id, name: g.name, result: 'issued', via: 'server', response_file: '/home/me/site-7/pump.ldresp', at: ago(60 * 24), error: null }],
+  };
+}
+
+/** What the tags used over the last reports, as charts.rs draws them. */
+function usageCharts() {
+  const labels = Array.from({ length: 24 }, (_, i) => `${String(8 + Math.floor(i / 2)).padStart(2, '0')}:${i % 2 ? '30' : '00'}`);
+  return {
+    samples: 96,
+    tags_svg: chart(labels, Array.from({ length: 24 }, (_, i) => 2800 + i * 15), { limit: 5000, every: 6, fromEnd: true }),
+    connections_svg: chart(labels, Array.from({ length: 24 }, (_, i) => 40 + (i % 9)), { limit: 100, every: 6, fromEnd: true }),
   };
 }
 
@@ -342,12 +360,34 @@ export function install(s: Scenario): void {
     },
     list_gateways: () => [thisMachine, remote],
     gateway_license: (a) => gatewayView(String(a!.gatewayId), !!s.trial),
-    floating_status: (a) => ({ pool: String(a!.pool), pool_points: 500, pool_in_use: 320, ttl_seconds: 300, lease_points: a!.gatewayId === thisMachine.id ? 100 : null, lease_expires_at: a!.gatewayId === thisMachine.id ? inDays(0.003) : null, state: a!.gatewayId === thisMachine.id ? 'leased' : 'none' }),
+    floating_pools: () => [
+      {
+        name: 'plant-a', points: 500, in_use: 320, ttl_seconds: 300, plugins: ['modbus-tcp', 'mqtt'],
+        leases: [
+          { fingerprint: thisMachine.fingerprint, gateway_id: thisMachine.id, gateway_name: thisMachine.name, this_machine: true, points: 200, claimed_at: ago(300), expires_at: inDays(0.002), seconds_left: 187, connections: 48, tags: 180, usage_at: ago(1) },
+          { fingerprint: 'hw1:77d04be19a3c5e20', gateway_id: null, gateway_name: null, this_machine: false, points: 120, claimed_at: ago(90), expires_at: inDays(0.001), seconds_left: 64, connections: null, tags: null, usage_at: null },
+        ],
+      },
+    ],
+    release_lease: () => ({ name: 'plant-a', points: 500, in_use: 200, ttl_seconds: 300, plugins: [], leases: [] }),
+    gateway_usage_charts: (a) => (a!.gatewayId === thisMachine.id && !s.trial ? usageCharts() : { samples: 0, tags_svg: null, connections_svg: null }),
+    lookup_order: () => ({
+      order_no: 'ORD-2025-0001', product: 'edge-gateway-pro', customer: 'Acme Water Works', activation_code: '7K3M-Q9TX-2B4R-8HJN-5WZ0C', quantity: 10, used: 4, remaining: 6,
+      max_connections: 200, max_tags: 2000, plugins: ['modbus-tcp', 'opcua', 'mqtt'], validity_days: 365,
+      activations: [{ fingerprint: thisMachine.fingerprint, gateway_name: thisMachine.name, this_machine: true, license_id: 'LIC-2026-00417', issued_at: '2026-01-15T08:00:00Z', reissued: 0 }],
+    }),
+    license_file_text: () => '-----BEGIN LICENSEDESK LICENSE-----\n…\n-----END LICENSEDESK LICENSE-----\n',
+    export_license_dialog: () => '/home/me/ld-workstation.lic',
+    answer_requests_dialog: () => null,
+    import_usage_dialog: () => null,
+    trusted_keys: () => ({ keys: [{ kid: 'ld-20260101-9f3a11c2', fingerprint: '3f2a 91bc 0d44 12ab 9f00 aa11 bb22 cc33', created_at: '2026-01-01T00:00:00Z', current: true }], json: '{}' }),
+    fetch_server_keys: () => ({ keys: [{ kid: 'ld-20260101-9f3a11c2', fingerprint: '3f2a 91bc 0d44 12ab 9f00 aa11 bb22 cc33', created_at: '2026-01-01T00:00:00Z', current: true }], json: '{}' }),
     upload_license_dialog: () =>
       s.uploadError
         ? Promise.reject({ code: 'LICENSE_SIGNATURE_INVALID', message: 'the license signature does not verify with any trusted key: the file was altered or is not from your vendor; nothing was replaced' })
         : { gateway_id: thisMachine.id, replaced: true, backup: 'license-20260601.lic', view: gatewayView(thisMachine.id, false) },
     install_license_files: () => Promise.reject({ code: 'LICENSE_ARMOR_INVALID', message: 'this is not a LicenseDesk license file (the first line must be -----BEGIN LICENSEDESK LICENSE-----): choose the .lic file you received, unmodified' }),
+    open_files: () => Promise.reject({ code: 'LICENSE_ARMOR_INVALID', message: 'this is not a LicenseDesk license file (the first line must be -----BEGIN LICENSEDESK LICENSE-----): choose the .lic file you received, unmodified' }),
     check_activation_code: (a) => checkCode(String(a!.input)),
     // An offline response for three gateways: installed, refused by the server, failed here.
     import_offline_response: () => [

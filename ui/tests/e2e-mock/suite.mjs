@@ -193,10 +193,10 @@ export const tests = [
       await expect.visible(details.getByRole('listitem').filter({ hasText: 'opc-ua' }));
       await expect.text(details, 'hw1:5f2c9a7e41b0d8c3');
       const floating = page.getByRole('region', { name: 'Floating license' });
-      await floating.getByLabel('Pool').fill('plant-a');
-      await floating.getByRole('button', { name: 'Check lease' }).click();
-      await expect.text(floating, 'Lease held');
       await expect.text(floating, '320 / 500 points in use');
+      await expect.text(floating.locator('tr[data-fingerprint="hw1:5f2c9a7e41b0d8c3"]'), '3:07');
+      await expect.text(floating.locator('tr[data-fingerprint="hw1:5f2c9a7e41b0d8c3"]'), 'This machine');
+      await expect.text(page.getByRole('region', { name: 'Usage over time' }), '96 reports');
       await shot('gateway');
     },
   },
@@ -206,8 +206,9 @@ export const tests = [
       await nav(page, 'Gateway License');
       const card = page.getByRole('region', { name: 'Offline activation' });
       await card.getByRole('button', { name: 'Import response file' }).click();
-      await expect.count(card.getByRole('listitem'), (n) => n === 3, 'imported gateways');
-      await expect.text(card.getByRole('listitem').nth(0), 'Installed');
+      const imported = card.getByTestId('imported');
+      await expect.count(imported.getByRole('listitem'), (n) => n === 3, 'imported gateways');
+      await expect.text(imported.getByRole('listitem').nth(0), 'Installed');
       const refused = card.locator('[data-code="ORDER_EXHAUSTED"]');
       await expect.text(refused.locator('strong'), 'No license left on the order');
       await expect.text(refused, 'order ORD-2025-0007 has no license left');
@@ -226,7 +227,7 @@ export const tests = [
       await page.getByRole('navigation').getByRole('button', { name: '网关许可证', exact: true }).click();
       const card = page.getByRole('region', { name: '离线激活' });
       await card.getByRole('button', { name: '导入响应文件' }).click();
-      await expect.text(card.getByRole('listitem').nth(0), '已安装');
+      await expect.text(card.getByTestId('imported').getByRole('listitem').nth(0), '已安装');
       await expect.text(card.locator('[data-code="ORDER_EXHAUSTED"] strong'), '订单已无剩余许可证');
       await expect.text(card.locator('[data-code="GATEWAY_UNKNOWN"] strong'), '网关尚未添加');
       await expect.attr(card.locator('[data-code="GATEWAY_UNKNOWN"]'), 'title', 'GATEWAY_UNKNOWN');
@@ -267,7 +268,7 @@ export const tests = [
       await nav(page, 'Gateway License');
       await expect.visible(page.getByRole('region', { name: 'This machine' }));
       await emit(page, 'tauri://drag-enter', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
-      const overlay = page.getByRole('dialog', { name: 'Drop a license file to install it' });
+      const overlay = page.getByRole('dialog', { name: 'Drop a license, request or usage file' });
       await expect.visible(overlay);
       await shot('gateway-drop-overlay');
       await emit(page, 'tauri://drag-drop', { paths: ['/home/me/license.lic'], position: { x: 10, y: 10 } });
@@ -518,8 +519,9 @@ export const tests = [
       // The server's own audit log, beside the local list.
       await page.getByTestId('audit').locator('summary').click();
       const audit = page.getByRole('list', { name: 'Server audit log' });
-      await expect.text(audit.locator('li').nth(0), 'Checkout');
-      await expect.text(audit.locator('li').nth(1), 'Reconcile');
+      // Newest first.
+      await expect.text(audit.locator('li').nth(0), 'Reconcile');
+      await expect.text(audit.locator('li').nth(1), 'Checkout');
     },
   },
   {

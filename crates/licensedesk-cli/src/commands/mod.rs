@@ -2,10 +2,13 @@
 
 pub mod install;
 pub mod keys;
+pub mod lease;
 pub mod ledger;
 pub mod misc;
 pub mod request;
 pub mod show;
+pub mod trust;
+pub mod usage;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -26,7 +29,7 @@ pub fn load_keys(explicit: Option<&Path>, home: &Home) -> Result<KeySet, Failure
         return Err(Failure::new(
             "KEYS_MISSING",
             format!(
-                "no trusted key set at {}: copy the server's public key set (GET /v1/keys) there, or pass --keys FILE",
+                "no trusted key set at {}: run `ldctl trust --server URL` (or --file FILE), or pass --keys FILE",
                 path.display()
             ),
         ));

@@ -2,6 +2,7 @@
 
 mod field;
 mod install;
+mod server;
 mod show;
 mod tools;
 

@@ -151,3 +151,35 @@ async fn burn_down_states_its_rate_and_run_out_month() {
     let b = charts::burn_down(s.cache(), later).expect("burn-down");
     assert_eq!((b.per_month, b.runs_out), (0, None));
 }
+
+/// A gateway's usage over time: one bar per report (the newest 24),
+/// labelled by time of day within a day, what is over the limit in the
+/// danger colour, the limit a danger line; themed like the others.
+#[test]
+fn gateway_usage_draws_each_report_against_the_limit() {
+    use licensedesk_core::gateway::Resource;
+    use licensedesk_core::gateway::usage::UsageSample;
+    let t = at("2026-05-01T08:00:00Z");
+    let samples: Vec<UsageSample> = (0..30)
+        .map(|i| UsageSample {
+            at: t + Duration::minutes(i * 10),
+            connections: 5,
+            tags: 20 + i as u32,
+        })
+        .collect();
+    let svg = charts::gateway_usage(&samples, Resource::Tags, 30).expect("chart");
+    assert!(svg.contains("var(--accent)") && svg.contains("var(--danger)"));
+    assert!(!svg.contains("rgb(1,2,3)"));
+    let labels = texts(&svg);
+    // The newest report is labelled by its time of day; the oldest six are
+    // beyond the 24 drawn.
+    assert!(labels.contains(&"12:50"), "{labels:?}");
+    assert!(!labels.contains(&"08:00"), "{labels:?}");
+    // Two days: dates.
+    let mut days = samples.clone();
+    days[29].at = t + Duration::days(1);
+    let svg = charts::gateway_usage(&days, Resource::Connections, 30).expect("chart");
+    assert!(texts(&svg).contains(&"05-02"), "{:?}", texts(&svg));
+    // No report yet: an empty chart, not an error.
+    assert!(charts::gateway_usage(&[], Resource::Tags, 30).is_ok());
+}

@@ -10,4 +10,5 @@ mod outbox;
 mod secrets;
 mod support;
 mod sync;
+mod trust;
 mod views;

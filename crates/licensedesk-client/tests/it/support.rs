@@ -92,15 +92,45 @@ impl TestServer {
 
     /// A copy of the server's database as it is now, in a new directory
     /// (`licensedesk-server backup`, consistent while the server runs), as
-    /// an operator would put back by hand: its instance id kept.
+    /// an operator would put back by hand: its instance id kept, and the
+    /// signing keys copied beside it (README: they are backed up apart).
     pub fn copy_database(&self) -> tempfile::TempDir {
-        let copy = tempfile::tempdir().expect("tempdir");
+        let copy = self.copy_keys();
         licensedesk_server::backup::backup(
             self.dir.path(),
             &copy.path().join(licensedesk_server::db::FILE_NAME),
         )
         .expect("copy the database");
         copy
+    }
+
+    /// A new data dir holding only this server's signing keys: a server
+    /// started on it is this server with its data replaced.
+    pub fn copy_keys(&self) -> tempfile::TempDir {
+        let copy = tempfile::tempdir().expect("tempdir");
+        let (from, to) = (self.dir.path().join("keys"), copy.path().join("keys"));
+        std::fs::create_dir_all(&to).expect("keys dir");
+        for e in std::fs::read_dir(&from).expect("keys") {
+            let e = e.expect("entry");
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy a key file");
+        }
+        copy
+    }
+
+    /// The demo data set on a new database of this server (its keys).
+    pub async fn demo_replacing(&self) -> Self {
+        let s = Self::start_on(self.copy_keys()).await;
+        licensedesk_server::demo::seed(&s.state).expect("demo seed");
+        s
+    }
+
+    /// Stops the server, rotates its signing key (`rotate-key`) and starts
+    /// it again on the same data dir (another port).
+    pub async fn rotated(mut self) -> Self {
+        self.server.stop().await;
+        licensedesk_server::keystore::rotate(&self.dir.path().join("keys"), self.server.now())
+            .expect("rotate");
+        Self::start_on(self.dir).await
     }
 
     /// Creates a product with [`package`] and `codes` codes credited (the

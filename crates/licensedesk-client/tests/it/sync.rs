@@ -141,7 +141,7 @@ async fn a_replaced_server_database_gets_the_mirror_started_over() {
     let dir = tempfile::tempdir().expect("dir");
     let (s, _) = session(&old, dir.path(), ENT);
     sync(&s).await;
-    let new = TestServer::demo().await;
+    let new = old.demo_replacing().await;
     new.connect_new(ENT, "pwm0001", "only-new", 5).await;
     drop(s);
     let (s, r) = sync_starting_over(&new, dir.path(), |s| {

@@ -7,3 +7,4 @@ mod field_ledger;
 mod formats_activation_code;
 mod formats_license;
 mod formats_offline;
+mod trust;

@@ -156,53 +156,52 @@ async fn offline_entry_is_queued_durably_and_replayed_exactly_once() {
 }
 
 #[tokio::test]
-async fn floating_lease_status_of_a_gateway() {
+async fn floating_pools_show_live_leases_with_time_left_and_usage() {
     let server = TestServer::start().await;
-    let (_, token) = server.account().await;
+    let (account, token) = server.account().await;
+    let pool_token = server.pool(account, "edge fleet", 100, 300).await;
     server
         .post_json(
-            "/v1/floating/pools",
-            &token,
-            json!({"name": "edge fleet", "points": 100, "ttl_seconds": 300}),
+            "/v1/floating/pools/edge%20fleet/claim",
+            &pool_token,
+            json!({"fingerprint": this_fp(), "points": 40, "usage": {"connections": 3, "tags": 33}}),
         )
         .await;
     server
         .post_json(
             "/v1/floating/pools/edge%20fleet/claim",
-            &token,
-            json!({"fingerprint": this_fp(), "points": 40}),
+            &pool_token,
+            json!({"fingerprint": other_fp(9), "points": 10}),
         )
         .await;
     let local = Local::new();
-    local.reg.add("Line 6", &other_fp(6), now()).expect("add");
     let api = ServerApi::new(&server.base, Some(token)).expect("api");
-    let mine = local
-        .reg
-        .floating_status(&api, &this_fp(), "edge fleet")
-        .await
-        .expect("status");
+    server.clock.advance(Duration::seconds(100));
+    let pools = local.reg.pools(&api).await.expect("pools");
+    assert_eq!(pools.len(), 1);
+    let p = &pools[0];
     assert_eq!(
-        (mine.state.as_str(), mine.lease_points),
-        ("leased", Some(40))
+        (p.name.as_str(), p.points, p.in_use),
+        ("edge fleet", 100, 50)
     );
-    assert_eq!((mine.pool_points, mine.pool_in_use), (100, 40));
-    let other = local
+    let mine = &p.leases[0];
+    assert_eq!(mine.gateway_id.as_deref(), Some(this_fp().as_str()));
+    assert_eq!((mine.points, mine.seconds_left), (40, 200));
+    assert_eq!((mine.connections, mine.tags), (Some(3), Some(33)));
+    assert_eq!(p.leases[1].gateway_name, None, "not in the registry");
+    // The heartbeat's usage became this machine's usage.
+    let v = local.reg.view(&this_fp(), now()).expect("view");
+    assert_eq!((v.tags.in_use, v.connections.in_use), (33, 3));
+    assert_eq!(v.usage_reported_at, Some(now()));
+    // Releasing one from the app.
+    let after = local
         .reg
-        .floating_status(&api, &other_fp(6), "edge fleet")
+        .release_lease(&api, "edge fleet", &other_fp(9))
         .await
-        .expect("status");
-    assert_eq!((other.state.as_str(), other.lease_points), ("none", None));
-    server.clock.advance(Duration::seconds(301));
-    let lapsed = local
-        .reg
-        .floating_status(&api, &this_fp(), "edge fleet")
-        .await
-        .expect("status");
-    assert_eq!(lapsed.state, "none");
-    let missing = local
-        .reg
-        .floating_status(&api, &this_fp(), "no such pool")
-        .await
-        .expect_err("404");
-    assert_eq!(missing.code(), "NOT_FOUND");
+        .expect("release");
+    assert_eq!((after.in_use, after.leases.len()), (40, 1));
+    // No heartbeat: the lease lapses and leaves the list.
+    server.clock.advance(Duration::seconds(201));
+    let pools = local.reg.pools(&api).await.expect("pools");
+    assert_eq!((pools[0].in_use, pools[0].leases.len()), (0, 0));
 }

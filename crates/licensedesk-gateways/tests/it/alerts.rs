@@ -65,7 +65,7 @@ fn expiring_licenses_lapsing_leases_and_limits() {
         level(&local, &g, AlertKind::GatewayOverLimit, now()),
         Level::Off
     );
-    local.reg.set_usage(&g, 101, 10).expect("usage");
+    local.reg.set_usage(&g, 101, 10, now()).expect("usage");
     assert_eq!(
         level(&local, &g, AlertKind::GatewayOverLimit, now()),
         Level::On

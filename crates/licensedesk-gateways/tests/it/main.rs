@@ -8,3 +8,4 @@ mod install;
 mod offline;
 mod registry;
 mod support;
+mod trust_usage;

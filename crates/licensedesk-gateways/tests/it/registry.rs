@@ -75,8 +75,16 @@ fn typed_fingerprints_are_checked_and_unique() {
 #[test]
 fn no_license_means_the_trial_with_its_usage() {
     let local = Local::new();
-    local.reg.set_usage(&this_fp(), 12, 45).expect("usage");
+    // Nothing reported yet: the view says so (no figure in use claimed).
     let v = local.reg.view(&this_fp(), now()).expect("view");
+    assert_eq!((v.usage_reported_at, v.over_trial), (None, false));
+    local
+        .reg
+        .set_usage(&this_fp(), 12, 45, now())
+        .expect("usage");
+    let v = local.reg.view(&this_fp(), now()).expect("view");
+    assert_eq!(v.usage_reported_at, Some(now()));
+    assert!(v.over_trial, "45 tags under the trial's 30 points");
     assert_eq!(v.kind, LicenseKind::Trial);
     assert_eq!(v.trial, Some(TrialFallback::NoneInstalled));
     assert_eq!((v.connections.in_use, v.connections.max), (12, 30));

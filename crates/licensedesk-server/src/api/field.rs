@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::common::os_entropy;
-use crate::api::extract::{Json, Path};
+use crate::api::extract::{Json, Path, Query};
 use crate::auth::Caller;
 use crate::changes::{self, Op};
 use crate::db::ts;
@@ -483,33 +483,81 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this allotment's entries.
+    pub allotment: Option<String>,
+    /// Opaque cursor from the previous page's `next_cursor`: entries older
+    /// than that page's last.
+    pub cursor: Option<String>,
+    /// Page size 1..=500 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// One page of the field audit log, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Where the next (older) page starts; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// The field audit log of the caller's account (checkouts, issuances,
-/// reconciliations, returns, expiries), oldest first, at most 1000.
-#[utoipa::path(get, path = "/v1/field/audit", tag = "field",
-    responses((status = 200, body = Vec<AuditEntry>)), security(("bearer" = [])))]
+/// reconciliations, returns, expiries), newest first, paged by cursor.
+#[utoipa::path(get, path = "/v1/field/audit", tag = "field", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 pub async fn audit_log(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<AuditEntry>>> {
-    let rows = state
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<AuditPage>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("LIMIT_INVALID", "limit must be 1 to 500"));
+    }
+    let before: i64 = match q.cursor.as_deref() {
+        None | Some("") => i64::MAX,
+        Some(c) => c.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ApiError::invalid(
+                "CURSOR_INVALID",
+                "the cursor is not one this server returned: start again without it",
+            )
+        })?,
+    };
+    let page = state
         .db
         .read(move |c| {
             let mut st = c.prepare_cached(
-                "SELECT id, allotment_id, at, action, detail FROM field_audit WHERE account_id = ?1 ORDER BY id LIMIT 1000",
+                "SELECT id, allotment_id, at, action, detail FROM field_audit
+                 WHERE account_id = ?1 AND id < ?2 AND (?3 IS NULL OR allotment_id = ?3)
+                 ORDER BY id DESC LIMIT ?4",
             )?;
-            let rows = st
-                .query_map([caller.account_id], |r| {
-                    Ok(AuditEntry {
-                        id: r.get(0)?,
-                        allotment_id: r.get(1)?,
-                        at: r.get(2)?,
-                        action: r.get(3)?,
-                        detail: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-                    })
-                })?
+            let mut entries = st
+                .query_map(
+                    params![caller.account_id, before, q.allotment, limit + 1],
+                    |r| {
+                        Ok(AuditEntry {
+                            id: r.get(0)?,
+                            allotment_id: r.get(1)?,
+                            at: r.get(2)?,
+                            action: r.get(3)?,
+                            detail: serde_json::from_str(&r.get::<_, String>(4)?)
+                                .unwrap_or_default(),
+                        })
+                    },
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+            let more = entries.len() > limit as usize;
+            entries.truncate(limit as usize);
+            let next_cursor = more
+                .then(|| entries.last().map(|e| e.id.to_string()))
+                .flatten();
+            Ok(AuditPage {
+                entries,
+                next_cursor,
+            })
         })
         .await?;
-    Ok(Json(rows))
+    Ok(Json(page))
 }

@@ -1,17 +1,25 @@
 //! Public key set and signed server time.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::extract::Json;
 
-/// The public key set: every key that ever signed, and the current one.
+/// The public key set: every key that ever signed, the current one, and
+/// the chain of rotations (each new set signed by the key current before
+/// it; core's `trust` format), by which a client that trusts an older set
+/// accepts a new key.
 #[utoipa::path(get, path = "/v1/keys", tag = "keys",
-    responses((status = 200, description = "`{keys:[{kid,alg,public_key,created_at}], current}`", body = Object)))]
-pub async fn keyset(State(state): State<AppState>) -> Json<licensedesk_core::keys::KeySet> {
-    Json(state.keys.signer.keyset().clone())
+    responses((status = 200, description = "`{keys:[{kid,alg,public_key,created_at}], current, chain:[envelope]}` (`chain` absent before the first rotation)", body = Object)))]
+pub async fn keyset(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.keys.signer.published(),
+    )
 }
 
 #[derive(Serialize, ToSchema)]

@@ -154,6 +154,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(gateways::offline_activate))
         .routes(routes!(installs::record, installs::list))
         .routes(routes!(floating::create_pool))
+        .routes(routes!(floating::list_pools))
+        .routes(routes!(floating::reissue_token))
         .routes(routes!(floating::claim))
         .routes(routes!(floating::heartbeat))
         .routes(routes!(floating::release))

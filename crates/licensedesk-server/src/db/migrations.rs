@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "statements",
         include_str!("../../migrations/0010_statements.sql"),
     ),
+    (
+        11,
+        "floating_pool_tokens",
+        include_str!("../../migrations/0011_floating_pool_tokens.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one

@@ -144,12 +144,7 @@ async fn cross_account_access_is_always_not_found() {
     let (_, tb) = s.account("enterprise", "us-west").await;
     s.product(a, "psecret", doc_package(), "block", 2).await;
     s.connect(&ta, "psecret", "dev").await;
-    s.post_ok(
-        "/v1/floating/pools",
-        &ta,
-        json!({"name": "pool", "points": 10}),
-    )
-    .await;
+    s.pool(a, "pool", 10, None).await;
     for path in [
         "/v1/products/psecret",
         "/v1/devices/psecret/dev",
@@ -169,8 +164,8 @@ async fn cross_account_access_is_always_not_found() {
         ("/v1/devices/psecret/dev/messages", json!({"count": 1})),
         ("/v1/devices/psecret/dev/ota", json!({"bytes": 10})),
         (
-            "/v1/floating/pools/pool/claim",
-            json!({"fingerprint": crate::support::fingerprint(1), "points": 1}),
+            "/v1/floating/pools/pool/release",
+            json!({"fingerprint": crate::support::fingerprint(1)}),
         ),
     ] {
         let (st, e) = s.post(path, &tb, body).await;

@@ -5,12 +5,15 @@ use std::collections::BTreeSet;
 
 use licensedesk_core::keys::KeySet;
 use licensedesk_core::license::verify_license;
+use licensedesk_core::trust::{SignedKeySet, accept};
 use serde_json::{Value, json};
 
-use crate::support::{ServerProc, fingerprint, get_json, post_json, server_bin, wait_healthy};
+use crate::support::{
+    ADMIN, ServerProc, fingerprint, get_json, post_json, server_bin, wait_healthy,
+};
 
-/// The server's published key set, `GET /v1/keys`.
-async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
+/// The server's published key set document, `GET /v1/keys`.
+async fn published(c: &reqwest::Client, base: &str) -> SignedKeySet {
     let text = c
         .get(format!("{base}/v1/keys"))
         .send()
@@ -19,7 +22,12 @@ async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
         .text()
         .await
         .expect("text");
-    KeySet::from_json(text.as_bytes()).expect("key set")
+    SignedKeySet::from_json(text.as_bytes()).expect("key set")
+}
+
+/// The server's published key set, `GET /v1/keys`.
+async fn keyset(c: &reqwest::Client, base: &str) -> KeySet {
+    published(c, base).await.keyset().clone()
 }
 
 fn kids(set: &KeySet) -> BTreeSet<String> {
@@ -44,14 +52,14 @@ async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
     let c = reqwest::Client::new();
     let mut p = ServerProc::healthy(dir.path(), &c).await;
     let account = p.account(&c, "rot").await;
-    let t = account["token"].as_str().expect("token").to_owned();
-    post_json(
+    let created = post_json(
         &c,
-        format!("{}/v1/floating/pools", p.base),
-        &t,
-        json!({"name": "p", "points": 5}),
+        format!("{}/v1/admin/floating/pools", p.base),
+        ADMIN,
+        json!({"account_id": account["id"], "name": "p", "points": 5}),
     )
     .await;
+    let t = created["token"].as_str().expect("pool token").to_owned();
     let old_license = claim(&c, &p.base, &t, 1).await;
     let before = keyset(&c, &p.base).await;
     let old_kid = before.current().to_owned();
@@ -84,6 +92,27 @@ async fn rotate_key_then_a_restart_signs_with_the_new_key_and_publishes_both() {
     assert_eq!(verified.kid(), new_kid, "signed with the new key");
     let verified = verify_license(old_license.as_bytes(), &after).expect("old license verifies");
     assert_eq!(verified.kid(), old_kid);
+    // A client that trusted the set before accepts the new key through the
+    // chain `rotate-key` signed with the old key; a second rotation too.
+    let doc = published(&c, &p.base).await;
+    assert_eq!(doc.chain().len(), 1);
+    let up = accept(&before, &doc).expect("the new key chains to the old one");
+    assert_eq!(up.added, std::slice::from_ref(&new_kid));
+    drop(p);
+    let out = server_bin()
+        .args(["rotate-key", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run rotate-key");
+    assert!(out.status.success());
+    let p = ServerProc::healthy(dir.path(), &c).await;
+    let doc = published(&c, &p.base).await;
+    let up = accept(&before, &doc).expect("two rotations chain");
+    assert_eq!(up.added.len(), 2);
+    assert_eq!(up.set.current(), doc.keyset().current());
+    // The file operators copy is the same document.
+    let file = std::fs::read(dir.path().join("keys/keyset.json")).expect("keyset.json");
+    assert_eq!(SignedKeySet::from_json(&file).expect("file"), doc);
 }
 
 /// `  {kind} account "{name}" ({data center}): token {token}`.
@@ -192,4 +221,66 @@ async fn demo_prints_tokens_that_work_and_seeds_orders_and_a_pool() {
         (Some(200), Some(100))
     );
     assert_eq!(pool["leases"].as_array().map(Vec::len), Some(2));
+    // The printed pool token claims in that pool.
+    let pool_line = field("floating pool \"edge-fleet\": pool token ");
+    let pool_token = pool_line.split_whitespace().next().expect("pool token");
+    let lease = post_json(
+        &c,
+        format!("{}/v1/floating/pools/edge-fleet/claim", p.base),
+        pool_token,
+        json!({"fingerprint": fingerprint(7), "points": 10}),
+    )
+    .await;
+    assert_eq!(lease["points"], 10, "{lease}");
+}
+
+/// A script may read the `listening on` line and close the pipe (or start
+/// the server with no reader at all): the demo's printout then fails to
+/// write, and the server serves on all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_does_not_stop_the_demo_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        server_bin()
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--demo",
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(writer)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn server"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let c = reqwest::Client::new();
+    // The demo's printout comes before the first request is served.
+    wait_healthy(&c, &base).await;
+    let a = get_json(
+        &c,
+        format!("{base}/v1/account"),
+        licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
+    )
+    .await;
+    assert_eq!(a["data_center"], "cn-east", "{a}");
+    assert!(
+        child.0.try_wait().expect("status").is_none(),
+        "the server exited"
+    );
 }

@@ -169,7 +169,7 @@ async fn check_out_five_reconcile_five_exactly_once() {
     assert_eq!(remaining(&s).await, 5, "5 activated, none reserved");
     let audit = s.get_ok("/v1/field/audit", &token).await;
     let count = |a: &str| {
-        audit
+        audit["entries"]
             .as_array()
             .expect("audit")
             .iter()
@@ -200,7 +200,10 @@ async fn check_out_five_reconcile_five_exactly_once() {
         reconcile(&s, &other, &k, k.export()).await.0,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(s.get_ok("/v1/field/audit", &other).await, json!([]));
+    assert_eq!(
+        s.get_ok("/v1/field/audit", &other).await,
+        json!({"entries": [], "next_cursor": null})
+    );
 }
 
 pub(crate) fn code(v: &Value) -> &str {
@@ -377,9 +380,7 @@ async fn return_and_expiry_release_unused_reservations() {
         (Some("expired"), Some(0))
     );
     assert_eq!(remaining(&s).await, 4);
-    let actions: Vec<String> = s
-        .get_ok("/v1/field/audit", &token)
-        .await
+    let actions: Vec<String> = s.get_ok("/v1/field/audit", &token).await["entries"]
         .as_array()
         .expect("audit")
         .iter()
@@ -434,4 +435,56 @@ async fn checkout_honours_idempotency_key_and_caps() {
         s.post("/v1/field/allotments", &token, other_order).await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+/// The audit log reads newest first, a page at a time: the pages join
+/// into the whole log without a gap or a repeat, so a new allotment's
+/// entries are on the first page however long the log is.
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_by_cursor() {
+    let (s, _, token) = setup(20).await;
+    let mut k1 = kit(&s, &token, 5, 1).await;
+    let now = s.now();
+    for n in 1..=5 {
+        k1.issue(n, now + Duration::minutes(i64::from(n)));
+    }
+    let (st, v) = reconcile(&s, &token, &k1, k1.export()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let k2 = kit(&s, &token, 2, 2).await;
+    let mut seen: Vec<i64> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = s
+            .get_ok(&format!("/v1/field/audit?limit=2&cursor={cursor}"), &token)
+            .await;
+        let entries = page["entries"].as_array().expect("entries");
+        assert!(entries.len() <= 2, "{page}");
+        seen.extend(entries.iter().map(|e| e["id"].as_i64().expect("id")));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    // checkout, 5 issuances, reconcile; then the second checkout.
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seen:?}"
+    );
+    let first = s.get_ok("/v1/field/audit?limit=1", &token).await;
+    assert_eq!(first["entries"][0]["allotment_id"], json!(k2.id));
+    assert_eq!(first["entries"][0]["action"], "checkout");
+    // One allotment's entries only.
+    let only = s
+        .get_ok(&format!("/v1/field/audit?allotment={}", k1.id), &token)
+        .await;
+    assert_eq!(only["entries"].as_array().map(Vec::len), Some(7));
+    for bad in [
+        "/v1/field/audit?cursor=abc",
+        "/v1/field/audit?limit=0",
+        "/v1/field/audit?limit=501",
+    ] {
+        let (st, e) = s.get(bad, &token).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {e}");
+    }
 }

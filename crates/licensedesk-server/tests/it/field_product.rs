@@ -186,7 +186,11 @@ async fn a_product_allotment_draws_oldest_order_first_and_reconciles_each_slot_o
     assert_eq!(remaining(&s, "ORD-2").await, (2, 2));
 
     let audit = s.get_ok("/v1/field/audit", &token).await;
-    let checkout = &audit.as_array().expect("audit")[0];
+    // Newest first: the checkout is the oldest entry.
+    let checkout = audit["entries"]
+        .as_array()
+        .and_then(|a| a.last())
+        .expect("audit");
     assert_eq!(checkout["action"], "checkout");
     assert_eq!(
         (
@@ -469,7 +473,7 @@ async fn product_checkout_honours_idempotency_key() {
     assert_eq!(remaining(&s, "ORD-2").await, (0, 3), "reserved once");
     let audit = s.get_ok("/v1/field/audit", &token).await;
     assert_eq!(
-        audit.as_array().map(Vec::len),
+        audit["entries"].as_array().map(Vec::len),
         Some(1),
         "one checkout: {audit}"
     );

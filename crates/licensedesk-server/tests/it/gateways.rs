@@ -207,17 +207,12 @@ async fn offline_request_bundle_gets_a_signed_response_bundle() {
 #[tokio::test]
 async fn floating_leases_claim_heartbeat_release_and_lapse() {
     let s = TestServer::start().await;
-    let (_, t) = s.account("enterprise", "cn-east").await;
-    s.post_ok(
-        "/v1/floating/pools",
-        &t,
-        json!({"name": "fleet", "points": 100, "ttl_seconds": 60}),
-    )
-    .await;
+    let (id, t) = s.account("enterprise", "cn-east").await;
+    let pt = s.pool(id, "fleet", 100, 60).await;
     let a = s
         .post_ok(
             "/v1/floating/pools/fleet/claim",
-            &t,
+            &pt,
             json!({"fingerprint": fingerprint(1), "points": 70}),
         )
         .await;
@@ -239,7 +234,7 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
     let (st, e) = s
         .post(
             "/v1/floating/pools/fleet/claim",
-            &t,
+            &pt,
             json!({"fingerprint": fingerprint(2), "points": 40}),
         )
         .await;
@@ -249,23 +244,24 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
     );
     s.post_ok(
         "/v1/floating/pools/fleet/claim",
-        &t,
+        &pt,
         json!({"fingerprint": fingerprint(2), "points": 30}),
     )
     .await;
-    // Heartbeats keep gateway 1 alive; gateway 2 stops checking in.
+    // Heartbeats keep gateway 1 alive (with its usage); gateway 2 stops
+    // checking in.
     s.clock.advance(Duration::seconds(45));
     s.post_ok(
         "/v1/floating/pools/fleet/heartbeat",
-        &t,
-        json!({"fingerprint": fingerprint(1)}),
+        &pt,
+        json!({"fingerprint": fingerprint(1), "usage": {"connections": 12, "tags": 64}}),
     )
     .await;
     s.clock.advance(Duration::seconds(45));
     let (st, e) = s
         .post(
             "/v1/floating/pools/fleet/heartbeat",
-            &t,
+            &pt,
             json!({"fingerprint": fingerprint(2)}),
         )
         .await;
@@ -275,6 +271,7 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
     );
     let r = s.maintenance().await;
     assert_eq!(r["leases_culled"], 1);
+    // The account sees its pool's live leases with the usage they carry.
     let pool = s.get_ok("/v1/floating/pools/fleet", &t).await;
     assert_eq!(
         (
@@ -283,6 +280,15 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
         ),
         (Some(70), Some(1))
     );
+    assert_eq!(
+        pool["leases"][0]["usage"],
+        json!({"connections": 12, "tags": 64})
+    );
+    assert_eq!(pool["server_time"], json!(s.now()));
+    let list = s.get_ok("/v1/floating/pools", &t).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["name"], "fleet");
+    // The account releases the lease (the app's Release).
     let pool = s
         .post_ok(
             "/v1/floating/pools/fleet/release",
@@ -299,6 +305,136 @@ async fn floating_leases_claim_heartbeat_release_and_lapse() {
         .filter(|c| c["entity"] == "floating_lease" && c["op"] == "delete")
         .count();
     assert_eq!(deletes, 2);
+}
+
+/// domain.md §4: the vendor creates pools; a gateway uses its pool's token,
+/// never the account's; a pool token opens its own pool only.
+#[tokio::test]
+async fn pools_are_the_vendors_and_leases_need_the_pool_token() {
+    let s = TestServer::start().await;
+    let (id, t) = s.account("enterprise", "cn-east").await;
+    let (other, to) = s.account("enterprise", "cn-east").await;
+    let (st, e) = s
+        .post(
+            "/v1/admin/floating/pools",
+            &t,
+            json!({"account_id": id, "name": "mine", "points": 10}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("VENDOR_ONLY"))
+    );
+    // Bounded like a license's limits and a name.
+    for bad in [
+        json!({"account_id": id, "name": "", "points": 10}),
+        json!({"account_id": id, "name": "x", "points": 0}),
+        json!({"account_id": id, "name": "x", "points": 1_000_001}),
+    ] {
+        let (st, e) = s.post("/v1/admin/floating/pools", ADMIN, bad.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {e}");
+    }
+    let (st, _) = s
+        .post(
+            "/v1/admin/floating/pools",
+            "nobody",
+            json!({"account_id": id, "name": "mine", "points": 10}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, e) = s
+        .post(
+            "/v1/admin/floating/pools",
+            ADMIN,
+            json!({"account_id": 999_999, "name": "x", "points": 10}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    );
+    let created = s
+        .post_ok(
+            "/v1/admin/floating/pools",
+            ADMIN,
+            json!({"account_id": id, "name": "fleet", "points": 10}),
+        )
+        .await;
+    let pt = created["token"].as_str().expect("token").to_owned();
+    assert!(pt.starts_with("ld_pool_"), "{pt}");
+    assert_eq!(created["pool"]["points"], 10);
+    let pt2 = s.pool(other, "fleet", 10, None).await;
+    let claim = |token: String, n: u32| {
+        let s = &s;
+        async move {
+            s.post(
+                "/v1/floating/pools/fleet/claim",
+                &token,
+                json!({"fingerprint": fingerprint(n), "points": 1}),
+            )
+            .await
+        }
+    };
+    // The account's token, or the vendor's: the wrong role.
+    for token in [t.clone(), ADMIN.to_owned()] {
+        let (st, e) = claim(token, 1).await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("POOL_TOKEN_ONLY"))
+        );
+    }
+    // Each pool token opens its own pool (same name, other account).
+    s.post_ok(
+        "/v1/floating/pools/fleet/claim",
+        &pt,
+        json!({"fingerprint": fingerprint(1), "points": 4}),
+    )
+    .await;
+    s.post_ok(
+        "/v1/floating/pools/fleet/claim",
+        &pt2,
+        json!({"fingerprint": fingerprint(1), "points": 7}),
+    )
+    .await;
+    assert_eq!(s.get_ok("/v1/floating/pools/fleet", &t).await["in_use"], 4);
+    assert_eq!(s.get_ok("/v1/floating/pools/fleet", &to).await["in_use"], 7);
+    let pt_other_pool = s.pool(id, "second", 5, None).await;
+    let (st, _) = s
+        .post(
+            "/v1/floating/pools/fleet/heartbeat",
+            &pt_other_pool,
+            json!({"fingerprint": fingerprint(1)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // A pool token reads nothing else of the account.
+    let (st, _) = s.get("/v1/floating/pools/fleet", &pt).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // Usage is bounded.
+    let (st, e) = s
+        .post(
+            "/v1/floating/pools/fleet/heartbeat",
+            &pt,
+            json!({"fingerprint": fingerprint(1), "usage": {"connections": 1, "tags": 10_000_001u64}}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("USAGE_OUT_OF_RANGE"))
+    );
+    // A new token replaces the old one.
+    let re = s
+        .post_ok(
+            &format!("/v1/admin/floating/pools/{id}/fleet/token"),
+            ADMIN,
+            json!({}),
+        )
+        .await;
+    let pt_new = re["token"].as_str().expect("token").to_owned();
+    let (st, _) = claim(pt.clone(), 2).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = claim(pt_new, 2).await;
+    assert_eq!(st, StatusCode::OK);
 }
 
 async fn product_order(s: &TestServer, account: i64, no: &str, qty: u32) -> String {

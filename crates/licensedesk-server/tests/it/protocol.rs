@@ -332,13 +332,12 @@ async fn change_feed_is_monotonic_complete_and_signed() {
 #[tokio::test]
 async fn key_rotation_keeps_old_licenses_verifiable() {
     let s = TestServer::start().await;
-    let (_, t) = s.account("enterprise", "cn-east").await;
-    s.post_ok("/v1/floating/pools", &t, json!({"name": "p", "points": 5}))
-        .await;
+    let (id, _) = s.account("enterprise", "cn-east").await;
+    let pt = s.pool(id, "p", 5, None).await;
     let old = s
         .post_ok(
             "/v1/floating/pools/p/claim",
-            &t,
+            &pt,
             json!({"fingerprint": fingerprint(1), "points": 1}),
         )
         .await;
@@ -566,7 +565,7 @@ async fn requests_refused_before_a_handler_get_code_and_message() {
     }
     // A wrong method: 405 with the route's methods in `Allow`.
     for (method, path, allowed) in [
-        (reqwest::Method::GET, "/v1/floating/pools", "POST"),
+        (reqwest::Method::GET, "/v1/floating/pools/p/claim", "POST"),
         (reqwest::Method::POST, "/v1/licenses", "GET,HEAD"),
         (reqwest::Method::DELETE, "/openapi.json", "GET,HEAD"),
     ] {

@@ -29,8 +29,12 @@ async fn every_route_is_held_to_its_role() {
                 .replace("{dk}", "d1")
                 .replace("{name}", "pool");
             let vendor = path.starts_with("/v1/admin/");
+            // A gateway's lease routes take its pool's token only.
+            let gateway = path.ends_with("/claim") || path.ends_with("/heartbeat");
             let (token, code) = if vendor {
                 (t.as_str(), "VENDOR_ONLY")
+            } else if gateway {
+                (ADMIN, "POOL_TOKEN_ONLY")
             } else {
                 (ADMIN, "CUSTOMER_ONLY")
             };

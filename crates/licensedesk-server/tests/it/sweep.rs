@@ -310,12 +310,7 @@ async fn every_post_with_boundary_values_then_every_get_and_maintenance_answer_w
                    "validity_days": 30}),
         )
         .await;
-    s.post_ok(
-        "/v1/floating/pools",
-        &t,
-        json!({"name": "pool", "points": 10}),
-    )
-    .await;
+    s.pool(account, "pool", 10, None).await;
     let f = Fixture {
         account,
         pk: "psweep".into(),

@@ -37,7 +37,7 @@ export const errorTextsZhCN: Record<string, string | readonly string[]> = {
   LICENSE_KIND_UNKNOWN: '未知的许可证类型“{found}”',
   INSTALL_SOURCE_UNKNOWN: '未知的安装来源“{found}”',
   INSTALL_INVALID: '安装记录无效：请同步后重试',
-  KEYS_MISSING: '还没有受信任的签名密钥：请先连接一次许可证服务器（立即同步），以便 LicenseDesk 校验许可证',
+  KEYS_MISSING: '还没有受信任的签名密钥：请在设置中添加配置（添加时会信任其服务器的公钥集），或在那里导入服务器的公钥集文件',
   CLOCK_SET_BACK: ['本机时钟（{now}）早于已确认过的时间（{mark}）：请将时钟调到正确时间后重试', '本机时钟早于已确认过的时间：请将时钟调到正确时间后重试'],
   CLOCK_ISSUED_IN_FUTURE: ['许可证签发时间 {issued_at} 晚于本机时钟（{now}）：请将时钟调到正确时间后重试', '许可证签发时间晚于本机时钟：请将时钟调到正确时间后重试'],
   CLOCK_SERVER_TIME_INVALID: '服务器时间声明无效：请重试；若一直如此，请更新 LicenseDesk',
@@ -153,7 +153,6 @@ export const errorTextsZhCN: Record<string, string | readonly string[]> = {
   LEASE_LAPSED: ['租约已于 {at} 失效（在有效期内没有心跳）：请重新申请', '租约已失效：请重新申请'],
   POOL_EXHAUSTED: '浮动许可证池的点数已用完',
   POOL_EXISTS: '同名的浮动许可证池已存在',
-  POOL_INVALID: '浮动许可证池设置无效',
 
   // Offline activation: request and response files
   OFFLINE_REQUEST_TOO_LARGE: '激活请求过大（{len} 字节）：请确认选择的是 LicenseDesk 激活请求文件',
@@ -260,6 +259,37 @@ export const errorTextsZhCN: Record<string, string | readonly string[]> = {
   CHART_ERROR: '图表绘制失败',
   INVALID_INPUT: '输入无效',
   OUTBOX_ITEM_NOT_FOUND: '待发送列表中没有第 {id} 项',
+
+  // Key sets a profile trusts, and their rotations (issue 13)
+  KEYSET_UNTRUSTED: ['密钥“{kid}”（指纹 {fingerprint}）未由本机信任的任何密钥签名：这可能不是您的许可证服务器；请检查服务器地址，或导入服务器管理员提供的公钥集；未作任何更改', '服务器的公钥集未由本机信任的密钥签名：这可能不是您的许可证服务器；未作任何更改'],
+  KEYSET_KEY_CONFLICT: ['公钥集把密钥“{kid}”换成了另一个公钥（受信任的指纹为 {trusted}）：这可能不是您的许可证服务器；未作任何更改', '公钥集更换了受信任密钥的公钥：这可能不是您的许可证服务器；未作任何更改'],
+  KEYSET_CHAIN_INVALID: ['公钥集的第 {index} 次轮换（由密钥“{kid}”签名）无法验证，或与提供的公钥集不符：公钥集已被篡改；未作任何更改', '公钥集的轮换签名无法验证：公钥集已被篡改；未作任何更改'],
+  TRUST_DAMAGED: ['受信任的公钥集 {path} 已损坏：请删除该配置后重新添加', '受信任的公钥集已损坏：请删除该配置后重新添加'],
+
+  // Gateway usage (issue 13)
+  USAGE_FILE_TOO_LARGE: '用量文件过大（{len} 字节）：请确认选择了正确的文件',
+  USAGE_FILE_MALFORMED: '这不是 LicenseDesk 用量文件：请选择网关导出的用量文件',
+  USAGE_FILE_VERSION: '不支持用量文件版本 {v}：请更新 LicenseDesk',
+  USAGE_FILE_EMPTY: '用量文件中没有记录：请先在网关上上报用量',
+  USAGE_FILE_TOO_MANY_SAMPLES: '用量文件有 {count} 条记录，超过上限',
+  USAGE_FILE_OUT_OF_ORDER: '用量文件的第 {index} 条记录早于前一条：文件被修改过；请重新导出',
+  USAGE_OUT_OF_RANGE: ['{what} 必须在 0 到 10000000 之间（当前为 {value}）', '用量数值超出范围（0 到 10000000）'],
+
+  // Files dropped on the window, requests answered (issue 13)
+  FILE_KIND_UNKNOWN: ['{path} 不是 LicenseDesk 文件（许可证、激活请求或应答、用量文件）：请确认拖入了正确的文件', '不是 LicenseDesk 文件：请确认拖入了正确的文件'],
+  FILE_KINDS_MIXED: '拖入的文件类型不一致：请每次只拖入同一类文件（许可证、请求或用量文件）',
+  REQUEST_UNANSWERED_OFFLINE: '无法连接许可证服务器，且现场工具包中没有可签发该请求的配额：请联网后再应答，或先在现场工具包中领取该订单或产品的配额',
+  LICENSE_NONE_INSTALLED: '该网关尚未安装许可证：请先安装或激活许可证',
+  LIMIT_INVALID: '每页条数必须在 1 到 500 之间',
+  POOL_TOKEN_ONLY: '网关须使用许可池的令牌（供应商创建许可池时生成）申请和续租，不能使用账户令牌或管理员令牌',
+
+  // ldctl (issue 13)
+  LEASE_NONE: '该网关没有租约：请先申请租约',
+  LEASE_FILE_DAMAGED: '租约文件已损坏：请重新申请租约',
+  POOL_TOKEN_MISSING: '没有许可池令牌：请提供供应商随许可池给出的令牌，而不是账户令牌',
+  OFFLINE_GATEWAY_NOT_ANSWERED: '该应答文件不包含本网关的许可证：请安装针对本网关请求的应答',
+  RUNTIME_UNAVAILABLE: '无法启动网络运行时：请重试',
+  SERVER_URL_INVALID: '服务器地址无效：请填写完整的网址（含协议、主机和端口）',
 
   // The UI's own codes
   INPUT_NOT_A_NUMBER: '请输入以字节为单位的大小，只能是数字（例如 6291456）',
