@@ -61,9 +61,11 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
         ProductCard::export_all(&cfg)?;
         ProductBilling::export_all(&cfg)?;
         LicensePage::export_all(&cfg)?;
+        LicenseWindow::export_all(&cfg)?;
         LicenseQuery::export_all(&cfg)?;
         NearExpiryQuery::export_all(&cfg)?;
         NearExpiryDevice::export_all(&cfg)?;
+        NearExpiryPage::export_all(&cfg)?;
         DeviceQuota::export_all(&cfg)?;
         OutboxItem::export_all(&cfg)?;
         OutboxAction::export_all(&cfg)?;

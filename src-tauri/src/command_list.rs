@@ -42,7 +42,7 @@ pub const COMMANDS: &[&str] = &[
     "product_cards",
     "product_billing",
     "assign_codes",
-    "license_page",
+    "license_window",
     "license_charts",
     "export_licenses_csv",
     "near_expiry_devices",

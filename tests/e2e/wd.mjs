@@ -1,8 +1,18 @@
 // A minimal W3C WebDriver client over Node's fetch (tauri-driver in front
 // of WebKitWebDriver), plus polling helpers: every wait is for a condition.
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+/** A free TCP port on loopback. */
+export const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 
 export async function waitFor(what, fn, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;

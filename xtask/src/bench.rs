@@ -13,14 +13,19 @@ const BENCHES: &[(&str, &str, &str)] = &[
 
 pub fn bench(args: &[String]) -> Result<()> {
     let names: Vec<&str> = BENCHES.iter().map(|(name, _, _)| *name).collect();
-    if args.first().map(String::as_str) == Some("startup") {
-        return crate::startup::bench();
+    match args.first().map(String::as_str) {
+        Some("startup") => return crate::startup::bench(),
+        Some("ui") => return crate::ui_bench::bench(),
+        _ => {}
     }
     let Some(name) = args.first() else {
-        bail!("usage: cargo xtask bench <{}|startup>", names.join("|"));
+        bail!("usage: cargo xtask bench <{}|startup|ui>", names.join("|"));
     };
     let Some((_, package, mut bench)) = BENCHES.iter().find(|(n, _, _)| n == name).copied() else {
-        bail!("unknown benchmark `{name}`; known: {}", names.join(", "));
+        bail!(
+            "unknown benchmark `{name}`; known: {}, startup, ui",
+            names.join(", ")
+        );
     };
     // `bench server --engine postgres [--nodes 1|2]`: SQLite next to
     // PostgreSQL with one and two nodes (a throwaway cluster).

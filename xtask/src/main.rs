@@ -16,6 +16,7 @@ mod sh;
 mod startup;
 mod test;
 mod ui;
+mod ui_bench;
 
 use anyhow::{Result, bail};
 
@@ -33,7 +34,7 @@ tasks:
   contract            schemathesis against the server's OpenAPI document, as an account
                       and as the vendor (part of `test`)
   bundle              build the .deb
-  bench <name>        print benchmark figures: verify | server | startup
+  bench <name>        print benchmark figures: verify | server | sync | startup | ui
   fuzz [seconds]      run every cargo-fuzz target for a bounded time (default 30 s each)
 ";
 

@@ -13,7 +13,7 @@ use crate::{deps, e2e, ui};
 
 const RUNS: usize = 5;
 
-struct Kill(Child);
+pub(crate) struct Kill(pub(crate) Child);
 
 impl Drop for Kill {
     fn drop(&mut self) {
@@ -23,7 +23,7 @@ impl Drop for Kill {
 }
 
 /// Starts Xvfb on a free display; returns it and the display name.
-fn xvfb() -> Result<(Kill, String)> {
+pub(crate) fn xvfb() -> Result<(Kill, String)> {
     let n = (99..200)
         .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
         .context("no free X display")?;

@@ -45,8 +45,8 @@ pub use sync::{CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport};
 pub use trust::{KeySetView, TrustStore};
 pub use views::accounts::{AccountSummary, AllAccounts};
 pub use views::billing::{ProductBilling, Statement};
-pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryQuery};
-pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort};
+pub use views::devices::{DeviceQuota, NearExpiryDevice, NearExpiryPage, NearExpiryQuery};
+pub use views::licenses::{LicensePage, LicenseQuery, LicenseRow, LicenseSort, LicenseWindow};
 pub use views::overview::{AccountOverview, ProductCard, Staleness};
 
 use crate::http::ServerApi;
@@ -260,6 +260,10 @@ impl Session {
             total: Some(pending),
             full: false,
         });
+        // The account's details are asked for beside the sync (they do
+        // not depend on it): on a large account the server counts its
+        // codes for them, which then costs the sync nothing.
+        let account = AbortOnDrop(tokio::spawn(engine.fetch_account()));
         self.outbox().flush(&self.api, self.clock.now()).await?;
         let report = engine.run(progress, cancel).await?;
         progress(SyncProgress {
@@ -268,7 +272,8 @@ impl Session {
             total: Some(1),
             full: report.full,
         });
-        let dc = engine.finish().await?;
+        let account = account.join().await?;
+        let dc = engine.finish_with(&account)?;
         if let Some((p, profiles)) = &self.profile {
             profiles.set_data_center(&p.id, &dc)?;
         }
@@ -330,11 +335,23 @@ impl Session {
         views::licenses::page(&self.cache, q, self.now())
     }
 
+    /// The License Management rows from position `offset` (see
+    /// [`views::licenses::window`]), with the filtered set's length when
+    /// `count`.
+    pub fn license_window(
+        &self,
+        q: &LicenseQuery,
+        offset: u64,
+        count: bool,
+    ) -> Result<LicenseWindow> {
+        views::licenses::window(&self.cache, q, offset, count, self.now())
+    }
+
     pub fn export_csv(&self, q: &LicenseQuery, out: &mut dyn Write) -> Result<u64> {
         views::licenses::export_csv(&self.cache, q, self.now(), out)
     }
 
-    pub fn near_expiry(&self, q: &NearExpiryQuery) -> Result<Vec<NearExpiryDevice>> {
+    pub fn near_expiry(&self, q: &NearExpiryQuery) -> Result<NearExpiryPage> {
         views::devices::near_expiry(&self.cache, q, self.now())
     }
 
@@ -345,5 +362,23 @@ impl Session {
     /// Queues an offline action (replayed by the next sync).
     pub fn enqueue(&self, action: &OutboxAction) -> Result<OutboxItem> {
         self.outbox().enqueue(action, self.now())
+    }
+}
+
+/// A task aborted when its handle is dropped (a sync that failed or was
+/// cancelled does not leave its side request running).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<Result<T>> {
+    async fn join(mut self) -> Result<T> {
+        (&mut self.0)
+            .await
+            .map_err(|e| Error::Protocol(e.to_string()))?
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -28,8 +28,9 @@ use crate::http::ServerApi;
 
 /// Default (and the server's maximum) page size of the change feed.
 pub const PAGE_SIZE: u32 = 1000;
-/// Default page size of the snapshot (rows).
-pub const SNAPSHOT_PAGE_SIZE: u32 = 2000;
+/// Default page size of the snapshot (rows): the server's largest (fewer,
+/// larger transactions in a first sync).
+pub const SNAPSHOT_PAGE_SIZE: u32 = 5000;
 /// The server's largest snapshot page.
 pub const SNAPSHOT_PAGE_MAX: u32 = 5000;
 
@@ -280,7 +281,21 @@ impl SyncEngine {
     /// Refreshes what the feed does not carry (the data center's time zone)
     /// and stamps the sync as complete. Returns the data center.
     pub async fn finish(&self) -> Result<String> {
-        let ov: serde_json::Value = self.api.get("/v1/account", &[]).await?;
+        let account = self.fetch_account().await?;
+        self.finish_with(&account)
+    }
+
+    /// The account's details (`GET /v1/account`): its data center and
+    /// time zone, which the feed does not carry.
+    pub fn fetch_account(
+        &self,
+    ) -> impl Future<Output = Result<serde_json::Value>> + Send + 'static {
+        let api = self.api.clone();
+        async move { api.get("/v1/account", &[]).await }
+    }
+
+    /// [`Self::finish`] with the account's details fetched already.
+    pub fn finish_with(&self, ov: &serde_json::Value) -> Result<String> {
         let tz = ov["time_zone"].as_str().unwrap_or("UTC").to_owned();
         let dc = ov["data_center"].as_str().unwrap_or_default().to_owned();
         let now = ts(self.clock.now());

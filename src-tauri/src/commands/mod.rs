@@ -55,7 +55,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         views::product_cards,
         views::product_billing,
         views::assign_codes,
-        views::license_page,
+        views::license_window,
         views::license_charts,
         views::export_licenses_csv,
         views::near_expiry_devices,

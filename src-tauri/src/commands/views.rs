@@ -1,12 +1,14 @@
 //! Device activation code views (from the active profile's cache):
-//! overview, product cards, code assignment, License Management (page,
-//! charts, CSV), near-expiry devices, device quota and OTA cost.
+//! overview, product cards, code assignment, License Management (window,
+//! charts, CSV), near-expiry devices (paged), device quota and OTA cost.
+//! The views that read the cache run off the main thread (`async`): a read
+//! over a million codes must not freeze the window, nor wait for another.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use licensedesk_client::{
-    AccountOverview, DeviceQuota, LicensePage, LicenseQuery, NearExpiryDevice, NearExpiryQuery,
+    AccountOverview, DeviceQuota, LicenseQuery, LicenseWindow, NearExpiryPage, NearExpiryQuery,
     OutboxAction, OutboxItem, ProductBilling, ProductCard, Session, charts,
 };
 use licensedesk_core::Coded;
@@ -21,12 +23,12 @@ use crate::error::{CmdError, CmdResult};
 use crate::state::AppState;
 use crate::words::Dialog;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn account_overview(state: State<'_, AppState>) -> CmdResult<AccountOverview> {
     Ok(state.sessions.session()?.overview()?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn product_cards(state: State<'_, AppState>) -> CmdResult<Vec<ProductCard>> {
     Ok(state.sessions.session()?.cards()?)
 }
@@ -59,9 +61,19 @@ pub async fn assign_codes(
         .unwrap_or(item))
 }
 
-#[tauri::command]
-pub fn license_page(state: State<'_, AppState>, query: LicenseQuery) -> CmdResult<LicensePage> {
-    Ok(state.sessions.session()?.licenses(&query)?)
+/// The License Management rows from position `offset` of the filtered,
+/// sorted set (`query.limit` of them), with the set's length when `count`.
+#[tauri::command(async)]
+pub fn license_window(
+    state: State<'_, AppState>,
+    query: LicenseQuery,
+    offset: u64,
+    count: bool,
+) -> CmdResult<LicenseWindow> {
+    Ok(state
+        .sessions
+        .session()?
+        .license_window(&query, offset, count)?)
 }
 
 /// The License Management charts (SVG strings themed by CSS variables,
@@ -81,7 +93,7 @@ pub struct LicenseCharts {
     pub expirations: String,
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn license_charts(state: State<'_, AppState>) -> CmdResult<LicenseCharts> {
     let s = state.sessions.session()?;
     let now = s.now();
@@ -143,20 +155,20 @@ pub async fn export_licenses_csv<R: Runtime>(
     Ok(Some(path.display().to_string()))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn near_expiry_devices(
     state: State<'_, AppState>,
     query: NearExpiryQuery,
-) -> CmdResult<Vec<NearExpiryDevice>> {
+) -> CmdResult<NearExpiryPage> {
     Ok(state.sessions.session()?.near_expiry(&query)?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn device_quota(state: State<'_, AppState>, pk: String, dk: String) -> CmdResult<DeviceQuota> {
     Ok(state.sessions.session()?.device_quota(&pk, &dk)?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn device_messages_chart(
     state: State<'_, AppState>,
     pk: String,

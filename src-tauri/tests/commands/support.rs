@@ -155,7 +155,7 @@ impl DemoServer {
             "admin",
         )
         .expect("server state");
-        demo::seed(&state).expect("demo data");
+        rt.block_on(demo::seed(&state)).expect("demo data");
         let serving = rt.block_on(licensedesk_testkit::Serving::start(build_app(state)));
         Self {
             url: serving.base.clone(),

@@ -12,4 +12,12 @@ q: string | null,
 /**
  * Local dates (YYYY-MM-DD, data center calendar), inclusive.
  */
-activated_from: string | null, activated_to: string | null, expires_from: string | null, expires_to: string | null, };
+activated_from: string | null, activated_to: string | null, expires_from: string | null, expires_to: string | null, 
+/**
+ * Position of the first device to return in the whole list (default 0).
+ */
+offset: number | null, 
+/**
+ * Devices to return, 1..=500 (default 100).
+ */
+limit: number | null, };

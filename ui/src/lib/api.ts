@@ -32,9 +32,9 @@ import type {
   InstallOutcome,
   OfflineImportItem,
   ReplayReport,
-  LicensePage,
+  LicenseWindow,
   LicenseQuery,
-  NearExpiryDevice,
+  NearExpiryPage,
   NearExpiryQuery,
   OtaCost,
   OutboxItem,
@@ -106,7 +106,7 @@ export const COMMANDS = [
   'product_cards',
   'product_billing',
   'assign_codes',
-  'license_page',
+  'license_window',
   'license_charts',
   'export_licenses_csv',
   'near_expiry_devices',
@@ -207,13 +207,15 @@ export const api = {
   assignCodes: (pk: string, count: number) => call<OutboxItem>('assign_codes', { pk, count }),
 
   // License Management
-  licensePage: (query: LicenseQuery) => call<LicensePage>('license_page', { query }),
+  /** The License Management rows from position `offset` (`query.limit` of them), with the filtered set's length when `count`. */
+  licenseWindow: (query: LicenseQuery, offset: number, count: boolean) =>
+    call<LicenseWindow>('license_window', { query, offset, count }),
   licenseCharts: () => call<LicenseCharts>('license_charts'),
   /** Opens the native save dialog in Rust; resolves to the written path, or null if cancelled. */
   exportLicensesCsv: (query: LicenseQuery) => call<string | null>('export_licenses_csv', { query }),
 
   // Devices
-  nearExpiryDevices: (query: NearExpiryQuery) => call<NearExpiryDevice[]>('near_expiry_devices', { query }),
+  nearExpiryDevices: (query: NearExpiryQuery) => call<NearExpiryPage>('near_expiry_devices', { query }),
   deviceQuota: (pk: string, dk: string) => call<DeviceQuota>('device_quota', { pk, dk }),
   deviceMessagesChart: (pk: string, dk: string) => call<string>('device_messages_chart', { pk, dk }),
   otaCost: (pk: string, dk: string, bytes: number) => call<OtaCost>('ota_cost', { pk, dk, bytes }),

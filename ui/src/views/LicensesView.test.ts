@@ -3,16 +3,16 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import { mockIPC } from '@tauri-apps/api/mocks';
 import LicensesView from './LicensesView.svelte';
 import { setLocale } from '../lib/i18n/index.svelte';
-import type { LicensePage, LicenseQuery } from '../lib/types';
+import type { LicenseQuery, LicenseWindow } from '../lib/types';
 
-const page: LicensePage = { data_center: 'cn-east', total: 2300, used: 1796, remaining: 504, rows: [], next_cursor: null };
+const page: LicenseWindow = { data_center: 'cn-east', total: 2300, used: 1796, remaining: 504, count: 0, offset: 0, rows: [] };
 const charts = { consumption: '<svg></svg>', burn_down: '<svg></svg>', burn_down_per_month: 3, burn_down_runs_out: null, burn_down_months: 24, expirations: '<svg></svg>' };
 
-/** The view, and every query it sent to `license_page`. */
+/** The view, and every query it sent to `license_window`. */
 function view(): LicenseQuery[] {
   const queries: LicenseQuery[] = [];
   mockIPC((cmd, args) => {
-    if (cmd === 'license_page') {
+    if (cmd === 'license_window') {
       queries.push((args as { query: LicenseQuery }).query);
       return page;
     }

@@ -14,6 +14,8 @@ export interface Scenario {
   emptyFieldKit?: boolean;
   /** The last sync emptied the cache and synced again (the server's data was replaced or restored). */
   startedOver?: boolean;
+  /** Codes in the account (License Management's table), default 2,300. */
+  licenseCount?: number;
 }
 
 const NOW = Date.now();
@@ -62,31 +64,34 @@ const products = [
   { pk: 'z5v3n6', name: 'Air Quality Probe', package: null, overage_policy: 'block', total: 0, used: 0, remaining: 0, devices: 0, runs_out: null, renewal_warnings: 0, ota_topups: 0, message_topups: 0 },
 ];
 
-function licenseRows(cursor: number, limit: number, q: Record<string, unknown>) {
-  const statuses = ['active', 'active', 'active', 'expired', 'unused'];
+// Row `i` of the License Management table for filter `q`, as Rust's window
+// returns it: the same index always gives the same row.
+const STATUSES = ['active', 'active', 'active', 'expired', 'unused'];
+function licenseRow(i: number, q: Record<string, unknown>) {
+  // `used` is a counter's word: active or expired (core's StatusFilter).
+  const allowed = q.status === 'used' ? ['active', 'expired'] : q.status ? [String(q.status)] : STATUSES;
+  const status = allowed[i % allowed.length]!;
+  const p = products.find((x) => x.pk === q.pk) ?? products[i % 3]!;
+  const consumed = status === 'unused' ? null : ago(60 * 24 * (700 - (i % 700)));
+  return {
+    code: `${(1000 + i).toString(36).toUpperCase().padStart(4, '0')}-7QKM-2B4R-8HJN-5WZ${(i % 10).toString()}C`,
+    batch_id: 1 + (i % 7),
+    batch_kind: i % 11 === 0 ? 'free' : 'purchase',
+    pk: status === 'unused' && i % 2 ? null : p.pk,
+    product_name: status === 'unused' && i % 2 ? null : p.name,
+    dk: status === 'unused' ? null : `dev-${(100000 + i).toString()}`,
+    consumed_at: consumed,
+    expires_at: consumed ? (status === 'expired' ? ago(60 * 24 * (i % 90 + 1)) : inDays(30 + (i % 900))) : null,
+    status,
+  };
+}
+
+function licenseWindow(total: number, q: Record<string, unknown>, offset: number, limit: number, withCount: boolean) {
+  const share = q.status === 'used' ? 0.8 : q.status === 'unused' || q.status === 'expired' ? 0.2 : q.status === 'active' ? 0.6 : 1;
+  const count = Math.round((total * share) / (q.pk ? 3 : 1));
   const rows = [];
-  const total = 2300;
-  for (let i = cursor; i < Math.min(total, cursor + limit); i++) {
-    const p = products[i % 3]!;
-    const status = statuses[i % statuses.length]!;
-    // `used` is a counter's word: active or expired (core's StatusFilter).
-    if (q.status && q.status !== status && !(q.status === 'used' && status !== 'unused')) continue;
-    if (q.pk && q.pk !== p.pk) continue;
-    const consumed = status === 'unused' ? null : ago(60 * 24 * (700 - (i % 700)));
-    rows.push({
-      code: `${(1000 + i).toString(36).toUpperCase().padStart(4, '0')}-7QKM-2B4R-8HJN-5WZ${(i % 10).toString()}C`,
-      batch_id: 1 + (i % 7),
-      batch_kind: i % 11 === 0 ? 'free' : 'purchase',
-      pk: status === 'unused' && i % 2 ? null : p.pk,
-      product_name: status === 'unused' && i % 2 ? null : p.name,
-      dk: status === 'unused' ? null : `dev-${(100000 + i).toString()}`,
-      consumed_at: consumed,
-      expires_at: consumed ? (status === 'expired' ? ago(60 * 24 * (i % 90 + 1)) : inDays(30 + (i % 900))) : null,
-      status,
-    });
-  }
-  const next = cursor + limit < total ? String(cursor + limit) : null;
-  return { rows, next };
+  for (let i = offset; i < Math.min(count, offset + limit); i++) rows.push(licenseRow(i, q));
+  return { data_center: 'cn-east', total, used: Math.round(total * 0.78), remaining: total - Math.round(total * 0.78), count: withCount ? count : null, offset, rows };
 }
 
 const thisMachine = { id: 'fp-this', name: 'This machine', fingerprint: 'hw1:5f2c9a7e41b0d8c3', this_machine: true, source: 'this_machine', added_at: ago(60 * 24 * 40), kind: 'file', licensed: true, expire_at: inDays(300) };
@@ -324,11 +329,7 @@ export function install(s: Scenario): void {
           : [],
       };
     },
-    license_page: (a) => {
-      const q = (a!.query ?? {}) as Record<string, unknown>;
-      const { rows, next } = licenseRows(Number(q.cursor ?? 0), Number(q.limit ?? 100), q);
-      return { data_center: 'cn-east', total: 2300, used: 1796, remaining: 504, rows, next_cursor: next };
-    },
+    license_window: (a) => licenseWindow(s.licenseCount ?? 2300, (a!.query ?? {}) as Record<string, unknown>, Number(a!.offset), Number((a!.query as Record<string, unknown>).limit ?? 100), !!a!.count),
     license_charts: () => ({
       consumption: chart(months(12, -11), [42, 55, 61, 48, 70, 88, 95, 77, 102, 110, 96, 120], { fromEnd: true }),
       // 504 remaining at 114 a month: four months' worth, short in the fifth.
@@ -338,12 +339,17 @@ export function install(s: Scenario): void {
       burn_down_months: 24,
       expirations: chart(months(12, 0), [12, 30, 22, 41, 18, 25, 20, 3, 0, 0, 0, 0], { more: [0, 0, 0, 0, 0, 0, 40, 30, 20, 15, 28, 36] }),
     }),
-    near_expiry_devices: () => [
-      { pk: 'p1a2b3', product_name: 'Smart Meter S2', dk: 'meter-004211', code: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), days_left: 3, replacement_available: true },
-      { pk: 'p1a2b3', product_name: 'Smart Meter S2', dk: 'meter-004388', code: null, activated_at: '2021-06-09T11:40:00Z', expires_at: inDays(9), days_left: 9, replacement_available: true },
-      { pk: 'q4w8e1', product_name: 'Gateway Bridge G1', dk: 'bridge-0091', code: null, activated_at: '2025-06-20T02:00:00Z', expires_at: inDays(14), days_left: 14, replacement_available: false },
-      { pk: 'k9x7m2', product_name: 'Cold-chain Tracker', dk: 'trk-77120', code: null, activated_at: '2023-07-01T00:00:00Z', expires_at: inDays(27), days_left: 27, replacement_available: true },
-    ],
+    near_expiry_devices: (a) => {
+      const devices = [
+        { pk: 'p1a2b3', product_name: 'Smart Meter S2', dk: 'meter-004211', code: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), days_left: 3, replacement_available: true },
+        { pk: 'p1a2b3', product_name: 'Smart Meter S2', dk: 'meter-004388', code: null, activated_at: '2021-06-09T11:40:00Z', expires_at: inDays(9), days_left: 9, replacement_available: true },
+        { pk: 'q4w8e1', product_name: 'Gateway Bridge G1', dk: 'bridge-0091', code: null, activated_at: '2025-06-20T02:00:00Z', expires_at: inDays(14), days_left: 14, replacement_available: false },
+        { pk: 'k9x7m2', product_name: 'Cold-chain Tracker', dk: 'trk-77120', code: null, activated_at: '2023-07-01T00:00:00Z', expires_at: inDays(27), days_left: 27, replacement_available: true },
+      ];
+      const q = (a!.query ?? {}) as Record<string, unknown>;
+      const offset = Number(q.offset ?? 0);
+      return { count: devices.length, offset, devices: devices.slice(offset, offset + Number(q.limit ?? 100)) };
+    },
     device_quota: (a) => ({ pk: a!.pk, product_name: 'Smart Meter S2', dk: a!.dk, status: 'active', online: true, offline_reason: null, activated_at: '2021-06-02T09:12:00Z', expires_at: inDays(3), package: { validity: { years: 5, months: 0, days: 0 }, messages_per_day: 1500, ota_per_month: 1, ota_cap_mb: 5, storage_days: 7 }, messages_per_day: 1500, messages_today: 1126, messages_reset_at: inDays(0.4), ota_per_month: 1, ota_cap_mb: 5, ota_this_month: 0, ota_reset_at: inDays(12), storage_days: 7, retention_cutoff: ago(60 * 24 * 7) }),
     device_messages_chart: () => chart(days(30), [900, 1020, 1100, 980, 1250, 1400, 1320, 1180, 1010, 990, 1060, 1210, 1300, 1490, 1350, 1100, 1040, 1000, 1220, 1330, 1280, 1150, 1090, 1170, 1260, 1380, 1420, 1310, 1200, 1126], { limit: 1500, every: 6, fromEnd: true }),
     ota_cost: (a) => {

@@ -72,11 +72,15 @@ export const tests = [
     },
   },
   {
-    name: 'license management: keyset paging, sorting, charts',
+    name: 'license management: a virtualized table, sorting, charts',
     async run({ page, shot, expect }) {
       await nav(page, 'License Management');
       const table = page.getByRole('table', { name: 'Consumption details' });
-      await expect.count(table.locator('tbody tr'), (n) => n === 200, 'first page of rows');
+      const rows = table.locator('tbody tr[data-index]');
+      await expect.attr(table, 'aria-rowcount', '2301');
+      await expect.count(table.locator('tbody tr[data-index]:not(.pending)'), (n) => n > 10 && n < 60, 'the rows in view, loaded');
+      const drawn = await rows.count();
+      await expect.text(page.getByText(/matching$/), '2,300 matching');
       await expect.text(page.getByRole('region', { name: 'Total' }), 'cn-east');
       await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
       await shot('licenses');
@@ -84,11 +88,12 @@ export const tests = [
       const showUsed = page.getByRole('button', { name: 'Show the used codes in the table' });
       await showUsed.click();
       await expect.attr(showUsed, 'aria-pressed', 'true');
+      await expect.attr(table, 'aria-rowcount', '1841');
       await expect.count(table.getByText('Unused', { exact: true }), (n) => n === 0, 'no unused code among the used');
       await expect.count(table.getByText('Expired', { exact: true }), (n) => n > 0, 'expired codes among the used');
       await shot('licenses-used');
       await page.getByRole('button', { name: 'Show every code in the table' }).click();
-      await expect.count(table.locator('tbody tr'), (n) => n === 200, 'all codes again');
+      await expect.attr(table, 'aria-rowcount', '2301');
       // The charts draw no caption: the panel titles them, states the
       // burn-down's figures from Rust and gives the expirations a legend.
       const burnDown = page.getByTestId('burn-down-line');
@@ -101,13 +106,17 @@ export const tests = [
       await expect.text(legend, 'Renewed with remaining codes');
       await expect.text(legend, 'Offline for want of codes');
       await shot('licenses-charts');
-      // Scrolling to the end fetches the next page through the cursor.
-      await table.locator('tbody tr').last().scrollIntoViewIfNeeded();
-      await expect.count(table.locator('tbody tr'), (n) => n >= 400, 'rows after scrolling');
+      // The keyboard scrolls the table (the scroller takes the focus): End
+      // reaches the last code, with as many rows in the DOM as before.
+      const scroller = page.getByRole('group', { name: 'Consumption details' });
+      await scroller.focus();
+      await page.keyboard.press('End');
+      await expect.count(table.locator('tbody tr[aria-rowindex="2301"]:not(.pending)'), (n) => n === 1, 'the last code, loaded');
+      expect.true((await rows.count()) === drawn, `${await rows.count()} rows in the DOM at the end, ${drawn} at the top`);
       // The header stays in view while scrolled.
       const th = table.locator('thead th').first();
       const box = await th.boundingBox();
-      const wrap = await table.locator('xpath=..').boundingBox();
+      const wrap = await scroller.boundingBox();
       expect.true(box && wrap && Math.abs(box.y - wrap.y) < 4, `sticky header at ${box?.y} vs ${wrap?.y}`);
       await page.getByRole('button', { name: 'Sort by Expires at' }).click();
       await expect.attr(table.locator('thead th').nth(4), 'aria-sort', 'descending');
@@ -115,6 +124,39 @@ export const tests = [
       await expect.count(table.locator('tbody tr .chip'), (n) => n > 0, 'expired rows');
       const texts = await table.locator('tbody tr .chip').allTextContents();
       expect.true(texts.every((t) => t.trim() === 'Expired'), `statuses ${[...new Set(texts)]}`);
+    },
+  },
+  {
+    name: 'license management: a million codes keep the DOM the same size; a jump to row 900,000 paints it',
+    scenario: { licenseCount: 1_000_000 },
+    async run({ page, shot, expect }) {
+      await nav(page, 'License Management');
+      const table = page.getByRole('table', { name: 'Consumption details' });
+      const rows = table.locator('tbody tr[data-index]');
+      await expect.attr(table, 'aria-rowcount', '1000001');
+      await expect.text(page.getByText(/matching$/), '1,000,000 matching');
+      await expect.count(table.locator('tbody tr[data-index]:not(.pending)'), (n) => n > 10, 'the rows in view, loaded');
+      const drawn = await rows.count();
+      const nodes = () => page.evaluate(() => document.querySelectorAll('*').length);
+      const before = await nodes();
+      const scroller = page.getByRole('group', { name: 'Consumption details' });
+      // Row i at the top of the view, just under the sticky header.
+      const jump = (i) => scroller.evaluate((el, i) => el.scrollToRow(i), i);
+      const code = (i) => `${(1000 + i).toString(36).toUpperCase().padStart(4, '0')}-7QKM`;
+      for (const i of [1_000, 250_000, 500_000, 900_000, 999_980]) {
+        await jump(i);
+        const row = table.locator(`tbody tr[aria-rowindex="${i + 2}"]:not(.pending)`);
+        await expect.text(row, code(i));
+        expect.true((await rows.count()) === drawn, `${await rows.count()} rows in the DOM at row ${i}, ${drawn} at the top`);
+        // The row is drawn where it was asked: at the top, under the header.
+        const [r, s] = [await row.boundingBox(), await scroller.boundingBox()];
+        expect.true(Math.abs(r.y - (s.y + 36)) < 4 || i === 999_980, `row ${i} at ${r.y}, the view's top at ${s.y + 36}`);
+        expect.true(r.y >= s.y + 32 && r.y < s.y + s.height - 36, `row ${i} at ${r.y} is out of view (${s.y}..${s.y + s.height})`);
+      }
+      expect.true(Math.abs((await nodes()) - before) < 20, `DOM nodes ${before} at the top, ${await nodes()} after scrolling a million rows`);
+      await jump(900_000);
+      await expect.text(table.locator('tbody tr[aria-rowindex="900002"]:not(.pending)'), code(900_000));
+      await shot('licenses-900000');
     },
   },
   {
@@ -613,7 +655,7 @@ const a11yStates = [
     state: 'license management, charts panel open',
     async open(page, expect) {
       await nav(page, 'License Management');
-      await expect.count(page.getByRole('table', { name: 'Consumption details' }).locator('tbody tr'), (n) => n === 200, 'first page of rows');
+      await expect.count(page.getByRole('table', { name: 'Consumption details' }).locator('tbody tr[data-index]:not(.pending)'), (n) => n > 10, 'the rows in view');
       await expect.attr(page.getByRole('button', { name: 'Charts' }), 'aria-expanded', 'true');
       await expect.visible(page.getByRole('img', { name: 'Codes consumed per month' }));
     },

@@ -1,7 +1,8 @@
 //! `ld-sync SERVER_URL TOKEN CACHE_FILE [PAGE_SIZE [SNAPSHOT_PAGE_SIZE]]`:
 //! one sync of a cache (outbox, then a fresh cache's snapshot, then the
-//! change feed), printing progress (one line per page) to stderr and the
-//! report to stdout. Used by the crash tests (killed with SIGKILL at random
+//! change feed), printing progress (one line per page: seconds since the
+//! start, resident memory, the progress) to stderr and the report and the
+//! peak memory to stdout. Used by the crash tests (killed with SIGKILL at random
 //! points) and the sync benchmark, and handy for debugging.
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let started = std::time::Instant::now();
     rt.block_on(async {
         let cache = Cache::open(std::path::Path::new(cache))?;
         let s = Session::new(
@@ -33,21 +35,32 @@ fn main() -> anyhow::Result<()> {
             engine = engine.with_snapshot_page_size(n);
         }
         let report = s
-            .sync_with(engine, &|p| eprintln!("{p:?}"), &CancelToken::new())
+            .sync_with(
+                engine,
+                &|p| {
+                    let rss = status_kib("VmRSS:").unwrap_or(0);
+                    eprintln!("{:.3}s rss={rss}KiB {p:?}", started.elapsed().as_secs_f64());
+                },
+                &CancelToken::new(),
+            )
             .await?;
-        let hwm = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .and_then(|n| n.parse::<u64>().ok())
-                })
-            });
+        let hwm = status_kib("VmHWM:");
         println!(
             "{}",
             serde_json::json!({"report": report, "vm_hwm_kb": hwm})
         );
         Ok(())
     })
+}
+
+/// A memory figure of this process (`/proc/self/status`), in KiB.
+fn status_kib(key: &str) -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(key))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

@@ -1,13 +1,15 @@
 //! The local cache: one SQLite file per profile, WAL, `synchronous=NORMAL`,
+//! one writing connection and up to two reading ones (views),
 //! temporary storage (statement journals) in memory, plans independent of
 //! bound values,
 //! numbered migrations embedded in the binary (`migrations/NNNN_name.sql`,
 //! version in `PRAGMA user_version`), every write in `BEGIN IMMEDIATE`.
 
 pub(crate) mod apply;
+pub(crate) mod bulk;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -27,10 +29,26 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_statements",
         include_str!("../../migrations/0003_statements.sql"),
     ),
+    (
+        "0004_deferred_schema",
+        include_str!("../../migrations/0004_deferred_schema.sql"),
+    ),
+    (
+        "0005_device_indexes",
+        include_str!("../../migrations/0005_device_indexes.sql"),
+    ),
 ];
 
-/// A cache database. Cheap to clone; one connection behind a mutex (reads
-/// are short and indexed, and SQLite serialises writers anyway).
+/// Connections that only read (views), besides the one that writes.
+const READERS: usize = 2;
+/// Page cache of a reading connection (KiB, as `cache_size`).
+const READER_CACHE_KIB: i64 = 16_000;
+
+/// A cache database. Cheap to clone. One connection writes (SQLite
+/// serialises writers anyway); the views read through up to READERS others
+/// (WAL: each read is one snapshot of the last commit), so a long read (a
+/// chart over a million codes, a first sync's page) does not hold up the
+/// table's next rows.
 #[derive(Clone)]
 pub struct Cache {
     inner: Arc<Inner>,
@@ -39,6 +57,8 @@ pub struct Cache {
 struct Inner {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Opened on first use.
+    readers: [Mutex<Option<Connection>>; READERS],
 }
 
 impl std::fmt::Debug for Cache {
@@ -77,6 +97,15 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A connection for views: the cache's pragmas, a smaller page cache, and
+/// no writes (`query_only`).
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = open_connection(path)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
 /// Applies pending migrations in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     migrate_with(conn, MIGRATIONS)
@@ -93,6 +122,18 @@ pub(crate) fn migrate_with(conn: &mut Connection, migrations: &[(&str, &str)]) -
             found: version,
             known,
         });
+    }
+    // A migration finds the cache's schema whole: a bulk load cut short
+    // (its counters exact at every commit) gets its indexes and triggers
+    // back first (`deferred_schema` is the cache's; other stores lack it).
+    let deferred: bool = version < known
+        && tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'deferred_schema')",
+            [],
+            |r| r.get(0),
+        )?;
+    if deferred {
+        bulk::restore(&tx)?;
     }
     for (_, sql) in &migrations[version as usize..] {
         tx.execute_batch(sql)?;
@@ -114,6 +155,7 @@ impl Cache {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 conn: Mutex::new(conn),
+                readers: std::array::from_fn(|_| Mutex::new(None)),
             }),
         })
     }
@@ -135,9 +177,27 @@ impl Cache {
         Ok(out)
     }
 
-    /// Runs `f` on the connection inside a read transaction (one snapshot).
+    /// Runs `f` on a reading connection inside a read transaction (one
+    /// snapshot of the last commit): a free one, else the first one's turn.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn();
+        let mut guard = self
+            .inner
+            .readers
+            .iter()
+            .find_map(|r| match r.try_lock() {
+                Ok(g) => Some(g),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            })
+            .unwrap_or_else(|| {
+                self.inner.readers[0]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+            });
+        let conn = match &mut *guard {
+            Some(conn) => conn,
+            slot => slot.insert(open_reader(&self.inner.path)?),
+        };
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -174,6 +234,9 @@ pub(crate) fn reset_mirror(tx: &Transaction<'_>) -> Result<()> {
          DELETE FROM account; DELETE FROM usage_days; DELETE FROM usage_now; DELETE FROM pool_counts;
          DELETE FROM statements;",
     )?;
+    // A snapshot cut short may have left the tables bare: whole again (at
+    // no cost, empty), as the next sync may replay the feed instead.
+    bulk::restore(tx)?;
     for key in [
         keys::CURSOR,
         keys::CHANGES_SEEN,
@@ -231,5 +294,63 @@ pub fn parse_opt(s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
     match s {
         None | Some("") => Ok(None),
         Some(s) => parse_ts(s).map(Some),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// The query plan of a device statement (`?1`..`?9` as its row).
+    pub(crate) fn device_plan(c: &Connection, sql: &str) -> Vec<String> {
+        c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan")
+            .query_map(rusqlite::params![1, "", "", "", "", 0, "", "", ""], |r| {
+                r.get(3)
+            })
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan")
+    }
+
+    /// A view reads while a long read and a write are in progress, and sees
+    /// the last commit.
+    #[test]
+    fn reads_go_on_beside_a_long_read_and_a_write() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = Cache::open(&dir.path().join("c.sqlite3")).expect("cache");
+        cache
+            .write(|tx| set_meta(tx, "k", "committed"))
+            .expect("write");
+        let (hold, held) = (mpsc::channel::<()>(), mpsc::channel::<()>());
+        let long_read = {
+            let cache = cache.clone();
+            std::thread::spawn(move || {
+                cache.read(|c| {
+                    let first = get_meta(c, "k")?;
+                    held.0.send(()).expect("held");
+                    hold.1.recv().expect("release");
+                    Ok((first, get_meta(c, "k")?))
+                })
+            })
+        };
+        held.1.recv().expect("the long read holds a reader");
+        let writer = cache.conn();
+        writer
+            .execute_batch("BEGIN IMMEDIATE; UPDATE meta SET value = 'uncommitted' WHERE key = 'k'")
+            .expect("write in progress");
+        let seen = cache.read(|c| get_meta(c, "k")).expect("read");
+        assert_eq!(seen.as_deref(), Some("committed"));
+        writer.execute_batch("COMMIT").expect("commit");
+        drop(writer);
+        assert_eq!(
+            cache.read(|c| get_meta(c, "k")).expect("read").as_deref(),
+            Some("uncommitted")
+        );
+        hold.0.send(()).expect("release");
+        let (first, second) = long_read.join().expect("join").expect("long read");
+        assert_eq!(first, second, "one snapshot for the whole read");
     }
 }

@@ -13,6 +13,13 @@
 //! such change on top, and applying a change is absolute and idempotent
 //! (see `cache::apply`), so the cache ends equal to the server.
 //!
+//! On an empty cache (the usual first sync) the pages load in bulk
+//! (`cache::bulk`): plain inserts into bare tables, the pool counters added
+//! per page, `codes_device` built before the first device (whose link to
+//! its latest code reads it), the other indexes and the triggers built in
+//! the last page's transaction. A cache that already holds rows gets one
+//! upsert per row, through the triggers.
+//!
 //! A page is parsed once, on the blocking thread that applies it, into
 //! rows borrowing from the page's text; its cursor is handed back as soon
 //! as it is parsed, so the next page is fetched while this one is written.
@@ -28,8 +35,10 @@ use super::{
     CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport, add_meta, mark_server_time,
 };
 use crate::cache::apply::{
-    Change, CodeRow, DeviceRow, apply_change, snapshot_code, snapshot_device,
+    BULK_CODE, BULK_DEVICE, Change, CodeRow, DeviceRow, apply_change, bulk_code, bulk_device,
+    snapshot_code, snapshot_device,
 };
+use crate::cache::bulk::{self, PoolDelta};
 use crate::cache::{Cache, get_meta, keys, set_meta, ts};
 use crate::error::{Error, Result};
 use crate::http::ServerApi;
@@ -169,15 +178,38 @@ fn apply(cache: &Cache, body: &str, set: &KeySet, head: oneshot::Sender<Head>) -
     } = page;
     let rows = (codes.len() + devices.len()) as u64;
     cache.write(|tx| {
+        // A fresh snapshot on an empty cache loads into bare tables.
+        if get_meta(tx, keys::SNAPSHOT_CURSOR)?.is_none() {
+            bulk::begin(tx)?;
+        }
         let mut changes_applied = 0;
         for c in &changes {
             changes_applied += u64::from(apply_change(tx, c)?);
         }
-        for code in codes {
-            snapshot_code(tx, code)?;
+        if bulk::active(tx)? {
+            let mut pools = PoolDelta::default();
+            let mut st = tx.prepare_cached(BULK_CODE)?;
+            for code in codes {
+                bulk_code(&mut st, code, &mut pools)?;
+            }
+            pools.write(tx)?;
+            if !devices.is_empty() {
+                bulk::restore_index(tx, bulk::LINK_INDEX)?;
+            }
+            let mut st = tx.prepare_cached(BULK_DEVICE)?;
+            for device in devices {
+                bulk_device(&mut st, device)?;
+            }
+        } else {
+            for code in codes {
+                snapshot_code(tx, code)?;
+            }
+            for device in devices {
+                snapshot_device(tx, device)?;
+            }
         }
-        for device in devices {
-            snapshot_device(tx, device)?;
+        if !has_more {
+            bulk::restore(tx)?;
         }
         add_meta(tx, keys::CHANGES_SEEN, changes.len() as u64)?;
         add_meta(tx, keys::SNAPSHOT_ROWS, rows)?;

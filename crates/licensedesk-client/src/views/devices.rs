@@ -27,6 +27,20 @@ pub struct NearExpiryQuery {
     pub activated_to: Option<String>,
     pub expires_from: Option<String>,
     pub expires_to: Option<String>,
+    /// Position of the first device to return in the whole list (default 0).
+    pub offset: Option<u64>,
+    /// Devices to return, 1..=500 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// A page of the near-expiry list: `devices` from position `offset`, and
+/// how many devices the whole list has (nothing is left out silently).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct NearExpiryPage {
+    /// Devices matching the query, all of them.
+    pub count: u64,
+    pub offset: u64,
+    pub devices: Vec<NearExpiryDevice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -55,28 +69,30 @@ fn local_start(d: &str, tz: Tz, next_day: bool) -> Result<DateTime<Utc>> {
     local_day_start(date, tz).ok_or_else(|| Error::Invalid(format!("{d} has no start in {tz}")))
 }
 
-/// Devices whose code expires within the window (earliest first).
+/// Devices whose code expires within the window, earliest first: the page
+/// at `offset`, and the list's length.
 pub fn near_expiry(
     cache: &Cache,
     q: &NearExpiryQuery,
     now: DateTime<Utc>,
-) -> Result<Vec<NearExpiryDevice>> {
+) -> Result<NearExpiryPage> {
     let days = q.days.unwrap_or(NEAR_EXPIRY_DEFAULT_DAYS).min(3650);
     let end = ts(now + Duration::days(i64::from(days)));
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
     cache.read(|c| {
         let tz = time_zone(c)?;
         let renewable = renewable(c, now, &end)?;
         let mut args = vec![Value::Text(ts(now)), Value::Text(end.clone())];
-        let mut sql = String::from(
-            "SELECT d.pk, p.name, d.dk, (SELECT code FROM codes WHERE id = d.code_id), d.activated_at, d.expires_at, d.id
-             FROM devices d JOIN products p ON p.pk = d.pk
+        let mut filter = String::from(
+            " FROM devices d JOIN products p ON p.pk = d.pk
              WHERE d.status = 'active' AND d.expires_at > ?1 AND d.expires_at <= ?2",
         );
         if let Some(t) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let e = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             args.push(Value::Text(format!("%{e}%")));
             let n = args.len();
-            sql.push_str(&format!(
+            filter.push_str(&format!(
                 " AND (p.name LIKE ?{n} ESCAPE '\\' OR d.pk LIKE ?{n} ESCAPE '\\' OR d.dk LIKE ?{n} ESCAPE '\\')"
             ));
         }
@@ -88,12 +104,20 @@ pub fn near_expiry(
         ] {
             if let Some(d) = date.as_deref().filter(|d| !d.is_empty()) {
                 args.push(Value::Text(ts(local_start(d, tz, next)?)));
-                sql.push_str(&format!(" AND {col} {op} ?{}", args.len()));
+                filter.push_str(&format!(" AND {col} {op} ?{}", args.len()));
             }
         }
-        sql.push_str(" ORDER BY d.expires_at, d.id LIMIT 5000");
-        let mut st = c.prepare(&sql)?;
-        let rows = st
+        let count: i64 = c
+            .prepare_cached(&format!("SELECT COUNT(*){filter}"))?
+            .query_row(params_from_iter(&args), |r| r.get(0))?;
+        args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let sql = format!(
+            "SELECT d.pk, p.name, d.dk, (SELECT code FROM codes WHERE id = d.code_id), d.activated_at, d.expires_at, d.id
+             {filter} ORDER BY d.expires_at, d.id LIMIT {limit} OFFSET ?{}",
+            args.len()
+        );
+        let rows = c
+            .prepare_cached(&sql)?
             .query_map(params_from_iter(args), |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -106,7 +130,8 @@ pub fn near_expiry(
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
+        let devices = rows
+            .into_iter()
             .map(|(pk, product_name, dk, code, act, exp, id)| {
                 let expires = parse_ts(&exp)?;
                 Ok(NearExpiryDevice {
@@ -120,7 +145,12 @@ pub fn near_expiry(
                     replacement_available: renewable.contains(&id),
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(NearExpiryPage {
+            count: u64::try_from(count).unwrap_or(0),
+            offset,
+            devices,
+        })
     })
 }
 

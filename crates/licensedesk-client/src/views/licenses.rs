@@ -8,7 +8,7 @@ use std::io::Write;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use licensedesk_core::codes::{CodeStatus, StatusFilter, code_status};
+use licensedesk_core::codes::{CodeStatus, Counters, StatusFilter, code_status};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde::{Deserialize, Serialize};
@@ -227,15 +227,20 @@ fn json_to_sql(v: &serde_json::Value) -> Value {
     }
 }
 
+/// The data center and the account's counters, above the table.
+fn head(c: &Connection) -> Result<(String, Counters)> {
+    let dc: String = c
+        .query_row("SELECT data_center FROM account LIMIT 1", [], |r| r.get(0))
+        .unwrap_or_default();
+    Ok((dc, counters(c)?.0))
+}
+
 /// One page of the License Management table.
 pub fn page(cache: &Cache, q: &LicenseQuery, now: DateTime<Utc>) -> Result<LicensePage> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
     let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
     cache.read(|c| {
-        let dc: String = c
-            .query_row("SELECT data_center FROM account LIMIT 1", [], |r| r.get(0))
-            .unwrap_or_default();
-        let (counters, _) = counters(c)?;
+        let (dc, counters) = head(c)?;
         let mut args = Vec::new();
         let mut sql = format!("{SELECT}{}", filter(q, now, &mut args)?);
         let col = q.sort.column();
@@ -286,6 +291,110 @@ pub fn page(cache: &Cache, q: &LicenseQuery, now: DateTime<Utc>) -> Result<Licen
             next_cursor,
         })
     })
+}
+
+/// A window of the License Management table: `rows` from position
+/// `offset` of the filtered, sorted set (what a virtualized table shows),
+/// with the account's counters and, when asked, the set's length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct LicenseWindow {
+    pub data_center: String,
+    pub total: u64,
+    pub used: u64,
+    pub remaining: u64,
+    /// Rows matching the filter, all of them (asked with `count`).
+    pub count: Option<u64>,
+    /// Position of `rows[0]` in the filtered, sorted set.
+    pub offset: u64,
+    pub rows: Vec<LicenseRow>,
+}
+
+/// The rows of the License Management table from position `offset` (the
+/// query's filter and sort; its `limit`, 1..=500, is the window's size;
+/// its `cursor` is not used), and with `count` the length of the whole
+/// filtered set. A window's ids come from one index-ordered scan that
+/// skips `offset` entries (an index-only scan when the filter is on the
+/// sort's index: ~10 ms at 900,000 on this machine), then only its own
+/// rows are read and joined.
+pub fn window(
+    cache: &Cache,
+    q: &LicenseQuery,
+    offset: u64,
+    count: bool,
+    now: DateTime<Utc>,
+) -> Result<LicenseWindow> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    cache.read(|c| {
+        let (dc, counters) = head(c)?;
+        let mut args = Vec::new();
+        let filter = filter(q, now, &mut args)?;
+        let col = q.sort.column();
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let order = if q.sort == LicenseSort::Id {
+            format!("c.id {dir}")
+        } else {
+            format!("{col} {dir}, c.id {dir}")
+        };
+        args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let sql = format!(
+            "{SELECT} JOIN (SELECT c.id FROM codes c{filter} ORDER BY {order} LIMIT {limit} OFFSET ?{}) w ON w.id = c.id
+             ORDER BY {order}",
+            args.len()
+        );
+        let rows = c
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(args), |r| row(r, q.sort, now))?
+            .map(|r| r.map(|(_, row, _)| row))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(LicenseWindow {
+            data_center: dc,
+            total: counters.total(),
+            used: counters.used(),
+            remaining: counters.remaining(),
+            count: count.then(|| count_rows(c, q, now)).transpose()?,
+            offset,
+            rows,
+        })
+    })
+}
+
+/// How many codes match the query's filter. A filter the pool counters
+/// answer (none, a product, used or unused) reads them; any other counts
+/// the matching rows (~0.3 s at 1M rows here).
+fn count_rows(c: &Connection, q: &LicenseQuery, now: DateTime<Utc>) -> Result<u64> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(StatusFilter::parse(s).map_err(|e| Error::Invalid(e.to_string()))?),
+    };
+    let search = q.search.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let pool_column = match status {
+        _ if search || q.expiring_within_days.is_some() => None,
+        None => Some("used + remaining"),
+        Some(StatusFilter::Is(CodeStatus::Unused)) => Some("remaining"),
+        Some(StatusFilter::Consumed) => Some("used"),
+        Some(StatusFilter::Is(_)) => None,
+    };
+    let n: i64 = match (pool_column, &q.pk) {
+        (Some(col), None) => c.query_row(
+            &format!("SELECT IFNULL(SUM({col}), 0) FROM pool_counts"),
+            [],
+            |r| r.get(0),
+        )?,
+        (Some(col), Some(pk)) => c.query_row(
+            &format!(
+                "SELECT IFNULL(SUM({col}), 0) FROM pool_counts WHERE product_id = (SELECT id FROM products WHERE pk = ?1)"
+            ),
+            [pk],
+            |r| r.get(0),
+        )?,
+        (None, _) => {
+            let mut args = Vec::new();
+            let sql = format!("SELECT COUNT(*) FROM codes c{}", filter(q, now, &mut args)?);
+            c.prepare_cached(&sql)?
+                .query_row(params_from_iter(args), |r| r.get(0))?
+        }
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 fn csv_field(s: &str) -> String {

@@ -12,7 +12,10 @@ use std::time::Duration;
 use licensedesk_client::{ApiToken, Cache, OutboxAction, Session, SystemClock};
 use rusqlite::Connection;
 
-use crate::support::{ADMIN, ENT, TestServer, assert_same_dump, dump, session, sync};
+use crate::support::{
+    ADMIN, ENT, TestServer, assert_same_dump, assert_same_view, assert_whole, dump, pool_counts,
+    session, sync,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ld-sync");
 const CYCLES: usize = 24;
@@ -180,6 +183,60 @@ async fn sync_killed_at_random_points_resumes_to_the_same_state_exactly_once() {
         &dump(reference.cache().path()),
         "killed-and-resumed cache vs the reference",
     );
+    assert_whole(&cache_path);
+}
+
+/// How many objects of the schema a bulk load has deferred (0 = whole).
+fn deferred(path: &Path) -> i64 {
+    let c = Connection::open(path).expect("open");
+    c.query_row("SELECT COUNT(*) FROM deferred_schema", [], |r| r.get(0))
+        .expect("deferred")
+}
+
+/// A fresh cache's first sync loads the snapshot in bulk (bare tables, the
+/// indexes and triggers built when the rows are in). Killed with SIGKILL
+/// after each of its pages in turn, up to and in its last one (where the
+/// indexes are built, in the transaction that ends the snapshot), then
+/// resumed: at every kill the pool counters equal a recount of the codes,
+/// and the resumed cache has the server's counts, cards and rows, and a
+/// whole schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_killed_during_its_bulk_load_resumes_to_the_servers_counts() {
+    let server = TestServer::demo().await;
+    let (rest, codes, devices) = server.snapshot_counts(ENT).await;
+    // Snapshot pages of 250 rows (ld-sync's second page-size argument).
+    let pages = usize::try_from((rest + codes + devices + 249) / 250).expect("pages");
+    assert!(pages >= 10, "{pages} snapshot pages");
+    let (mut mid_bulk, mut in_last_page) = (0, 0);
+    let kill_points = (1..pages)
+        .step_by(3)
+        .chain([pages - 1, pages - 1, pages - 1]);
+    for (i, after) in kill_points.enumerate() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache_path = dir.path().join("bulk.sqlite3");
+        // Killed right after its `after`-th page: while the next one is
+        // fetched or applied.
+        let cut = run_child(&server.base, ENT, &cache_path, Stop::AfterPages(after)).await;
+        let (kept, counted) = pool_counts(&cache_path);
+        assert_eq!(kept, counted, "kill {i} after page {after}: counters exact");
+        if cut && deferred(&cache_path) > 0 {
+            mid_bulk += 1;
+            in_last_page += usize::from(after == pages - 1);
+        }
+        assert!(!run_child(&server.base, ENT, &cache_path, Stop::Finish).await);
+        assert_whole(&cache_path);
+        let s = Session::new(
+            Cache::open(&cache_path).expect("cache"),
+            &server.base,
+            ApiToken::new(ENT),
+            std::sync::Arc::new(licensedesk_client::ManualClock::new(server.now())),
+        )
+        .expect("session");
+        assert_same_view(&server, &s, ENT).await;
+    }
+    eprintln!("killed in the bulk load: {mid_bulk} times, {in_last_page} in its last page");
+    assert!(mid_bulk >= 5, "only {mid_bulk} kills in the bulk load");
+    assert!(in_last_page >= 1, "no kill in the last page");
 }
 
 /// The account's changes up to `upto` (a feed cursor) about neither a code

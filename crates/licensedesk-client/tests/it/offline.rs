@@ -66,6 +66,7 @@ async fn views_answer_offline_with_staleness_and_sync_fails_cleanly() {
             ..Default::default()
         })
         .expect("near")
+        .devices
         .is_empty()
     );
     assert!(s.licenses(&LicenseQuery::default()).expect("lm").rows.len() == 100);

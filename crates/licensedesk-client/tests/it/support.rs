@@ -37,7 +37,7 @@ impl TestServer {
     /// A server seeded with the demo data set (`--demo`).
     pub async fn demo() -> Self {
         let s = Self::start().await;
-        licensedesk_server::demo::seed(&s.state).expect("demo seed");
+        licensedesk_server::demo::seed(&s.state).await.expect("demo seed");
         s
     }
 
@@ -61,7 +61,7 @@ impl TestServer {
             ))
         })
         .await;
-        licensedesk_server::demo::seed(&s.state).expect("demo seed");
+        licensedesk_server::demo::seed(&s.state).await.expect("demo seed");
         s
     }
 
@@ -120,7 +120,7 @@ impl TestServer {
     /// The demo data set on a new database of this server (its keys).
     pub async fn demo_replacing(&self) -> Self {
         let s = Self::start_on(self.copy_keys()).await;
-        licensedesk_server::demo::seed(&s.state).expect("demo seed");
+        licensedesk_server::demo::seed(&s.state).await.expect("demo seed");
         s
     }
 
@@ -385,4 +385,61 @@ pub fn assert_same_dump(a: &[String], b: &[String], what: &str) {
         a.len(),
         b.len()
     );
+}
+
+/// The schema of a cache file: every table, index and trigger as SQLite
+/// keeps it (`sqlite_master`), sorted.
+fn schema(c: &rusqlite::Connection) -> Vec<(String, String, Option<String>)> {
+    c.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+        .expect("schema")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("schema")
+        .collect::<rusqlite::Result<_>>()
+        .expect("schema")
+}
+
+/// (product id, used, remaining) of a pool (0 = unassigned).
+pub type Pool = (i64, i64, i64);
+
+/// (pool counters as kept, as a recount of the codes), without empty pools.
+pub fn pool_counts(path: &std::path::Path) -> (Vec<Pool>, Vec<Pool>) {
+    let c = rusqlite::Connection::open(path).expect("open");
+    let q = |sql: &str| -> Vec<Pool> {
+        c.prepare(sql)
+            .expect("pools")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("pools")
+            .collect::<rusqlite::Result<_>>()
+            .expect("pools")
+    };
+    (
+        q(
+            "SELECT product_id, used, remaining FROM pool_counts WHERE used + remaining > 0 ORDER BY 1",
+        ),
+        q(
+            "SELECT IFNULL(product_id, 0), SUM(consumed_at != ''), SUM(consumed_at = '') FROM codes GROUP BY 1 ORDER BY 1",
+        ),
+    )
+}
+
+/// After a bulk load (a fresh cache's snapshot): the schema is exactly a
+/// freshly migrated cache's (every index and trigger back, none deferred),
+/// and the pool counters equal a recount of the codes.
+pub fn assert_whole(path: &std::path::Path) {
+    let fresh_dir = tempfile::tempdir().expect("dir");
+    let fresh = fresh_dir.path().join("fresh.sqlite3");
+    drop(Cache::open(&fresh).expect("fresh cache"));
+    let c = rusqlite::Connection::open(path).expect("open");
+    assert_eq!(
+        schema(&c),
+        schema(&rusqlite::Connection::open(&fresh).expect("open")),
+        "the schema of a fresh cache"
+    );
+    let deferred: i64 = c
+        .query_row("SELECT COUNT(*) FROM deferred_schema", [], |r| r.get(0))
+        .expect("deferred");
+    assert_eq!(deferred, 0, "nothing left deferred");
+    let (kept, counted) = pool_counts(path);
+    assert!(!kept.is_empty());
+    assert_eq!(kept, counted, "pool counters = a recount of the codes");
 }

@@ -9,8 +9,8 @@ use licensedesk_core::Coded;
 use serde_json::json;
 
 use crate::support::{
-    ADMIN, ENT, TestServer, assert_same_dump, assert_same_view, client_licenses, dump, session,
-    sync,
+    ADMIN, ENT, TestServer, assert_same_dump, assert_same_view, assert_whole, client_licenses,
+    dump, session, sync,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,6 +37,7 @@ async fn full_sync_equals_the_servers_view_of_the_demo_account() {
         "the feed's history is much longer than the snapshot"
     );
     assert_same_view(&server, &s, ENT).await;
+    assert_whole(s.cache().path());
     let seen = seen.into_inner().expect("lock");
     let snapshot: Vec<_> = seen
         .iter()
@@ -93,6 +94,9 @@ async fn a_snapshot_builds_the_same_cache_as_replaying_the_whole_feed() {
     let d = dump(snap.cache().path());
     assert!(d.len() > 5000);
     assert_same_dump(&d, &dump(feed.cache().path()), "snapshot vs feed");
+    // The snapshot was loaded in bulk, the feed row by row: same schema.
+    assert_whole(snap.cache().path());
+    assert_whole(feed.cache().path());
 }
 
 /// A server older than the snapshot answers 404 for it: a fresh cache's
@@ -274,6 +278,7 @@ async fn a_cancelled_snapshot_stops_between_pages_and_resumes() {
     let resumed = resumed.into_inner().expect("lock");
     assert_eq!(resumed.first(), Some(&800), "progress goes on from 600");
     assert_same_view(&server, &s, ENT).await;
+    assert_whole(s.cache().path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,6 +375,7 @@ async fn server_changes_between_snapshot_pages_converge() {
         )
         .await
         .expect("reference");
+    assert_whole(s.cache().path());
     assert_same_dump(
         &dump(s.cache().path()),
         &dump(reference.cache().path()),

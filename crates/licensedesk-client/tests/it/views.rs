@@ -135,17 +135,34 @@ async fn views_match_the_server_and_csv_exports_every_row() {
         .is_err()
     );
 
-    // Near-expiry: same devices, same replacement availability.
+    // Near-expiry: same devices, same replacement availability, all of
+    // them in pages (its count says how many).
     for days in [30, 200] {
-        let mine: BTreeSet<(String, bool)> = s
-            .near_expiry(&NearExpiryQuery {
-                days: Some(days),
-                ..Default::default()
-            })
-            .expect("near")
-            .into_iter()
-            .map(|d| (d.dk, d.replacement_available))
-            .collect();
+        let mut mine = Vec::new();
+        let mut count = None;
+        while count.is_none_or(|n| (mine.len() as u64) < n) {
+            let page = s
+                .near_expiry(&NearExpiryQuery {
+                    days: Some(days),
+                    offset: Some(mine.len() as u64),
+                    limit: Some(7),
+                    ..Default::default()
+                })
+                .expect("near");
+            assert_eq!(page.offset, mine.len() as u64);
+            assert!(page.devices.len() <= 7 && !page.devices.is_empty());
+            count = Some(page.count);
+            mine.extend(
+                page.devices
+                    .into_iter()
+                    .map(|d| (d.expires_at, d.dk, d.replacement_available)),
+            );
+        }
+        assert!(
+            mine.windows(2).all(|w| w[0].0 <= w[1].0),
+            "earliest expiry first"
+        );
+        let mine: BTreeSet<(String, bool)> = mine.into_iter().map(|(_, dk, r)| (dk, r)).collect();
         let v = server
             .get_json(&format!("/v1/devices/near-expiry?days={days}"), ENT)
             .await;
@@ -160,6 +177,7 @@ async fn views_match_the_server_and_csv_exports_every_row() {
                 )
             })
             .collect();
+        assert!(theirs.len() > 7, "several pages within {days} days");
         assert_eq!(mine, theirs, "near expiry within {days} days");
     }
 
@@ -206,4 +224,99 @@ async fn views_match_the_server_and_csv_exports_every_row() {
             .contains("use one of unused, active, expired, used"),
         "{refused}"
     );
+}
+
+/// A License Management window at any offset holds the rows the keyset
+/// pages hold there, and its count is the length of the whole filtered set
+/// (from the pool counters, or counted), for every kind of filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_at_any_offset_holds_the_rows_there_and_counts_them_all() {
+    let server = TestServer::demo().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (s, clock) = session(&server, dir.path(), ENT);
+    sync(&s).await;
+    server.clock.advance(chrono::Duration::days(200));
+    clock.set(server.now());
+    let every = |q: &LicenseQuery| -> Vec<String> {
+        let mut q = LicenseQuery {
+            limit: Some(500),
+            cursor: None,
+            ..q.clone()
+        };
+        let mut out = Vec::new();
+        loop {
+            let p = s.licenses(&q).expect("page");
+            out.extend(p.rows.into_iter().map(|r| r.code));
+            match p.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return out,
+            }
+        }
+    };
+    let q = |pk: Option<&str>, status: Option<&str>| LicenseQuery {
+        pk: pk.map(Into::into),
+        status: status.map(Into::into),
+        ..Default::default()
+    };
+    let queries = [
+        q(None, None),
+        q(Some("pwm0001"), None),
+        q(None, Some("used")),
+        q(Some("pwm0001"), Some("unused")),
+        q(None, Some("active")),
+        q(Some("psl0003"), Some("expired")),
+        LicenseQuery {
+            search: Some("a".into()),
+            sort: LicenseSort::Code,
+            ..Default::default()
+        },
+        LicenseQuery {
+            expiring_within_days: Some(365),
+            sort: LicenseSort::ExpiresAt,
+            desc: true,
+            ..Default::default()
+        },
+        q(Some("no-such-product"), None),
+    ];
+    for base in queries {
+        for (sort, desc) in [
+            (base.sort, base.desc),
+            (LicenseSort::ConsumedAt, true),
+            (LicenseSort::Id, false),
+        ] {
+            let query = LicenseQuery {
+                sort,
+                desc,
+                limit: Some(37),
+                ..base.clone()
+            };
+            let all = every(&query);
+            assert!(
+                all.len() > 37 || query.pk.as_deref() == Some("no-such-product"),
+                "{} rows: {query:?}",
+                all.len()
+            );
+            let first = s.license_window(&query, 0, true).expect("window");
+            assert_eq!(first.count, Some(all.len() as u64), "{query:?}");
+            assert_eq!(first.total, s.overview().expect("ov").total);
+            for offset in [
+                0,
+                1,
+                36,
+                37,
+                all.len().saturating_sub(5),
+                all.len(),
+                all.len() + 3,
+            ] {
+                let w = s
+                    .license_window(&query, offset as u64, false)
+                    .expect("window");
+                assert_eq!(w.count, None, "counted only when asked");
+                assert_eq!(w.offset, offset as u64);
+                let want: Vec<&String> = all.iter().skip(offset).take(37).collect();
+                let got: Vec<&String> = w.rows.iter().map(|r| &r.code).collect();
+                assert_eq!(got, want, "{query:?} at {offset}");
+            }
+        }
+    }
 }

@@ -261,6 +261,7 @@ export const en = {
   'devices.activatedTo': 'Activated to',
   'devices.expiresFrom': 'Expires from',
   'devices.expiresTo': 'Expires to',
+  'devices.count': '{n} devices',
   'devices.daysLeft': '{n} d left',
   'devices.find': 'Find a device',
   'devices.findPk': 'Product key (PK)',

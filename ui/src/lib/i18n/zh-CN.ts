@@ -250,6 +250,7 @@ export const zhCN: Catalogue = {
   'devices.activatedTo': '激活时间止',
   'devices.expiresFrom': '过期时间起',
   'devices.expiresTo': '过期时间止',
+  'devices.count': '共 {n} 台设备',
   'devices.daysLeft': '剩余 {n} 天',
   'devices.find': '查找设备',
   'devices.findPk': '产品 Key (PK)',
