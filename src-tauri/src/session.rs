@@ -3,12 +3,43 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use licensedesk_client::{CancelToken, Client, NewProfile, Session, SyncProgress};
+use licensedesk_client::{CancelToken, Client, NewProfile, Session, SyncProgress, SyncReport};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::commands::sync::LastSync;
 use crate::error::{CmdError, CmdResult};
+
+/// What the last successful sync did (from licensedesk-client's `SyncReport`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct LastSync {
+    /// The server refused the cache's sync position (`CURSOR_INVALID`: its
+    /// data was replaced or restored from a backup), so the sync emptied the
+    /// mirror, kept the outbox, and synced everything again.
+    pub started_over: bool,
+    /// A full sync (a fresh or emptied cache), not an incremental one.
+    pub full: bool,
+    /// Code and device rows received in the snapshot.
+    #[ts(type = "number")]
+    pub snapshot_rows: u64,
+    /// Change-feed changes that touched the cache.
+    #[ts(type = "number")]
+    pub changes_applied: u64,
+    /// The status `seq` at which this sync ended: tells two syncs apart.
+    #[ts(type = "number")]
+    pub seq: u64,
+}
+
+impl LastSync {
+    pub(crate) fn new(report: &SyncReport, seq: u64) -> Self {
+        Self {
+            started_over: report.started_over,
+            full: report.full,
+            snapshot_rows: report.snapshot_rows,
+            changes_applied: report.changes_applied,
+            seq,
+        }
+    }
+}
 
 /// What the sync is doing (shared with the progress callback).
 #[derive(Default)]

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod keystore;
 pub mod ratelimit;
+pub mod schemas;
 pub mod signing;
 pub mod store;
 pub mod time;

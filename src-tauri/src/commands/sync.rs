@@ -1,11 +1,12 @@
 //! Sync now / cancel / status, with progress events, and the outbox.
 
-use licensedesk_client::{CancelToken, OutboxItem, Staleness, SyncProgress, SyncReport};
+use licensedesk_client::{CancelToken, OutboxItem, Staleness, SyncProgress};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use ts_rs::TS;
 
 use crate::error::{CmdError, CmdResult};
+use crate::session::LastSync;
 use crate::state::AppState;
 
 /// Event with a [`SyncProgress`] payload, as a sync goes.
@@ -36,38 +37,6 @@ pub struct SyncStatus {
     /// with the larger `seq` is the newer.
     #[ts(type = "number")]
     pub seq: u64,
-}
-
-/// What the last successful sync did (from licensedesk-client's `SyncReport`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct LastSync {
-    /// The server refused the cache's sync position (`CURSOR_INVALID`: its
-    /// data was replaced or restored from a backup), so the sync emptied the
-    /// mirror, kept the outbox, and synced everything again.
-    pub started_over: bool,
-    /// A full sync (a fresh or emptied cache), not an incremental one.
-    pub full: bool,
-    /// Code and device rows received in the snapshot.
-    #[ts(type = "number")]
-    pub snapshot_rows: u64,
-    /// Change-feed changes that touched the cache.
-    #[ts(type = "number")]
-    pub changes_applied: u64,
-    /// The status `seq` at which this sync ended: tells two syncs apart.
-    #[ts(type = "number")]
-    pub seq: u64,
-}
-
-impl LastSync {
-    fn new(report: &SyncReport, seq: u64) -> Self {
-        Self {
-            started_over: report.started_over,
-            full: report.full,
-            snapshot_rows: report.snapshot_rows,
-            changes_applied: report.changes_applied,
-            seq,
-        }
-    }
 }
 
 fn status(state: &AppState) -> CmdResult<SyncStatus> {

@@ -37,7 +37,9 @@ impl TestServer {
     /// A server seeded with the demo data set (`--demo`).
     pub async fn demo() -> Self {
         let s = Self::start().await;
-        licensedesk_server::demo::seed(&s.state).await.expect("demo seed");
+        licensedesk_server::demo::seed(&s.state)
+            .await
+            .expect("demo seed");
         s
     }
 
@@ -61,7 +63,9 @@ impl TestServer {
             ))
         })
         .await;
-        licensedesk_server::demo::seed(&s.state).await.expect("demo seed");
+        licensedesk_server::demo::seed(&s.state)
+            .await
+            .expect("demo seed");
         s
     }
 
@@ -120,7 +124,9 @@ impl TestServer {
     /// The demo data set on a new database of this server (its keys).
     pub async fn demo_replacing(&self) -> Self {
         let s = Self::start_on(self.copy_keys()).await;
-        licensedesk_server::demo::seed(&s.state).await.expect("demo seed");
+        licensedesk_server::demo::seed(&s.state)
+            .await
+            .expect("demo seed");
         s
     }
 

@@ -12,7 +12,6 @@ pub mod installs;
 pub mod keys;
 pub mod licenses;
 pub mod products;
-pub mod schemas;
 pub mod sync;
 pub mod usage;
 

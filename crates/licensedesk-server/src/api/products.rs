@@ -67,10 +67,10 @@ pub struct VendorProduct {
     /// 1 to 64 characters of `A-Z a-z 0-9 - _ . :`; made by the server when absent.
     pub pk: Option<String>,
     /// Optional package; otherwise the first codes the product receives set it.
-    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
+    #[schema(value_type = Option<crate::schemas::PackageSchema>)]
     pub package: Option<Package>,
     /// `block` (default) or `bill`.
-    #[schema(value_type = Option<crate::api::schemas::OveragePolicySchema>)]
+    #[schema(value_type = Option<crate::schemas::OveragePolicySchema>)]
     pub overage_policy: Option<OveragePolicy>,
 }
 
@@ -140,10 +140,10 @@ pub struct ChangePackage {
     pub account_id: i64,
     pub pk: String,
     /// The new package (every term within its bounds); absent: unchanged.
-    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
+    #[schema(value_type = Option<crate::schemas::PackageSchema>)]
     pub package: Option<Package>,
     /// `block` or `bill`; absent: unchanged.
-    #[schema(value_type = Option<crate::api::schemas::OveragePolicySchema>)]
+    #[schema(value_type = Option<crate::schemas::OveragePolicySchema>)]
     pub overage_policy: Option<OveragePolicy>,
 }
 

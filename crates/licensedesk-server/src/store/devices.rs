@@ -20,6 +20,10 @@ use crate::store::usage::{self, UsageNow};
 use crate::store::{Ctx, Lane, Store, accounts, codes, read, write};
 use crate::time::stored;
 
+mod renewal;
+pub use renewal::rebase_product;
+use renewal::{accounts_due_renewal, renew_account};
+
 #[derive(Debug, Clone)]
 pub struct DeviceRow {
     pub id: i64,
@@ -250,110 +254,6 @@ async fn save(c: &impl Conn, d: &DeviceRow, now: DateTime<Utc>) -> Result<()> {
     )
     .await?;
     Ok(())
-}
-
-/// Applies core's renewal decision to one device. Returns
-/// `(renewals, taken_offline)`.
-async fn renew_device(
-    c: &impl Conn,
-    d: &mut DeviceRow,
-    p: &ProductRow,
-    now: DateTime<Utc>,
-) -> Result<(u64, bool)> {
-    let Some(pkg) = &p.package else {
-        return Ok((0, false));
-    };
-    let state = code_state(d);
-    let decision = decide_with_pool(
-        c,
-        p.id,
-        |n| decide_renewal(&state, now, &pkg.validity, n).map_err(ApiError::core),
-        |d| matches!(d, RenewalDecision::WentOffline { .. }),
-    )
-    .await?;
-    let (periods, offline) = match decision {
-        RenewalDecision::NotDue => return Ok((0, false)),
-        RenewalDecision::Renewed { periods } => (periods, false),
-        RenewalDecision::WentOffline { periods, .. } => (periods, true),
-    };
-    let done = consume_periods(c, d, p, &periods, now).await?;
-    let offline = offline || done < periods.len();
-    if offline {
-        take_offline(c, d).await?;
-    }
-    save(c, d, now).await?;
-    record_device(c, d, &p.pk, Op::Update, now).await?;
-    Ok((done as u64, offline))
-}
-
-/// After a package upgrade: every active device's current code expiry is
-/// recomputed with the new validity (core's `rebased`).
-pub async fn rebase_product(
-    c: &impl Conn,
-    p: &ProductRow,
-    pkg: &Package,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let ids = c
-        .query(
-            "SELECT id FROM devices WHERE product_id = $1 AND status = 'active'",
-            &[&p.id],
-            |r| r.i64(0),
-        )
-        .await?;
-    for id in ids {
-        let mut d = by_id(c, id).await?;
-        if let DeviceCodeState::Active {
-            consumed_at,
-            expires_at,
-        } = code_state(&d)
-            .rebased(&pkg.validity)
-            .map_err(ApiError::core)?
-        {
-            d.activated_at = Some(consumed_at);
-            d.expires_at = Some(expires_at);
-            c.exec(
-                "UPDATE codes SET expires_at = $2 WHERE device_id = $1 AND active = 1",
-                &[&d.id, &stored(expires_at)],
-            )
-            .await?;
-            save(c, &d, now).await?;
-            record_device(c, &d, &p.pk, Op::Update, now).await?;
-        }
-    }
-    Ok(())
-}
-
-/// The accounts with a device whose code expired by `now` (maintenance).
-async fn accounts_due_renewal(c: &impl Conn, now: DateTime<Utc>) -> Result<Vec<i64>> {
-    c.query(
-        "SELECT DISTINCT account_id FROM devices WHERE status = 'active' AND expires_at <= $1",
-        &[&stored(now)],
-        |r| r.i64(0),
-    )
-    .await
-}
-
-/// Renews (or takes offline) every device of `account_id` whose code
-/// expired by `now`; returns `(renewals, taken offline)`.
-async fn renew_account(c: &impl Conn, account_id: i64, now: DateTime<Utc>) -> Result<(u64, u64)> {
-    let ids = c
-        .query(
-            "SELECT id FROM devices WHERE account_id = $1 AND status = 'active' AND expires_at <= $2
-             ORDER BY expires_at, id",
-            &[&account_id, &stored(now)],
-            |r| r.i64(0),
-        )
-        .await?;
-    let (mut renewed, mut offline) = (0, 0);
-    for id in ids {
-        let mut d = by_id(c, id).await?;
-        let p = products::by_id(c, d.product_id).await?;
-        let (r, off) = renew_device(c, &mut d, &p, now).await?;
-        renewed += r;
-        offline += u64::from(off);
-    }
-    Ok((renewed, offline))
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -681,69 +581,4 @@ impl Store {
     }
 }
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-    use serde_json::json;
-
-    use super::*;
-
-    /// The change structs write the bytes the `json!` maps they replaced
-    /// wrote (the feed's format is unchanged).
-    #[test]
-    fn change_structs_write_what_json_maps_wrote() {
-        let at = Utc
-            .with_ymd_and_hms(2026, 3, 31, 10, 0, 0)
-            .single()
-            .expect("at");
-        for (activated, sub) in [
-            (Some(at), 0),
-            (Some(at), 123_456_000),
-            (Some(at), 5_000_000),
-            (None, 0),
-        ] {
-            let activated = activated.map(|t| t + chrono::Duration::nanoseconds(sub));
-            let expires = activated.map(|t| t + chrono::Duration::days(365));
-            for (hardware_id, reason) in [(None, None), (Some("hw \"1\""), Some("no_codes"))] {
-                let d = DeviceRow {
-                    id: 7,
-                    account_id: 1,
-                    product_id: 2,
-                    dk: "dev-\u{e9}/1".into(),
-                    hardware_id: hardware_id.map(str::to_owned),
-                    status: "active".into(),
-                    online: true,
-                    offline_reason: reason.map(str::to_owned),
-                    activated_at: activated,
-                    expires_at: expires,
-                    last_seen_at: None,
-                    code: None,
-                };
-                let ours = serde_json::to_string(&DeviceChange::of(&d, "pk1")).expect("json");
-                let theirs = serde_json::to_string(&json!({
-                    "id": d.id, "pk": "pk1", "dk": d.dk, "hardware_id": d.hardware_id,
-                    "status": d.status, "online": d.online, "offline_reason": d.offline_reason,
-                    "activated_at": d.activated_at, "expires_at": d.expires_at,
-                }))
-                .expect("json");
-                assert_eq!(ours, theirs);
-                if let (Some(consumed_at), Some(expires_at)) = (activated, expires) {
-                    let ours = serde_json::to_string(&CodeChange {
-                        code: "ABCD-EFGH",
-                        consumed_at,
-                        device_id: d.id,
-                        dk: &d.dk,
-                        expires_at,
-                        id: 9,
-                        pk: "pk1",
-                    })
-                    .expect("json");
-                    let theirs = serde_json::to_string(&json!({"id": 9, "code": "ABCD-EFGH",
-                        "device_id": d.id, "dk": d.dk, "pk": "pk1",
-                        "consumed_at": consumed_at, "expires_at": expires_at}))
-                    .expect("json");
-                    assert_eq!(ours, theirs);
-                }
-            }
-        }
-    }
-}
+mod tests;

@@ -89,7 +89,7 @@ pub struct ProductCard {
     pub pk: String,
     pub name: String,
     /// The product's package (absent until its first codes).
-    #[schema(value_type = Option<crate::api::schemas::PackageSchema>)]
+    #[schema(value_type = Option<crate::schemas::PackageSchema>)]
     pub package: Option<Package>,
     /// One-line summary, e.g. `5 y · 1500 msg/day · 1 OTA/mo ≤ 5 MB · 7 d`.
     pub package_summary: Option<String>,
@@ -272,7 +272,7 @@ pub struct CreditBatch {
     pub account_id: i64,
     pub pk: String,
     pub count: u64,
-    #[schema(value_type = crate::api::schemas::PackageSchema)]
+    #[schema(value_type = crate::schemas::PackageSchema)]
     pub package: Package,
     /// Purchase reference (order number, invoice…).
     pub reference: Option<String>,
