@@ -70,31 +70,48 @@ async fn snapshot_pages_hold_the_accounts_rows_and_other_changes_up_to_the_pin()
     let account = s.get_ok("/v1/account", ENT).await["id"]
         .as_i64()
         .expect("id");
-    // The pin: after the account's last change (SQLite), before the oldest
-    // transaction still running (PostgreSQL), none running here.
-    let pin = match &s.database {
-        Database::Sqlite(_) => db_rows(
-            &s,
-            "SELECT MAX(seq) FROM changes WHERE account_id = $1",
-            account,
-        )
-        .await[0][0]
-            .to_string(),
-        Database::Postgres(_) => format!(
-            "{}:0",
-            s.database
-                .i64(
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-                    &[]
-                )
-                .await
-        ),
-    };
-    // A limit that ends pages inside every section and across boundaries.
-    let all = pages(&s, ENT, 777).await;
+    // The pin: after the account's last change. On SQLite exactly its
+    // `seq`; on PostgreSQL a transaction id past the last one that wrote
+    // the account's changes (the oldest transaction still running in the
+    // database, or the next one: other databases' transactions, e.g. the
+    // other tests', may move it on, never below).
+    let all = pages(&s, ENT, 777).await; // a limit that ends pages inside every section
     assert!(all.len() > 3, "{} pages", all.len());
     let first = &all[0];
-    assert_eq!(first["upto"], format!("c{pin}@{}", s.state.instance));
+    let upto = first["upto"].as_str().expect("upto");
+    let instance = format!("@{}", s.state.instance);
+    let pin = upto
+        .strip_prefix('c')
+        .and_then(|u| u.strip_suffix(instance.as_str()))
+        .unwrap_or_else(|| panic!("upto {upto:?} is c<position>{instance}"));
+    match &s.database {
+        Database::Sqlite(_) => assert_eq!(
+            pin,
+            db_rows(
+                &s,
+                "SELECT MAX(seq) FROM changes WHERE account_id = $1",
+                account
+            )
+            .await[0][0]
+                .to_string()
+        ),
+        Database::Postgres(_) => {
+            let (txid, seq) = pin.split_once(':').expect("txid:seq");
+            let txid: i64 = txid.parse().expect("txid");
+            assert_eq!(seq, "0");
+            let last = s
+                .database
+                .i64(
+                    "SELECT MAX(txid) FROM changes WHERE account_id = $1",
+                    &[account],
+                )
+                .await;
+            assert!(
+                txid > last,
+                "pin {txid} after the account's last writer {last}"
+            );
+        }
+    }
     for (i, p) in all.iter().enumerate() {
         assert_eq!(p["upto"], first["upto"], "the pin holds on page {i}");
         let n: usize = ["changes", "codes", "devices"]
