@@ -238,6 +238,9 @@ export const errorTextsZhCN: Record<string, string | readonly string[]> = {
   DATE_INVALID: '日期无效：请使用 YYYY-MM-DD',
   IDEMPOTENCY_KEY_INVALID: '幂等键无效',
   IDEMPOTENCY_KEY_REUSED: '该幂等键已用于另一个请求',
+  IDEMPOTENT_REPLAY: '该请求已经处理过：请同步以查看结果',
+  DATABASE_BUSY: '服务器的数据库正忙（其他节点同时在写入）：请稍后重试，什么都没有写入',
+  CONFLICT: '与同时进行的另一项更改冲突：请同步后重试',
   CURSOR_INVALID: '服务器的数据已被替换或恢复：LicenseDesk 会从头重新同步',
   SYNC_CANCELLED: '同步已取消：下次会从停止处继续',
 
