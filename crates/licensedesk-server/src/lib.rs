@@ -86,12 +86,31 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = KeyStore::open_or_create(&data_dir.join("keys"), clock.now())?;
         let store = Store::sqlite(db);
+        Ok(Self::with(
+            store,
+            clock,
+            keys,
+            settings,
+            admin_token,
+            instance,
+        ))
+    }
+
+    /// The state of a server on `store`, whichever engine it is.
+    fn with(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keys: KeyStore,
+        settings: Settings,
+        admin_token: &str,
+        instance: String,
+    ) -> Self {
         let limiter = FailureLimiter::new(
             store.clone(),
             settings.fail_limit,
             settings.fail_window_secs,
         );
-        Ok(Self(Arc::new(Shared {
+        Self(Arc::new(Shared {
             store,
             clock,
             keys,
@@ -101,7 +120,7 @@ impl AppState {
             inflight: InFlight::default(),
             instance,
             tokens: RwLock::new(HashMap::new()),
-        })))
+        }))
     }
 
     /// The server on a PostgreSQL database (`url`), its signing keys in
@@ -121,22 +140,14 @@ impl AppState {
             .await
             .map_err(|e| anyhow::anyhow!("reading the database's instance id: {e}"))?;
         let keys = node_keys(&store, &data_dir.join("keys"), clock.now()).await?;
-        let limiter = FailureLimiter::new(
-            store.clone(),
-            settings.fail_limit,
-            settings.fail_window_secs,
-        );
-        Ok(Self(Arc::new(Shared {
+        Ok(Self::with(
             store,
             clock,
             keys,
             settings,
-            admin_token_hash: auth::hash_token(admin_token),
-            limiter,
-            inflight: InFlight::default(),
+            admin_token,
             instance,
-            tokens: RwLock::new(HashMap::new()),
-        })))
+        ))
     }
 
     /// The clock's time, to the microsecond (the stored precision).

@@ -38,36 +38,53 @@ fn nodes<'a>(a: &'a Server, b: &'a Server) -> [&'a Server; 2] {
     [a, b]
 }
 
+/// `n` device connections at once, alternating between the nodes, the
+/// `i`th with `body(i)`; every answer, in order.
+async fn connect_on_both(
+    a: &Server,
+    b: &Server,
+    token: &str,
+    n: usize,
+    body: impl Fn(usize) -> Value,
+) -> Vec<(StatusCode, Value)> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let node = nodes(a, b)[i % 2].base.clone();
+        let (http, token, body) = (a.http.clone(), token.to_owned(), body(i));
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{node}/v1/devices/connect"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            (r.status(), r.json::<Value>().await.expect("json"))
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.expect("task"));
+    }
+    answers
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_activations_over_ten_codes_on_two_nodes_consume_exactly_ten() {
     let (_dir, a, b) = fleet(Settings::default()).await;
     let (account, token) = a.account("enterprise", "cn-east").await;
     a.product(account, "pfleet", doc_package(), "block", 10)
         .await;
-    let mut tasks = Vec::new();
-    for i in 0..200 {
-        let node = if i % 2 == 0 {
-            a.base.clone()
-        } else {
-            b.base.clone()
-        };
-        let (http, token) = (a.http.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(format!("{node}/v1/devices/connect"))
-                .bearer_auth(&token)
-                .json(&json!({"pk": "pfleet", "dk": format!("d{i}")}))
-                .send()
-                .await
-                .expect("send");
-            let status = r.status();
-            let body: Value = r.json().await.expect("json");
-            (status, body)
-        }));
-    }
+    let answers = connect_on_both(
+        &a,
+        &b,
+        &token,
+        200,
+        |i| json!({"pk": "pfleet", "dk": format!("d{i}")}),
+    )
+    .await;
     let mut by_outcome = BTreeMap::<String, u32>::new();
-    for t in tasks {
-        let (status, body) = t.await.expect("task");
+    for (status, body) in answers {
         let outcome = match status {
             StatusCode::OK => "activated".to_owned(),
             _ => body["code"].as_str().unwrap_or("?").to_owned(),
@@ -119,28 +136,16 @@ async fn one_device_connecting_fifty_times_on_two_nodes_consumes_one_code() {
     let (_dir, a, b) = fleet(Settings::default()).await;
     let (account, token) = a.account("enterprise", "cn-east").await;
     a.product(account, "pone", doc_package(), "block", 5).await;
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let node = if i % 2 == 0 {
-            a.base.clone()
-        } else {
-            b.base.clone()
-        };
-        let (http, token) = (a.http.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(format!("{node}/v1/devices/connect"))
-                .bearer_auth(&token)
-                .json(&json!({"pk": "pone", "dk": "the-one"}))
-                .send()
-                .await
-                .expect("send");
-            (r.status(), r.json::<Value>().await.expect("json"))
-        }));
-    }
+    let answers = connect_on_both(
+        &a,
+        &b,
+        &token,
+        50,
+        |_| json!({"pk": "pone", "dk": "the-one"}),
+    )
+    .await;
     let mut codes = std::collections::BTreeSet::new();
-    for t in tasks {
-        let (status, body) = t.await.expect("task");
+    for (status, body) in answers {
         assert_eq!(status, StatusCode::OK, "{body}");
         codes.insert(body["code"].as_str().expect("code").to_owned());
     }
