@@ -15,12 +15,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::keys::{Envelope, KeySet, SERVER_TIME_CONTEXT};
+use licensedesk_protocol::feed::Change;
 use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::task::JoinHandle;
 
-use crate::cache::apply::{Change, apply_change};
+use crate::cache::apply::apply_change;
 use crate::cache::{Cache, get_meta, keys, set_meta, ts};
 use crate::clock::Clock;
 use crate::error::{Error, Result};

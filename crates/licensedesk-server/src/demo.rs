@@ -10,6 +10,8 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
 use licensedesk_core::validity::Validity;
+use licensedesk_protocol::feed::{CodeUpdate, DeviceChange};
+use licensedesk_protocol::instant;
 use serde::Serialize;
 use serde_json::json;
 
@@ -18,7 +20,7 @@ use crate::auth::hash_token;
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
 use crate::signing::Signer;
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::floating::{self, NewPool};
 use crate::store::gateways::{self, NewOrder};
 use crate::store::products::CreditBatch;
@@ -288,23 +290,35 @@ async fn seed_product(
         changes::record(
             c,
             account,
-            "device",
-            id,
-            Op::Insert,
             t,
-            &json!({"id": id, "pk": s.pk, "dk": dk, "hardware_id": hw, "status": status, "online": online,
-                    "offline_reason": reason, "activated_at": act, "expires_at": exp}),
+            &Record::DeviceCreated(DeviceChange {
+                activated_at: act.map(Into::into),
+                dk: dk.as_str().into(),
+                expires_at: exp.map(Into::into),
+                hardware_id: Some(hw.as_str().into()),
+                id,
+                offline_reason: reason.map(Into::into),
+                online,
+                pk: s.pk.into(),
+                status: status.into(),
+            }),
         )
         .await?;
         if let Some((code_id, code)) = consumed {
             changes::record(
                 c,
                 account,
-                "code",
-                code_id,
-                Op::Update,
                 t,
-                &json!({"id": code_id, "code": code, "device_id": id, "dk": dk, "pk": s.pk, "consumed_at": t, "expires_at": expiry}),
+                &Record::CodeUpdated(CodeUpdate {
+                    code: Some(code.as_str().into()),
+                    consumed_at: Some(instant(t)),
+                    device_id: Some(id),
+                    dk: Some(dk.as_str().into()),
+                    expires_at: Some(instant(expiry)),
+                    id: code_id,
+                    pk: Some(s.pk.into()),
+                    product_id: None,
+                }),
             )
             .await?;
         }

@@ -1,6 +1,7 @@
-//! Applies the server's change feed to the cache. Each entity's `data` is
-//! the row after the change (see the server's `changes.rs`); unknown
-//! entities (gateway orders, floating leases, …) are skipped. A fresh
+//! Applies the server's change feed to the cache. Each change is read into
+//! its `licensedesk-protocol` record (the types the server writes it
+//! from); the entities the desktop does not keep (gateway orders, floating
+//! leases, …) and those this version does not know are skipped. A fresh
 //! cache's snapshot sends codes and devices as whole rows instead
 //! ([`snapshot_code`], [`snapshot_device`]).
 //!
@@ -9,110 +10,25 @@
 //! depend on what the cache held. So the feed after a snapshot, replayed
 //! over rows that may already show some of its changes, converges.
 //!
-//! A change's `data` is kept as raw JSON until it is applied, and the
-//! entities of a first sync's bulk (codes and devices) are parsed straight
-//! into typed rows borrowing from it; the rare ones (account, product,
-//! batch, usage) go through `serde_json::Value`.
+//! A change's `data` is kept as raw JSON until it is applied, then parsed
+//! straight into its record, whose strings borrow from it (a first sync's
+//! bulk is codes and devices).
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
+use licensedesk_protocol::Text;
+use licensedesk_protocol::feed::{
+    AccountChange, BatchChange, Change, CodeInsert, CodeUpdate, DeviceChange, Entity, Op,
+    ProductChange, Record, Statement as ClosedMonth, UsageChange,
+};
+use licensedesk_protocol::snapshot::{SnapshotCode, SnapshotDevice};
 use rusqlite::{Statement, Transaction, params};
-use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::cache::bulk::PoolDelta;
 use crate::cache::ts;
 use crate::error::{Error, Result};
-
-/// The kind of entity a change is about; any other is `Other` (skipped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Entity {
-    Account,
-    Product,
-    Batch,
-    Code,
-    Device,
-    Usage,
-    /// A product's closed month (written once by the server).
-    Statement,
-    #[serde(other)]
-    Other,
-}
-
-/// What happened; `purge` and anything newer is `Other`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    Insert,
-    Update,
-    Delete,
-    #[serde(other)]
-    Other,
-}
-
-/// One change of the feed, as the server sends it.
-#[derive(Debug, Deserialize)]
-pub struct Change {
-    pub entity: Entity,
-    pub id: String,
-    pub op: Op,
-    /// `None` when absent or `null`.
-    #[serde(default)]
-    pub data: Option<Box<RawValue>>,
-}
-
-impl Change {
-    /// `data` as a typed row borrowing from it.
-    fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
-        let raw = self.data.as_deref().map_or("null", RawValue::get);
-        serde_json::from_str(raw).map_err(|e| {
-            Error::Protocol(format!(
-                "bad {:?} {:?} change {:?}: {e}: {raw}",
-                self.entity, self.op, self.id
-            ))
-        })
-    }
-
-    /// `data` as a JSON value (`Null` when absent).
-    fn value(&self) -> Result<Value> {
-        self.parse()
-    }
-}
-
-/// A JSON string, borrowed from the change when it has no escapes.
-#[derive(Debug)]
-struct Str<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> std::result::Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> std::result::Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-impl Str<'_> {
-    fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A time as the cache stores it ([`ts`]: RFC 3339, microseconds, `Z`).
 /// The server sends exactly that form, so a value already in it is kept
@@ -127,8 +43,8 @@ fn norm_ts(s: Cow<'_, str>) -> Result<Cow<'_, str>> {
     Ok(Cow::Owned(ts(t.with_timezone(&Utc))))
 }
 
-/// [`norm_ts`] of an optional time of a typed row.
-fn opt_time(s: Option<Str<'_>>) -> Result<Option<Cow<'_, str>>> {
+/// [`norm_ts`] of an optional time of a record.
+fn opt_time(s: Option<Text<'_>>) -> Result<Option<Cow<'_, str>>> {
     s.map(|s| norm_ts(s.0)).transpose()
 }
 
@@ -172,64 +88,66 @@ fn is_canonical_ts(s: &str) -> bool {
         && num(17) < 60
 }
 
-fn int(v: &Value, field: &str) -> Result<i64> {
-    v[field]
-        .as_i64()
-        .ok_or_else(|| Error::Protocol(format!("change without integer {field:?}: {v}")))
-}
+/// A snapshot code as a page borrows it.
+pub(crate) type CodeRow<'a> = SnapshotCode<Text<'a>>;
+/// A snapshot device as a page borrows it.
+pub(crate) type DeviceRow<'a> = SnapshotDevice<Text<'a>>;
 
-fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str> {
-    v[field]
-        .as_str()
-        .ok_or_else(|| Error::Protocol(format!("change without text {field:?}: {v}")))
-}
-
-fn json_or_null(v: &Value) -> Option<String> {
-    (!v.is_null()).then(|| v.to_string())
-}
-
-/// Applies one change; returns whether it touched the cache.
+/// Applies one change; returns whether it touched the cache. A delete
+/// removes the row whatever its data; any other change of an entity the
+/// cache keeps is applied from its record. The others (gateway orders,
+/// leases, …) are skipped unread, as they were before they had types: a
+/// new shape of one never stops a sync.
 pub fn apply_change(tx: &Transaction<'_>, c: &Change) -> Result<bool> {
-    match (c.entity, c.op) {
-        (Entity::Account, _) => account(tx, &c.value()?)?,
-        (Entity::Product, _) => product(tx, &c.id, &c.value()?)?,
-        (Entity::Batch, Op::Insert) => batch(tx, &c.value()?)?,
-        (Entity::Code, Op::Insert) => code_insert(tx, c.parse()?)?,
-        (Entity::Code, Op::Update) => code_update(tx, c.parse()?)?,
-        (Entity::Device, Op::Insert | Op::Update) => device(tx, c.parse()?)?,
-        (Entity::Usage, _) => usage(tx, &c.id, &c.value()?)?,
-        (Entity::Statement, Op::Insert) => statement(tx, &c.value()?)?,
-        (entity, Op::Delete) => return delete(tx, entity, &c.id),
+    if c.op == Op::Delete {
+        return delete(tx, c.entity, &c.id);
+    }
+    if !matches!(
+        c.entity,
+        Entity::Account
+            | Entity::Product
+            | Entity::Batch
+            | Entity::Code
+            | Entity::Device
+            | Entity::Usage
+            | Entity::Statement
+    ) {
+        return Ok(false);
+    }
+    let record = c.record().map_err(|e| Error::Protocol(e.to_string()))?;
+    match record {
+        Some(Record::AccountCreated(d) | Record::AccountUpdated(d)) => account(tx, &d)?,
+        Some(Record::ProductCreated(d) | Record::ProductUpdated(d)) => product(tx, &c.id, &d)?,
+        Some(Record::BatchCreated(d)) => batch(tx, &d)?,
+        Some(Record::CodeCreated(d)) => code_insert(tx, d)?,
+        Some(Record::CodeUpdated(d)) => code_update(tx, d)?,
+        Some(Record::DeviceCreated(d) | Record::DeviceUpdated(d)) => device(tx, d)?,
+        Some(Record::UsageUpdated {
+            device_id,
+            usage: d,
+        }) => usage(tx, device_id, &d)?,
+        Some(Record::StatementClosed(d)) => statement(tx, &d)?,
         _ => return Ok(false),
     }
     Ok(true)
 }
 
-fn batch(tx: &Transaction<'_>, d: &Value) -> Result<()> {
+fn batch(tx: &Transaction<'_>, d: &BatchChange) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO batches (id, kind, pk, quantity, package, reference) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        int(d, "id")?,
-        text(d, "kind")?,
-        d["pk"].as_str(),
-        int(d, "quantity")?,
-        json_or_null(&d["package"]),
-        d["reference"].as_str()
+        d.id,
+        d.kind,
+        d.pk,
+        d.quantity as i64,
+        d.package.as_ref().map(Value::to_string),
+        d.reference.clone().flatten()
     ])?;
     Ok(())
 }
 
-/// A code as created (the server's `code` insert).
-#[derive(Deserialize)]
-struct CodeInsert<'a> {
-    id: i64,
-    #[serde(borrow)]
-    code: Str<'a>,
-    batch_id: i64,
-    product_id: Option<i64>,
-}
-
+/// A code as created.
 fn code_insert(tx: &Transaction<'_>, d: CodeInsert<'_>) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO codes (id, code, batch_id, product_id) VALUES (?1, ?2, ?3, ?4)
@@ -239,31 +157,35 @@ fn code_insert(tx: &Transaction<'_>, d: CodeInsert<'_>) -> Result<()> {
     Ok(())
 }
 
-fn account(tx: &Transaction<'_>, d: &Value) -> Result<()> {
-    let id = int(d, "id")?;
+fn account(tx: &Transaction<'_>, d: &AccountChange) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO account (id, name, kind, data_center) VALUES (?1, COALESCE(?2, ''), COALESCE(?3, 'individual'), COALESCE(?4, ''))
          ON CONFLICT (id) DO UPDATE SET name = COALESCE(?2, name), kind = COALESCE(?3, kind),
            data_center = COALESCE(?4, data_center), verified_enterprise = COALESCE(?5, verified_enterprise)",
     )?
     .execute(params![
-        id,
-        d["name"].as_str(),
-        d["kind"].as_str(),
-        d["data_center"].as_str(),
-        d["verified_enterprise"].as_bool()
+        d.id,
+        d.name,
+        d.kind,
+        d.data_center,
+        d.verified_enterprise
     ])?;
     Ok(())
 }
 
-fn product(tx: &Transaction<'_>, pk: &str, d: &Value) -> Result<()> {
-    let has = |f: &str| d.get(f).is_some();
-    if let Some(id) = d["id"].as_i64() {
+/// A product: created (its row), then what the change sets of its
+/// package (absent = kept, `null` = none), policy and balances.
+fn product(tx: &Transaction<'_>, pk: &str, d: &ProductChange) -> Result<()> {
+    if let Some(id) = d.id {
+        let name = d
+            .name
+            .as_deref()
+            .ok_or_else(|| Error::Protocol(format!("product {pk:?} created without a name")))?;
         tx.prepare_cached(
             "INSERT INTO products (id, pk, name) VALUES (?1, ?2, ?3)
              ON CONFLICT (id) DO UPDATE SET pk = ?2, name = ?3",
         )?
-        .execute(params![id, pk, text(d, "name")?])?;
+        .execute(params![id, pk, name])?;
     }
     tx.prepare_cached(
         "UPDATE products SET
@@ -275,25 +197,15 @@ fn product(tx: &Transaction<'_>, pk: &str, d: &Value) -> Result<()> {
     )?
     .execute(params![
         pk,
-        has("package"),
-        json_or_null(&d["package"]),
-        d["overage_policy"].as_str(),
-        d["ota_topups"].as_i64(),
-        d["message_topups"].as_i64()
+        d.package.is_some(),
+        d.package
+            .as_ref()
+            .and_then(|p| p.as_ref().map(Value::to_string)),
+        d.overage_policy,
+        d.ota_topups,
+        d.message_topups
     ])?;
     Ok(())
-}
-
-/// A code's assignment to a product and/or consumption by a device.
-#[derive(Deserialize)]
-struct CodeUpdate<'a> {
-    id: i64,
-    product_id: Option<i64>,
-    device_id: Option<i64>,
-    #[serde(borrow)]
-    consumed_at: Option<Str<'a>>,
-    #[serde(borrow)]
-    expires_at: Option<Str<'a>>,
 }
 
 /// A consumption (a device) sets the code's device, consumed and expiry
@@ -325,28 +237,6 @@ fn code_update(tx: &Transaction<'_>, d: CodeUpdate<'_>) -> Result<()> {
     Ok(())
 }
 
-/// A device as it is after the change (the feed's device rows and the
-/// snapshot's carry the same fields).
-#[derive(Deserialize)]
-pub(crate) struct DeviceRow<'a> {
-    id: i64,
-    #[serde(borrow)]
-    pk: Str<'a>,
-    #[serde(borrow)]
-    dk: Str<'a>,
-    #[serde(borrow)]
-    hardware_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    status: Str<'a>,
-    online: Option<bool>,
-    #[serde(borrow)]
-    offline_reason: Option<Str<'a>>,
-    #[serde(borrow)]
-    activated_at: Option<Str<'a>>,
-    #[serde(borrow)]
-    expires_at: Option<Str<'a>>,
-}
-
 /// Links a device without a code yet to its latest consumed code.
 const LINK_CODE: &str = "UPDATE devices SET code_id = (SELECT id FROM codes WHERE device_id = ?1
    ORDER BY consumed_at DESC, id DESC LIMIT 1) WHERE id = ?1 AND code_id IS NULL";
@@ -362,7 +252,7 @@ const SNAPSHOT_DEVICE: &str = "INSERT INTO devices (id, pk, dk, hardware_id, sta
 /// Every step is absolute (it sets what the change says, whatever the
 /// cache held), so replaying a change over a later state (the feed after a
 /// snapshot) converges.
-fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
+fn device(tx: &Transaction<'_>, d: DeviceChange<'_>) -> Result<()> {
     let (activated, expires) = upsert_device(
         &mut *tx.prepare_cached(
             "INSERT INTO devices (id, pk, dk, hardware_id, status, online, offline_reason, activated_at, expires_at)
@@ -387,21 +277,6 @@ fn device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
         .execute(params![d.id, act, exp])?;
     }
     Ok(())
-}
-
-/// A code as the snapshot sends it: the whole row as it is now.
-#[derive(Deserialize)]
-pub(crate) struct CodeRow<'a> {
-    id: i64,
-    #[serde(borrow)]
-    code: Str<'a>,
-    batch_id: i64,
-    product_id: Option<i64>,
-    device_id: Option<i64>,
-    #[serde(borrow)]
-    consumed_at: Option<Str<'a>>,
-    #[serde(borrow)]
-    expires_at: Option<Str<'a>>,
 }
 
 /// A snapshot code: ONE upsert of the whole row (an insert runs the pool
@@ -465,14 +340,14 @@ pub(crate) const BULK_DEVICE: &str = "INSERT INTO devices (id, pk, dk, hardware_
 
 /// Inserts a snapshot device with [`BULK_DEVICE`] (prepared once per page).
 pub(crate) fn bulk_device(st: &mut Statement<'_>, d: DeviceRow<'_>) -> Result<()> {
-    upsert_device(st, &d).map(drop)
+    upsert_device(st, &d.into()).map(drop)
 }
 
 /// A snapshot device: ONE upsert of the whole row, its `code_id` the
 /// device's latest consumed code (the rule the feed follows: the last
 /// consumption wins). The snapshot sends every code before any device.
 pub(crate) fn snapshot_device(tx: &Transaction<'_>, d: DeviceRow<'_>) -> Result<()> {
-    upsert_device(&mut *tx.prepare_cached(SNAPSHOT_DEVICE)?, &d).map(drop)
+    upsert_device(&mut *tx.prepare_cached(SNAPSHOT_DEVICE)?, &d.into()).map(drop)
 }
 
 /// An optional time as stored (see [`norm_ts`]).
@@ -483,7 +358,7 @@ type StoredTime<'a> = Option<Cow<'a, str>>;
 /// returns the two times as stored.
 fn upsert_device<'a>(
     st: &mut Statement<'_>,
-    d: &'a DeviceRow<'a>,
+    d: &'a DeviceChange<'a>,
 ) -> Result<(StoredTime<'a>, StoredTime<'a>)> {
     let activated = d
         .activated_at
@@ -499,21 +374,18 @@ fn upsert_device<'a>(
         d.id,
         d.pk.as_str(),
         d.dk.as_str(),
-        d.hardware_id.as_ref().map(Str::as_str),
+        d.hardware_id.as_ref().map(Text::as_str),
         d.status.as_str(),
-        d.online.unwrap_or(false),
-        d.offline_reason.as_ref().map(Str::as_str),
+        d.online,
+        d.offline_reason.as_ref().map(Text::as_str),
         activated,
         expires
     ])?;
     Ok((activated, expires))
 }
 
-fn usage(tx: &Transaction<'_>, device_id: &str, d: &Value) -> Result<()> {
-    let device: i64 = device_id
-        .parse()
-        .map_err(|_| Error::Protocol(format!("usage change for device {device_id:?}")))?;
-    let u = &d["usage"];
+fn usage(tx: &Transaction<'_>, device: i64, d: &UsageChange) -> Result<()> {
+    let u = &d.usage;
     tx.prepare_cached("INSERT OR REPLACE INTO usage_now (device_id, usage) VALUES (?1, ?2)")?
         .execute(params![device, u.to_string()])?;
     if let Some(day_end) = opt_ts(&u["messages_reset_at"])? {
@@ -530,16 +402,17 @@ fn usage(tx: &Transaction<'_>, device_id: &str, d: &Value) -> Result<()> {
     Ok(())
 }
 
-/// A closed month: kept whole, found by product and month.
-fn statement(tx: &Transaction<'_>, d: &Value) -> Result<()> {
+/// A closed month: kept whole (as a JSON value prints it), found by
+/// product and month.
+fn statement(tx: &Transaction<'_>, d: &ClosedMonth) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO statements (id, pk, month, data) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![
-        int(d, "id")?,
-        text(d, "pk")?,
-        text(d, "month")?,
-        d.to_string()
+        d.id,
+        d.pk,
+        d.month,
+        serde_json::to_value(d)?.to_string()
     ])?;
     Ok(())
 }

@@ -26,6 +26,7 @@
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::keys::KeySet;
+use licensedesk_protocol::feed::Change;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
@@ -35,7 +36,7 @@ use super::{
     CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport, add_meta, mark_server_time,
 };
 use crate::cache::apply::{
-    BULK_CODE, BULK_DEVICE, Change, CodeRow, DeviceRow, apply_change, bulk_code, bulk_device,
+    BULK_CODE, BULK_DEVICE, CodeRow, DeviceRow, apply_change, bulk_code, bulk_device,
     snapshot_code, snapshot_device,
 };
 use crate::cache::bulk::{self, PoolDelta};

@@ -119,7 +119,7 @@ pub struct SnapshotQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SnapshotPage {
     /// Feed changes up to `upto` about neither a code nor a device, in
     /// `seq` order (first section).

@@ -5,13 +5,13 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use licensedesk_core::account::{AccountKind, verify_as_enterprise};
+use licensedesk_protocol::feed::{AccountChange, BatchChange};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::codes::{self, Entropy};
 use crate::store::{Ctx, Store, read, write};
 
@@ -90,11 +90,14 @@ pub async fn create(
     changes::record(
         c,
         id,
-        "account",
-        id,
-        Op::Insert,
         now,
-        &json!({"id": id, "name": name, "kind": kind, "data_center": data_center}),
+        &Record::AccountCreated(AccountChange {
+            data_center: Some(data_center.to_owned()),
+            id,
+            kind: Some(kind.to_owned()),
+            name: Some(name.to_owned()),
+            verified_enterprise: None,
+        }),
     )
     .await?;
     grant_free_codes(c, id, u64::from(parsed.initial_free_codes()), now, entropy).await?;
@@ -121,11 +124,15 @@ async fn grant_free_codes(
     changes::record(
         c,
         account_id,
-        "batch",
-        batch,
-        Op::Insert,
         now,
-        &json!({"id": batch, "kind": "free", "quantity": n}),
+        &Record::BatchCreated(BatchChange {
+            id: batch,
+            kind: "free".to_owned(),
+            package: None,
+            pk: None,
+            quantity: n,
+            reference: None,
+        }),
     )
     .await?;
     codes::insert(c, account_id, batch, None, n, now, entropy).await
@@ -193,11 +200,14 @@ async fn verify_enterprise_in(
     changes::record(
         c,
         id,
-        "account",
-        id,
-        Op::Update,
         now,
-        &json!({"id": id, "kind": "enterprise", "verified_enterprise": true}),
+        &Record::AccountUpdated(AccountChange {
+            data_center: None,
+            id,
+            kind: Some("enterprise".to_owned()),
+            name: None,
+            verified_enterprise: Some(true),
+        }),
     )
     .await?;
     grant_free_codes(c, id, u64::from(grant.free_codes), now, entropy).await?;

@@ -6,34 +6,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use licensedesk_protocol::feed::{Change, Op, Record};
+pub use licensedesk_protocol::snapshot::{SnapshotCode, SnapshotDevice};
 use serde_json::value::RawValue;
-use utoipa::ToSchema;
 
 use crate::db::{Conn, Engine, Row};
 use crate::error::{ApiError, Result};
 use crate::store::{Store, read};
-
-/// What happened to an entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    Insert,
-    Update,
-    Delete,
-    Purge,
-}
-
-impl Op {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Insert => "insert",
-            Self::Update => "update",
-            Self::Delete => "delete",
-            Self::Purge => "purge",
-        }
-    }
-}
 
 /// A place in an account's change feed, just after one change.
 ///
@@ -105,45 +84,28 @@ const PG_HORIZON: &str = "COALESCE(
            AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
     pg_snapshot_xmax(pg_current_snapshot())::text::bigint)";
 
-/// Appends a change; call inside the transaction that makes it. `data` is
-/// stored as its JSON.
+/// Appends `record` to `account_id`'s feed; call inside the transaction
+/// that makes the change. The entity, its id and the operation are the
+/// record's; its payload is stored as the JSON it serializes to.
 pub async fn record(
     c: &impl Conn,
     account_id: i64,
-    entity: &str,
-    entity_id: impl ToString,
-    op: Op,
     at: DateTime<Utc>,
-    data: &(impl Serialize + ?Sized),
+    record: &Record<'_>,
 ) -> Result<()> {
     c.exec(
         "INSERT INTO changes (account_id, entity, entity_id, op, at, data) VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &account_id,
-            &entity,
-            &entity_id.to_string(),
-            &op.as_str(),
+            &record.entity().as_str(),
+            &record.id(),
+            &record.op().as_str(),
             &crate::time::stored(at),
-            &serde_json::to_string(data)?,
+            &record.data()?,
         ],
     )
     .await?;
     Ok(())
-}
-
-/// One change of the feed, as sent.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Change {
-    pub seq: i64,
-    pub entity: String,
-    pub id: String,
-    pub op: Op,
-    pub at: DateTime<Utc>,
-    /// The entity after the change (insert/update), or what was removed.
-    /// Sent as stored: [`record`] wrote it with `serde_json`, so it is
-    /// passed through without being parsed into a value and printed again.
-    #[schema(value_type = Object)]
-    pub data: Box<RawValue>,
 }
 
 const CHANGE_COLS: &str = "seq, entity, entity_id, op, at, data";
@@ -151,11 +113,13 @@ const CHANGE_COLS: &str = "seq, entity, entity_id, op, at, data";
 fn change(r: &Row<'_>) -> Result<Change> {
     Ok(Change {
         seq: r.i64(0)?,
-        entity: r.string(1)?,
+        entity: serde_json::from_value(serde_json::Value::String(r.string(1)?))?,
         id: r.string(2)?,
         op: serde_json::from_value(serde_json::Value::String(r.string(3)?))?,
-        at: r.time(4)?,
-        data: RawValue::from_string(r.opt_string(5)?.unwrap_or_else(|| "null".to_owned()))?,
+        at: licensedesk_protocol::instant(r.time(4)?).to_string(),
+        // Sent as stored: [`record`] wrote it with `serde_json`, so it is
+        // passed through without being parsed into a value and printed again.
+        data: r.opt_string(5)?.map(RawValue::from_string).transpose()?,
     })
 }
 
@@ -285,38 +249,6 @@ pub const CODES_SQL: &str =
 pub const DEVICES_SQL: &str = "SELECT d.id, p.pk, d.dk, d.hardware_id, d.status, d.online, d.offline_reason, d.activated_at, d.expires_at
      FROM devices d JOIN products p ON p.id = d.product_id
      WHERE d.account_id = $1 AND d.id > $2 ORDER BY d.id LIMIT $3";
-
-/// A code as it is now. Times are RFC 3339 UTC with microseconds.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SnapshotCode {
-    pub id: i64,
-    pub code: String,
-    pub batch_id: i64,
-    /// `null` = unassigned.
-    pub product_id: Option<i64>,
-    /// The device that consumed it (`null` = unconsumed).
-    pub device_id: Option<i64>,
-    #[schema(format = DateTime)]
-    pub consumed_at: Option<String>,
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-}
-
-/// A device as it is now: the fields of the feed's device rows.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SnapshotDevice {
-    pub id: i64,
-    pub pk: String,
-    pub dk: String,
-    pub hardware_id: Option<String>,
-    pub status: String,
-    pub online: bool,
-    pub offline_reason: Option<String>,
-    #[schema(format = DateTime)]
-    pub activated_at: Option<String>,
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-}
 
 /// The snapshot's three sections, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

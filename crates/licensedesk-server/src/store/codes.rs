@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::codes::{Counters, account_counters};
-use serde_json::json;
+use licensedesk_protocol::feed::{CodeInsert, CodeUpdate};
 
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 
 /// Source of code entropy (OS randomness, or the demo's seeded generator).
 pub type Entropy<'a> = &'a mut (dyn FnMut() -> Result<[u8; 16]> + Send);
@@ -48,11 +48,13 @@ pub async fn insert(
         changes::record(
             c,
             account_id,
-            "code",
-            id,
-            Op::Insert,
             now,
-            &json!({"id": id, "code": code, "batch_id": batch_id, "product_id": product_id}),
+            &Record::CodeCreated(CodeInsert {
+                batch_id,
+                code: code.as_str().into(),
+                id,
+                product_id,
+            }),
         )
         .await?;
     }
@@ -189,11 +191,12 @@ pub async fn assign(
         changes::record(
             c,
             account_id,
-            "code",
-            id,
-            Op::Update,
             now,
-            &json!({"id": id, "product_id": product_id}),
+            &Record::CodeUpdated(CodeUpdate {
+                id: *id,
+                product_id: Some(product_id),
+                ..CodeUpdate::default()
+            }),
         )
         .await?;
     }

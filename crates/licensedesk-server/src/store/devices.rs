@@ -9,12 +9,14 @@ use licensedesk_core::device::{
     CodePeriod, ConnectDecision, DeviceCodeState, RenewalDecision, decide_connect, decide_renewal,
 };
 use licensedesk_core::package::Package;
+use licensedesk_protocol::feed::{CodeUpdate, DeviceChange};
+use licensedesk_protocol::instant;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Op, Record};
 use crate::store::products::{self, ProductRow};
 use crate::store::usage::{self, UsageNow};
 use crate::store::{Ctx, Lane, Store, accounts, codes, read, write};
@@ -79,48 +81,46 @@ async fn by_id(c: &impl Conn, id: i64) -> Result<DeviceRow> {
     .ok_or(ApiError::NotFound("device"))
 }
 
-/// A device change's data: the object a `json!` map of the same fields
-/// writes (keys in its sorted order), without building that map: every
-/// activation records one.
-#[derive(Serialize)]
-struct DeviceChange<'a> {
-    activated_at: Option<DateTime<Utc>>,
-    dk: &'a str,
-    expires_at: Option<DateTime<Utc>>,
-    hardware_id: Option<&'a str>,
-    id: i64,
-    offline_reason: Option<&'a str>,
-    online: bool,
-    pk: &'a str,
-    status: &'a str,
-}
-
-impl<'a> DeviceChange<'a> {
-    fn of(d: &'a DeviceRow, pk: &'a str) -> Self {
-        Self {
-            activated_at: d.activated_at,
-            dk: &d.dk,
-            expires_at: d.expires_at,
-            hardware_id: d.hardware_id.as_deref(),
-            id: d.id,
-            offline_reason: d.offline_reason.as_deref(),
-            online: d.online,
-            pk,
-            status: &d.status,
-        }
+/// The feed's row of a device as it is now: the device `op` created
+/// (`Insert`) or changed (any other).
+fn device_change<'a>(d: &'a DeviceRow, pk: &'a str, op: Op) -> Record<'a> {
+    let row = DeviceChange {
+        activated_at: d.activated_at.map(instant),
+        dk: d.dk.as_str().into(),
+        expires_at: d.expires_at.map(instant),
+        hardware_id: d.hardware_id.as_deref().map(Into::into),
+        id: d.id,
+        offline_reason: d.offline_reason.as_deref().map(Into::into),
+        online: d.online,
+        pk: pk.into(),
+        status: d.status.as_str().into(),
+    };
+    match op {
+        Op::Insert => Record::DeviceCreated(row),
+        _ => Record::DeviceUpdated(row),
     }
 }
 
-/// A consumption's code change (see [`DeviceChange`]).
-#[derive(Serialize)]
-struct CodeChange<'a> {
-    code: &'a str,
-    consumed_at: DateTime<Utc>,
-    device_id: i64,
-    dk: &'a str,
-    expires_at: DateTime<Utc>,
+/// The feed's record of code `id` (`code`) consumed by device `d` of
+/// product `pk`.
+fn code_consumed<'a>(
     id: i64,
+    code: &'a str,
+    d: &'a DeviceRow,
     pk: &'a str,
+    consumed_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Record<'a> {
+    Record::CodeUpdated(CodeUpdate {
+        code: Some(code.into()),
+        consumed_at: Some(instant(consumed_at)),
+        device_id: Some(d.id),
+        dk: Some(d.dk.as_str().into()),
+        expires_at: Some(instant(expires_at)),
+        id,
+        pk: Some(pk.into()),
+        product_id: None,
+    })
 }
 
 async fn record_device(
@@ -130,16 +130,7 @@ async fn record_device(
     op: Op,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    changes::record(
-        c,
-        d.account_id,
-        "device",
-        d.id,
-        op,
-        now,
-        &DeviceChange::of(d, pk),
-    )
-    .await
+    changes::record(c, d.account_id, now, &device_change(d, pk, op)).await
 }
 
 /// The device's activation state in core's terms.
@@ -178,24 +169,15 @@ async fn consume_periods(
         d.status = "active".into();
         d.activated_at = Some(period.consumed_at);
         d.expires_at = Some(period.expires_at);
-        changes::record(
-            c,
-            d.account_id,
-            "code",
+        let consumed = code_consumed(
             code_id,
-            Op::Update,
-            now,
-            &CodeChange {
-                code: &code,
-                consumed_at: period.consumed_at,
-                device_id: d.id,
-                dk: &d.dk,
-                expires_at: period.expires_at,
-                id: code_id,
-                pk: &p.pk,
-            },
-        )
-        .await?;
+            &code,
+            d,
+            &p.pk,
+            period.consumed_at,
+            period.expires_at,
+        );
+        changes::record(c, d.account_id, now, &consumed).await?;
         d.code = Some(code);
     }
     Ok(done)

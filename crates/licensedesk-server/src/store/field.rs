@@ -24,12 +24,20 @@ use utoipa::ToSchema;
 use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
 use crate::signing::Signer;
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::gateways::order_free;
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
 
 pub use reconcile::{ReconcileReport, SlotConflict};
+
+/// The feed's record of an allotment's change: its audit entry's detail.
+pub(crate) fn allotment_updated(id: &str, detail: serde_json::Value) -> Record<'static> {
+    Record::AllotmentUpdated {
+        id: id.to_owned(),
+        detail,
+    }
+}
 
 /// Server-side caps of one checkout.
 pub const MAX_ALLOTMENT_LICENSES: u32 = 500;
@@ -286,11 +294,11 @@ async fn checkout(
     changes::record(
         c,
         account_id,
-        "field_allotment",
-        id,
-        Op::Insert,
         now,
-        &detail,
+        &Record::AllotmentCreated {
+            id: id.to_string(),
+            detail,
+        },
     )
     .await?;
     allotment_view(c, account_id, id).await
@@ -404,7 +412,7 @@ async fn return_allotment(
     if n == 1 {
         let detail = json!({"state": "returned", "released": before.reserved});
         audit(c, account, id, "return", now, &detail).await?;
-        changes::record(c, account, "field_allotment", id, Op::Update, now, &detail).await?;
+        changes::record(c, account, now, &allotment_updated(id, detail)).await?;
     }
     allotment_view(c, account, id).await
 }
@@ -438,16 +446,7 @@ async fn expire_account_allotments(
     for id in &expired {
         let detail = json!({"state": "expired"});
         audit(c, account_id, id, "expire", now, &detail).await?;
-        changes::record(
-            c,
-            account_id,
-            "field_allotment",
-            id,
-            Op::Update,
-            now,
-            &detail,
-        )
-        .await?;
+        changes::record(c, account_id, now, &allotment_updated(id, detail)).await?;
     }
     Ok(expired.len() as u64)
 }

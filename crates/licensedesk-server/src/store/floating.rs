@@ -9,14 +9,14 @@ pub mod leases;
 use chrono::{DateTime, Utc};
 use licensedesk_core::bounds;
 use licensedesk_core::lease;
+use licensedesk_protocol::feed::FloatingPool;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::hash_token;
 use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
 
@@ -226,11 +226,13 @@ pub async fn insert_pool(
     changes::record(
         c,
         account_id,
-        "floating_pool",
-        name,
-        Op::Insert,
         now,
-        &json!({"name": name, "points": req.points, "ttl_seconds": ttl, "plugins": req.plugins}),
+        &Record::FloatingPoolCreated(FloatingPool {
+            name: name.to_owned(),
+            plugins: req.plugins.clone(),
+            points: req.points,
+            ttl_seconds: ttl,
+        }),
     )
     .await?;
     view(c, &pool(c, account_id, name).await?, now).await

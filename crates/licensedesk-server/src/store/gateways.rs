@@ -20,14 +20,14 @@ use licensedesk_core::license::{LicensePayload, sign_license, verify_license};
 use licensedesk_core::offline::{
     Credential, OfflineRequest, ResponseItem, ResponseOutcome, ResponsePayload, sign_response,
 };
+use licensedesk_protocol::feed::{Activation, GatewayOrder};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::db::{Conn, Param, Row};
 use crate::error::{ApiError, Result};
 use crate::signing::Signer;
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::codes::os_entropy;
 use crate::store::{Ctx, Store, accounts, read, write};
 use crate::time::stored;
@@ -260,13 +260,19 @@ pub async fn insert_order(
     changes::record(
         c,
         o.account_id,
-        "gateway_order",
-        &o.order_no,
-        Op::Insert,
         now,
-        &json!({"id": id, "order_no": o.order_no, "customer": o.customer, "activation_code": code,
-                "quantity": o.quantity, "max_connections": o.max_connections, "max_tags": o.max_tags,
-                "plugins": o.plugins, "validity_days": o.validity_days, "product": o.product}),
+        &Record::GatewayOrderCreated(GatewayOrder {
+            activation_code: code.to_owned(),
+            customer: o.customer.clone(),
+            id,
+            max_connections: o.max_connections,
+            max_tags: o.max_tags,
+            order_no: o.order_no.clone(),
+            plugins: o.plugins.clone(),
+            product: o.product.clone(),
+            quantity: o.quantity,
+            validity_days: o.validity_days,
+        }),
     )
     .await?;
     let row = order_where(c, "id", &id)
@@ -345,65 +351,70 @@ async fn activate_order(
         o.order.quantity,
     )
     .map_err(ApiError::core)?;
-    let (license_id, license, reissued) = if let (
-        OrderActivation::Reissue,
-        Some((id, license_id, old)),
-    ) = (decision, existing)
-    {
-        let payload = verify_license(old.as_bytes(), signer.keyset())
-            .map_err(ApiError::core)?
-            .into_payload();
-        let license = sign_license(&payload, signer.key());
-        c.exec(
+    let (license_id, license, reissued) =
+        if let (OrderActivation::Reissue, Some((id, license_id, old))) = (decision, existing) {
+            let payload = verify_license(old.as_bytes(), signer.keyset())
+                .map_err(ApiError::core)?
+                .into_payload();
+            let license = sign_license(&payload, signer.key());
+            c.exec(
             "UPDATE gateway_activations SET license = $2, reissued = reissued + 1 WHERE id = $1",
             &[&id, &license],
         )
         .await?;
-        changes::record(
-            c,
-            o.account_id,
-            "gateway_activation",
-            &license_id,
-            Op::Update,
-            now,
-            &json!({"order_no": o.order.order_no, "fingerprint": fp, "license_id": license_id, "reissued": true}),
-        )
-        .await?;
-        (license_id, license, true)
-    } else {
-        let license_id = format!("lic-{}", hex::encode(os_entropy()?));
-        let payload = LicensePayload {
-            license_id: license_id.clone(),
-            kind: LicenseKind::Activation,
-            customer: o.order.customer.clone(),
-            issued_at: now,
-            expire_at: now + Duration::days(i64::from(o.order.validity_days)),
-            max_connections: o.order.max_connections,
-            max_tags: o.order.max_tags,
-            plugins: o.order.plugins.clone(),
-            hardware: Some(fp.to_owned()),
-            product: o.order.product.clone(),
-            order: Some(o.order.order_no.clone()),
-        };
-        let license = sign_license(&payload, signer.key());
-        c.exec(
+            changes::record(
+                c,
+                o.account_id,
+                now,
+                &Record::GatewayReissued(Activation {
+                    allotment_id: None,
+                    fingerprint: fp.to_owned(),
+                    issued_at: None,
+                    license_id: license_id.clone(),
+                    order_no: o.order.order_no.clone(),
+                    reissued: Some(true),
+                }),
+            )
+            .await?;
+            (license_id, license, true)
+        } else {
+            let license_id = format!("lic-{}", hex::encode(os_entropy()?));
+            let payload = LicensePayload {
+                license_id: license_id.clone(),
+                kind: LicenseKind::Activation,
+                customer: o.order.customer.clone(),
+                issued_at: now,
+                expire_at: now + Duration::days(i64::from(o.order.validity_days)),
+                max_connections: o.order.max_connections,
+                max_tags: o.order.max_tags,
+                plugins: o.order.plugins.clone(),
+                hardware: Some(fp.to_owned()),
+                product: o.order.product.clone(),
+                order: Some(o.order.order_no.clone()),
+            };
+            let license = sign_license(&payload, signer.key());
+            c.exec(
             "INSERT INTO gateway_activations (order_id, fingerprint, license_id, license, issued_at)
              VALUES ($1, $2, $3, $4, $5)",
             &[&o.id, &fp, &license_id, &license, &stored(now)],
         )
         .await?;
-        changes::record(
-            c,
-            o.account_id,
-            "gateway_activation",
-            &license_id,
-            Op::Insert,
-            now,
-            &json!({"order_no": o.order.order_no, "fingerprint": fp, "license_id": license_id, "issued_at": now}),
-        )
-        .await?;
-        (license_id, license, false)
-    };
+            changes::record(
+                c,
+                o.account_id,
+                now,
+                &Record::GatewayActivated(Activation {
+                    allotment_id: None,
+                    fingerprint: fp.to_owned(),
+                    issued_at: Some(now),
+                    license_id: license_id.clone(),
+                    order_no: o.order.order_no.clone(),
+                    reissued: None,
+                }),
+            )
+            .await?;
+            (license_id, license, false)
+        };
     let remaining = order_free(c, o.id, o.order.quantity).await?;
     Ok(ActivateResponse {
         license,

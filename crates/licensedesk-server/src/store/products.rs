@@ -7,13 +7,13 @@ use licensedesk_core::bounds;
 use licensedesk_core::codes::{BatchEffect, check_assign, check_batch};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
+use licensedesk_protocol::feed::{BatchChange, ProductChange};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::codes::{self, Entropy};
 use crate::store::{Ctx, Store, accounts, devices, read, write};
 use crate::time::stored;
@@ -52,6 +52,23 @@ pub fn policy_str(p: OveragePolicy) -> &'static str {
         OveragePolicy::Block => "block",
         OveragePolicy::Bill => "bill",
     }
+}
+
+/// The feed's record of a product that took `package`.
+fn package_set(pk: &str, package: &Package) -> Result<Record<'static>> {
+    Ok(Record::ProductUpdated(ProductChange {
+        package: Some(Some(serde_json::to_value(package)?)),
+        ..ProductChange::of(pk)
+    }))
+}
+
+/// The feed's record of a product's new top-up balances.
+pub fn topups_changed(pk: &str, ota_topups: i64, message_topups: i64) -> Record<'static> {
+    Record::ProductUpdated(ProductChange {
+        message_topups: Some(message_topups),
+        ota_topups: Some(ota_topups),
+        ..ProductChange::of(pk)
+    })
 }
 
 /// The product with key `pk` of account `account_id`, or 404.
@@ -183,11 +200,14 @@ pub async fn create(
     changes::record(
         c,
         account_id,
-        "product",
-        &pk,
-        Op::Insert,
         now,
-        &json!({"id": id, "pk": pk, "name": name, "package": package, "overage_policy": policy}),
+        &Record::ProductCreated(ProductChange {
+            id: Some(id),
+            name: Some(name.to_owned()),
+            overage_policy: Some(policy.to_owned()),
+            package: Some(package.map(serde_json::to_value).transpose()?),
+            ..ProductChange::of(&pk)
+        }),
     )
     .await?;
     by_pk(c, account_id, &pk).await
@@ -219,11 +239,12 @@ async fn change_package_in(
     changes::record(
         c,
         p.account_id,
-        "product",
-        &p.pk,
-        Op::Update,
         now,
-        &json!({"pk": p.pk, "package": new, "overage_policy": policy_str(policy)}),
+        &Record::ProductUpdated(ProductChange {
+            overage_policy: Some(policy_str(policy).to_owned()),
+            package: Some(new.as_ref().map(serde_json::to_value).transpose()?),
+            ..ProductChange::of(&p.pk)
+        }),
     )
     .await?;
     if let Some(package) = package {
@@ -251,16 +272,7 @@ async fn assign_in(
             &[&serde_json::to_string(free)?, &stored(now), &p.id],
         )
         .await?;
-        changes::record(
-            c,
-            account_id,
-            "product",
-            &p.pk,
-            Op::Update,
-            now,
-            &json!({"pk": p.pk, "package": free}),
-        )
-        .await?;
+        changes::record(c, account_id, now, &package_set(&p.pk, free)?).await?;
         p.package = Some(free.clone());
     }
     codes::assign(c, account_id, p.id, n, now).await?;
@@ -302,16 +314,7 @@ pub async fn credit_batch(
             &[&package_json, &stored(now), &p.id],
         )
         .await?;
-        changes::record(
-            c,
-            p.account_id,
-            "product",
-            &p.pk,
-            Op::Update,
-            now,
-            &json!({"pk": p.pk, "package": req.package}),
-        )
-        .await?;
+        changes::record(c, p.account_id, now, &package_set(&p.pk, &req.package)?).await?;
     }
     let batch = c
         .one(
@@ -324,11 +327,15 @@ pub async fn credit_batch(
     changes::record(
         c,
         p.account_id,
-        "batch",
-        batch,
-        Op::Insert,
         now,
-        &json!({"id": batch, "kind": "purchase", "pk": p.pk, "quantity": req.count, "package": req.package, "reference": req.reference}),
+        &Record::BatchCreated(BatchChange {
+            id: batch,
+            kind: "purchase".to_owned(),
+            package: Some(serde_json::to_value(&req.package)?),
+            pk: Some(p.pk.clone()),
+            quantity: req.count,
+            reference: Some(req.reference.clone()),
+        }),
     )
     .await?;
     codes::insert(c, p.account_id, batch, Some(p.id), req.count, now, entropy).await?;
@@ -355,11 +362,8 @@ pub async fn credit_topup(
     changes::record(
         c,
         p.account_id,
-        "product",
-        &p.pk,
-        Op::Update,
         now,
-        &json!({"pk": p.pk, "ota_topups": p.ota_topups, "message_topups": p.message_topups}),
+        &topups_changed(&p.pk, p.ota_topups, p.message_topups),
     )
     .await?;
     Ok(p)

@@ -11,42 +11,15 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use licensedesk_core::package::statement::{Month, close_month, months_to_close};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::{Ctx, Store, accounts, products, read, usage, write};
 use crate::time::stored;
 
-/// A product's closed month.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Statement {
-    pub id: i64,
-    pub pk: String,
-    /// The local month, `YYYY-MM`.
-    pub month: String,
-    pub month_start: DateTime<Utc>,
-    pub month_end: DateTime<Utc>,
-    /// `block` or `bill`, as the product had it at the close.
-    pub overage_policy: String,
-    /// Messages beyond the daily allowances (recorded under `bill`).
-    pub message_overage: u64,
-    /// Message top-ups the close used up to offset them.
-    pub message_topups_applied: u64,
-    pub messages_billed: u64,
-    /// OTA attempts beyond the monthly allowances (recorded under `bill`).
-    pub ota_overage: u64,
-    pub ota_topups_applied: u64,
-    pub ota_billed: u64,
-    /// Prepaid OTA attempts upgrades took during the month (under `block`).
-    pub ota_topups_used_in_month: u64,
-    /// The product's top-up balances after the close.
-    pub message_topups_left: u64,
-    pub ota_topups_left: u64,
-    pub closed_at: DateTime<Utc>,
-}
+/// A product's closed month (the feed's record of it, and the API's).
+pub use licensedesk_protocol::feed::Statement;
 
 /// The accounts with a product whose month before `now`'s has not been
 /// closed (maintenance). Each data center has its own calendar.
@@ -207,11 +180,8 @@ async fn close_product(
         changes::record(
             c,
             account_id,
-            "statement",
-            id,
-            Op::Insert,
             now,
-            &Statement { id, ..s },
+            &Record::StatementClosed(Statement { id, ..s }),
         )
         .await?;
         closed += 1;
@@ -225,11 +195,8 @@ async fn close_product(
         changes::record(
             c,
             account_id,
-            "product",
-            &p.pk,
-            Op::Update,
             now,
-            &serde_json::json!({"pk": p.pk, "ota_topups": ota_topups, "message_topups": message_topups}),
+            &products::topups_changed(&p.pk, ota_topups as i64, message_topups as i64),
         )
         .await?;
     }

@@ -8,14 +8,14 @@ use licensedesk_core::package::quota::{
     message_window, ota_window, overage_billing_instant,
 };
 use licensedesk_core::package::retention_cutoff;
+use licensedesk_protocol::feed::{LogsPurged, UsageChange};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
 use crate::store::accounts::{self, AccountRow};
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::devices::{self, DeviceRow};
 use crate::store::products::{self, ProductRow};
 use crate::store::{Ctx, Store, read, write};
@@ -115,6 +115,18 @@ async fn log(
     Ok(())
 }
 
+/// The feed's record of a device's usage now.
+fn usage_changed(pk: &str, dk: &str, device_id: i64, usage: &UsageNow) -> Result<Record<'static>> {
+    Ok(Record::UsageUpdated {
+        device_id,
+        usage: UsageChange {
+            dk: dk.to_owned(),
+            pk: pk.to_owned(),
+            usage: serde_json::to_value(usage)?,
+        },
+    })
+}
+
 /// Counts `count` messages of device `dk` of product `pk` at `now`
 /// against its package (the messages route; the demo's usage).
 pub async fn report_messages(
@@ -154,16 +166,7 @@ pub async fn report_messages(
     .await?;
     log(c, d.id, now, direction, &format!("{count} message(s)")).await?;
     let usage = usage_now(c, &a, &p, d.id, now).await?;
-    changes::record(
-        c,
-        id,
-        "usage",
-        d.id,
-        Op::Update,
-        now,
-        &json!({"pk": p.pk, "dk": d.dk, "usage": usage}),
-    )
-    .await?;
+    changes::record(c, id, now, &usage_changed(&p.pk, &d.dk, d.id, &usage)?).await?;
     Ok(UsageResponse {
         decision: if overage > 0 {
             "allowed_with_overage"
@@ -253,16 +256,7 @@ async fn report_ota(
     .await?;
     let p = products::by_pk(c, id, pk).await?;
     let usage = usage_now(c, &a, &p, d.id, now).await?;
-    changes::record(
-        c,
-        id,
-        "usage",
-        d.id,
-        Op::Update,
-        now,
-        &json!({"pk": p.pk, "dk": d.dk, "usage": usage}),
-    )
-    .await?;
+    changes::record(c, id, now, &usage_changed(&p.pk, &d.dk, d.id, &usage)?).await?;
     Ok(UsageResponse {
         decision: if overage > 0 {
             "allowed_with_overage"
@@ -339,11 +333,12 @@ async fn purge_account_logs(c: &impl Conn, account_id: i64, now: DateTime<Utc>) 
             changes::record(
                 c,
                 p.account_id,
-                "device_logs",
-                &p.pk,
-                Op::Purge,
                 now,
-                &json!({"pk": p.pk, "before": cutoff, "purged": n}),
+                &Record::DeviceLogsPurged(LogsPurged {
+                    before: cutoff,
+                    pk: p.pk.clone(),
+                    purged: n,
+                }),
             )
             .await?;
         }

@@ -454,6 +454,79 @@ async fn demo_seeds_once_and_its_tokens_work() {
     assert_eq!(offline["offline_reason"], "no_codes");
 }
 
+/// The feed's JSON held to `licensedesk-protocol`: every change of the
+/// demo's accounts (after a maintenance pass) is one of the protocol's
+/// records, and its data is the very bytes that record serializes to.
+#[tokio::test]
+async fn the_demo_feed_is_the_protocols_records_byte_for_byte() {
+    use licensedesk_protocol::feed::{Change, Entity};
+    let s = TestServer::start().await;
+    licensedesk_server::demo::seed(&s.state)
+        .await
+        .expect("seed");
+    s.maintenance().await;
+    let http = reqwest::Client::new();
+    let mut entities = std::collections::BTreeSet::new();
+    for token in [
+        licensedesk_server::demo::DEMO_ENTERPRISE_TOKEN,
+        licensedesk_server::demo::DEMO_INDIVIDUAL_TOKEN,
+    ] {
+        let mut since = String::new();
+        let mut read = 0;
+        loop {
+            let text = http
+                .get(format!("{}/v1/changes?limit=1000{since}", s.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("send")
+                .text()
+                .await
+                .expect("body");
+            #[derive(serde::Deserialize)]
+            struct Page {
+                changes: Vec<Change>,
+                next: String,
+                has_more: bool,
+            }
+            let page: Page = serde_json::from_str(&text).expect(&text);
+            for c in &page.changes {
+                let record = c
+                    .record()
+                    .expect("a record")
+                    .unwrap_or_else(|| panic!("no record for {c:?}"));
+                assert_eq!(
+                    (record.entity(), record.op(), record.id()),
+                    (c.entity, c.op, c.id.clone())
+                );
+                assert_ne!(c.entity, Entity::Other);
+                assert_eq!(record.data().expect("data"), c.data_str(), "{c:?}");
+                entities.insert(c.entity.as_str());
+            }
+            read += page.changes.len();
+            since = format!("&since={}", page.next);
+            if !page.has_more {
+                break;
+            }
+        }
+        assert!(read > 0);
+    }
+    for e in [
+        "account",
+        "batch",
+        "code",
+        "device",
+        "product",
+        "statement",
+        "usage",
+    ] {
+        assert!(
+            entities.contains(e),
+            "{e} not in the demo feed: {entities:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn migrations_are_numbered_applied_once_and_wal_is_on() {
     let s = TestServer::start().await;

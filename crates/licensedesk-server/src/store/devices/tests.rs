@@ -3,8 +3,9 @@ use serde_json::json;
 
 use super::*;
 
-/// The change structs write the bytes the `json!` maps they replaced
-/// wrote (the feed's format is unchanged).
+/// The feed's device and code records (`licensedesk-protocol`) write the
+/// bytes the `json!` maps they replaced wrote (the feed's format is
+/// unchanged).
 #[test]
 fn change_structs_write_what_json_maps_wrote() {
     let at = Utc
@@ -34,7 +35,7 @@ fn change_structs_write_what_json_maps_wrote() {
                 last_seen_at: None,
                 code: None,
             };
-            let ours = serde_json::to_string(&DeviceChange::of(&d, "pk1")).expect("json");
+            let ours = device_change(&d, "pk1", Op::Update).data().expect("json");
             let theirs = serde_json::to_string(&json!({
                 "id": d.id, "pk": "pk1", "dk": d.dk, "hardware_id": d.hardware_id,
                 "status": d.status, "online": d.online, "offline_reason": d.offline_reason,
@@ -43,16 +44,9 @@ fn change_structs_write_what_json_maps_wrote() {
             .expect("json");
             assert_eq!(ours, theirs);
             if let (Some(consumed_at), Some(expires_at)) = (activated, expires) {
-                let ours = serde_json::to_string(&CodeChange {
-                    code: "ABCD-EFGH",
-                    consumed_at,
-                    device_id: d.id,
-                    dk: &d.dk,
-                    expires_at,
-                    id: 9,
-                    pk: "pk1",
-                })
-                .expect("json");
+                let ours = code_consumed(9, "ABCD-EFGH", &d, "pk1", consumed_at, expires_at)
+                    .data()
+                    .expect("json");
                 let theirs = serde_json::to_string(&json!({"id": 9, "code": "ABCD-EFGH",
                     "device_id": d.id, "dk": d.dk, "pk": "pk1",
                     "consumed_at": consumed_at, "expires_at": expires_at}))

@@ -10,14 +10,15 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::Coded;
 use licensedesk_core::gateway::{Held, OrderActivation, decide_order_activation};
 use licensedesk_core::ledger::{ExportEntry, VerifiedLedger};
+use licensedesk_protocol::feed::{Activation, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{AllotmentView, Part, allotment_parts, allotment_view, audit};
+use super::{AllotmentView, Part, allotment_parts, allotment_updated, allotment_view, audit};
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
-use crate::store::changes::{self, Op};
+use crate::store::changes;
 use crate::store::gateways::{held_elsewhere, order_free};
 use crate::store::{Ctx, Store, write};
 use crate::time::stored;
@@ -249,12 +250,15 @@ async fn consume_slot(
     changes::record(
         c,
         a.account_id,
-        "gateway_activation",
-        &r.license_id,
-        Op::Insert,
         now,
-        &json!({"order_no": part.slots.order_no, "fingerprint": r.fingerprint, "license_id": r.license_id,
-                "issued_at": r.issued_at, "allotment_id": a.id}),
+        &Record::GatewayActivated(Activation {
+            allotment_id: Some(a.id.clone()),
+            fingerprint: r.fingerprint.clone(),
+            issued_at: Some(r.issued_at),
+            license_id: r.license_id.clone(),
+            order_no: part.slots.order_no.clone(),
+            reissued: None,
+        }),
     )
     .await?;
     Ok(true)
@@ -305,7 +309,7 @@ async fn reconcile(
         "newly_consumed": newly_consumed, "conflicts": conflicts.len()});
     audit(c, account, id, "reconcile", now, &detail).await?;
     if new_entries > 0 {
-        changes::record(c, account, "field_allotment", id, Op::Update, now, &detail).await?;
+        changes::record(c, account, now, &allotment_updated(id, detail)).await?;
     }
     Ok(ReconcileReport {
         allotment: allotment_view(c, account, id).await?,

@@ -9,15 +9,15 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::gateway::{InUse, LicenseKind, Limits, Resource, check_add};
 use licensedesk_core::lease;
 use licensedesk_core::license::{LicensePayload, sign_license};
+use licensedesk_protocol::feed::{LeaseChange, LeaseEnd, LeaseEndReason};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{LeaseUsage, PoolRow, PoolView, TokenPool, pool, pool_for, view};
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
 use crate::signing::Signer;
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
 
@@ -101,11 +101,13 @@ async fn leased(
     changes::record(
         c,
         p.account_id,
-        "floating_lease",
-        format!("{}/{fp}", p.name),
-        Op::Update,
         now,
-        &json!({"pool": p.name, "fingerprint": fp, "points": points, "expires_at": until}),
+        &Record::LeaseUpdated(LeaseChange {
+            expires_at: until,
+            fingerprint: fp.to_owned(),
+            points,
+            pool: p.name.clone(),
+        }),
     )
     .await?;
     Ok(LeaseResponse {
@@ -208,11 +210,12 @@ async fn release(
         changes::record(
             c,
             p.account_id,
-            "floating_lease",
-            format!("{}/{fp}", p.name),
-            Op::Delete,
             now,
-            &json!({"pool": p.name, "fingerprint": fp, "reason": "released"}),
+            &Record::LeaseEnded(LeaseEnd {
+                fingerprint: fp.to_owned(),
+                pool: p.name.clone(),
+                reason: LeaseEndReason::Released,
+            }),
         )
         .await?;
     }
@@ -267,11 +270,12 @@ async fn cull_account(c: &impl Conn, account_id: i64, now: DateTime<Utc>) -> Res
         changes::record(
             c,
             account_id,
-            "floating_lease",
-            format!("{pool}/{fp}"),
-            Op::Delete,
             now,
-            &json!({"pool": pool, "fingerprint": fp, "reason": "lapsed"}),
+            &Record::LeaseEnded(LeaseEnd {
+                fingerprint: fp.to_owned(),
+                pool: pool.to_owned(),
+                reason: LeaseEndReason::Lapsed,
+            }),
         )
         .await?;
     }

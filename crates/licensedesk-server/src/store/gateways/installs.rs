@@ -4,13 +4,13 @@
 //! nothing more).
 
 use chrono::{DateTime, Utc};
+use licensedesk_protocol::feed::GatewayInstall;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::db::Conn;
 use crate::error::Result;
-use crate::store::changes::{self, Op};
+use crate::store::changes::{self, Record};
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
 
@@ -63,12 +63,15 @@ async fn record_install(
     changes::record(
         c,
         account,
-        "gateway_install",
-        id,
-        Op::Insert,
         now,
-        &json!({"id": id, "license_id": i.license_id, "fingerprint": i.fingerprint, "kind": i.kind,
-                "source": i.source, "installed_at": i.installed_at}),
+        &Record::GatewayInstalled(GatewayInstall {
+            fingerprint: i.fingerprint.clone(),
+            id,
+            installed_at: i.installed_at,
+            kind: i.kind.to_owned(),
+            license_id: i.license_id.clone(),
+            source: i.source.to_owned(),
+        }),
     )
     .await?;
     Ok(id)

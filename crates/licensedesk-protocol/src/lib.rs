@@ -1,0 +1,18 @@
+//! The wire types the license server and its clients share: the change
+//! feed's records ([`feed`]) and the snapshot's rows ([`snapshot`]). No IO:
+//! the server writes feed rows from [`Record`], the desktop client reads
+//! them back into the same types.
+//!
+//! **The JSON is held to what clients already hold.** Until this crate,
+//! the server wrote each payload with `serde_json::json!`, whose maps sort
+//! their keys; the payload structs therefore declare their fields in that
+//! order (and leave out, rather than send `null` for, a field a payload
+//! never had), so a record serializes to the very bytes it did before
+//! (`tests/wire.rs` holds every shape the server writes).
+
+pub mod feed;
+pub mod snapshot;
+mod text;
+
+pub use feed::{Change, Entity, Op, Record};
+pub use text::{Text, instant};
