@@ -196,3 +196,42 @@ impl From<licensedesk_core::clock::ClockError> for Error {
         }
     }
 }
+
+/// The one HTTP client's error as the client's: no answer (unreachable or
+/// timed out) is `SERVER_UNREACHABLE` (the app works offline from its
+/// cache); an error answer keeps the server's code, and one that is not
+/// the server's JSON is `SERVER_REPLY_INVALID` (still an answer with its
+/// status, so a 502 from a proxy stays transient); a success the client
+/// cannot read is `SERVER_PROTOCOL`.
+impl From<licensedesk_http::Error> for Error {
+    fn from(e: licensedesk_http::Error) -> Self {
+        use licensedesk_http::Error as Http;
+        match e {
+            Http::Unreachable { url, detail } => Self::ServerUnreachable { url, detail },
+            Http::Timeout { ref url, secs } => Self::ServerUnreachable {
+                url: url.clone(),
+                detail: format!("no answer within {secs} s"),
+            },
+            Http::Refused {
+                status,
+                code,
+                message,
+                params,
+            } => Self::Server {
+                status,
+                code,
+                message,
+                params,
+            },
+            Http::ReplyInvalid { status, detail, .. } if status < 300 => Self::Protocol(detail),
+            Http::ReplyInvalid { status, .. } => Self::Server {
+                status,
+                code: e.code().to_owned(),
+                message: e.to_string(),
+                params: e.params(),
+            },
+            Http::ReplyTooLarge { .. } => Self::Protocol(e.to_string()),
+            Http::UrlInvalid { .. } | Http::RequestInvalid { .. } => Self::Invalid(e.to_string()),
+        }
+    }
+}

@@ -1,7 +1,8 @@
-//! The server's HTTP API as the client uses it. Transport failures become
-//! `SERVER_UNREACHABLE`; an error answer keeps the server's `{code, message}`.
-
-use std::time::Duration;
+//! The server's HTTP API as the client uses it, over the one client of
+//! `licensedesk-http` (its timeouts, its retries of idempotent calls: every
+//! GET here, every POST, each carrying an `Idempotency-Key`). No answer
+//! becomes `SERVER_UNREACHABLE`; an error answer keeps the server's
+//! `{code, message, params}`.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,37 +12,20 @@ use crate::secrets::ApiToken;
 
 #[derive(Clone, Debug)]
 pub struct ServerApi {
-    base: String,
     token: ApiToken,
-    http: reqwest::Client,
-}
-
-/// The server's error body; `params` when it sends them (optional: older
-/// servers and most codes send none).
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-    #[serde(default)]
-    params: Option<licensedesk_core::error::Params>,
+    http: licensedesk_http::Client,
 }
 
 impl ServerApi {
     pub fn new(base_url: &str, token: ApiToken) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::Invalid(format!("HTTP client: {e}")))?;
         Ok(Self {
-            base: base_url.trim_end_matches('/').to_owned(),
             token,
-            http,
+            http: licensedesk_http::Client::new(base_url)?,
         })
     }
 
     pub fn base_url(&self) -> &str {
-        &self.base
+        self.http.base()
     }
 
     /// The profile's API token, for another client of the same server (the
@@ -50,25 +34,19 @@ impl ServerApi {
         &self.token
     }
 
-    fn unreachable(&self, e: &reqwest::Error) -> Error {
-        Error::ServerUnreachable {
-            url: self.base.clone(),
-            detail: e.to_string(),
-        }
-    }
-
     /// GET `path` with `query`, as JSON.
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T> {
-        let req = self
+        Ok(self
             .http
-            .get(format!("{}{path}", self.base))
+            .get(path)
             .query(query)
-            .bearer_auth(self.token.expose());
-        self.finish(req).await
+            .bearer(Some(self.token.expose()))
+            .json()
+            .await?)
     }
 
     /// POST a JSON body with an `Idempotency-Key`.
@@ -78,53 +56,25 @@ impl ServerApi {
         body: &B,
         idempotency_key: &str,
     ) -> Result<T> {
-        let req = self
+        Ok(self
             .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(self.token.expose())
-            .header("Idempotency-Key", idempotency_key)
-            .json(body);
-        self.finish(req).await
+            .post_json(path, body)
+            .bearer(Some(self.token.expose()))
+            .idempotency_key(idempotency_key)
+            .json()
+            .await?)
     }
 
     /// GET `path` with `query`, the body as text (parsed later, by a
     /// caller that borrows from it).
     pub async fn get_text(&self, path: &str, query: &[(&str, String)]) -> Result<String> {
-        let req = self
+        let bytes = self
             .http
-            .get(format!("{}{path}", self.base))
+            .get(path)
             .query(query)
-            .bearer_auth(self.token.expose());
-        let bytes = self.body(req).await?;
+            .bearer(Some(self.token.expose()))
+            .send()
+            .await?;
         String::from_utf8(bytes).map_err(|e| Error::Protocol(e.to_string()))
-    }
-
-    async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
-        let bytes = self.body(req).await?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
-    }
-
-    /// The body of a successful answer; an error answer as [`Error::Server`].
-    async fn body(&self, req: reqwest::RequestBuilder) -> Result<Vec<u8>> {
-        let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.unreachable(&e))?;
-        if !status.is_success() {
-            let (code, message, params) = match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(b) => (b.code, b.message, b.params.unwrap_or_default()),
-                Err(_) => (
-                    format!("HTTP_{}", status.as_u16()),
-                    String::from_utf8_lossy(&bytes).chars().take(300).collect(),
-                    Default::default(),
-                ),
-            };
-            return Err(Error::Server {
-                status: status.as_u16(),
-                code,
-                message,
-                params,
-            });
-        }
-        Ok(Vec::from(bytes))
     }
 }

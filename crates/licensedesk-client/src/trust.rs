@@ -9,7 +9,6 @@
 //! before pinning existed) pins its first served set.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use licensedesk_core::Coded;
 use licensedesk_core::keys::{KeySet, MAX_KEYSET_LEN};
@@ -141,33 +140,24 @@ pub fn parse_keyset_file(bytes: &[u8]) -> Result<KeySetView> {
 /// Fetches `server_url`'s key set (no token needed) to be shown before
 /// it is pinned.
 pub async fn fetch_keyset(server_url: &str) -> Result<KeySetView> {
-    let base = server_url.trim().trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(Error::Invalid(format!(
-            "server URL {base:?} must start with http:// or https://"
-        )));
-    }
-    let unreachable = |e: reqwest::Error| Error::ServerUnreachable {
-        url: base.to_owned(),
-        detail: e.to_string(),
+    let http = licensedesk_http::Client::new(server_url).map_err(|_| {
+        Error::Invalid(format!(
+            "server URL {:?} must start with http:// or https://",
+            server_url.trim().trim_end_matches('/')
+        ))
+    })?;
+    let bytes = match http.get("/v1/keys").send().await {
+        Ok(bytes) => bytes,
+        Err(e) => match e.status() {
+            Some(status) => {
+                return Err(Error::Protocol(format!(
+                    "{}/v1/keys answered {status}: is this a LicenseDesk license server?",
+                    http.base()
+                )));
+            }
+            None => return Err(e.into()),
+        },
     };
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| Error::Invalid(format!("HTTP client: {e}")))?;
-    let resp = http
-        .get(format!("{base}/v1/keys"))
-        .send()
-        .await
-        .map_err(unreachable)?;
-    if !resp.status().is_success() {
-        return Err(Error::Protocol(format!(
-            "{base}/v1/keys answered {}: is this a LicenseDesk license server?",
-            resp.status()
-        )));
-    }
-    let bytes = resp.bytes().await.map_err(unreachable)?;
     if bytes.len() > MAX_SIGNED_KEYSET_LEN {
         return Err(TrustError::TooLarge { len: bytes.len() }.into());
     }

@@ -131,3 +131,36 @@ impl From<rusqlite::Error> for Error {
         Self::Db(e.to_string())
     }
 }
+
+/// The one HTTP client's error as the field kit's: no answer (or an
+/// address that is not a URL) is `FIELD_NETWORK`; any answer is
+/// `FIELD_SERVER_REFUSED` with its status, keeping its own code (the
+/// server's, or `SERVER_REPLY_INVALID` / `SERVER_REPLY_TOO_LARGE`) as
+/// [`Error::detail_code`].
+impl From<licensedesk_http::Error> for Error {
+    fn from(e: licensedesk_http::Error) -> Self {
+        use licensedesk_http::Error as Http;
+        match e {
+            Http::Refused {
+                status,
+                code,
+                message,
+                ..
+            } => Self::Server {
+                status,
+                code,
+                message,
+            },
+            Http::ReplyInvalid { status, .. } | Http::ReplyTooLarge { status, .. } => {
+                Self::Server {
+                    status,
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                }
+            }
+            Http::Unreachable { detail, .. } => Self::Network(detail),
+            Http::Timeout { secs, .. } => Self::Network(format!("no answer within {secs} s")),
+            other => Self::Network(other.to_string()),
+        }
+    }
+}

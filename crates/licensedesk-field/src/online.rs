@@ -1,12 +1,13 @@
-//! The two online steps: checkout and reconcile (reqwest; the caller's
-//! bearer token is passed in and never stored here).
+//! The two online steps: checkout and reconcile, and the audit log (over
+//! the one client of `licensedesk-http`: its timeouts, its retries of the
+//! GETs and of the reconcile, which carries an `Idempotency-Key`; the
+//! caller's bearer token is passed in and never stored here).
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::delegate::{DelegateCert, verify_cert};
 use licensedesk_core::gateway::AllotmentSource;
 use licensedesk_core::keys::{Envelope, KeySet};
 use rusqlite::{TransactionBehavior, params};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
@@ -53,47 +54,6 @@ pub struct ReconcileOutcome {
     pub summary: AllotmentSummary,
 }
 
-#[derive(Deserialize)]
-struct ErrorWire {
-    code: String,
-    message: String,
-}
-
-fn network(e: &reqwest::Error) -> Error {
-    Error::Network(e.to_string())
-}
-
-async fn answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
-    let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| network(&e))?;
-    if !status.is_success() {
-        let body: Option<ErrorWire> = serde_json::from_slice(&bytes).ok();
-        let (code, message) = body.map_or_else(
-            || {
-                (
-                    "HTTP_ERROR".to_owned(),
-                    String::from_utf8_lossy(&bytes).chars().take(500).collect(),
-                )
-            },
-            |b| (b.code, b.message),
-        );
-        return Err(Error::Server {
-            status: status.as_u16(),
-            code,
-            message,
-        });
-    }
-    serde_json::from_slice(&bytes).map_err(|e| Error::Server {
-        status: status.as_u16(),
-        code: "FIELD_RESPONSE_MALFORMED".into(),
-        message: e.to_string(),
-    })
-}
-
-fn url(base: &str, path: &str) -> String {
-    format!("{}{path}", base.trim_end_matches('/'))
-}
-
 /// Checks out `count` licenses of `source` (an order, or a gateway
 /// product's orders) for `days` days from the server at `base` for a new
 /// delegate key of this kit (one key per allotment); verifies the
@@ -129,29 +89,19 @@ async fn checkout_with(
     days: u32,
     now: DateTime<Utc>,
 ) -> Result<AllotmentSummary> {
-    let http = reqwest::Client::new();
-    let keyset: KeySet = answer(
-        http.get(url(base, "/v1/keys"))
-            .send()
-            .await
-            .map_err(|e| network(&e))?,
-    )
-    .await?;
+    let http = licensedesk_http::Client::new(base)?;
+    let keyset: KeySet = http.get("/v1/keys").json().await?;
     let mut body = json!({"count": count, "days": days,
         "delegate_kid": key.kid(), "delegate_public_key": key.public_key()});
     match source {
         AllotmentSource::Order(order) => body["order_no"] = order.trim().into(),
         AllotmentSource::Product(product) => body["product"] = product.trim().into(),
     }
-    let view: AllotmentWire = answer(
-        http.post(url(base, "/v1/field/allotments"))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| network(&e))?,
-    )
-    .await?;
+    let view: AllotmentWire = http
+        .post_json("/v1/field/allotments", &body)
+        .bearer(Some(token))
+        .json()
+        .await?;
     let env: Envelope = serde_json::from_str(&view.certificate)
         .map_err(|e| Error::CertNotForThisKit(e.to_string()))?;
     let cert: DelegateCert = verify_cert(env.as_ref(), &keyset)?;
@@ -171,7 +121,7 @@ async fn checkout_with(
 /// Uploads the ledger of `allotment_id` to the server at `base` (the one it
 /// was checked out from; its address may have changed) and stores each
 /// record's result. One call is one upload under a fresh `Idempotency-Key`,
-/// re-sent with the same key if the connection fails (so a lost answer is
+/// re-sent with the same key as the retry policy allows (a lost answer is
 /// replayed, not re-applied); the server stores each record and consumes
 /// each slot once, so calling this any number of times is safe and each
 /// answer reports what that call changed.
@@ -187,24 +137,16 @@ pub async fn reconcile(
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).map_err(|e| Error::RandomUnavailable(e.to_string()))?;
     let key = format!("field-reconcile-{}", hex::encode(nonce));
-    let http = reqwest::Client::new();
-    let url = url(
-        base,
-        &format!("/v1/field/allotments/{allotment_id}/reconcile"),
-    );
-    let send = || {
-        http.post(&url)
-            .bearer_auth(token)
-            .header("idempotency-key", &key)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-    };
-    let resp = match send().await {
-        Ok(resp) => resp,
-        Err(_) => send().await.map_err(|e| network(&e))?,
-    };
-    let report: ReportWire = answer(resp).await?;
+    let http = licensedesk_http::Client::new(base)?;
+    let report: ReportWire = http
+        .post_bytes(
+            &format!("/v1/field/allotments/{allotment_id}/reconcile"),
+            body.into_bytes(),
+        )
+        .bearer(Some(token))
+        .idempotency_key(&key)
+        .json()
+        .await?;
     kit.store_reconcile(allotment_id, &report, now)?;
     Ok(ReconcileOutcome {
         entries: report.entries,
@@ -303,14 +245,10 @@ pub async fn audit(
     if let Some(c) = cursor {
         q.push(("cursor", c.to_owned()));
     }
-    answer(
-        reqwest::Client::new()
-            .get(url(base, "/v1/field/audit"))
-            .query(&q)
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(|e| network(&e))?,
-    )
-    .await
+    Ok(licensedesk_http::Client::new(base)?
+        .get("/v1/field/audit")
+        .query(&q)
+        .bearer(Some(token))
+        .json()
+        .await?)
 }

@@ -183,3 +183,26 @@ impl Error {
         matches!(self, Self::Unreachable { .. })
     }
 }
+
+/// The one HTTP client's error as the gateways': no answer (or an address
+/// that is not a URL) is `SERVER_UNREACHABLE`, which lets an activation be
+/// queued; any answer keeps its code (the server's own, or
+/// `SERVER_REPLY_INVALID` / `SERVER_REPLY_TOO_LARGE`) and its message.
+impl From<licensedesk_http::Error> for Error {
+    fn from(e: licensedesk_http::Error) -> Self {
+        use licensedesk_http::Error as Http;
+        match e {
+            Http::Unreachable { detail, .. } | Http::UrlInvalid { detail, .. } => {
+                Self::Unreachable { detail }
+            }
+            Http::Timeout { secs, .. } => Self::Unreachable {
+                detail: format!("no answer within {secs} s"),
+            },
+            Http::Refused { code, message, .. } => Self::Server { code, message },
+            other => Self::Server {
+                code: other.code().to_owned(),
+                message: other.to_string(),
+            },
+        }
+    }
+}

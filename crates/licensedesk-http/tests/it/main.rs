@@ -1,0 +1,3 @@
+//! The client against the real server.
+
+mod retry;
