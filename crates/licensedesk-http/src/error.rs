@@ -5,15 +5,7 @@
 use licensedesk_core::error::{Params, params_of};
 use serde_json::json;
 
-/// The server's error body: `{code, message, params}` (`params` optional:
-/// older servers and most codes send none).
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-    #[serde(default)]
-    params: Option<Params>,
-}
+use licensedesk_protocol::ErrorBody;
 
 /// How much of an answer that is not the server's JSON a message quotes.
 const EXCERPT: usize = 200;

@@ -1,5 +1,6 @@
 //! The wire types the license server and its clients share: the change
-//! feed's records ([`feed`]) and the snapshot's rows ([`snapshot`]). No IO:
+//! feed's records ([`feed`]), the snapshot's rows ([`snapshot`]) and the
+//! error body ([`ErrorBody`]). No IO:
 //! the server writes feed rows from [`Record`], the desktop client reads
 //! them back into the same types.
 //!
@@ -10,9 +11,11 @@
 //! never had), so a record serializes to the very bytes it did before
 //! (`tests/wire.rs` holds every shape the server writes).
 
+mod error;
 pub mod feed;
 pub mod snapshot;
 mod text;
 
+pub use error::ErrorBody;
 pub use feed::{Change, Entity, Op, Record};
 pub use text::{Text, instant};

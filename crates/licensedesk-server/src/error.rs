@@ -2,27 +2,12 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::api::extract::Json;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-/// Body of every error response.
-#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// Stable SCREAMING_SNAKE_CASE code clients branch on.
-    pub code: String,
-    /// Human-readable explanation; may be reworded.
-    pub message: String,
-    /// The values the message is made of, by name, for a client that words
-    /// it in its user's language; only some codes send it (e.g.
-    /// `NO_CODES_AVAILABLE`: `pk`, `unassigned`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub params: Option<serde_json::Map<String, serde_json::Value>>,
-}
+pub use licensedesk_protocol::ErrorBody;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
