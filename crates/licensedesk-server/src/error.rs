@@ -1,9 +1,6 @@
 //! The API error: `{ "code": "…", "message": "…" }` with the right HTTP status.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
-use crate::api::extract::Json;
+use axum::http::StatusCode;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -200,32 +197,6 @@ impl From<rusqlite::Error> for ApiError {
 impl From<serde_json::Error> for ApiError {
     fn from(e: serde_json::Error) -> Self {
         Self::Internal(format!("json: {e}"))
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let body = ErrorBody {
-            code: self.code().to_owned(),
-            message: self.to_string(),
-            params: self.params(),
-        };
-        let replay = matches!(self, Self::Replay);
-        let mut resp = (status, Json(body)).into_response();
-        if replay {
-            resp.extensions_mut().insert(ReplayRecorded);
-        }
-        if let Self::RateLimited { retry_after } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        if let Self::Retry(_) = self {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        resp
     }
 }
 

@@ -16,12 +16,12 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody, ReplayRecorded};
 
 /// A JSON request body (refused as `{code, message}`) or a JSON response.
 #[derive(Debug, Clone, Copy, Default)]
@@ -155,6 +155,34 @@ where
             Ok(axum::extract::Path(v)) => Ok(Self(v)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// An [`ApiError`] as its answer: the status, the `{code, message, params}`
+/// body, and `Retry-After` where a retry is the way out.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = ErrorBody {
+            code: self.code().to_owned(),
+            message: self.to_string(),
+            params: self.params(),
+        };
+        let replay = matches!(self, ApiError::Replay);
+        let mut resp = (status, Json(body)).into_response();
+        if replay {
+            resp.extensions_mut().insert(ReplayRecorded);
+        }
+        if let ApiError::RateLimited { retry_after } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let ApiError::Retry(_) = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
     }
 }
 
