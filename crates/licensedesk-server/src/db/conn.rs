@@ -170,10 +170,50 @@ pub fn ready<F: std::future::Future>(f: F) -> F::Output {
 /// A SQLite connection inside the writer's (or a reader's) transaction.
 pub struct SqliteConn<'a>(pub &'a rusqlite::Connection);
 
-/// `sql` with its `$N` parameters written `?N`, as SQLite numbers them
-/// (`$1` would be a *named* parameter there, numbered by first use). Each
-/// statement's text is rewritten once per thread and kept.
-fn sqlite_sql(sql: &str) -> std::rc::Rc<str> {
+/// `sql` as SQLite should be given it. SQLite reads `$1` as a *named*
+/// parameter and numbers named parameters by first use: when the `$N`
+/// first appear in the order 1, 2, 3, … (the store's statements almost all
+/// do) that numbering is N, and the text is used as it is (one scan, no
+/// copy, no lookup); otherwise it is rewritten to `?N` ([`rewritten`]).
+fn sqlite_sql(sql: &str) -> std::borrow::Cow<'_, str> {
+    if numbered_by_first_use(sql) {
+        std::borrow::Cow::Borrowed(sql)
+    } else {
+        std::borrow::Cow::Owned(rewritten(sql).to_string())
+    }
+}
+
+/// Whether every `$N` of `sql` first appears after `$1` … `$N-1` did.
+fn numbered_by_first_use(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let (mut next, mut i) = (1u64, 0);
+    while i < b.len() {
+        if b[i] == b'$' {
+            let mut j = i + 1;
+            let mut n = 0u64;
+            while j < b.len() && b[j].is_ascii_digit() {
+                n = n.saturating_mul(10).saturating_add(u64::from(b[j] - b'0'));
+                j += 1;
+            }
+            if j > i + 1 {
+                if n > next {
+                    return false;
+                }
+                if n == next {
+                    next += 1;
+                }
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `sql` with its `$N` parameters written `?N`. Each statement's text is
+/// rewritten once per thread and kept.
+fn rewritten(sql: &str) -> std::rc::Rc<str> {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
@@ -245,5 +285,49 @@ impl Conn for SqliteConn<'_> {
             Some(r) => f(&Row::Sqlite(r)).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{numbered_by_first_use, sqlite_sql};
+
+    #[test]
+    fn statements_numbered_by_first_use_go_as_written_others_are_rewritten() {
+        assert!(numbered_by_first_use("SELECT 1"));
+        assert!(numbered_by_first_use(
+            "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $1"
+        ));
+        assert!(!numbered_by_first_use(
+            "INSERT INTO t VALUES ($1, $2, $3, $4, $5, $5, $10)"
+        ));
+        assert!(!numbered_by_first_use("UPDATE t SET a = $2 WHERE id = $1"));
+        assert!(numbered_by_first_use(
+            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11"
+        ));
+        assert_eq!(sqlite_sql("SELECT $1, $2"), "SELECT $1, $2");
+        assert_eq!(
+            sqlite_sql("UPDATE t SET a = $2 WHERE id = $1"),
+            "UPDATE t SET a = ?2 WHERE id = ?1"
+        );
+    }
+
+    /// SQLite binds `$N` numbered by first use at index N: the positional
+    /// values land where the text says.
+    #[test]
+    fn sqlite_binds_dollar_parameters_in_first_use_order_by_index() {
+        let c = rusqlite::Connection::open_in_memory().expect("db");
+        let got: (i64, i64, i64) = c
+            .query_row(&sqlite_sql("SELECT $1, $2, $1 + $2"), [10, 3], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .expect("row");
+        assert_eq!(got, (10, 3, 13));
+        let got: (i64, i64) = c
+            .query_row(&sqlite_sql("SELECT $2, $1"), [10, 3], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("row");
+        assert_eq!(got, (3, 10));
     }
 }
