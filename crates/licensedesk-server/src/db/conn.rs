@@ -3,7 +3,8 @@
 //! rows it returns.
 //!
 //! The store's SQL is written once, in the subset both engines read the
-//! same way: `$1`-numbered parameters (rewritten to `?1` for SQLite),
+//! same way: `$1`-numbered parameters (SQLite numbers `$N` by first use: a
+//! statement that uses them out of order is rewritten to `?N` for it),
 //! integers as 64-bit, flags as `TRUE`/`FALSE`, instants as the fixed-width
 //! RFC 3339 text of [`crate::time`] (so string order is time order on both),
 //! `RETURNING`, `ON CONFLICT`, and casts where PostgreSQL's types would
