@@ -7,7 +7,7 @@ use licensedesk_core::package::quota::{
     MessageDecision, OtaDecision, OverageBill, bill_overage, decide_message, decide_ota,
     message_window, ota_window, overage_billing_instant,
 };
-use licensedesk_core::package::retention_cutoff;
+use licensedesk_core::package::{Package, retention_cutoff};
 use licensedesk_protocol::feed::{LogsPurged, UsageChange};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -127,6 +127,54 @@ fn usage_changed(pk: &str, dk: &str, device_id: i64, usage: &UsageNow) -> Result
     })
 }
 
+/// What a usage report needs: the account, the device's product (with its
+/// package) and the device, which must be active at `now`.
+async fn reporting(
+    c: &impl Conn,
+    id: i64,
+    pk: &str,
+    dk: &str,
+    now: DateTime<Utc>,
+) -> Result<(AccountRow, ProductRow, DeviceRow, Package)> {
+    let a = accounts::get(c, id).await?;
+    let (p, d) = devices::resolve(c, id, pk, dk).await?;
+    require_active(&p, &d, now)?;
+    let pkg = p.package.clone().ok_or(ApiError::NotFound("package"))?;
+    Ok((a, p, d, pkg))
+}
+
+/// After a report was counted: the device's usage now, its change in the
+/// feed, and the answer.
+async fn answered(
+    c: &impl Conn,
+    a: &AccountRow,
+    p: &ProductRow,
+    d: &DeviceRow,
+    now: DateTime<Utc>,
+    overage: u64,
+    topups_used: u64,
+) -> Result<UsageResponse> {
+    let usage = usage_now(c, a, p, d.id, now).await?;
+    changes::record(
+        c,
+        p.account_id,
+        now,
+        &usage_changed(&p.pk, &d.dk, d.id, &usage)?,
+    )
+    .await?;
+    Ok(UsageResponse {
+        decision: if overage > 0 {
+            "allowed_with_overage"
+        } else {
+            "allowed"
+        }
+        .into(),
+        overage,
+        topups_used,
+        usage,
+    })
+}
+
 /// Counts `count` messages of device `dk` of product `pk` at `now`
 /// against its package (the messages route; the demo's usage).
 pub async fn report_messages(
@@ -138,10 +186,7 @@ pub async fn report_messages(
     direction: &str,
     now: DateTime<Utc>,
 ) -> Result<UsageResponse> {
-    let a = accounts::get(c, id).await?;
-    let (p, d) = devices::resolve(c, id, pk, dk).await?;
-    require_active(&p, &d, now)?;
-    let pkg = p.package.clone().ok_or(ApiError::NotFound("package"))?;
+    let (a, p, d, pkg) = reporting(c, id, pk, dk, now).await?;
     let day = message_window(now, a.tz()?).map_err(ApiError::core)?;
     let used = usage_now(c, &a, &p, d.id, now).await?.messages_today;
     let overage = match decide_message(used, pkg.messages_per_day, p.policy, count, day.end) {
@@ -165,19 +210,7 @@ pub async fn report_messages(
     )
     .await?;
     log(c, d.id, now, direction, &format!("{count} message(s)")).await?;
-    let usage = usage_now(c, &a, &p, d.id, now).await?;
-    changes::record(c, id, now, &usage_changed(&p.pk, &d.dk, d.id, &usage)?).await?;
-    Ok(UsageResponse {
-        decision: if overage > 0 {
-            "allowed_with_overage"
-        } else {
-            "allowed"
-        }
-        .into(),
-        overage,
-        topups_used: 0,
-        usage,
-    })
+    answered(c, &a, &p, &d, now, overage, 0).await
 }
 
 /// An OTA upgrade of an image of `bytes` bytes of device `dk` at `now`:
@@ -190,10 +223,7 @@ async fn report_ota(
     bytes: u64,
     now: DateTime<Utc>,
 ) -> Result<UsageResponse> {
-    let a = accounts::get(c, id).await?;
-    let (p, d) = devices::resolve(c, id, pk, dk).await?;
-    require_active(&p, &d, now)?;
-    let pkg = p.package.clone().ok_or(ApiError::NotFound("package"))?;
+    let (a, p, d, pkg) = reporting(c, id, pk, dk, now).await?;
     let cost = pkg.ota_cost(bytes).map_err(ApiError::core)?;
     let month = ota_window(now, a.tz()?).map_err(ApiError::core)?;
     let used = usage_now(c, &a, &p, d.id, now).await?.ota_this_month;
@@ -254,20 +284,18 @@ async fn report_ota(
         &format!("OTA {bytes} bytes = {cost} attempt(s)"),
     )
     .await?;
+    // Its top-ups as they are now.
     let p = products::by_pk(c, id, pk).await?;
-    let usage = usage_now(c, &a, &p, d.id, now).await?;
-    changes::record(c, id, now, &usage_changed(&p.pk, &d.dk, d.id, &usage)?).await?;
-    Ok(UsageResponse {
-        decision: if overage > 0 {
-            "allowed_with_overage"
-        } else {
-            "allowed"
-        }
-        .into(),
-        overage: u64::from(overage),
-        topups_used: u64::from(topups_used),
-        usage,
-    })
+    answered(
+        c,
+        &a,
+        &p,
+        &d,
+        now,
+        u64::from(overage),
+        u64::from(topups_used),
+    )
+    .await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

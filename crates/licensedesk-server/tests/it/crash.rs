@@ -1,8 +1,5 @@
 //! `kill -9` in the middle of an activation load, then restart.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 
 use crate::support::{ADMIN, Database, ServerProc, get_json as get, post_json as post, server_bin};
@@ -31,34 +28,15 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         .expect("next")
         .to_owned();
 
-    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut workers = Vec::new();
-    for w in 0..8 {
-        let (client, base, token, acked) =
-            (client.clone(), p.base.clone(), token.clone(), acked.clone());
-        workers.push(tokio::spawn(async move {
-            for i in 0..1000 {
-                let dk = format!("w{w}-{i}");
-                let sent = client
-                    .post(format!("{base}/v1/devices/connect"))
-                    .bearer_auth(&token)
-                    .json(&json!({"pk": "pkill", "dk": dk}))
-                    .send()
-                    .await;
-                match sent {
-                    Ok(r) if r.status().is_success() => acked.lock().expect("lock").push(dk),
-                    Ok(r) => panic!("unexpected status {}", r.status()),
-                    Err(_) => return, // the server is gone
-                }
-            }
-        }));
-    }
+    let acked = crate::support::Acked::default();
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (client, base, token) = (client.clone(), p.base.clone(), token.clone());
+            crate::support::activation_worker(client, base, token, "pkill", w, 1000, acked.clone())
+        })
+        .collect();
     // Kill once a good number of activations were acknowledged, mid-load.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.lock().expect("lock").len() < 150 {
-        assert!(Instant::now() < deadline, "load too slow");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    crate::support::wait_acked(&acked, 150).await;
     p.kill();
     for w in workers {
         w.await.expect("worker");

@@ -223,3 +223,48 @@ pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The devices a load's activations were acknowledged for, shared by its
+/// workers.
+pub type Acked = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Load worker `w`: activates devices `w{w}-0`, `w{w}-1`, … (`n` at most)
+/// of product `pk` on `base` one after another, recording each acknowledged
+/// one in `acked`, until the server stops answering (it was killed).
+/// Whether it did stop so; any answer but success fails the test.
+pub fn activation_worker(
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    pk: &'static str,
+    w: usize,
+    n: usize,
+    acked: Acked,
+) -> tokio::task::JoinHandle<bool> {
+    tokio::spawn(async move {
+        for i in 0..n {
+            let dk = format!("w{w}-{i}");
+            let sent = client
+                .post(format!("{base}/v1/devices/connect"))
+                .bearer_auth(&token)
+                .json(&json!({"pk": pk, "dk": dk}))
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => acked.lock().expect("lock").push(dk),
+                Ok(r) => panic!("unexpected status {}", r.status()),
+                Err(_) => return true, // the server is gone
+            }
+        }
+        false
+    })
+}
+
+/// Waits (60 s at most) until `n` activations of a load were acknowledged.
+pub async fn wait_acked(acked: &Acked, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().expect("lock").len() < n {
+        assert!(Instant::now() < deadline, "load too slow");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
