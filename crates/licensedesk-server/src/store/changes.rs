@@ -491,23 +491,19 @@ impl Store {
         // horizon a little (it is usually a matter of milliseconds) before
         // answering without it (the next poll has it).
         let mut wait = Duration::from_millis(5);
-        for _ in 0..HORIZON_WAITS {
+        for tries_left in (0..=HORIZON_WAITS).rev() {
             let cursor = cursor.clone();
             let (rows, held_back) = read!(self, [cursor], |c| page_in(
                 c, account, since, limit, &cursor
             ))
             .await?;
-            if !held_back {
+            if !held_back || tries_left == 0 {
                 return Ok(rows);
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_millis(100));
         }
-        read!(self, [cursor], |c| page_in(
-            c, account, since, limit, &cursor
-        ))
-        .await
-        .map(|(rows, _)| rows)
+        unreachable!("the last try answers")
     }
 
     /// A page of `account`'s snapshot from `start` (a new one when `None`),

@@ -534,10 +534,13 @@ impl Store {
     ) -> Result<Connected> {
         let now = ctx.now;
         // Connections of one product all take its next free code.
-        let lane = Lane::of(&["connect", &account.to_string(), &req.pk]);
-        write!(self, ctx, lane = lane, [req], |c| connect(
-            c, account, &req, now
-        ))
+        write!(
+            self,
+            ctx,
+            lane = Lane::of(&["connect", &account.to_string(), &req.pk]),
+            [req],
+            |c| connect(c, account, &req, now)
+        )
         .await
     }
 

@@ -78,11 +78,10 @@ macro_rules! write {
     (@in $lane:expr, $store:expr, $ctx:expr, [$($v:ident),*], |$c:ident| $call:expr) => {{
         let store: &$crate::store::Store = &$store;
         let ctx: &$crate::store::Ctx = $ctx;
-        let lane: Option<$crate::store::Lane> = $lane;
         async move {
             match store.engine() {
+                // One writer: every write is in one lane (never computed).
                 $crate::store::EngineRef::Sqlite => {
-                    let _ = lane; // one writer: every write is in one lane
                     store.write_sqlite(ctx, move |$c| $crate::db::ready($call)).await
                 }
                 $crate::store::EngineRef::Postgres(pg) => {
@@ -90,6 +89,7 @@ macro_rules! write {
                         return Ok(serde_json::from_str(&stored)?);
                     }
                     let (key, now) = (ctx.key.clone(), ctx.now);
+                    let lane: Option<$crate::store::Lane> = $lane;
                     pg.write(lane.map(|l| l.0), move |$c| {
                         $(let $v = $v.clone();)*
                         let key = key.clone();
