@@ -29,6 +29,8 @@ button.drag_source_add_uri_targets()
 
 def on_get(_widget, _ctx, data, _info, _time):
     data.set_uris(uris)
+    # The window asked for the files: the drop reached it.
+    print("sent", flush=True)
 
 
 def on_end(*_args):

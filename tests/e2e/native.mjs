@@ -69,6 +69,18 @@ export const saveFile = (wd, label, title, path) => inDialog(wd, label, title, p
  * of the window (XDND, which tauri turns into its drag-drop event).
  */
 export async function dropFiles(paths) {
+  // A drag whose release the window never took (XDND's drop lost between
+  // the source and a window still settling its status) delivers nothing:
+  // the source was never asked for the files. Such a drag is made again;
+  // one that delivered is never repeated.
+  for (let attempt = 1; ; attempt++) {
+    if (await dragOnce(paths)) return;
+    if (attempt === 3) throw new Error(`the window never took the dropped files (${attempt} drags)`);
+  }
+}
+
+/** One drag of `paths` onto the window; whether the window asked for them. */
+async function dragOnce(paths) {
   const app = await waitFor('the app window', () => window('LicenseDesk'));
   const geo = execFileSync('xdotool', ['getwindowgeometry', '--shell', app]).toString();
   const n = (k) => Number(geo.match(new RegExp(`${k}=(\\d+)`))[1]);
@@ -93,6 +105,7 @@ export async function dropFiles(paths) {
     execFileSync('xdotool', ['mousemove', '--sync', String(tx + 2), String(ty + 2)]);
     execFileSync('xdotool', ['mouseup', '1']);
     await waitFor('the drop to end', () => out.includes('dropped'), 15000);
+    return out.includes('sent');
   } finally {
     src.kill();
     await gone;
