@@ -18,12 +18,10 @@ use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
 use crate::store::changes::{self, Op, Record};
 use crate::store::products::{self, ProductRow};
-use crate::store::usage::{self, UsageNow};
-use crate::store::{Ctx, Lane, Store, accounts, codes, read, write};
+use crate::store::{Ctx, Lane, Store, codes, read, write};
 use crate::time::stored;
 
 mod renewal;
-pub use renewal::rebase_product;
 use renewal::{accounts_due_renewal, renew_account};
 
 #[derive(Debug, Clone)]
@@ -464,53 +462,6 @@ pub async fn connect(
     }))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DeviceDetail {
-    pub pk: String,
-    pub product_name: String,
-    pub dk: String,
-    pub hardware_id: Option<String>,
-    /// `active` or `inactive`.
-    pub status: String,
-    pub online: bool,
-    /// `no_codes` when taken offline for want of codes.
-    pub offline_reason: Option<String>,
-    pub code: Option<String>,
-    pub activated_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_seen_at: Option<DateTime<Utc>>,
-    /// Whether the product pool has a code to replace this one at expiry.
-    pub replacement_available: bool,
-    pub usage: UsageNow,
-}
-
-async fn detail_in(
-    c: &impl Conn,
-    account_id: i64,
-    pk: &str,
-    dk: &str,
-    now: DateTime<Utc>,
-) -> Result<DeviceDetail> {
-    let a = accounts::get(c, account_id).await?;
-    let (p, d) = resolve(c, account_id, pk, dk).await?;
-    let remaining = codes::product_counters(c, p.id).await?.remaining();
-    Ok(DeviceDetail {
-        usage: usage::usage_now(c, &a, &p, d.id, now).await?,
-        pk: p.pk,
-        product_name: p.name,
-        code: codes::active_code(c, d.id).await?,
-        dk: d.dk,
-        hardware_id: d.hardware_id,
-        status: d.status,
-        online: d.online,
-        offline_reason: d.offline_reason,
-        activated_at: d.activated_at,
-        expires_at: d.expires_at,
-        last_seen_at: d.last_seen_at,
-        replacement_available: remaining > 0,
-    })
-}
-
 /// Looks a device up for another area (usage reports): 404 across accounts.
 pub async fn resolve(
     c: &impl Conn,
@@ -542,16 +493,6 @@ impl Store {
             |c| connect(c, account, &req, now)
         )
         .await
-    }
-
-    pub async fn device_detail(
-        &self,
-        account: i64,
-        pk: String,
-        dk: String,
-        now: DateTime<Utc>,
-    ) -> Result<DeviceDetail> {
-        read!(self, [pk, dk], |c| detail_in(c, account, &pk, &dk, now)).await
     }
 
     /// The accounts with a device due for renewal at `now`.
