@@ -10,6 +10,7 @@ pub mod commands;
 pub mod dialogs;
 pub mod error;
 pub mod session;
+pub mod rounds;
 pub mod settings;
 pub mod startup;
 pub mod state;

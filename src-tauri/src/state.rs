@@ -10,7 +10,7 @@ use licensedesk_field::Kit;
 use licensedesk_gateways::dto::InstallOutcome;
 use licensedesk_gateways::{InstallSource, Registry, ServerApi, this_machine_fingerprint};
 
-use crate::background::Background;
+use crate::rounds::Background;
 use crate::dialogs::Dialogs;
 use crate::error::CmdResult;
 use crate::session::Sessions;

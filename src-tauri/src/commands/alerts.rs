@@ -3,7 +3,8 @@
 use licensedesk_client::AllAccounts;
 use tauri::{AppHandle, Runtime, State};
 
-use crate::background::{self, AlertsView};
+use crate::background;
+use crate::rounds::AlertsView;
 use crate::error::CmdResult;
 use crate::state::AppState;
 
