@@ -5,18 +5,14 @@
 //! rules), and each alert raised now is announced once by the OS.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use licensedesk_client::alerts::observe_profile;
-use licensedesk_client::{Alert, AlertStore, CancelToken, NotificationRecord};
+use licensedesk_client::{Alert, CancelToken};
 use licensedesk_core::alert::GATEWAYS_SCOPE;
-use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use ts_rs::TS;
 
-use crate::error::{CmdError, CmdResult};
+use crate::error::CmdError;
 use crate::settings;
 use crate::state::AppState;
 
