@@ -80,10 +80,9 @@ pub async fn create(
         .check(name)
         .map_err(ApiError::core)?;
     let id = c
-        .one(
+        .insert(
             "INSERT INTO accounts (name, kind, data_center, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             &[&name, &kind, &data_center, &token_hash, &crate::time::stored(now)],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(
@@ -114,10 +113,9 @@ async fn grant_free_codes(
         return Ok(());
     }
     let batch = c
-        .one(
+        .insert(
             "INSERT INTO batches (account_id, kind, quantity, created_at) VALUES ($1, 'free', $2, $3) RETURNING id",
             &[&account_id, &(n as i64), &crate::time::stored(now)],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(

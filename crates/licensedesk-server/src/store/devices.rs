@@ -41,7 +41,13 @@ pub struct DeviceRow {
     pub code: Option<String>,
 }
 
-const DEVICE_COLS: &str = "id, account_id, product_id, dk, hardware_id, status, online, offline_reason, activated_at, expires_at, last_seen_at";
+/// The columns [`from_row`] reads, in its order (a macro: see
+/// [`products::product_cols`]).
+macro_rules! device_cols {
+    () => {
+        "id, account_id, product_id, dk, hardware_id, status, online, offline_reason, activated_at, expires_at, last_seen_at"
+    };
+}
 
 fn from_row(r: &Row<'_>) -> Result<DeviceRow> {
     Ok(DeviceRow {
@@ -62,7 +68,11 @@ fn from_row(r: &Row<'_>) -> Result<DeviceRow> {
 
 pub async fn by_dk(c: &impl Conn, product_id: i64, dk: &str) -> Result<Option<DeviceRow>> {
     c.opt(
-        &format!("SELECT {DEVICE_COLS} FROM devices WHERE product_id = $1 AND dk = $2"),
+        concat!(
+            "SELECT ",
+            device_cols!(),
+            " FROM devices WHERE product_id = $1 AND dk = $2"
+        ),
         &[&product_id, &dk],
         from_row,
     )
@@ -71,7 +81,7 @@ pub async fn by_dk(c: &impl Conn, product_id: i64, dk: &str) -> Result<Option<De
 
 async fn by_id(c: &impl Conn, id: i64) -> Result<DeviceRow> {
     c.opt(
-        &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1"),
+        concat!("SELECT ", device_cols!(), " FROM devices WHERE id = $1"),
         &[&id],
         from_row,
     )
@@ -260,7 +270,9 @@ pub struct ConnectResponse {
     /// `true` when this connection consumed a code.
     pub consumed: bool,
     pub code: Option<String>,
+    #[serde(serialize_with = "crate::time::json_opt")]
     pub activated_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::time::json_opt")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -316,7 +328,7 @@ async fn insert(
     now: DateTime<Utc>,
 ) -> Result<DeviceRow> {
     let id = c
-        .one(
+        .insert(
             "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, status, online,
                activated_at, expires_at, last_seen_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 'active', TRUE, $6, $7, $8, $8, $8) RETURNING id",
@@ -330,7 +342,6 @@ async fn insert(
                 &stored(first.expires_at),
                 &stored(now),
             ],
-            |r| r.i64(0),
         )
         .await?;
     Ok(DeviceRow {

@@ -203,7 +203,7 @@ pub async fn insert_order(
         ));
     }
     let id = c
-        .one(
+        .insert(
             "INSERT INTO gateway_orders (account_id, order_no, email, customer, activation_code, quantity,
                max_connections, max_tags, plugins, validity_days, created_at, product)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -221,7 +221,6 @@ pub async fn insert_order(
                 &stored(now),
                 &o.product,
             ],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(

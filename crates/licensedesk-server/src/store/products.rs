@@ -32,8 +32,15 @@ pub struct ProductRow {
     pub message_topups: i64,
 }
 
-pub const PRODUCT_COLS: &str =
-    "id, account_id, pk, name, package, overage_policy, ota_topups, message_topups";
+/// The columns [`from_row`] reads, in its order: a macro, so that each
+/// statement reading them is one constant text (`concat!`), not a string
+/// formatted per call.
+macro_rules! product_cols {
+    () => {
+        "id, account_id, pk, name, package, overage_policy, ota_topups, message_topups"
+    };
+}
+pub(crate) use product_cols;
 
 pub fn from_row(r: &Row<'_>) -> Result<ProductRow> {
     Ok(ProductRow {
@@ -89,7 +96,11 @@ pub fn topups_changed(pk: &str, ota_topups: i64, message_topups: i64) -> Record<
 /// The product with key `pk` of account `account_id`, or 404.
 pub async fn by_pk(c: &impl Conn, account_id: i64, pk: &str) -> Result<ProductRow> {
     c.opt(
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE account_id = $1 AND pk = $2"),
+        concat!(
+            "SELECT ",
+            product_cols!(),
+            " FROM products WHERE account_id = $1 AND pk = $2"
+        ),
         &[&account_id, &pk],
         from_row,
     )
@@ -99,7 +110,7 @@ pub async fn by_pk(c: &impl Conn, account_id: i64, pk: &str) -> Result<ProductRo
 
 pub async fn by_id(c: &impl Conn, id: i64) -> Result<ProductRow> {
     c.one(
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1"),
+        concat!("SELECT ", product_cols!(), " FROM products WHERE id = $1"),
         &[&id],
         from_row,
     )
@@ -109,7 +120,11 @@ pub async fn by_id(c: &impl Conn, id: i64) -> Result<ProductRow> {
 /// The products of an account.
 pub async fn of_account(c: &impl Conn, account_id: i64) -> Result<Vec<ProductRow>> {
     c.query(
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE account_id = $1 ORDER BY name, pk"),
+        concat!(
+            "SELECT ",
+            product_cols!(),
+            " FROM products WHERE account_id = $1 ORDER BY name, pk"
+        ),
         &[&account_id],
         from_row,
     )
@@ -205,11 +220,10 @@ pub async fn create(
     let tz = accounts::get(c, account_id).await?.tz()?;
     let closed_through = closed_before(now, tz)?;
     let id = c
-        .one(
+        .insert(
             "INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at, closed_through)
              VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
             &[&account_id, &pk, &name, &package_json, &policy, &stored(now), &closed_through],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(
@@ -292,11 +306,10 @@ pub async fn credit_batch(
         changes::record(c, p.account_id, now, &package_set(&p.pk, &req.package)?).await?;
     }
     let batch = c
-        .one(
+        .insert(
             "INSERT INTO batches (account_id, product_id, kind, package, quantity, reference, created_at)
              VALUES ($1, $2, 'purchase', $3, $4, $5, $6) RETURNING id",
             &[&p.account_id, &p.id, &package_json, &(req.count as i64), &req.reference, &stored(now)],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(

@@ -338,9 +338,10 @@ async fn accounts_with_packages(c: &impl Conn) -> Result<Vec<i64>> {
 async fn purge_account_logs(c: &impl Conn, account_id: i64, now: DateTime<Utc>) -> Result<u64> {
     let products = c
         .query(
-            &format!(
-                "SELECT {} FROM products WHERE account_id = $1 AND package IS NOT NULL",
-                products::PRODUCT_COLS
+            concat!(
+                "SELECT ",
+                products::product_cols!(),
+                " FROM products WHERE account_id = $1 AND package IS NOT NULL"
             ),
             &[&account_id],
             products::from_row,
