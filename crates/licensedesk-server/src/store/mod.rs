@@ -90,7 +90,9 @@ macro_rules! write {
                     }
                     let (key, now) = (ctx.key.clone(), ctx.now);
                     let lane: Option<$crate::store::Lane> = $lane;
-                    pg.write(lane.map(|l| l.0), move |$c| {
+                    // Boxed: the SQLite path's future stays the size of
+                    // its own state, not of PostgreSQL's retries and pool.
+                    Box::pin(pg.write(lane.map(|l| l.0), move |$c| {
                         $(let $v = $v.clone();)*
                         let key = key.clone();
                         Box::pin(async move {
@@ -101,7 +103,7 @@ macro_rules! write {
                             $crate::store::keep($c, key.as_ref(), &out, now).await?;
                             Ok(out)
                         })
-                    })
+                    }))
                     .await
                 }
             }
@@ -120,7 +122,7 @@ macro_rules! read {
                     store.read_sqlite(move |$c| $crate::db::ready($call)).await
                 }
                 $crate::store::EngineRef::Postgres(pg) => {
-                    pg.read(move |$c| Box::pin(async move { $call.await }))
+                    Box::pin(pg.read(move |$c| Box::pin(async move { $call.await })))
                         .await
                 }
             }
