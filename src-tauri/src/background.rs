@@ -5,114 +5,20 @@
 //! rules), and each alert raised now is announced once by the OS.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use licensedesk_client::alerts::observe_profile;
-use licensedesk_client::{Alert, AlertStore, CancelToken, NotificationRecord};
+use licensedesk_client::{Alert, CancelToken};
 use licensedesk_core::alert::GATEWAYS_SCOPE;
-use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use ts_rs::TS;
 
-use crate::error::{CmdError, CmdResult};
+use crate::error::CmdError;
 use crate::settings;
 use crate::state::AppState;
 
 /// Event (no payload) when a round has ended: the alerts and every
 /// profile's data may have changed.
 pub const ROUND_EVENT: &str = "background://round";
-
-/// Shows a recorded notification (the OS's, through the notification
-/// plugin, in the app; nothing in tests, which read the record).
-pub type Notifier = Box<dyn Fn(&NotificationRecord) + Send + Sync>;
-/// Called after each round with the raised alerts, most urgent first (the
-/// tray shows the first).
-pub type RoundHook = Box<dyn Fn(&[Alert]) + Send + Sync>;
-
-#[derive(Default)]
-struct Rounds {
-    count: u64,
-    last_at: Option<DateTime<Utc>>,
-    /// Each profile's last background sync failure (by profile id).
-    sync_errors: HashMap<String, CmdError>,
-}
-
-pub struct Background {
-    /// When the app started: a profile not synced "while the app runs" is
-    /// counted from here at the earliest.
-    pub started_at: DateTime<Utc>,
-    pub alerts: AlertStore,
-    rounds: Mutex<Rounds>,
-    /// One round at a time (the loop's and `sync_all`'s).
-    running: tokio::sync::Mutex<()>,
-    wake: tokio::sync::Notify,
-    notifier: OnceLock<Notifier>,
-    on_round: OnceLock<RoundHook>,
-}
-
-/// The Alerts view.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct AlertsView {
-    /// Raised first, most urgent first; then the cleared ones (history).
-    pub alerts: Vec<Alert>,
-    /// Every notification asked of the OS, newest first.
-    pub notifications: Vec<NotificationRecord>,
-    /// Rounds (sync every profile, evaluate) since the app started.
-    #[ts(type = "number")]
-    pub rounds: u64,
-    pub last_checked_at: Option<String>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Background {
-    pub fn new(alerts: AlertStore, started_at: DateTime<Utc>) -> Self {
-        Self {
-            started_at,
-            alerts,
-            rounds: Mutex::default(),
-            running: tokio::sync::Mutex::new(()),
-            wake: tokio::sync::Notify::new(),
-            notifier: OnceLock::new(),
-            on_round: OnceLock::new(),
-        }
-    }
-
-    /// Sets how notifications are shown (once).
-    pub fn set_notifier(&self, n: Notifier) {
-        let _ = self.notifier.set(n);
-    }
-
-    /// Sets what runs after each round (once).
-    pub fn set_on_round(&self, f: RoundHook) {
-        let _ = self.on_round.set(f);
-    }
-
-    /// Starts a round now (the loop's next one comes early).
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    pub fn sync_error(&self, profile_id: &str) -> Option<CmdError> {
-        lock(&self.rounds).sync_errors.get(profile_id).cloned()
-    }
-
-    pub fn view(&self) -> CmdResult<AlertsView> {
-        let mut notifications = self.alerts.notifications()?;
-        notifications.reverse();
-        let r = lock(&self.rounds);
-        Ok(AlertsView {
-            alerts: self.alerts.list()?,
-            notifications,
-            rounds: r.count,
-            last_checked_at: r.last_at.map(licensedesk_client::cache::ts),
-        })
-    }
-}
 
 /// The interval between rounds: the settings' minutes
 /// (`LICENSEDESK_SYNC_EVERY_SECS` overrides it in seconds, for the
@@ -138,7 +44,7 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
             let every = interval(&state);
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
-                () = state.background.wake.notified() => {}
+                () = state.background.woken() => {}
             }
         }
     });
@@ -149,7 +55,7 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
 /// others.
 pub async fn round<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
     let bg = &state.background;
-    let _one = bg.running.lock().await;
+    let _one = bg.one_round().await;
     let profiles = state.sessions.client.profiles();
     let list = profiles.list().unwrap_or_default();
     let active = profiles.active().ok().flatten().map(|p| p.id);
@@ -173,7 +79,7 @@ pub async fn round<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
             errors.insert(p.id.clone(), e);
         }
     }
-    lock(&bg.rounds).sync_errors = errors;
+    bg.set_sync_errors(errors);
     evaluate(state);
     let _ = app.emit(ROUND_EVENT, ());
 }
@@ -218,18 +124,5 @@ pub fn evaluate(state: &AppState) {
     let mut keep: Vec<&str> = list.iter().map(|p| p.id.as_str()).collect();
     keep.push(GATEWAYS_SCOPE);
     let _ = bg.alerts.retain_scopes(&keep);
-    if let Some(show) = bg.notifier.get() {
-        for n in &notices {
-            show(n);
-        }
-    }
-    {
-        let mut r = lock(&bg.rounds);
-        r.count += 1;
-        r.last_at = Some(now);
-    }
-    if let (Some(hook), Ok(alerts)) = (bg.on_round.get(), bg.alerts.list()) {
-        let raised: Vec<Alert> = alerts.into_iter().filter(|a| a.raised).collect();
-        hook(&raised);
-    }
+    bg.evaluated(&notices, now);
 }

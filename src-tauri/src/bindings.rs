@@ -42,7 +42,7 @@ pub fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     crate::commands::views::LicenseCharts::export_all(&cfg)?;
     crate::commands::views::OtaCost::export_all(&cfg)?;
     crate::commands::field::FieldIssueReport::export_all(&cfg)?;
-    crate::background::AlertsView::export_all(&cfg)?;
+    crate::rounds::AlertsView::export_all(&cfg)?;
     {
         use licensedesk_field::*;
         AllotmentSummary::export_all(&cfg)?;

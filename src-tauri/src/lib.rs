@@ -10,6 +10,7 @@ pub mod commands;
 pub mod dialogs;
 pub mod error;
 pub mod rendering;
+pub mod rounds;
 pub mod session;
 pub mod settings;
 pub mod startup;

@@ -10,9 +10,9 @@ use licensedesk_field::Kit;
 use licensedesk_gateways::dto::InstallOutcome;
 use licensedesk_gateways::{InstallSource, Registry, ServerApi, this_machine_fingerprint};
 
-use crate::background::Background;
 use crate::dialogs::Dialogs;
 use crate::error::CmdResult;
+use crate::rounds::Background;
 use crate::session::Sessions;
 
 /// The machine id file this machine's fingerprint is derived from

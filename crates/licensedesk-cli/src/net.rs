@@ -5,7 +5,8 @@
 //! [`Failure`] with that code; no answer at all is `SERVER_UNREACHABLE`,
 //! one too late `SERVER_TIMEOUT`.
 
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::output::Failure;
 
@@ -57,7 +58,14 @@ impl Server {
             .map_err(failure)
     }
 
-    pub async fn post(&self, url: Url, token: &str, body: &Value) -> Result<Value, Failure> {
+    /// POST `body` as JSON with the pool's `token`; the answer read as `T`
+    /// (one of another shape is `SERVER_REPLY_INVALID`).
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        url: Url,
+        token: &str,
+        body: &B,
+    ) -> Result<T, Failure> {
         self.http
             .post_json_to(url, body)
             .bearer(Some(token))

@@ -5,6 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::gateway::{InstallSource, LicenseKind};
+use licensedesk_protocol::api::accounts::AssignRequest;
+use licensedesk_protocol::api::gateways::ActivateRequest;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +51,10 @@ impl OutboxAction {
         Ok(match self {
             Self::GatewayActivation { code, fingerprint } => (
                 "/v1/gateway/activate".into(),
-                serde_json::json!({"code": code, "fingerprint": fingerprint}).to_string(),
+                body(&ActivateRequest {
+                    code: code.clone(),
+                    fingerprint: fingerprint.clone(),
+                })?,
             ),
             Self::AssignCodes { pk, count } => {
                 if pk.is_empty() || pk.contains('/') {
@@ -57,7 +62,7 @@ impl OutboxAction {
                 }
                 (
                     format!("/v1/products/{pk}/assign"),
-                    serde_json::json!({"count": count}).to_string(),
+                    body(&AssignRequest { count: *count })?,
                 )
             }
             Self::LicenseInstall {
@@ -81,6 +86,12 @@ impl OutboxAction {
             }
         })
     }
+}
+
+/// A request's body as queued: through a JSON value, whose keys sort, as
+/// every queued body always was (and as it is sent again).
+fn body(request: &impl Serialize) -> Result<String> {
+    Ok(serde_json::to_value(request)?.to_string())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]

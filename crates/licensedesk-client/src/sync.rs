@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::keys::{Envelope, KeySet, SERVER_TIME_CONTEXT};
-use licensedesk_protocol::feed::Change;
+use licensedesk_protocol::api::accounts::Overview;
+use licensedesk_protocol::api::sync::ChangesPage;
 use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -100,13 +101,9 @@ impl CancelToken {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct Page {
-    changes: Vec<Change>,
-    next: String,
-    has_more: bool,
-    server_time: Box<RawValue>,
-}
+/// A feed page as the server sends it, its signed time kept as raw JSON
+/// (to verify the envelope it is).
+type Page = ChangesPage<Box<RawValue>>;
 
 #[derive(Deserialize)]
 struct ServerTime {
@@ -288,24 +285,20 @@ impl SyncEngine {
 
     /// The account's details (`GET /v1/account`): its data center and
     /// time zone, which the feed does not carry.
-    pub fn fetch_account(
-        &self,
-    ) -> impl Future<Output = Result<serde_json::Value>> + Send + 'static {
+    pub fn fetch_account(&self) -> impl Future<Output = Result<Overview>> + Send + 'static {
         let api = self.api.clone();
         async move { api.get("/v1/account", &[]).await }
     }
 
     /// [`Self::finish`] with the account's details fetched already.
-    pub fn finish_with(&self, ov: &serde_json::Value) -> Result<String> {
-        let tz = ov["time_zone"].as_str().unwrap_or("UTC").to_owned();
-        let dc = ov["data_center"].as_str().unwrap_or_default().to_owned();
+    pub fn finish_with(&self, ov: &Overview) -> Result<String> {
         let now = ts(self.clock.now());
         self.cache.write(|tx| {
-            set_meta(tx, keys::TIME_ZONE, &tz)?;
+            set_meta(tx, keys::TIME_ZONE, &ov.time_zone)?;
             set_meta(tx, keys::FULL_DONE, &now)?;
             set_meta(tx, keys::LAST_SYNCED, &now)
         })?;
-        Ok(dc)
+        Ok(ov.data_center.clone())
     }
 }
 

@@ -7,37 +7,16 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::delegate::{DelegateCert, verify_cert};
 use licensedesk_core::gateway::AllotmentSource;
 use licensedesk_core::keys::{Envelope, KeySet};
+use licensedesk_protocol::api::field::{
+    self as wire, AllotmentView, CheckoutRequest, ReconcileReport,
+};
 use rusqlite::{TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use ts_rs::TS;
 
 use crate::key::DelegateKey;
 use crate::store::{AllotmentSummary, Kit};
 use crate::{Error, Result};
-
-#[derive(Deserialize)]
-struct AllotmentWire {
-    allotment_id: String,
-    consumed: u32,
-    state: String,
-    certificate: String,
-}
-
-#[derive(Deserialize)]
-struct ConflictWire {
-    slot: u32,
-    code: String,
-}
-
-#[derive(Deserialize)]
-struct ReportWire {
-    allotment: AllotmentWire,
-    entries: u64,
-    new_entries: u64,
-    newly_consumed: u32,
-    conflicts: Vec<ConflictWire>,
-}
 
 /// What one reconcile did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -91,13 +70,19 @@ async fn checkout_with(
 ) -> Result<AllotmentSummary> {
     let http = licensedesk_http::Client::new(base)?;
     let keyset: KeySet = http.get("/v1/keys").json().await?;
-    let mut body = json!({"count": count, "days": days,
-        "delegate_kid": key.kid(), "delegate_public_key": key.public_key()});
-    match source {
-        AllotmentSource::Order(order) => body["order_no"] = order.trim().into(),
-        AllotmentSource::Product(product) => body["product"] = product.trim().into(),
-    }
-    let view: AllotmentWire = http
+    let (order_no, product) = match source {
+        AllotmentSource::Order(order) => (Some(order.trim().to_owned()), None),
+        AllotmentSource::Product(product) => (None, Some(product.trim().to_owned())),
+    };
+    let body = CheckoutRequest {
+        order_no,
+        product,
+        count,
+        days,
+        delegate_kid: key.kid().to_owned(),
+        delegate_public_key: key.public_key(),
+    };
+    let view: AllotmentView = http
         .post_json("/v1/field/allotments", &body)
         .bearer(Some(token))
         .json()
@@ -138,7 +123,7 @@ pub async fn reconcile(
     getrandom::fill(&mut nonce).map_err(|e| Error::RandomUnavailable(e.to_string()))?;
     let key = format!("field-reconcile-{}", hex::encode(nonce));
     let http = licensedesk_http::Client::new(base)?;
-    let report: ReportWire = http
+    let report: ReconcileReport = http
         .post_bytes(
             &format!("/v1/field/allotments/{allotment_id}/reconcile"),
             body.into_bytes(),
@@ -174,7 +159,7 @@ impl Kit {
     fn store_reconcile(
         &mut self,
         allotment_id: &str,
-        report: &ReportWire,
+        report: &ReconcileReport,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let tx = self
@@ -207,7 +192,8 @@ impl Kit {
 }
 
 /// One entry of the server's field audit log (checkout, issuance, reconcile,
-/// return, expire), as `GET /v1/field/audit` returns it.
+/// return, expire): `GET /v1/field/audit`'s [`wire::AuditEntry`], as the UI
+/// reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct AuditEntry {
     pub id: i64,
@@ -245,10 +231,30 @@ pub async fn audit(
     if let Some(c) = cursor {
         q.push(("cursor", c.to_owned()));
     }
-    Ok(licensedesk_http::Client::new(base)?
+    let page: wire::AuditPage = licensedesk_http::Client::new(base)?
         .get("/v1/field/audit")
         .query(&q)
         .bearer(Some(token))
         .json()
-        .await?)
+        .await?;
+    Ok(AuditPage::from(page))
+}
+
+impl From<wire::AuditPage> for AuditPage {
+    fn from(p: wire::AuditPage) -> Self {
+        Self {
+            entries: p
+                .entries
+                .into_iter()
+                .map(|e| AuditEntry {
+                    id: e.id,
+                    allotment_id: e.allotment_id,
+                    at: e.at,
+                    action: e.action,
+                    detail: e.detail,
+                })
+                .collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
 }

@@ -86,7 +86,7 @@ impl Registry {
         api: &ServerApi,
         code: &str,
         fingerprint: &str,
-    ) -> Result<crate::server::ActivateReply> {
+    ) -> Result<licensedesk_protocol::api::gateways::ActivateResponse> {
         if self.has_trust_source() {
             // Only pinned keys verify what comes back: none, no activation.
             self.keys()?;

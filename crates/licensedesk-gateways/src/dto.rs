@@ -238,8 +238,9 @@ pub struct PoolView {
     pub leases: Vec<LeaseView>,
 }
 
-/// An order looked up with its number and e-mail (the server's answer,
-/// read as it is).
+/// An order looked up with its number and e-mail: the server's answer
+/// (`licensedesk_protocol::api::gateways::OrderView`) with each activation's
+/// hardware named by the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderView {
     pub order_no: String,
@@ -260,12 +261,9 @@ pub struct OrderView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct OrderActivationView {
     pub fingerprint: String,
-    /// The registry's gateway of this hardware, if any (the server's
-    /// answer has none: the registry names it).
-    #[serde(default)]
+    /// The registry's gateway of this hardware, if any.
     pub gateway_name: Option<String>,
     /// That gateway is this machine (the UI names it in the user's language).
-    #[serde(default)]
     pub this_machine: bool,
     pub license_id: String,
     pub issued_at: DateTime<Utc>,

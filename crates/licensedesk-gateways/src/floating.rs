@@ -6,10 +6,12 @@
 use chrono::{DateTime, Utc};
 use licensedesk_core::gateway::InUse;
 
-use crate::dto::{LeaseView, OrderView, PoolView};
+use licensedesk_protocol::api::{floating, gateways};
+
+use crate::dto::{LeaseView, OrderActivationView, OrderView, PoolView};
 use crate::error::Result;
 use crate::registry::Registry;
-use crate::server::{PoolReply, ServerApi};
+use crate::server::ServerApi;
 
 impl Registry {
     /// The registry's gateway of hardware `fp`: (id, name, this machine).
@@ -24,7 +26,9 @@ impl Registry {
         }
     }
 
-    fn pool_view(&self, p: PoolReply) -> PoolView {
+    /// The server's pool as the UI shows it: each lease's gateway named by
+    /// the registry, its time left by the server's clock.
+    fn pool_view(&self, p: floating::PoolView) -> PoolView {
         let leases = p
             .leases
             .into_iter()
@@ -101,10 +105,41 @@ impl Registry {
         order_no: &str,
         email: &str,
     ) -> Result<OrderView> {
-        let mut o = api.lookup_order(order_no.trim(), email.trim()).await?;
-        for a in &mut o.activations {
-            (_, a.gateway_name, a.this_machine) = self.gateway_of(&a.fingerprint);
+        let o = api.lookup_order(order_no.trim(), email.trim()).await?;
+        Ok(self.order_view(o))
+    }
+
+    /// The server's order as the UI shows it: each activation's hardware
+    /// named when it is a registry gateway.
+    fn order_view(&self, o: gateways::OrderView) -> OrderView {
+        let activations = o
+            .activations
+            .into_iter()
+            .map(|a| {
+                let (_, gateway_name, this_machine) = self.gateway_of(&a.fingerprint);
+                OrderActivationView {
+                    fingerprint: a.fingerprint,
+                    gateway_name,
+                    this_machine,
+                    license_id: a.license_id,
+                    issued_at: a.issued_at,
+                    reissued: a.reissued,
+                }
+            })
+            .collect();
+        OrderView {
+            order_no: o.order_no,
+            product: o.product,
+            customer: o.customer,
+            activation_code: o.activation_code,
+            quantity: o.quantity,
+            used: o.used,
+            remaining: o.remaining,
+            max_connections: o.max_connections,
+            max_tags: o.max_tags,
+            plugins: o.plugins,
+            validity_days: o.validity_days,
+            activations,
         }
-        Ok(o)
     }
 }

@@ -41,4 +41,4 @@ pub use registry::{
     APP_ID, InstallHook, InstallSource, MAX_MACHINE_ID_LEN, Registry, TrustSource,
     this_machine_fingerprint,
 };
-pub use server::{ActivateReply, LeaseReply, PoolReply, ServerApi};
+pub use server::ServerApi;

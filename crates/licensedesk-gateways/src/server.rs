@@ -3,11 +3,12 @@
 //! client of `licensedesk-http` (its timeouts; its retries, which only the
 //! GETs here get: the POSTs carry no `Idempotency-Key`).
 
-use chrono::{DateTime, Utc};
 use licensedesk_core::keys::{KeySet, MAX_KEYSET_LEN};
 use licensedesk_core::offline::MAX_RESPONSE_LEN;
-use serde::Deserialize;
-use serde_json::json;
+use licensedesk_protocol::api::floating::{LeaseRequest, PoolView};
+use licensedesk_protocol::api::gateways::{
+    ActivateRequest, ActivateResponse, OrderLookup, OrderView,
+};
 
 use crate::error::Result;
 
@@ -19,46 +20,6 @@ const MAX_REPLY_LEN: usize = MAX_RESPONSE_LEN;
 pub struct ServerApi {
     token: Option<String>,
     http: licensedesk_http::Client,
-}
-
-/// `POST /v1/gateway/activate`'s reply.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ActivateReply {
-    pub license: String,
-    pub license_id: String,
-    pub reissued: bool,
-    pub remaining: u32,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct LeaseUsageReply {
-    pub connections: u32,
-    pub tags: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct LeaseReply {
-    pub fingerprint: String,
-    pub points: u32,
-    pub expires_at: DateTime<Utc>,
-    pub claimed_at: DateTime<Utc>,
-    #[serde(default)]
-    pub usage: Option<LeaseUsageReply>,
-    #[serde(default)]
-    pub usage_at: Option<DateTime<Utc>>,
-}
-
-/// `GET /v1/floating/pools/{name}`'s reply.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PoolReply {
-    pub name: String,
-    pub points: u32,
-    pub in_use: u32,
-    pub ttl_seconds: u32,
-    #[serde(default)]
-    pub plugins: Vec<String>,
-    pub leases: Vec<LeaseReply>,
-    pub server_time: DateTime<Utc>,
 }
 
 impl ServerApi {
@@ -78,8 +39,11 @@ impl ServerApi {
     }
 
     /// Activates (or re-issues for the same hardware) one license.
-    pub async fn activate(&self, code: &str, fingerprint: &str) -> Result<ActivateReply> {
-        let body = json!({ "code": code, "fingerprint": fingerprint });
+    pub async fn activate(&self, code: &str, fingerprint: &str) -> Result<ActivateResponse> {
+        let body = ActivateRequest {
+            code: code.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+        };
         Ok(self
             .http
             .post_json("/v1/gateway/activate", &body)
@@ -104,8 +68,11 @@ impl ServerApi {
 
     /// Looks an order up with its number and e-mail (no token needed; the
     /// server limits failed attempts).
-    pub async fn lookup_order(&self, order_no: &str, email: &str) -> Result<crate::dto::OrderView> {
-        let body = json!({ "order_no": order_no, "email": email });
+    pub async fn lookup_order(&self, order_no: &str, email: &str) -> Result<OrderView> {
+        let body = OrderLookup {
+            order_no: order_no.to_owned(),
+            email: email.to_owned(),
+        };
         Ok(self
             .http
             .post_json("/v1/gateway/orders/lookup", &body)
@@ -116,7 +83,7 @@ impl ServerApi {
     }
 
     /// The account's floating pools with their live leases.
-    pub async fn pools(&self) -> Result<Vec<PoolReply>> {
+    pub async fn pools(&self) -> Result<Vec<PoolView>> {
         Ok(self
             .http
             .get("/v1/floating/pools")
@@ -128,11 +95,18 @@ impl ServerApi {
 
     /// Releases gateway `fingerprint`'s lease in pool `name` (the
     /// account's token): its points return to the pool.
-    pub async fn release_lease(&self, name: &str, fingerprint: &str) -> Result<PoolReply> {
+    pub async fn release_lease(&self, name: &str, fingerprint: &str) -> Result<PoolView> {
         let url = self.http.url("/v1/floating/pools", &[name, "release"])?;
         Ok(self
             .http
-            .post_json_to(url, &json!({ "fingerprint": fingerprint }))
+            .post_json_to(
+                url,
+                &LeaseRequest {
+                    fingerprint: fingerprint.to_owned(),
+                    points: None,
+                    usage: None,
+                },
+            )
             .bearer(self.bearer())
             .max_len(MAX_REPLY_LEN)
             .json()
@@ -151,7 +125,7 @@ impl ServerApi {
     }
 
     /// A floating pool with its live leases (needs the account's token).
-    pub async fn pool(&self, name: &str) -> Result<PoolReply> {
+    pub async fn pool(&self, name: &str) -> Result<PoolView> {
         let url = self.http.url("/v1/floating/pools", &[name])?;
         Ok(self
             .http

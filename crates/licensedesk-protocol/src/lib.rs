@@ -1,6 +1,8 @@
 //! The wire types the license server and its clients share: the change
-//! feed's records ([`feed`]), the snapshot's rows ([`snapshot`]) and the
-//! error body ([`ErrorBody`]). No IO:
+//! feed's records ([`feed`]), the snapshot's rows ([`snapshot`]), the
+//! bodies of the HTTP API that both sides hold ([`api`]: requests, answers,
+//! the feed's and the snapshot's pages) and the error body ([`ErrorBody`]).
+//! No IO:
 //! the server writes feed rows from [`Record`], the desktop client reads
 //! them back into the same types.
 //!
@@ -11,6 +13,7 @@
 //! never had), so a record serializes to the very bytes it did before
 //! (`tests/wire.rs` holds every shape the server writes).
 
+pub mod api;
 mod error;
 pub mod feed;
 pub mod snapshot;

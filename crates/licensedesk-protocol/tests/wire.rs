@@ -312,3 +312,104 @@ fn snapshot_rows_keep_their_bytes_and_borrow_their_strings() {
     let row: SnapshotDevice<Text<'_>> = serde_json::from_str(device).expect(device);
     assert_eq!(serde_json::to_string(&row).expect("device"), device);
 }
+
+/// `json` read as a `T` and written back: the same bytes.
+fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(json: &str) -> T {
+    let value: T = serde_json::from_str(json).expect(json);
+    assert_eq!(serde_json::to_string(&value).expect(json), json);
+    value
+}
+
+#[test]
+fn the_api_bodies_keep_their_bytes() {
+    use licensedesk_protocol::api::{accounts, field, floating, gateways};
+
+    round_trip::<accounts::Overview>(
+        r#"{"id":2,"name":"Lena Vogel","kind":"individual","data_center":"eu-central","time_zone":"Europe/Berlin","verified_enterprise":false,"total":12,"used":3,"remaining":9,"unassigned":2,"free_codes":10}"#,
+    );
+    round_trip::<accounts::AssignRequest>(r#"{"count":1000000}"#);
+
+    round_trip::<gateways::OrderLookup>(r#"{"order_no":"SO-2026-0042","email":"ops@example.com"}"#);
+    let order = round_trip::<gateways::OrderView>(
+        r#"{"order_no":"SO-2026-0042","product":"edge-gateway-pro","customer":"Acme","activation_code":"J6B1-RZHR-B6MD-EBMZ-8E03~","quantity":5,"used":1,"remaining":4,"max_connections":200,"max_tags":5000,"plugins":["modbus","opcua"],"validity_days":365,"activations":[{"fingerprint":"AB12-CD34","license_id":"lic-9","issued_at":"2026-03-01T10:00:00.123456Z","reissued":0}]}"#,
+    );
+    assert_eq!(
+        order.activations[0].issued_at.timestamp_subsec_micros(),
+        123_456
+    );
+    round_trip::<gateways::OrderView>(
+        r#"{"order_no":"SO-1","product":null,"customer":"Acme","activation_code":"C","quantity":1,"used":0,"remaining":1,"max_connections":1,"max_tags":1,"plugins":[],"validity_days":1,"activations":[]}"#,
+    );
+    round_trip::<gateways::ActivateRequest>(
+        r#"{"code":"J6B1-RZHR-B6MD-EBMZ-8E03~","fingerprint":"AB12-CD34"}"#,
+    );
+    round_trip::<gateways::ActivateResponse>(
+        r#"{"license":"-----BEGIN LICENSEDESK LICENSE-----\n…\n-----END LICENSEDESK LICENSE-----\n","license_id":"lic-9","reissued":true,"remaining":4}"#,
+    );
+
+    round_trip::<floating::PoolView>(
+        r#"{"name":"line-3","points":10,"in_use":4,"ttl_seconds":300,"plugins":["modbus"],"leases":[{"fingerprint":"AB12-CD34","points":4,"expires_at":"2026-03-01T10:05:00Z","claimed_at":"2026-03-01T09:00:00Z","usage":{"connections":12,"tags":340},"usage_at":"2026-03-01T10:00:00Z"},{"fingerprint":"EF56","points":0,"expires_at":"2026-03-01T10:05:00Z","claimed_at":"2026-03-01T10:00:00Z","usage":null,"usage_at":null}],"server_time":"2026-03-01T10:00:00.500Z"}"#,
+    );
+    // A claim, a heartbeat, a release: what is not sent is left out.
+    round_trip::<floating::LeaseRequest>(
+        r#"{"fingerprint":"AB12-CD34","points":4,"usage":{"connections":12,"tags":340}}"#,
+    );
+    round_trip::<floating::LeaseRequest>(
+        r#"{"fingerprint":"AB12-CD34","usage":{"connections":0,"tags":0}}"#,
+    );
+    let release = round_trip::<floating::LeaseRequest>(r#"{"fingerprint":"AB12-CD34"}"#);
+    assert_eq!((release.points, release.usage), (None, None));
+    round_trip::<floating::LeaseResponse>(
+        r#"{"fingerprint":"AB12-CD34","points":4,"expires_at":"2026-03-01T10:05:00Z","license":"text"}"#,
+    );
+
+    round_trip::<field::CheckoutRequest>(
+        r#"{"order_no":"SO-1","count":3,"days":14,"delegate_kid":"d-1","delegate_public_key":"q83vEjRWeJA"}"#,
+    );
+    round_trip::<field::CheckoutRequest>(
+        r#"{"product":"edge-gateway-pro","count":3,"days":14,"delegate_kid":"d-1","delegate_public_key":"q83vEjRWeJA"}"#,
+    );
+    let allotment = r#"{"allotment_id":"fa-1","scope":"product","order_no":null,"product":"edge-gateway-pro","orders":[{"order_no":"SO-1","first_slot":0,"count":2},{"order_no":"SO-2","first_slot":2,"count":1}],"max_licenses":3,"consumed":1,"conflicts":1,"reserved":1,"not_before":"2026-03-01T10:00:00Z","not_after":"2026-03-15T10:00:00Z","state":"open","certificate":"{\"kid\":\"k\"}"}"#;
+    round_trip::<field::AllotmentView>(allotment);
+    round_trip::<field::ReconcileReport>(&format!(
+        r#"{{"allotment":{allotment},"entries":2,"new_entries":2,"newly_consumed":1,"conflicts":[{{"slot":1,"fingerprint":"EF56","license_id":"lic-10","code":"HARDWARE_ALREADY_ACTIVATED"}}]}}"#
+    ));
+    round_trip::<field::AuditPage>(
+        r#"{"entries":[{"id":7,"allotment_id":"fa-1","at":"2026-03-01T10:00:00.000000Z","action":"reconcile","detail":{"conflicts":0,"entries":2,"new_entries":2,"newly_consumed":1}}],"next_cursor":"7"}"#,
+    );
+    round_trip::<field::AuditPage>(r#"{"entries":[],"next_cursor":null}"#);
+}
+
+#[test]
+fn the_sync_pages_keep_their_bytes_as_written_and_as_read() {
+    use licensedesk_protocol::api::sync::{ChangesPage, SnapshotPage};
+    use serde_json::value::RawValue;
+
+    let time = r#"{"kid":"k1","payload":"eyJzZXJ2ZXJfdGltZSI6IjIwMjYifQ","sig":"c2ln"}"#;
+    let changes = format!(
+        r#"{{"changes":[{{"seq":9,"entity":"code","id":"1","op":"update","at":"2026-03-01T10:00:00Z","data":{{"id":1,"product_id":1}}}}],"next":"c9@i-1","has_more":false,"server_time":{time}}}"#
+    );
+    // As the server writes it …
+    let page: ChangesPage = round_trip(&changes);
+    assert_eq!(page.changes.len(), 1);
+    // … and as a client reads it, its signed time untouched.
+    let read: ChangesPage<Box<RawValue>> = round_trip(&changes);
+    assert_eq!(read.server_time.get(), time);
+
+    let code = r#"{"id":4,"code":"NEW","batch_id":2,"product_id":7,"device_id":5,"consumed_at":"2026-03-01T10:00:00.000000Z","expires_at":null}"#;
+    let device = r#"{"id":5,"pk":"p8","dk":"d1","hardware_id":null,"status":"active","online":true,"offline_reason":null,"activated_at":"2026-03-01T10:00:00.000000Z","expires_at":null}"#;
+    for total in ["12", "null"] {
+        let snapshot = format!(
+            r#"{{"changes":[],"codes":[{code}],"devices":[{device}],"next":"s9.codes.4@i-1","has_more":true,"upto":"c9@i-1","total":{total},"server_time":{time}}}"#
+        );
+        let _: SnapshotPage = round_trip(&snapshot);
+        let read: SnapshotPage<Text<'_>, &RawValue> =
+            serde_json::from_str(&snapshot).expect(&snapshot);
+        assert!(matches!(
+            read.codes[0].code.0,
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(read.server_time.get(), time);
+        assert_eq!(serde_json::to_string(&read).expect("page"), snapshot);
+    }
+}

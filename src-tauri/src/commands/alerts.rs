@@ -3,8 +3,9 @@
 use licensedesk_client::AllAccounts;
 use tauri::{AppHandle, Runtime, State};
 
-use crate::background::{self, AlertsView};
+use crate::background;
 use crate::error::CmdResult;
+use crate::rounds::AlertsView;
 use crate::state::AppState;
 
 /// The alerts (raised, then cleared), the notifications asked of the OS,

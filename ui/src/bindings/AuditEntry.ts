@@ -2,7 +2,8 @@
 
 /**
  * One entry of the server's field audit log (checkout, issuance, reconcile,
- * return, expire), as `GET /v1/field/audit` returns it.
+ * return, expire): `GET /v1/field/audit`'s [`wire::AuditEntry`], as the UI
+ * reads it.
  */
 export type AuditEntry = { id: number, allotment_id: string, 
 /**

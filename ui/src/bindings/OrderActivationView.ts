@@ -5,8 +5,7 @@
  */
 export type OrderActivationView = { fingerprint: string, 
 /**
- * The registry's gateway of this hardware, if any (the server's
- * answer has none: the registry names it).
+ * The registry's gateway of this hardware, if any.
  */
 gateway_name: string | null, 
 /**

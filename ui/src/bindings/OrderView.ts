@@ -2,7 +2,8 @@
 import type { OrderActivationView } from "./OrderActivationView";
 
 /**
- * An order looked up with its number and e-mail (the server's answer,
- * read as it is).
+ * An order looked up with its number and e-mail: the server's answer
+ * (`licensedesk_protocol::api::gateways::OrderView`) with each activation's
+ * hardware named by the registry.
  */
 export type OrderView = { order_no: string, product: string | null, customer: string, activation_code: string, quantity: number, used: number, remaining: number, max_connections: number, max_tags: number, plugins: Array<string>, validity_days: number, activations: Array<OrderActivationView>, };

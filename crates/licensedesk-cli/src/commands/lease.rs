@@ -19,6 +19,7 @@ use clap::{Args, Subcommand};
 use licensedesk_core::clock::check_clock;
 use licensedesk_core::gateway::{InUse, Limits, check_new_limits};
 use licensedesk_core::license::{check_for_install, verify_license};
+use licensedesk_protocol::api::floating::{LeaseRequest, LeaseResponse, LeaseUsageIn, PoolView};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -126,8 +127,21 @@ fn lease_file(home: &Home) -> Result<LeaseFile, Failure> {
     })
 }
 
-fn usage_json(u: InUse) -> Value {
-    json!({"connections": u.connections, "tags": u.tags})
+/// The usage a claim or heartbeat reports.
+fn usage_in(u: InUse) -> Option<LeaseUsageIn> {
+    Some(LeaseUsageIn {
+        connections: u64::from(u.connections),
+        tags: u64::from(u.tags),
+    })
+}
+
+/// A release's body: the fingerprint alone.
+fn release_body(fingerprint: &str) -> LeaseRequest {
+    LeaseRequest {
+        fingerprint: fingerprint.to_owned(),
+        points: None,
+        usage: None,
+    }
 }
 
 /// Verifies a lease's license completely and installs it (a renewal
@@ -175,15 +189,14 @@ async fn claim_once(
     fp: &str,
     points: u32,
     in_use: InUse,
-) -> Result<Value, Failure> {
+) -> Result<LeaseResponse, Failure> {
     let url = server.url("/v1/floating/pools", &[pool, "claim"])?;
-    server
-        .post(
-            url,
-            token,
-            &json!({"fingerprint": fp, "points": points, "usage": usage_json(in_use)}),
-        )
-        .await
+    let body = LeaseRequest {
+        fingerprint: fp.to_owned(),
+        points: Some(points),
+        usage: usage_in(in_use),
+    };
+    server.post(url, token, &body).await
 }
 
 fn store_lease(home: &Home, l: &LeaseFile) -> Result<(), Failure> {
@@ -194,13 +207,6 @@ fn store_lease(home: &Home, l: &LeaseFile) -> Result<(), Failure> {
             .as_bytes(),
         false,
     )
-}
-
-fn expires(reply: &Value) -> Result<DateTime<Utc>, Failure> {
-    reply["expires_at"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Failure::new("SERVER_REPLY_INVALID", "the lease has no expiry"))
 }
 
 pub fn claim(args: &ClaimArgs, home: &Home, now: DateTime<Utc>) -> Outcome {
@@ -230,17 +236,16 @@ pub fn claim(args: &ClaimArgs, home: &Home, now: DateTime<Utc>) -> Outcome {
         args.points,
         in_use,
     ))??;
-    let text = reply["license"].as_str().unwrap_or_default().to_owned();
-    let installed = match install(home, &text, &fp, now, true) {
+    let installed = match install(home, &reply.license, &fp, now, true) {
         Ok(v) => v,
         Err(f) => {
             // Nothing installed: give the points back (best effort).
             let url = server.url("/v1/floating/pools", &[&args.pool, "release"])?;
-            let _ = net::block_on(server.post(url, &token, &json!({"fingerprint": fp})));
+            let _ = net::block_on(server.post::<_, PoolView>(url, &token, &release_body(&fp)));
             return Err(f);
         }
     };
-    let expires_at = expires(&reply)?;
+    let expires_at = reply.expires_at;
     let ttl = (expires_at - now).num_seconds().max(1) as u64;
     home.replace(&home.pool_token_path(), token.as_bytes(), true)?;
     store_lease(
@@ -267,11 +272,13 @@ pub fn claim(args: &ClaimArgs, home: &Home, now: DateTime<Utc>) -> Outcome {
     ))
 }
 
-async fn release_once(server: &net::Server, l: &LeaseFile, token: &str) -> Result<Value, Failure> {
+async fn release_once(
+    server: &net::Server,
+    l: &LeaseFile,
+    token: &str,
+) -> Result<PoolView, Failure> {
     let url = server.url("/v1/floating/pools", &[&l.pool, "release"])?;
-    server
-        .post(url, token, &json!({"fingerprint": l.fingerprint}))
-        .await
+    server.post(url, token, &release_body(&l.fingerprint)).await
 }
 
 pub fn release(args: &TokenArgs, home: &Home) -> Outcome {
@@ -282,7 +289,7 @@ pub fn release(args: &TokenArgs, home: &Home) -> Outcome {
     std::fs::remove_file(home.lease_path())
         .map_err(|e| Failure::io("remove", &home.lease_path(), &e))?;
     Ok(Report::new(
-        json!({"released": true, "pool": l.pool, "pool_in_use": pool["in_use"]}),
+        json!({"released": true, "pool": l.pool, "pool_in_use": pool.in_use}),
         format!(
             "released {} points to pool {}; the floating license expires at {}",
             l.points,
@@ -341,8 +348,12 @@ pub fn run(args: &RunArgs, home: &Home, json_output: bool) -> Outcome {
             }
             let in_use = usage::current(home)?;
             let url = server.url("/v1/floating/pools", &[&l.pool, "heartbeat"])?;
-            let body = json!({"fingerprint": l.fingerprint, "usage": usage_json(in_use)});
-            let reply = match server.post(url, &token, &body).await {
+            let body = LeaseRequest {
+                fingerprint: l.fingerprint.clone(),
+                points: None,
+                usage: usage_in(in_use),
+            };
+            let reply: LeaseResponse = match server.post(url, &token, &body).await {
                 Ok(r) => r,
                 // The lease lapsed (no heartbeat in time): claim it again.
                 Err(f) if f.code == "LEASE_LAPSED" || f.code == "NOT_FOUND" => {
@@ -361,14 +372,8 @@ pub fn run(args: &RunArgs, home: &Home, json_output: bool) -> Outcome {
                 Err(f) => return Err(f),
             };
             let now = Utc::now();
-            install(
-                home,
-                reply["license"].as_str().unwrap_or_default(),
-                &l.fingerprint,
-                now,
-                false,
-            )?;
-            l.expires_at = expires(&reply)?;
+            install(home, &reply.license, &l.fingerprint, now, false)?;
+            l.expires_at = reply.expires_at;
             store_lease(home, &l)?;
             beats += 1;
             say(format!(
@@ -386,7 +391,7 @@ pub fn run(args: &RunArgs, home: &Home, json_output: bool) -> Outcome {
         .map_err(|e| Failure::io("remove", &home.lease_path(), &e))?;
     Ok(Report::new(
         json!({"heartbeats": beats, "reclaims": reclaims, "released": true, "pool": l.pool,
-               "pool_in_use": pool["in_use"]}),
+               "pool_in_use": pool.in_use}),
         format!(
             "stopped after {beats} heartbeats; released the lease to pool {}",
             l.pool

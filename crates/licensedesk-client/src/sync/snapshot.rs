@@ -26,8 +26,8 @@
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::keys::KeySet;
-use licensedesk_protocol::feed::Change;
-use serde::Deserialize;
+use licensedesk_protocol::Text;
+use licensedesk_protocol::api::sync::SnapshotPage;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -36,29 +36,16 @@ use super::{
     CancelToken, SyncEngine, SyncPhase, SyncProgress, SyncReport, add_meta, mark_server_time,
 };
 use crate::cache::apply::{
-    BULK_CODE, BULK_DEVICE, CodeRow, DeviceRow, apply_change, bulk_code, bulk_device,
-    snapshot_code, snapshot_device,
+    BULK_CODE, BULK_DEVICE, apply_change, bulk_code, bulk_device, snapshot_code, snapshot_device,
 };
 use crate::cache::bulk::{self, PoolDelta};
 use crate::cache::{Cache, get_meta, keys, set_meta, ts};
 use crate::error::{Error, Result};
 use crate::http::ServerApi;
 
-/// One snapshot page as the server sends it, borrowing from its text.
-#[derive(Deserialize)]
-struct Page<'a> {
-    changes: Vec<Change>,
-    #[serde(borrow)]
-    codes: Vec<CodeRow<'a>>,
-    #[serde(borrow)]
-    devices: Vec<DeviceRow<'a>>,
-    next: String,
-    has_more: bool,
-    upto: String,
-    total: Option<u64>,
-    #[serde(borrow)]
-    server_time: &'a RawValue,
-}
+/// One snapshot page as the server sends it, borrowing its rows' strings
+/// and its signed time from its text.
+type Page<'a> = SnapshotPage<Text<'a>, &'a RawValue>;
 
 /// What the fetch loop needs of a page before it is written.
 struct Head {

@@ -2,6 +2,7 @@
 //! account itself).
 
 use axum::extract::State;
+use licensedesk_protocol::api::accounts::Overview;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,7 +11,6 @@ use crate::api::extract::{Json, Path};
 use crate::auth::{Admin, Caller, hash_token, new_token};
 use crate::error::{ApiError, Result};
 use crate::store::Ctx;
-use crate::store::accounts::Overview;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewAccount {

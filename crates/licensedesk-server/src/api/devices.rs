@@ -9,7 +9,8 @@ use crate::api::extract::{Json, Path};
 use crate::auth::Caller;
 use crate::error::{ApiError, Result};
 use crate::store::Ctx;
-use crate::store::devices::{ConnectRequest, ConnectResponse, Connected, DeviceDetail};
+use crate::store::devices::{ConnectRequest, ConnectResponse, Connected};
+use crate::store::usage::DeviceDetail;
 
 /// A device connects: the first connection consumes a code of its product;
 /// reconnecting consumes nothing; an expired code is renewed from the pool;

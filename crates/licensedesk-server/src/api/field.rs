@@ -15,7 +15,9 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Result};
 use crate::store::Ctx;
 use crate::store::codes::os_entropy;
-use crate::store::field::{AllotmentView, AuditPage, CheckoutRequest, ReconcileReport};
+use licensedesk_protocol::api::field::{
+    AllotmentView, AuditPage, CheckoutRequest, ReconcileReport,
+};
 
 /// Check out an allotment: reserve `count` licenses of an order, or of a
 /// gateway product's orders (oldest order first), for `days` and sign a

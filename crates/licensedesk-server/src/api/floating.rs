@@ -11,17 +11,14 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::gateway::usage::check_amount;
-use serde::Deserialize;
-use utoipa::ToSchema;
+use licensedesk_protocol::api::floating::{LeaseRequest, LeaseResponse, LeaseUsage, PoolView};
 
 use crate::AppState;
 use crate::api::extract::{Json, Path};
 use crate::auth::{Admin, Caller, hash_token};
 use crate::error::{ApiError, Result};
 use crate::store::Ctx;
-use crate::store::floating::{
-    LeaseAsk, LeaseResponse, LeaseUsage, NewPool, PoolCreated, PoolView, TokenPool,
-};
+use crate::store::floating::{LeaseAsk, NewPool, PoolCreated, TokenPool};
 
 /// Pool tokens start with this (account tokens with `ld_`).
 pub const POOL_TOKEN_PREFIX: &str = "ld_pool_";
@@ -158,22 +155,6 @@ impl FromRequestParts<AppState> for Releaser {
             )),
         }
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct LeaseRequest {
-    pub fingerprint: String,
-    /// Points to hold (claim only; also the connections and tags limit).
-    pub points: Option<u32>,
-    /// What the gateway has in use now (claim and heartbeat; kept on the
-    /// lease for the account to see). Each at most 10,000,000.
-    pub usage: Option<LeaseUsageIn>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-pub struct LeaseUsageIn {
-    pub connections: u64,
-    pub tags: u64,
 }
 
 /// The lease a request asks for: its fingerprint normalised, its usage

@@ -7,8 +7,9 @@ use axum::extract::State;
 use licensedesk_core::activation_code::ActivationCode;
 use licensedesk_core::fingerprint::normalize_fingerprint;
 use licensedesk_core::offline::parse_request;
-use serde::Deserialize;
-use utoipa::ToSchema;
+use licensedesk_protocol::api::gateways::{
+    ActivateRequest, ActivateResponse, OrderLookup, OrderView,
+};
 
 use crate::AppState;
 use crate::api::extract::{Bytes, Json};
@@ -16,7 +17,7 @@ use crate::auth::{Admin, Attempter};
 use crate::error::{ApiError, Result};
 use crate::store::Ctx;
 use crate::store::codes::{code_from_entropy, os_entropy};
-use crate::store::gateways::{ActivateResponse, NewOrder, OrderView};
+use crate::store::gateways::NewOrder;
 
 /// Create a gateway license order with an activation code (admin).
 #[utoipa::path(post, path = "/v1/admin/gateway-orders", tag = "gateways", request_body = NewOrder,
@@ -29,12 +30,6 @@ pub async fn create_order(
 ) -> Result<Json<OrderView>> {
     let code = code_from_entropy(os_entropy()?);
     Ok(Json(state.store.create_order(&ctx, o, code).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct OrderLookup {
-    pub order_no: String,
-    pub email: String,
 }
 
 /// Look up an order with its number and e-mail (rate limited on failure).
@@ -56,12 +51,6 @@ pub async fn lookup_order(
             Err(ApiError::NotFound("order with this number and e-mail"))
         }
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ActivateRequest {
-    pub code: String,
-    pub fingerprint: String,
 }
 
 /// Activate a gateway online: activation code + hardware fingerprint →

@@ -6,6 +6,7 @@ use axum::extract::State;
 use licensedesk_core::bounds;
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
+use licensedesk_protocol::api::accounts::AssignRequest;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -184,13 +185,6 @@ pub async fn upgrade(_caller: Caller, Path(_pk): Path<String>) -> Result<Json<Pr
     Err(ApiError::vendor_only(
         "changing a product's package (an upgrade is a purchase)",
     ))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AssignRequest {
-    /// 1 to 1,000,000, at most the account's unassigned codes.
-    #[schema(minimum = 1, maximum = 1_000_000)]
-    pub count: u64,
 }
 
 /// Assign unassigned codes (e.g. free codes) to a product (1 to 1,000,000

@@ -9,15 +9,16 @@
 //! `CURSOR_INVALID` instead of read as a position in this one.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use licensedesk_protocol::api::sync::{ChangesPage, SnapshotPage};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::api::extract::{Json, Query};
 use crate::auth::Caller;
 use crate::db::Engine;
 use crate::error::{ApiError, Result};
-use crate::store::changes::{Change, Position, Section, SnapshotAt, SnapshotCode, SnapshotDevice};
+use crate::store::changes::{Position, Section, SnapshotAt};
 
 /// Default snapshot page size (rows of all sections together).
 pub const DEFAULT_LIMIT: u32 = 2000;
@@ -31,17 +32,6 @@ pub struct ChangesQuery {
     pub since: Option<String>,
     /// Page size, 1..=1000 (default 500).
     pub limit: Option<u32>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ChangesPage {
-    pub changes: Vec<Change>,
-    /// Opaque cursor to pass as `since` next time (even when empty).
-    pub next: String,
-    pub has_more: bool,
-    /// The server's time, signed (for the client's clock guard).
-    #[schema(value_type = Object)]
-    pub server_time: serde_json::Value,
 }
 
 /// A sync cursor as sent: `{body}@{instance}`.
@@ -117,30 +107,6 @@ pub struct SnapshotQuery {
     pub cursor: Option<String>,
     /// Rows per page (all sections together), 1..=5000 (default 2000).
     pub limit: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SnapshotPage {
-    /// Feed changes up to `upto` about neither a code nor a device, in
-    /// `seq` order (first section).
-    pub changes: Vec<Change>,
-    /// Codes by id (second section).
-    pub codes: Vec<SnapshotCode>,
-    /// Devices by id (third section).
-    pub devices: Vec<SnapshotDevice>,
-    /// Opaque cursor of the next page (pass as `cursor`).
-    pub next: String,
-    /// `false` on the last page: continue with the change feed from `upto`.
-    pub has_more: bool,
-    /// The change-feed cursor the snapshot is complete up to (`since` of
-    /// the feed once the last page is applied).
-    pub upto: String,
-    /// Rows of the whole snapshot, counted when its first page was read
-    /// (first page only; rows written since may make it a bit more).
-    pub total: Option<u64>,
-    /// The server's time, signed (for the client's clock guard).
-    #[schema(value_type = Object)]
-    pub server_time: serde_json::Value,
 }
 
 /// A snapshot cursor: `s{upto}.{section}.{last key read}`.

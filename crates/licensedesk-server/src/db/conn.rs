@@ -3,8 +3,8 @@
 //! rows it returns.
 //!
 //! The store's SQL is written once, in the subset both engines read the
-//! same way: `$1`-numbered parameters (SQLite numbers `$N` by first use: a
-//! statement that uses them out of order is rewritten to `?N` for it),
+//! same way: `$1`-numbered parameters (SQLite reads `$N` as a name: each is
+//! bound by the N of its name, see [`SqliteConn`]),
 //! integers as 64-bit, flags as `TRUE`/`FALSE`, instants as the fixed-width
 //! RFC 3339 text of [`crate::time`] (so string order is time order on both),
 //! `RETURNING`, `ON CONFLICT`, and casts where PostgreSQL's types would
@@ -144,6 +144,13 @@ pub trait Conn {
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>>;
 
+    /// Runs `sql`, an `INSERT` of one row ending with `RETURNING id`; the
+    /// new row's id.
+    async fn insert(&self, sql: &str, params: &[&dyn Param]) -> Result<i64> {
+        returning_id(sql)?;
+        self.one(sql, params, |r| r.i64(0)).await
+    }
+
     /// The first row of `sql`, which must exist.
     async fn one<T>(
         &self,
@@ -171,82 +178,39 @@ pub fn ready<F: std::future::Future>(f: F) -> F::Output {
 /// A SQLite connection inside the writer's (or a reader's) transaction.
 pub struct SqliteConn<'a>(pub &'a rusqlite::Connection);
 
-/// `sql` as SQLite should be given it. SQLite reads `$1` as a *named*
-/// parameter and numbers named parameters by first use: when the `$N`
-/// first appear in the order 1, 2, 3, … (the store's statements almost all
-/// do) that numbering is N, and the text is used as it is (one scan, no
-/// copy, no lookup); otherwise it is rewritten to `?N` ([`rewritten`]).
-fn sqlite_sql(sql: &str) -> std::borrow::Cow<'_, str> {
-    if numbered_by_first_use(sql) {
-        std::borrow::Cow::Borrowed(sql)
-    } else {
-        std::borrow::Cow::Owned(rewritten(sql).to_string())
-    }
+fn unbindable(sql: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(format!("statement parameters: {why}: {sql}"))
 }
 
-/// Whether every `$N` of `sql` first appears after `$1` … `$N-1` did.
-fn numbered_by_first_use(sql: &str) -> bool {
-    let b = sql.as_bytes();
-    let (mut next, mut i) = (1u64, 0);
-    while i < b.len() {
-        if b[i] == b'$' {
-            let mut j = i + 1;
-            let mut n = 0u64;
-            while j < b.len() && b[j].is_ascii_digit() {
-                n = n.saturating_mul(10).saturating_add(u64::from(b[j] - b'0'));
-                j += 1;
-            }
-            if j > i + 1 {
-                if n > next {
-                    return false;
-                }
-                if n == next {
-                    next += 1;
-                }
-                i = j;
-                continue;
-            }
+impl SqliteConn<'_> {
+    /// `sql` (from the connection's statement cache) with `params` bound.
+    ///
+    /// SQLite reads `$1` as a *named* parameter and numbers the names by
+    /// their first use in the text, so the statement is asked the name of
+    /// each of its parameters and `$N` is bound to `params[N - 1]`,
+    /// whatever order the text uses them in: the text goes to SQLite as it
+    /// is written, unscanned and uncopied. Every parameter given must be
+    /// used (as PostgreSQL requires).
+    fn bound(&self, sql: &str, params: &[&dyn Param]) -> Result<rusqlite::CachedStatement<'_>> {
+        let mut st = self.0.prepare_cached(sql)?;
+        let count = st.parameter_count();
+        if count != params.len() {
+            return Err(unbindable(
+                sql,
+                format!("{count} in the text, {} given", params.len()),
+            ));
         }
-        i += 1;
+        for index in 1..=count {
+            let n = st
+                .parameter_name(index)
+                .and_then(|name| name.strip_prefix('$'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| (1..=params.len()).contains(n))
+                .ok_or_else(|| unbindable(sql, format!("parameter {index} is not $1..${count}")))?;
+            st.raw_bind_parameter(index, params[n - 1] as &dyn rusqlite::ToSql)?;
+        }
+        Ok(st)
     }
-    true
-}
-
-/// `sql` with its `$N` parameters written `?N`. Each statement's text is
-/// rewritten once per thread and kept.
-fn rewritten(sql: &str) -> std::rc::Rc<str> {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static SEEN: RefCell<HashMap<String, std::rc::Rc<str>>> = RefCell::new(HashMap::new());
-    }
-    SEEN.with(|seen| {
-        if let Some(done) = seen.borrow().get(sql) {
-            return done.clone();
-        }
-        let mut out = String::with_capacity(sql.len());
-        let mut chars = sql.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-                out.push('?');
-            } else {
-                out.push(c);
-            }
-        }
-        let done: std::rc::Rc<str> = out.into();
-        let mut seen = seen.borrow_mut();
-        // Statements are the store's own texts (a few hundred); the bound
-        // only guards against a caller building one per value.
-        if seen.len() > 4096 {
-            seen.clear();
-        }
-        seen.insert(sql.to_owned(), done.clone());
-        done
-    })
-}
-
-fn sqlite_params<'p>(params: &'p [&'p dyn Param]) -> Vec<&'p dyn rusqlite::ToSql> {
-    params.iter().map(|p| *p as &dyn rusqlite::ToSql).collect()
 }
 
 impl Conn for SqliteConn<'_> {
@@ -255,8 +219,17 @@ impl Conn for SqliteConn<'_> {
     }
 
     async fn exec(&self, sql: &str, params: &[&dyn Param]) -> Result<u64> {
-        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
-        Ok(st.execute(sqlite_params(params).as_slice())? as u64)
+        Ok(self.bound(sql, params)?.raw_execute()? as u64)
+    }
+
+    /// SQLite answers `RETURNING` from a temporary table it fills and then
+    /// reads back; the rowid of the row just inserted is already at hand.
+    async fn insert(&self, sql: &str, params: &[&dyn Param]) -> Result<i64> {
+        let insert = returning_id(sql)?;
+        match self.bound(insert, params)?.raw_execute()? {
+            1 => Ok(self.0.last_insert_rowid()),
+            n => Err(ApiError::Internal(format!("{n} rows inserted by: {sql}"))),
+        }
     }
 
     async fn query<T>(
@@ -265,8 +238,8 @@ impl Conn for SqliteConn<'_> {
         params: &[&dyn Param],
         mut f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
-        let mut rows = st.query(sqlite_params(params).as_slice())?;
+        let mut st = self.bound(sql, params)?;
+        let mut rows = st.raw_query();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(f(&Row::Sqlite(r))?);
@@ -280,8 +253,8 @@ impl Conn for SqliteConn<'_> {
         params: &[&dyn Param],
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
-        let mut rows = st.query(sqlite_params(params).as_slice())?;
+        let mut st = self.bound(sql, params)?;
+        let mut rows = st.raw_query();
         match rows.next()? {
             Some(r) => f(&Row::Sqlite(r)).map(Some),
             None => Ok(None),
@@ -289,46 +262,81 @@ impl Conn for SqliteConn<'_> {
     }
 }
 
+/// The `INSERT` of `sql`, which must end with `RETURNING id`, without it.
+pub(crate) fn returning_id(sql: &str) -> Result<&str> {
+    sql.trim_end()
+        .strip_suffix("RETURNING id")
+        .ok_or_else(|| ApiError::Internal(format!("no trailing RETURNING id: {sql}")))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{numbered_by_first_use, sqlite_sql};
+    use super::{Conn, SqliteConn, ready};
 
+    /// SQLite numbers `$N` by first use; each is still bound to the N-th
+    /// value, in whatever order the text uses them, once or more.
     #[test]
-    fn statements_numbered_by_first_use_go_as_written_others_are_rewritten() {
-        assert!(numbered_by_first_use("SELECT 1"));
-        assert!(numbered_by_first_use(
-            "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $1"
-        ));
-        assert!(!numbered_by_first_use(
-            "INSERT INTO t VALUES ($1, $2, $3, $4, $5, $5, $10)"
-        ));
-        assert!(!numbered_by_first_use("UPDATE t SET a = $2 WHERE id = $1"));
-        assert!(numbered_by_first_use(
-            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11"
-        ));
-        assert_eq!(sqlite_sql("SELECT $1, $2"), "SELECT $1, $2");
-        assert_eq!(
-            sqlite_sql("UPDATE t SET a = $2 WHERE id = $1"),
-            "UPDATE t SET a = ?2 WHERE id = ?1"
-        );
+    fn sqlite_binds_each_dollar_parameter_to_its_number() {
+        let db = rusqlite::Connection::open_in_memory().expect("db");
+        let c = SqliteConn(&db);
+        let row = |sql: &str| {
+            ready(c.one(sql, &[&10i64, &3i64], |r| {
+                Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?))
+            }))
+            .expect(sql)
+        };
+        assert_eq!(row("SELECT $1, $2, $1 + $2"), (10, 3, 13));
+        assert_eq!(row("SELECT $2, $1, $2 * $1"), (3, 10, 30));
+        assert_eq!(row("SELECT $2 - $1, $2, $1"), (-7, 3, 10));
+        db.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT)")
+            .expect("table");
+        let n =
+            ready(c.exec("INSERT INTO t (b, a) VALUES ($2, $1)", &[&"a", &"b"])).expect("insert");
+        assert_eq!(n, 1);
+        let got = ready(c.one("SELECT a, b FROM t", &[], |r| {
+            Ok((r.string(0)?, r.string(1)?))
+        }))
+        .expect("row");
+        assert_eq!(got, ("a".to_owned(), "b".to_owned()));
     }
 
-    /// SQLite binds `$N` numbered by first use at index N: the positional
-    /// values land where the text says.
+    /// A statement whose parameters and values do not match is refused
+    /// before it runs, not bound with NULLs.
     #[test]
-    fn sqlite_binds_dollar_parameters_in_first_use_order_by_index() {
-        let c = rusqlite::Connection::open_in_memory().expect("db");
-        let got: (i64, i64, i64) = c
-            .query_row(&sqlite_sql("SELECT $1, $2, $1 + $2"), [10, 3], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .expect("row");
-        assert_eq!(got, (10, 3, 13));
-        let got: (i64, i64) = c
-            .query_row(&sqlite_sql("SELECT $2, $1"), [10, 3], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .expect("row");
-        assert_eq!(got, (3, 10));
+    fn sqlite_refuses_parameters_that_do_not_match_the_values() {
+        let db = rusqlite::Connection::open_in_memory().expect("db");
+        let c = SqliteConn(&db);
+        for (sql, given) in [
+            ("SELECT $1, $2", 1),
+            ("SELECT $1", 2),
+            ("SELECT $1, $3", 2),
+            ("SELECT ?1, ?2", 2),
+        ] {
+            let params: Vec<&dyn super::Param> =
+                (0..given).map(|_| &1i64 as &dyn super::Param).collect();
+            assert!(
+                ready(c.opt(sql, &params, |r| r.i64(0))).is_err(),
+                "{sql} with {given}"
+            );
+        }
+    }
+
+    /// `insert` gives the new row's id on SQLite without `RETURNING`, and
+    /// refuses a statement that does not end with `RETURNING id`.
+    #[test]
+    fn sqlite_insert_gives_the_new_rows_id() {
+        let db = rusqlite::Connection::open_in_memory().expect("db");
+        db.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);
+             CREATE TABLE log (id INTEGER PRIMARY KEY, t_id INTEGER);
+             CREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log (t_id) VALUES (NEW.id); INSERT INTO log (t_id) VALUES (NEW.id); END;
+             INSERT INTO t (id, a) VALUES (41, 'x');",
+        )
+        .expect("schema");
+        let c = SqliteConn(&db);
+        let sql = "INSERT INTO t (a) VALUES ($1) RETURNING id";
+        assert_eq!(ready(c.insert(sql, &[&"y"])).expect("insert"), 42);
+        assert_eq!(ready(c.insert(sql, &[&"z"])).expect("insert"), 43);
+        assert!(ready(c.insert("INSERT INTO t (a) VALUES ($1)", &[&"w"])).is_err());
     }
 }

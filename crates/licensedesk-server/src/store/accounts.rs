@@ -5,9 +5,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use licensedesk_core::account::{AccountKind, verify_as_enterprise};
+use licensedesk_protocol::api::accounts::Overview;
 use licensedesk_protocol::feed::{AccountChange, BatchChange};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
@@ -81,10 +80,9 @@ pub async fn create(
         .check(name)
         .map_err(ApiError::core)?;
     let id = c
-        .one(
+        .insert(
             "INSERT INTO accounts (name, kind, data_center, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             &[&name, &kind, &data_center, &token_hash, &crate::time::stored(now)],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(
@@ -115,10 +113,9 @@ async fn grant_free_codes(
         return Ok(());
     }
     let batch = c
-        .one(
+        .insert(
             "INSERT INTO batches (account_id, kind, quantity, created_at) VALUES ($1, 'free', $2, $3) RETURNING id",
             &[&account_id, &(n as i64), &crate::time::stored(now)],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(
@@ -136,23 +133,6 @@ async fn grant_free_codes(
     )
     .await?;
     codes::insert(c, account_id, batch, None, n, now, entropy).await
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Overview {
-    pub id: i64,
-    pub name: String,
-    pub kind: String,
-    pub data_center: String,
-    pub time_zone: String,
-    pub verified_enterprise: bool,
-    pub total: u64,
-    pub used: u64,
-    pub remaining: u64,
-    /// Unconsumed codes not yet assigned to a product (free codes arrive so).
-    pub unassigned: u64,
-    /// Free codes granted so far.
-    pub free_codes: u64,
 }
 
 pub async fn overview(c: &impl Conn, id: i64) -> Result<Overview> {

@@ -39,10 +39,9 @@ pub async fn insert(
     for _ in 0..n {
         let code = code_from_entropy(entropy()?);
         let id = c
-            .one(
+            .insert(
                 "INSERT INTO codes (account_id, batch_id, product_id, code) VALUES ($1, $2, $3, $4) RETURNING id",
                 &[&account_id, &batch_id, &product_id, &code],
-                |r| r.i64(0),
             )
             .await?;
         changes::record(

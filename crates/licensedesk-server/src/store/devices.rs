@@ -18,12 +18,10 @@ use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
 use crate::store::changes::{self, Op, Record};
 use crate::store::products::{self, ProductRow};
-use crate::store::usage::{self, UsageNow};
-use crate::store::{Ctx, Lane, Store, accounts, codes, read, write};
+use crate::store::{Ctx, Lane, Store, codes, read, write};
 use crate::time::stored;
 
 mod renewal;
-pub use renewal::rebase_product;
 use renewal::{accounts_due_renewal, renew_account};
 
 #[derive(Debug, Clone)]
@@ -43,7 +41,13 @@ pub struct DeviceRow {
     pub code: Option<String>,
 }
 
-const DEVICE_COLS: &str = "id, account_id, product_id, dk, hardware_id, status, online, offline_reason, activated_at, expires_at, last_seen_at";
+/// The columns [`from_row`] reads, in its order (a macro: see
+/// [`products::product_cols`]).
+macro_rules! device_cols {
+    () => {
+        "id, account_id, product_id, dk, hardware_id, status, online, offline_reason, activated_at, expires_at, last_seen_at"
+    };
+}
 
 fn from_row(r: &Row<'_>) -> Result<DeviceRow> {
     Ok(DeviceRow {
@@ -64,7 +68,11 @@ fn from_row(r: &Row<'_>) -> Result<DeviceRow> {
 
 pub async fn by_dk(c: &impl Conn, product_id: i64, dk: &str) -> Result<Option<DeviceRow>> {
     c.opt(
-        &format!("SELECT {DEVICE_COLS} FROM devices WHERE product_id = $1 AND dk = $2"),
+        concat!(
+            "SELECT ",
+            device_cols!(),
+            " FROM devices WHERE product_id = $1 AND dk = $2"
+        ),
         &[&product_id, &dk],
         from_row,
     )
@@ -73,7 +81,7 @@ pub async fn by_dk(c: &impl Conn, product_id: i64, dk: &str) -> Result<Option<De
 
 async fn by_id(c: &impl Conn, id: i64) -> Result<DeviceRow> {
     c.opt(
-        &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1"),
+        concat!("SELECT ", device_cols!(), " FROM devices WHERE id = $1"),
         &[&id],
         from_row,
     )
@@ -262,7 +270,9 @@ pub struct ConnectResponse {
     /// `true` when this connection consumed a code.
     pub consumed: bool,
     pub code: Option<String>,
+    #[serde(serialize_with = "crate::time::json_opt")]
     pub activated_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::time::json_opt")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -318,7 +328,7 @@ async fn insert(
     now: DateTime<Utc>,
 ) -> Result<DeviceRow> {
     let id = c
-        .one(
+        .insert(
             "INSERT INTO devices (account_id, product_id, dk, hardware_id, connected_via, status, online,
                activated_at, expires_at, last_seen_at, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 'active', TRUE, $6, $7, $8, $8, $8) RETURNING id",
@@ -332,7 +342,6 @@ async fn insert(
                 &stored(first.expires_at),
                 &stored(now),
             ],
-            |r| r.i64(0),
         )
         .await?;
     Ok(DeviceRow {
@@ -464,53 +473,6 @@ pub async fn connect(
     }))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DeviceDetail {
-    pub pk: String,
-    pub product_name: String,
-    pub dk: String,
-    pub hardware_id: Option<String>,
-    /// `active` or `inactive`.
-    pub status: String,
-    pub online: bool,
-    /// `no_codes` when taken offline for want of codes.
-    pub offline_reason: Option<String>,
-    pub code: Option<String>,
-    pub activated_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_seen_at: Option<DateTime<Utc>>,
-    /// Whether the product pool has a code to replace this one at expiry.
-    pub replacement_available: bool,
-    pub usage: UsageNow,
-}
-
-async fn detail_in(
-    c: &impl Conn,
-    account_id: i64,
-    pk: &str,
-    dk: &str,
-    now: DateTime<Utc>,
-) -> Result<DeviceDetail> {
-    let a = accounts::get(c, account_id).await?;
-    let (p, d) = resolve(c, account_id, pk, dk).await?;
-    let remaining = codes::product_counters(c, p.id).await?.remaining();
-    Ok(DeviceDetail {
-        usage: usage::usage_now(c, &a, &p, d.id, now).await?,
-        pk: p.pk,
-        product_name: p.name,
-        code: codes::active_code(c, d.id).await?,
-        dk: d.dk,
-        hardware_id: d.hardware_id,
-        status: d.status,
-        online: d.online,
-        offline_reason: d.offline_reason,
-        activated_at: d.activated_at,
-        expires_at: d.expires_at,
-        last_seen_at: d.last_seen_at,
-        replacement_available: remaining > 0,
-    })
-}
-
 /// Looks a device up for another area (usage reports): 404 across accounts.
 pub async fn resolve(
     c: &impl Conn,
@@ -542,16 +504,6 @@ impl Store {
             |c| connect(c, account, &req, now)
         )
         .await
-    }
-
-    pub async fn device_detail(
-        &self,
-        account: i64,
-        pk: String,
-        dk: String,
-        now: DateTime<Utc>,
-    ) -> Result<DeviceDetail> {
-        read!(self, [pk, dk], |c| detail_in(c, account, &pk, &dk, now)).await
     }
 
     /// The accounts with a device due for renewal at `now`.

@@ -17,9 +17,10 @@ use licensedesk_core::delegate::{DelegateCert, sign_cert};
 use licensedesk_core::gateway::{
     AllotmentPart, AllotmentSource, OrderSupply, check_product, plan_allotment,
 };
-use serde::{Deserialize, Serialize};
+use licensedesk_protocol::api::field::{
+    AllotmentOrderView, AllotmentView, AuditEntry, AuditPage, CheckoutRequest,
+};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
@@ -28,8 +29,6 @@ use crate::store::changes::{self, Record};
 use crate::store::gateways::order_free;
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
-
-pub use reconcile::{ReconcileReport, SlotConflict};
 
 /// The feed's record of an allotment's change: its audit entry's detail.
 pub(crate) fn allotment_updated(id: &str, detail: serde_json::Value) -> Record<'static> {
@@ -43,82 +42,29 @@ pub(crate) fn allotment_updated(id: &str, detail: serde_json::Value) -> Record<'
 pub const MAX_ALLOTMENT_LICENSES: u32 = 500;
 pub const MAX_ALLOTMENT_DAYS: u32 = 90;
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CheckoutRequest {
-    /// Check out from this order… (exactly one of `order_no` and `product`)
-    #[serde(default)]
-    pub order_no: Option<String>,
-    /// …or from the account's orders of this gateway product, oldest first
-    /// (licensedesk-core's `plan_allotment`).
-    #[serde(default)]
-    pub product: Option<String>,
-    pub count: u32,
-    pub days: u32,
-    pub delegate_kid: String,
-    /// base64url (no padding) Ed25519 public key; the private key never
-    /// leaves the field kit.
-    pub delegate_public_key: String,
-}
-
-impl CheckoutRequest {
-    /// What the allotment is checked out from: exactly one order or product.
-    fn source(&self) -> Result<AllotmentSource> {
-        let given = |s: &Option<String>| {
-            s.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        match (given(&self.order_no), given(&self.product)) {
-            (Some(order), None) => Ok(AllotmentSource::Order(order)),
-            (None, Some(product)) => {
-                check_product(&product).map_err(ApiError::core)?;
-                Ok(AllotmentSource::Product(product))
-            }
-            (Some(_), Some(_)) => Err(ApiError::invalid(
-                "ALLOTMENT_SCOPE_INVALID",
-                "give either an order number or a product to check out from, not both",
-            )),
-            (None, None) => Err(ApiError::invalid(
-                "ALLOTMENT_SCOPE_INVALID",
-                "give an order number or a product to check out from",
-            )),
+/// What a checkout asks to draw from: exactly one order or product.
+fn checkout_source(req: &CheckoutRequest) -> Result<AllotmentSource> {
+    let given = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    match (given(&req.order_no), given(&req.product)) {
+        (Some(order), None) => Ok(AllotmentSource::Order(order)),
+        (None, Some(product)) => {
+            check_product(&product).map_err(ApiError::core)?;
+            Ok(AllotmentSource::Product(product))
         }
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "ALLOTMENT_SCOPE_INVALID",
+            "give either an order number or a product to check out from, not both",
+        )),
+        (None, None) => Err(ApiError::invalid(
+            "ALLOTMENT_SCOPE_INVALID",
+            "give an order number or a product to check out from",
+        )),
     }
-}
-
-/// Slots `first_slot .. first_slot + count` of an allotment count against
-/// order `order_no`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AllotmentOrderView {
-    pub order_no: String,
-    pub first_slot: u32,
-    pub count: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AllotmentView {
-    pub allotment_id: String,
-    /// `order` (checked out from one order) or `product` (from the
-    /// product's orders).
-    pub scope: String,
-    /// The order of an order allotment.
-    pub order_no: Option<String>,
-    /// The product of a product allotment, or the order's product.
-    pub product: Option<String>,
-    /// The orders the slots count against, in slot order.
-    pub orders: Vec<AllotmentOrderView>,
-    pub max_licenses: u32,
-    /// Slots reconciled as consumed.
-    pub consumed: u32,
-    pub conflicts: u32,
-    /// Slots still reserved (0 once returned or expired).
-    pub reserved: u32,
-    pub not_before: DateTime<Utc>,
-    pub not_after: DateTime<Utc>,
-    pub state: String,
-    /// The signed delegate certificate envelope (JSON text).
-    pub certificate: String,
 }
 
 /// Appends an entry to the account's field audit log.
@@ -221,7 +167,7 @@ async fn checkout(
             ),
         ));
     }
-    let source = req.source()?;
+    let source = checkout_source(req)?;
     let (supplies, order_ids) = supplies(c, account_id, &source).await?;
     let plan = plan_allotment(&source, &supplies, req.count)
         .map_err(|e| ApiError::conflict(e.code(), e.to_string()))?;
@@ -449,23 +395,6 @@ async fn expire_account_allotments(
         changes::record(c, account_id, now, &allotment_updated(id, detail)).await?;
     }
     Ok(expired.len() as u64)
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub allotment_id: String,
-    pub at: String,
-    pub action: String,
-    pub detail: serde_json::Value,
-}
-
-/// One page of the field audit log, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditPage {
-    pub entries: Vec<AuditEntry>,
-    /// Where the next (older) page starts; absent on the last page.
-    pub next_cursor: Option<String>,
 }
 
 fn audit_row(r: &Row<'_>) -> Result<AuditEntry> {

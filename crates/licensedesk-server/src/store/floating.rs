@@ -9,6 +9,7 @@ pub mod leases;
 use chrono::{DateTime, Utc};
 use licensedesk_core::bounds;
 use licensedesk_core::lease;
+use licensedesk_protocol::api::floating::{LeaseUsage, LeaseView, PoolView};
 use licensedesk_protocol::feed::FloatingPool;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,7 +21,7 @@ use crate::store::changes::{self, Record};
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
 
-pub use leases::{LeaseAsk, LeaseResponse, seed_lease};
+pub use leases::{LeaseAsk, seed_lease};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewPool {
@@ -33,37 +34,6 @@ pub struct NewPool {
     pub ttl_seconds: Option<u32>,
     #[serde(default)]
     pub plugins: Vec<String>,
-}
-
-/// What a gateway reported in use with its last heartbeat.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-pub struct LeaseUsage {
-    pub connections: u32,
-    pub tags: u32,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct LeaseView {
-    pub fingerprint: String,
-    pub points: u32,
-    pub expires_at: DateTime<Utc>,
-    /// When the lease was first claimed.
-    pub claimed_at: DateTime<Utc>,
-    /// The usage of the last heartbeat that carried one, and when.
-    pub usage: Option<LeaseUsage>,
-    pub usage_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PoolView {
-    pub name: String,
-    pub points: u32,
-    pub in_use: u32,
-    pub ttl_seconds: u32,
-    pub plugins: Vec<String>,
-    pub leases: Vec<LeaseView>,
-    /// The server's time of this answer (time left = `expires_at` − this).
-    pub server_time: DateTime<Utc>,
 }
 
 /// A pool as the vendor created it, with its token (shown once).

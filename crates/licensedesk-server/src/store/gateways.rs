@@ -20,8 +20,9 @@ use licensedesk_core::license::{LicensePayload, sign_license, verify_license};
 use licensedesk_core::offline::{
     Credential, OfflineRequest, ResponseItem, ResponseOutcome, ResponsePayload, sign_response,
 };
+use licensedesk_protocol::api::gateways::{ActivateResponse, ActivationView, OrderView};
 use licensedesk_protocol::feed::{Activation, GatewayOrder};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::db::{Conn, Param, Row};
@@ -51,40 +52,6 @@ pub struct NewOrder {
     /// orders. Its licenses name it.
     #[serde(default)]
     pub product: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrderView {
-    pub order_no: String,
-    pub product: Option<String>,
-    pub customer: String,
-    pub activation_code: String,
-    pub quantity: u32,
-    pub used: u32,
-    pub remaining: u32,
-    pub max_connections: u32,
-    pub max_tags: u32,
-    pub plugins: Vec<String>,
-    pub validity_days: u32,
-    pub activations: Vec<ActivationView>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ActivationView {
-    pub fingerprint: String,
-    pub license_id: String,
-    pub issued_at: DateTime<Utc>,
-    pub reissued: u32,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ActivateResponse {
-    /// The armoured, signed license file text.
-    pub license: String,
-    pub license_id: String,
-    /// `true` when this hardware already had a license from this order.
-    pub reissued: bool,
-    pub remaining: u32,
 }
 
 struct OrderRow {
@@ -236,7 +203,7 @@ pub async fn insert_order(
         ));
     }
     let id = c
-        .one(
+        .insert(
             "INSERT INTO gateway_orders (account_id, order_no, email, customer, activation_code, quantity,
                max_connections, max_tags, plugins, validity_days, created_at, product)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
@@ -254,7 +221,6 @@ pub async fn insert_order(
                 &stored(now),
                 &o.product,
             ],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(

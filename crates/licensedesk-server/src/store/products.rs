@@ -3,10 +3,12 @@
 //! top-ups.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use licensedesk_core::bounds;
 use licensedesk_core::codes::{BatchEffect, check_assign, check_batch};
 use licensedesk_core::package::Package;
 use licensedesk_core::package::quota::OveragePolicy;
+use licensedesk_core::package::statement::Month;
 use licensedesk_protocol::feed::{BatchChange, ProductChange};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +17,7 @@ use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
 use crate::store::changes::{self, Record};
 use crate::store::codes::{self, Entropy};
-use crate::store::{Ctx, Store, accounts, devices, read, write};
+use crate::store::{Ctx, Store, accounts, read, write};
 use crate::time::stored;
 
 #[derive(Debug, Clone)]
@@ -30,8 +32,15 @@ pub struct ProductRow {
     pub message_topups: i64,
 }
 
-pub const PRODUCT_COLS: &str =
-    "id, account_id, pk, name, package, overage_policy, ota_topups, message_topups";
+/// The columns [`from_row`] reads, in its order: a macro, so that each
+/// statement reading them is one constant text (`concat!`), not a string
+/// formatted per call.
+macro_rules! product_cols {
+    () => {
+        "id, account_id, pk, name, package, overage_policy, ota_topups, message_topups"
+    };
+}
+pub(crate) use product_cols;
 
 pub fn from_row(r: &Row<'_>) -> Result<ProductRow> {
     Ok(ProductRow {
@@ -62,6 +71,19 @@ fn package_set(pk: &str, package: &Package) -> Result<Record<'static>> {
     }))
 }
 
+/// The label of the local month before the one containing `t`: a new
+/// product's `closed_through` (its first month to close is the one it is
+/// created in), and the last month a close may reach at `t`.
+pub fn closed_before(t: DateTime<Utc>, tz: Tz) -> Result<String> {
+    let this = Month::containing(t, tz).map_err(ApiError::core)?;
+    let prev = this
+        .first
+        .pred_opt()
+        .and_then(|d| Month::of_date(d, tz))
+        .ok_or_else(|| ApiError::Internal(format!("no month before {}", this.label)))?;
+    Ok(prev.label)
+}
+
 /// The feed's record of a product's new top-up balances.
 pub fn topups_changed(pk: &str, ota_topups: i64, message_topups: i64) -> Record<'static> {
     Record::ProductUpdated(ProductChange {
@@ -74,7 +96,11 @@ pub fn topups_changed(pk: &str, ota_topups: i64, message_topups: i64) -> Record<
 /// The product with key `pk` of account `account_id`, or 404.
 pub async fn by_pk(c: &impl Conn, account_id: i64, pk: &str) -> Result<ProductRow> {
     c.opt(
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE account_id = $1 AND pk = $2"),
+        concat!(
+            "SELECT ",
+            product_cols!(),
+            " FROM products WHERE account_id = $1 AND pk = $2"
+        ),
         &[&account_id, &pk],
         from_row,
     )
@@ -84,7 +110,7 @@ pub async fn by_pk(c: &impl Conn, account_id: i64, pk: &str) -> Result<ProductRo
 
 pub async fn by_id(c: &impl Conn, id: i64) -> Result<ProductRow> {
     c.one(
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1"),
+        concat!("SELECT ", product_cols!(), " FROM products WHERE id = $1"),
         &[&id],
         from_row,
     )
@@ -94,7 +120,11 @@ pub async fn by_id(c: &impl Conn, id: i64) -> Result<ProductRow> {
 /// The products of an account.
 pub async fn of_account(c: &impl Conn, account_id: i64) -> Result<Vec<ProductRow>> {
     c.query(
-        &format!("SELECT {PRODUCT_COLS} FROM products WHERE account_id = $1 ORDER BY name, pk"),
+        concat!(
+            "SELECT ",
+            product_cols!(),
+            " FROM products WHERE account_id = $1 ORDER BY name, pk"
+        ),
         &[&account_id],
         from_row,
     )
@@ -188,13 +218,12 @@ pub async fn create(
     let policy = policy_str(policy);
     // Its first month to close is the one it is created in.
     let tz = accounts::get(c, account_id).await?.tz()?;
-    let closed_through = crate::store::statements::closed_before(now, tz)?;
+    let closed_through = closed_before(now, tz)?;
     let id = c
-        .one(
+        .insert(
             "INSERT INTO products (account_id, pk, name, package, overage_policy, created_at, updated_at, closed_through)
              VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
             &[&account_id, &pk, &name, &package_json, &policy, &stored(now), &closed_through],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(
@@ -211,46 +240,6 @@ pub async fn create(
     )
     .await?;
     by_pk(c, account_id, &pk).await
-}
-
-/// Sets a product's package and/or policy (an absent one stays); a new
-/// package applies to every device of the product at once.
-async fn change_package_in(
-    c: &impl Conn,
-    account_id: i64,
-    pk: &str,
-    package: Option<&Package>,
-    policy: Option<OveragePolicy>,
-    now: DateTime<Utc>,
-) -> Result<ProductCard> {
-    let p = by_pk(c, account_id, pk).await?;
-    let new = package.cloned().or_else(|| p.package.clone());
-    let policy = policy.unwrap_or(p.policy);
-    c.exec(
-        "UPDATE products SET package = $1, overage_policy = $2, updated_at = $3 WHERE id = $4",
-        &[
-            &new.as_ref().map(serde_json::to_string).transpose()?,
-            &policy_str(policy),
-            &stored(now),
-            &p.id,
-        ],
-    )
-    .await?;
-    changes::record(
-        c,
-        p.account_id,
-        now,
-        &Record::ProductUpdated(ProductChange {
-            overage_policy: Some(policy_str(policy).to_owned()),
-            package: Some(new.as_ref().map(serde_json::to_value).transpose()?),
-            ..ProductChange::of(&p.pk)
-        }),
-    )
-    .await?;
-    if let Some(package) = package {
-        devices::rebase_product(c, &p, package, now).await?;
-    }
-    card(c, &by_pk(c, p.account_id, &p.pk).await?).await
 }
 
 /// Assigns `count` unassigned codes to product `pk`; a product without a
@@ -317,11 +306,10 @@ pub async fn credit_batch(
         changes::record(c, p.account_id, now, &package_set(&p.pk, &req.package)?).await?;
     }
     let batch = c
-        .one(
+        .insert(
             "INSERT INTO batches (account_id, product_id, kind, package, quantity, reference, created_at)
              VALUES ($1, $2, 'purchase', $3, $4, $5, $6) RETURNING id",
             &[&p.account_id, &p.id, &package_json, &(req.count as i64), &req.reference, &stored(now)],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(
@@ -416,26 +404,6 @@ impl Store {
             .await?;
             card(c, &p).await
         })
-        .await
-    }
-
-    pub async fn change_package(
-        &self,
-        ctx: &Ctx,
-        account: i64,
-        pk: String,
-        package: Option<Package>,
-        policy: Option<OveragePolicy>,
-    ) -> Result<ProductCard> {
-        let now = ctx.now;
-        write!(self, ctx, [pk, package], |c| change_package_in(
-            c,
-            account,
-            &pk,
-            package.as_ref(),
-            policy,
-            now
-        ))
         .await
     }
 

@@ -26,7 +26,7 @@ pub use licensedesk_protocol::feed::Statement;
 async fn accounts_due_close(c: &impl Conn, now: DateTime<Utc>) -> Result<Vec<i64>> {
     let mut out = Vec::new();
     for (dc, tz) in licensedesk_core::datacenter::DATA_CENTERS {
-        let last_ended = previous_label(now, *tz)?;
+        let last_ended = products::closed_before(now, *tz)?;
         let ids = c
             .query(
                 "SELECT DISTINCT p.account_id FROM products p JOIN accounts a ON a.id = p.account_id
@@ -38,24 +38,6 @@ async fn accounts_due_close(c: &impl Conn, now: DateTime<Utc>) -> Result<Vec<i64
         out.extend(ids);
     }
     Ok(out)
-}
-
-/// The label of the local month before the one containing `now`.
-fn previous_label(now: DateTime<Utc>, tz: Tz) -> Result<String> {
-    let this = Month::containing(now, tz).map_err(ApiError::core)?;
-    let prev = this
-        .first
-        .pred_opt()
-        .and_then(|d| Month::of_date(d, tz))
-        .ok_or_else(|| ApiError::Internal(format!("no month before {}", this.label)))?;
-    Ok(prev.label)
-}
-
-/// The label of the local month before the one containing `t`, stored as a
-/// new product's `closed_through`: its first month is the one it was
-/// created in.
-pub fn closed_before(t: DateTime<Utc>, tz: Tz) -> Result<String> {
-    previous_label(t, tz)
 }
 
 struct Due {

@@ -18,7 +18,7 @@ use crate::store::accounts::{self, AccountRow};
 use crate::store::changes::{self, Record};
 use crate::store::devices::{self, DeviceRow};
 use crate::store::products::{self, ProductRow};
-use crate::store::{Ctx, Store, read, write};
+use crate::store::{Ctx, Store, codes, read, write};
 use crate::time::stored;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -338,9 +338,10 @@ async fn accounts_with_packages(c: &impl Conn) -> Result<Vec<i64>> {
 async fn purge_account_logs(c: &impl Conn, account_id: i64, now: DateTime<Utc>) -> Result<u64> {
     let products = c
         .query(
-            &format!(
-                "SELECT {} FROM products WHERE account_id = $1 AND package IS NOT NULL",
-                products::PRODUCT_COLS
+            concat!(
+                "SELECT ",
+                products::product_cols!(),
+                " FROM products WHERE account_id = $1 AND package IS NOT NULL"
             ),
             &[&account_id],
             products::from_row,
@@ -452,7 +453,64 @@ async fn billing_in(c: &impl Conn, id: i64, pk: &str, at: DateTime<Utc>) -> Resu
     })
 }
 
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeviceDetail {
+    pub pk: String,
+    pub product_name: String,
+    pub dk: String,
+    pub hardware_id: Option<String>,
+    /// `active` or `inactive`.
+    pub status: String,
+    pub online: bool,
+    /// `no_codes` when taken offline for want of codes.
+    pub offline_reason: Option<String>,
+    pub code: Option<String>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Whether the product pool has a code to replace this one at expiry.
+    pub replacement_available: bool,
+    pub usage: UsageNow,
+}
+
+async fn detail_in(
+    c: &impl Conn,
+    account_id: i64,
+    pk: &str,
+    dk: &str,
+    now: DateTime<Utc>,
+) -> Result<DeviceDetail> {
+    let a = accounts::get(c, account_id).await?;
+    let (p, d) = devices::resolve(c, account_id, pk, dk).await?;
+    let remaining = codes::product_counters(c, p.id).await?.remaining();
+    Ok(DeviceDetail {
+        usage: usage_now(c, &a, &p, d.id, now).await?,
+        pk: p.pk,
+        product_name: p.name,
+        code: codes::active_code(c, d.id).await?,
+        dk: d.dk,
+        hardware_id: d.hardware_id,
+        status: d.status,
+        online: d.online,
+        offline_reason: d.offline_reason,
+        activated_at: d.activated_at,
+        expires_at: d.expires_at,
+        last_seen_at: d.last_seen_at,
+        replacement_available: remaining > 0,
+    })
+}
+
 impl Store {
+    pub async fn device_detail(
+        &self,
+        account: i64,
+        pk: String,
+        dk: String,
+        now: DateTime<Utc>,
+    ) -> Result<DeviceDetail> {
+        read!(self, [pk, dk], |c| detail_in(c, account, &pk, &dk, now)).await
+    }
+
     pub async fn report_messages(
         &self,
         ctx: &Ctx,

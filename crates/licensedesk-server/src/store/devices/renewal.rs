@@ -1,8 +1,14 @@
-//! Renewal at expiry (maintenance, account by account) and the package
-//! rebase of an upgrade: core decides (`decide_renewal`,
-//! `DeviceCodeState::rebased`), these functions read and write.
+//! Renewal at expiry (maintenance, account by account) and a product's
+//! change of package, which rebases its devices at once: core decides
+//! (`decide_renewal`, `DeviceCodeState::rebased`), these functions read and
+//! write.
+
+use licensedesk_core::package::quota::OveragePolicy;
+use licensedesk_protocol::feed::ProductChange;
 
 use super::*;
+use crate::store::products::ProductCard;
+use crate::store::write;
 
 /// Applies core's renewal decision to one device. Returns
 /// `(renewals, taken_offline)`.
@@ -40,7 +46,7 @@ async fn renew_device(
 
 /// After a package upgrade: every active device's current code expiry is
 /// recomputed with the new validity (core's `rebased`).
-pub async fn rebase_product(
+async fn rebase_product(
     c: &impl Conn,
     p: &ProductRow,
     pkg: &Package,
@@ -110,4 +116,66 @@ pub(super) async fn renew_account(
         offline += u64::from(off);
     }
     Ok((renewed, offline))
+}
+
+/// Sets a product's package and/or policy (an absent one stays); a new
+/// package applies to every device of the product at once.
+async fn change_package_in(
+    c: &impl Conn,
+    account_id: i64,
+    pk: &str,
+    package: Option<&Package>,
+    policy: Option<OveragePolicy>,
+    now: DateTime<Utc>,
+) -> Result<ProductCard> {
+    let p = products::by_pk(c, account_id, pk).await?;
+    let new = package.cloned().or_else(|| p.package.clone());
+    let policy = policy.unwrap_or(p.policy);
+    c.exec(
+        "UPDATE products SET package = $1, overage_policy = $2, updated_at = $3 WHERE id = $4",
+        &[
+            &new.as_ref().map(serde_json::to_string).transpose()?,
+            &products::policy_str(policy),
+            &stored(now),
+            &p.id,
+        ],
+    )
+    .await?;
+    changes::record(
+        c,
+        p.account_id,
+        now,
+        &Record::ProductUpdated(ProductChange {
+            overage_policy: Some(products::policy_str(policy).to_owned()),
+            package: Some(new.as_ref().map(serde_json::to_value).transpose()?),
+            ..ProductChange::of(&p.pk)
+        }),
+    )
+    .await?;
+    if let Some(package) = package {
+        rebase_product(c, &p, package, now).await?;
+    }
+    products::card(c, &products::by_pk(c, p.account_id, &p.pk).await?).await
+}
+
+impl Store {
+    pub async fn change_package(
+        &self,
+        ctx: &Ctx,
+        account: i64,
+        pk: String,
+        package: Option<Package>,
+        policy: Option<OveragePolicy>,
+    ) -> Result<ProductCard> {
+        let now = ctx.now;
+        write!(self, ctx, [pk, package], |c| change_package_in(
+            c,
+            account,
+            &pk,
+            package.as_ref(),
+            policy,
+            now
+        ))
+        .await
+    }
 }

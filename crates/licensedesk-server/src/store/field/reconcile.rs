@@ -10,43 +10,17 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::Coded;
 use licensedesk_core::gateway::{Held, OrderActivation, decide_order_activation};
 use licensedesk_core::ledger::{ExportEntry, VerifiedLedger};
+use licensedesk_protocol::api::field::{ReconcileReport, SlotConflict};
 use licensedesk_protocol::feed::{Activation, Record};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
-use super::{AllotmentView, Part, allotment_parts, allotment_updated, allotment_view, audit};
+use super::{Part, allotment_parts, allotment_updated, allotment_view, audit};
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
 use crate::store::changes;
 use crate::store::gateways::{held_elsewhere, order_free};
 use crate::store::{Ctx, Store, write};
 use crate::time::stored;
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SlotConflict {
-    pub slot: u32,
-    pub fingerprint: String,
-    pub license_id: String,
-    /// `HARDWARE_ALREADY_ACTIVATED` (the gateway got a license of this order
-    /// — of a product allotment: of any order of its product — elsewhere
-    /// meanwhile) or `ORDER_EXHAUSTED` (issued after the allotment
-    /// was returned or expired, and the order has no license left).
-    pub code: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ReconcileReport {
-    pub allotment: AllotmentView,
-    /// Records in the uploaded ledger.
-    pub entries: u64,
-    /// Records this upload stored for the first time.
-    pub new_entries: u64,
-    /// Slots this upload consumed for the first time.
-    pub newly_consumed: u32,
-    /// Every conflicting slot of the allotment.
-    pub conflicts: Vec<SlotConflict>,
-}
 
 struct Allotment {
     account_id: i64,

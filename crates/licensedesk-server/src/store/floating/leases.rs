@@ -9,26 +9,16 @@ use chrono::{DateTime, Utc};
 use licensedesk_core::gateway::{InUse, LicenseKind, Limits, Resource, check_add};
 use licensedesk_core::lease;
 use licensedesk_core::license::{LicensePayload, sign_license};
+use licensedesk_protocol::api::floating::{LeaseResponse, LeaseUsage, PoolView};
 use licensedesk_protocol::feed::{LeaseChange, LeaseEnd, LeaseEndReason};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::{LeaseUsage, PoolRow, PoolView, TokenPool, pool, pool_for, view};
+use super::{PoolRow, TokenPool, pool, pool_for, view};
 use crate::db::Conn;
 use crate::error::{ApiError, Result};
 use crate::signing::Signer;
 use crate::store::changes::{self, Record};
 use crate::store::{Ctx, Store, read, write};
 use crate::time::stored;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct LeaseResponse {
-    pub fingerprint: String,
-    pub points: u32,
-    pub expires_at: DateTime<Utc>,
-    /// Signed floating license valid until the lease lapses.
-    pub license: String,
-}
 
 /// A lease asked for by a gateway: its (normalised) fingerprint, the
 /// points to hold (a claim's) and the usage it reports (checked).

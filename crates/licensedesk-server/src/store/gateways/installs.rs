@@ -45,7 +45,7 @@ async fn record_install(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let id = c
-        .one(
+        .insert(
             "INSERT INTO gateway_installs (account_id, license_id, fingerprint, kind, source, installed_at, recorded_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             &[
@@ -57,7 +57,6 @@ async fn record_install(
                 &stored(i.installed_at),
                 &stored(now),
             ],
-            |r| r.i64(0),
         )
         .await?;
     changes::record(
