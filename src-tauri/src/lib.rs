@@ -9,7 +9,6 @@ pub mod command_list;
 pub mod commands;
 pub mod dialogs;
 pub mod error;
-pub mod rendering;
 pub mod rounds;
 pub mod session;
 pub mod settings;
@@ -61,9 +60,6 @@ pub fn run() {
                 Some(dir) => dir.clone(),
                 None => app.path().app_data_dir()?,
             };
-            if let Some(window) = app.get_webview_window("main") {
-                rendering::configure(&window);
-            }
             let state = AppState::open(&dir).map_err(|e| e.message)?;
             let handle = app.handle().clone();
             state.background.set_notifier(Box::new(move |n| {
