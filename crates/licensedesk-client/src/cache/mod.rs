@@ -8,7 +8,9 @@
 pub(crate) mod apply;
 pub(crate) mod bulk;
 
+use std::any::Any;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
@@ -59,6 +61,35 @@ struct Inner {
     conn: Mutex<Connection>,
     /// Opened on first use.
     readers: [Mutex<Option<Connection>>; READERS],
+    /// Which commit the rows are at, as a seqlock: odd while a write is
+    /// running, even between writes, never the same twice. Something
+    /// derived from a read ([`Cache::derived`]) is valid as long as it has
+    /// not moved.
+    generation: AtomicU64,
+    /// Values derived from the rows, by name, with the generation they
+    /// were read at (see [`Cache::derived`]).
+    derived: Mutex<Vec<Derived>>,
+}
+
+/// A value derived from the rows: its name, the generation it was read at,
+/// the value.
+type Derived = (&'static str, u64, Arc<dyn Any + Send + Sync>);
+
+/// Moves the generation to odd when a write starts, and back to even when
+/// it ends (committed, rolled back or unwound).
+struct Writing<'a>(&'a AtomicU64);
+
+impl<'a> Writing<'a> {
+    fn start(generation: &'a AtomicU64) -> Self {
+        generation.fetch_add(1, Ordering::SeqCst);
+        Self(generation)
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for Cache {
@@ -156,6 +187,8 @@ impl Cache {
                 path: path.to_owned(),
                 conn: Mutex::new(conn),
                 readers: std::array::from_fn(|_| Mutex::new(None)),
+                generation: AtomicU64::new(0),
+                derived: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -171,6 +204,7 @@ impl Cache {
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction; commits on `Ok`.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn();
+        let _writing = Writing::start(&self.inner.generation);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -202,6 +236,73 @@ impl Cache {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Runs `f` like [`Cache::read`], with the generation of the rows its
+    /// snapshot sees when it is known: no write ran while the snapshot
+    /// began. (`None`: one did; what `f` derives is then not to be kept.)
+    pub(crate) fn read_versioned<T>(
+        &self,
+        f: impl FnOnce(&Connection, Option<u64>) -> Result<T>,
+    ) -> Result<T> {
+        let before = self.inner.generation.load(Ordering::SeqCst);
+        self.read(|c| {
+            let at = self.snapshot_generation(c, before)?;
+            f(c, at)
+        })
+    }
+
+    /// Like [`Cache::read_versioned`] on a connection of its own, opened for
+    /// this read: a long read in the background that must not hold up the
+    /// views' readers.
+    pub(crate) fn read_versioned_alone<T>(
+        &self,
+        f: impl FnOnce(&Connection, Option<u64>) -> Result<T>,
+    ) -> Result<T> {
+        let before = self.inner.generation.load(Ordering::SeqCst);
+        let mut conn = open_reader(&self.inner.path)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let at = self.snapshot_generation(&tx, before)?;
+        let out = f(&tx, at)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Begins the snapshot of `c`'s read transaction (at its first read of
+    /// the file) and returns its generation: `before` (read before the
+    /// transaction began) when no write ran meanwhile, else `None`.
+    fn snapshot_generation(&self, c: &Connection, before: u64) -> Result<Option<u64>> {
+        c.prepare_cached("SELECT 1 FROM meta LIMIT 1")?.exists([])?;
+        let after = self.inner.generation.load(Ordering::SeqCst);
+        Ok((before == after && before.is_multiple_of(2)).then_some(before))
+    }
+
+    /// The value derived under `name` from the rows at `generation`, if it
+    /// was kept ([`Cache::keep_derived`]) from a read of the same rows.
+    pub(crate) fn derived<T: Any + Send + Sync>(
+        &self,
+        name: &str,
+        generation: u64,
+    ) -> Option<Arc<T>> {
+        let kept = self.inner.derived.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter()
+            .find(|(n, g, _)| *n == name && *g == generation)
+            .and_then(|(_, _, v)| Arc::clone(v).downcast::<T>().ok())
+    }
+
+    /// Keeps `value`, derived under `name` from the rows at `generation`
+    /// (in place of the one kept before), while no write has run since.
+    pub(crate) fn keep_derived<T: Any + Send + Sync>(
+        &self,
+        name: &'static str,
+        generation: u64,
+        value: Arc<T>,
+    ) {
+        let mut kept = self.inner.derived.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|(n, _, _)| *n != name);
+        if self.inner.generation.load(Ordering::SeqCst) == generation {
+            kept.push((name, generation, value));
+        }
     }
 
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
