@@ -122,8 +122,7 @@ macro_rules! read {
                     store.read_sqlite(move |$c| $crate::db::ready($call)).await
                 }
                 $crate::store::EngineRef::Postgres(pg) => {
-                    Box::pin(pg.read(move |$c| Box::pin(async move { $call.await })))
-                        .await
+                    Box::pin(pg.read(move |$c| Box::pin(async move { $call.await }))).await
                 }
             }
         }
