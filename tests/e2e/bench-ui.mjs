@@ -88,6 +88,8 @@ const driverPort = await freePort();
 const driver = spawn('tauri-driver', ['--port', String(driverPort), '--native-port', String(await freePort())], {
   env: { ...process.env, LICENSEDESK_SERVER_URL: URL, LICENSEDESK_TOKEN: TOKEN, LICENSEDESK_DATA_DIR: join(tmp, 'app') },
   stdio: ['ignore', 'pipe', 'pipe'],
+  // A process group of its own: stopping it stops its WebKitWebDriver too.
+  detached: true,
 });
 const log = [];
 driver.stdout.on('data', (d) => log.push(String(d)));
@@ -155,7 +157,11 @@ try {
   console.error(`app and driver log, last lines:\n  ${log.join('').trim().split('\n').slice(-20).join('\n  ')}`);
 } finally {
   if (wd) await wd.close();
-  driver.kill('SIGKILL');
+  try {
+    process.kill(-driver.pid, 'SIGKILL');
+  } catch {
+    driver.kill('SIGKILL');
+  }
   rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(code);
