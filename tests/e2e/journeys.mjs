@@ -98,7 +98,7 @@ export const journeys = [
       await chooseFile(wd, 'Upload License', firstFile);
       await waitFor(`license ${first.id} installed`, async () => (await wd.textOf('[data-view="gateway"]')).includes(first.id));
       if ((await wd.textOf('[data-testid="kind-chip"]')) !== 'Activation Code') throw new Error('kind');
-      await dropFiles([secondFile]);
+      await dropFiles(wd, [secondFile]);
       await waitFor(`license ${second.id} installed by the drop`, async () => (await wd.textOf('[data-view="gateway"]')).includes(second.id), 30000);
       await waitFor('the first kept as a backup', async () => (await wd.textOf('[data-view="gateway"]')).includes('1 previous licenses kept as backups'));
       await noToasts(wd);
@@ -294,7 +294,7 @@ export const journeys = [
       const usageFile = join(tmp, 'remote.ldusage');
       ldctl(bin, ['--home', remote, 'usage', 'export', '-o', usageFile, '--machine-id', 'e2e-remote-usage']);
       const remoteFp = ldctl(bin, ['fingerprint', '--machine-id', 'e2e-remote-usage']).fingerprint;
-      await dropFiles([usageFile]);
+      await dropFiles(wd, [usageFile]);
       await waitFor('the remote gateway added', async () =>
         (await wd.exec('return [...document.querySelectorAll(".picker option")].map((o) => o.value)')).includes(remoteFp), 30000);
       await noToasts(wd);
@@ -340,7 +340,7 @@ export const journeys = [
         ldctl(bin, ['request', '--code', code, '--name', `Pump ${g.n}`, '-o', join(g.dir, `pump-${g.n}.ldreq`), ...g.mid]);
       }
       await toGateway(wd);
-      await dropFiles(gw.map((g) => join(g.dir, `pump-${g.n}.ldreq`)));
+      await dropFiles(wd, gw.map((g) => join(g.dir, `pump-${g.n}.ldreq`)));
       await waitFor('both answered', async () => {
         const t = await wd.textOf('[data-testid="answers"]');
         return t.includes('Pump 1') && t.includes('Pump 2') && (t.match(/Issued/g) ?? []).length === 2;

@@ -66,21 +66,25 @@ export const saveFile = (wd, label, title, path) => inDialog(wd, label, title, p
 /**
  * Drops `paths` on the app's window as a file manager would: a GTK drag
  * source (drag.py) offers them, and the pointer drags from it to the middle
- * of the window (XDND, which tauri turns into its drag-drop event).
+ * of the window (XDND, which tauri turns into its drag-drop events), and
+ * lets go once the window shows it would take them (its drop overlay), as
+ * a person does: releasing before the window answered the drag's status
+ * makes the source cancel the drop (XDND's leave instead of its drop).
  */
-export async function dropFiles(paths) {
-  // A drag whose release the window never took (XDND's drop lost between
-  // the source and a window still settling its status) delivers nothing:
-  // the source was never asked for the files. Such a drag is made again;
-  // one that delivered is never repeated.
+export async function dropFiles(wd, paths) {
+  // A drag the window never showed (no overlay) is let go of and made
+  // again; one the window showed was dropped, and is never repeated.
   for (let attempt = 1; ; attempt++) {
-    if (await dragOnce(paths)) return;
-    if (attempt === 3) throw new Error(`the window never took the dropped files (${attempt} drags)`);
+    if (await dragOnce(wd, paths)) return;
+    if (attempt === 3) throw new Error(`the window never showed the dragged files (${attempt} drags)`);
   }
 }
 
-/** One drag of `paths` onto the window; whether the window asked for them. */
-async function dragOnce(paths) {
+/** The app's drop overlay is up (the window is told of a drag of files). */
+const overlayUp = async (wd) => (await wd.findAll('.overlay[role="dialog"]')).length > 0;
+
+/** One drag of `paths` onto the window; whether the window showed it before the release. */
+async function dragOnce(wd, paths) {
   const app = await waitFor('the app window', () => window('LicenseDesk'));
   const geo = execFileSync('xdotool', ['getwindowgeometry', '--shell', app]).toString();
   const n = (k) => Number(geo.match(new RegExp(`${k}=(\\d+)`))[1]);
@@ -103,9 +107,15 @@ async function dragOnce(paths) {
       execFileSync('xdotool', ['mousemove', '--sync', String(Math.round(fx + (tx - fx) * f)), String(Math.round(fy + (ty - fy) * f))]);
     }
     execFileSync('xdotool', ['mousemove', '--sync', String(tx + 2), String(ty + 2)]);
+    let shown = false;
+    try {
+      shown = await waitFor('the drop overlay', () => overlayUp(wd), 10000);
+    } catch {
+      shown = false;
+    }
     execFileSync('xdotool', ['mouseup', '1']);
     await waitFor('the drop to end', () => out.includes('dropped'), 15000);
-    return out.includes('sent');
+    return shown;
   } finally {
     src.kill();
     await gone;
