@@ -9,6 +9,7 @@ pub mod command_list;
 pub mod commands;
 pub mod dialogs;
 pub mod error;
+pub mod rendering;
 pub mod rounds;
 pub mod session;
 pub mod settings;
@@ -60,6 +61,9 @@ pub fn run() {
                 Some(dir) => dir.clone(),
                 None => app.path().app_data_dir()?,
             };
+            if let Some(window) = app.get_webview_window("main") {
+                rendering::configure(&window);
+            }
             let state = AppState::open(&dir).map_err(|e| e.message)?;
             let handle = app.handle().clone();
             state.background.set_notifier(Box::new(move |n| {
