@@ -44,6 +44,8 @@ describe('contract with src-tauri', () => {
       'EXHAUSTED', 'EXPIRED', 'MISMATCH', 'QUOTA', 'SIGNATURE', 'TIME',
       // ldctl's argument names (clap's value_name) and the pool token's env var
       'URL', 'NAME', 'SECS', 'TOKEN', 'LDCTL_POOL_TOKEN',
+      // WebKit's switches the desktop app reads (rendering.rs)
+      'WEBKIT_DISABLE_COMPOSITING_MODE', 'WEBKIT_FORCE_COMPOSITING_MODE',
     ]);
     const roots = ['../crates', '../src-tauri/src'].map((d) => resolve(process.cwd(), d));
     const codes = new Set<string>();
