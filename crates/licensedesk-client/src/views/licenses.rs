@@ -111,6 +111,16 @@ fn like(s: &str) -> String {
 }
 
 /// WHERE clause and arguments of a query (without the cursor).
+/// The status `q` filters on, if any.
+fn status_filter(q: &LicenseQuery) -> Result<Option<StatusFilter>> {
+    match q.status.as_deref() {
+        None | Some("") => Ok(None),
+        Some(s) => StatusFilter::parse(s)
+            .map(Some)
+            .map_err(|e| Error::Invalid(e.to_string())),
+    }
+}
+
 fn filter(q: &LicenseQuery, now: DateTime<Utc>, args: &mut Vec<Value>) -> Result<String> {
     let push = |v: Value, args: &mut Vec<Value>| {
         args.push(v);
@@ -135,11 +145,7 @@ fn filter(q: &LicenseQuery, now: DateTime<Utc>, args: &mut Vec<Value>) -> Result
             " AND c.product_id = (SELECT id FROM products WHERE pk = {a})"
         ));
     }
-    let status = match q.status.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(StatusFilter::parse(s).map_err(|e| Error::Invalid(e.to_string()))?),
-    };
-    match status {
+    match status_filter(q)? {
         None => {}
         Some(StatusFilter::Is(CodeStatus::Unused)) => sql.push_str(&format!(" AND {con} = ''")),
         Some(StatusFilter::Is(CodeStatus::Active)) => {
@@ -346,24 +352,26 @@ struct SetKey {
 }
 
 impl SetKey {
-    /// The set of `q`, when its rows do not depend on the time (a status of
-    /// active or expired, or an expiry window, moves with `now`: such a set
-    /// gets no marks).
+    /// The set of `q` at `now`.
+    #[cfg(test)]
     fn of(q: &LicenseQuery, now: DateTime<Utc>) -> Result<Option<Self>> {
-        let status = match q.status.as_deref() {
-            None | Some("") => None,
-            Some(s) => Some(StatusFilter::parse(s).map_err(|e| Error::Invalid(e.to_string()))?),
-        };
+        let mut args = Vec::new();
+        let filter = filter(q, now, &mut args)?;
+        Self::with(q, &filter, &args)
+    }
+
+    /// The set of `q`, whose rows are those of `filter` with `args`, when
+    /// they do not depend on the time (a status of active or expired, or an
+    /// expiry window, moves with `now`: such a set gets no marks).
+    fn with(q: &LicenseQuery, filter: &str, args: &[Value]) -> Result<Option<Self>> {
         if q.expiring_within_days.is_some()
-            || matches!(status, Some(StatusFilter::Is(s)) if s != CodeStatus::Unused)
+            || matches!(status_filter(q)?, Some(StatusFilter::Is(s)) if s != CodeStatus::Unused)
         {
             return Ok(None);
         }
-        let mut args = Vec::new();
-        let filter = filter(q, now, &mut args)?;
         Ok(Some(Self {
-            filter,
-            args,
+            filter: filter.to_owned(),
+            args: args.to_vec(),
             sort: q.sort,
             desc: q.desc,
         }))
@@ -507,12 +515,12 @@ fn window_with(
     every: u64,
 ) -> Result<LicenseWindow> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let set = SetKey::of(q, now)?;
+    let mut args = Vec::new();
+    let mut filter = filter(q, now, &mut args)?;
+    let set = SetKey::with(q, &filter, &args)?;
+    let set = set.as_ref();
     let (window, mark) = cache.read_versioned(|c, generation| {
         let (dc, counters) = head(c)?;
-        let mut args = Vec::new();
-        let mut filter = filter(q, now, &mut args)?;
-        let set = set.as_ref().filter(|s| s.filter == filter && s.args == args);
         let order = order_by(q.sort, q.desc);
         let marks = generation
             .zip(set)
