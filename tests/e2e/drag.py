@@ -2,8 +2,8 @@
 """A drag source for the end-to-end suite: a small GTK window that offers
 the files named on the command line as a `text/uri-list`, as a file manager
 does. The suite drags from it onto the app with xdotool (a real XDND drop,
-which tauri turns into its drag-drop event). Prints `ready` once mapped and
-exits when the drag ends.
+which tauri turns into its drag-drop event). Prints `ready` once mapped, and
+`dropped` and exits when the drag ends.
 
 Usage: drag.py X Y FILE...   (the window's position on the screen)
 """
@@ -29,8 +29,6 @@ button.drag_source_add_uri_targets()
 
 def on_get(_widget, _ctx, data, _info, _time):
     data.set_uris(uris)
-    # The window asked for the files: the drop reached it.
-    print("sent", flush=True)
 
 
 def on_end(*_args):
