@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "failed_attempts",
         include_str!("../../migrations/0012_failed_attempts.sql"),
     ),
+    (
+        13,
+        "code_counts",
+        include_str!("../../migrations/0013_code_counts.sql"),
+    ),
 ];
 
 /// Applies every migration newer than `user_version`, all in one

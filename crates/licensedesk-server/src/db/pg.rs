@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "failed_attempts",
         include_str!("../../migrations/postgres/0012_failed_attempts.sql"),
     ),
+    (
+        13,
+        "code_counts",
+        include_str!("../../migrations/postgres/0013_code_counts.sql"),
+    ),
 ];
 
 /// A pool of connections to one database.

@@ -1,6 +1,16 @@
 //! The code pool: crediting, assigning, counting and consuming activation
 //! codes. Counter arithmetic and its invariant come from
 //! `licensedesk_core::codes`.
+//!
+//! **The counts are kept, not counted.** Each product pool's Used /
+//! Remaining (`pool_counts`) and each account's unassigned codes
+//! (`unassigned_counts`) change here, in the statement after the one that
+//! changes the codes, in its transaction: [`insert`] (a credit adds its
+//! codes), [`assign`] (moves the codes it moved) and [`consume_one`] (one
+//! Remaining becomes Used). Nothing else writes `codes.product_id` or
+//! `codes.consumed_at`, and no code is ever deleted, so the counts equal a
+//! recount at every commit; the overview and the cards then read a few rows
+//! instead of every code of the account (migration 0013).
 
 use chrono::{DateTime, Utc};
 use licensedesk_core::codes::{Counters, account_counters};
@@ -57,18 +67,66 @@ pub async fn insert(
         )
         .await?;
     }
+    match product_id {
+        Some(product_id) => add_to_pool(c, product_id, n).await,
+        None => add_unassigned(c, account_id, n).await,
+    }
+}
+
+/// `n` more unconsumed codes in `product_id`'s pool.
+async fn add_to_pool(c: &impl Conn, product_id: i64, n: u64) -> Result<()> {
+    if n > 0 {
+        c.exec(
+            "INSERT INTO pool_counts (product_id, used, remaining) VALUES ($1, 0, $2)
+             ON CONFLICT (product_id) DO UPDATE SET remaining = pool_counts.remaining + $2",
+            &[&product_id, &(n as i64)],
+        )
+        .await?;
+    }
     Ok(())
 }
+
+/// `n` more unassigned codes in `account_id`.
+async fn add_unassigned(c: &impl Conn, account_id: i64, n: u64) -> Result<()> {
+    if n > 0 {
+        c.exec(
+            "INSERT INTO unassigned_counts (account_id, unassigned) VALUES ($1, $2)
+             ON CONFLICT (account_id) DO UPDATE SET unassigned = unassigned_counts.unassigned + $2",
+            &[&account_id, &(n as i64)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// That the count of codes just changed was there to update (one row).
+fn kept(rows: u64, of: &str, id: i64) -> Result<()> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::Internal(format!(
+            "the codes of {of} {id} changed but it has no kept count"
+        )))
+    }
+}
+
+/// One product's Used / Remaining, as kept.
+pub const POOL_SQL: &str = "SELECT used, remaining FROM pool_counts WHERE product_id = $1";
+
+/// Every product pool's Used / Remaining of an account (a product without
+/// codes has none).
+pub const POOLS_SQL: &str = "SELECT n.used, n.remaining FROM products p
+     JOIN pool_counts n ON n.product_id = p.id WHERE p.account_id = $1";
+
+/// An account's unassigned codes, as kept.
+pub const UNASSIGNED_SQL: &str = "SELECT unassigned FROM unassigned_counts WHERE account_id = $1";
 
 /// Used / Remaining of one product's pool.
 pub async fn product_counters(c: &impl Conn, product_id: i64) -> Result<Counters> {
     let (used, remaining) = c
-        .one(
-            "SELECT COUNT(consumed_at), COUNT(*) - COUNT(consumed_at) FROM codes WHERE product_id = $1",
-            &[&product_id],
-            |r| Ok((r.u64(0)?, r.u64(1)?)),
-        )
-        .await?;
+        .opt(POOL_SQL, &[&product_id], |r| Ok((r.u64(0)?, r.u64(1)?)))
+        .await?
+        .unwrap_or((0, 0));
     Counters::new(used, remaining).map_err(ApiError::core)
 }
 
@@ -85,24 +143,18 @@ pub async fn available_up_to(c: &impl Conn, product_id: i64, cap: u64) -> Result
 
 /// Unassigned codes of an account.
 pub async fn unassigned(c: &impl Conn, account_id: i64) -> Result<u64> {
-    c.one(
-        "SELECT COUNT(*) FROM codes WHERE account_id = $1 AND product_id IS NULL",
-        &[&account_id],
-        |r| r.u64(0),
-    )
-    .await
+    Ok(c.opt(UNASSIGNED_SQL, &[&account_id], |r| r.u64(0))
+        .await?
+        .unwrap_or(0))
 }
 
 /// The account overview's counters: unassigned plus every product's pool.
 pub async fn account_overview(c: &impl Conn, account_id: i64) -> Result<(Counters, u64)> {
     let unassigned = unassigned(c, account_id).await?;
     let pools = c
-        .query(
-            "SELECT COUNT(consumed_at), COUNT(*) - COUNT(consumed_at)
-             FROM codes WHERE account_id = $1 AND product_id IS NOT NULL GROUP BY product_id",
-            &[&account_id],
-            |r| Counters::new(r.u64(0)?, r.u64(1)?).map_err(ApiError::core),
-        )
+        .query(POOLS_SQL, &[&account_id], |r| {
+            Counters::new(r.u64(0)?, r.u64(1)?).map_err(ApiError::core)
+        })
         .await?;
     let counters = account_counters(unassigned, pools.iter()).map_err(ApiError::core)?;
     Ok((counters, unassigned))
@@ -111,8 +163,9 @@ pub async fn account_overview(c: &impl Conn, account_id: i64) -> Result<(Counter
 /// Consumes one code of `product_id` for `device_id` at `at`, valid until
 /// `expires_at`, in ONE statement: the oldest unconsumed code of the pool is
 /// claimed; the partial UNIQUE index `codes_one_active_per_device` makes a
-/// second active code for the same device impossible. Returns the code's id
-/// and text, or `None` when the pool is empty.
+/// second active code for the same device impossible; then one of the
+/// pool's kept Remaining becomes Used. Returns the code's id and text, or
+/// `None` when the pool is empty.
 ///
 /// The claimed code is then read back through that same index (the
 /// device's one active code) rather than with `RETURNING`, which SQLite
@@ -139,6 +192,13 @@ pub async fn consume_one(
     if claimed == 0 {
         return Ok(None);
     }
+    let counted = c
+        .exec(
+            "UPDATE pool_counts SET used = used + 1, remaining = remaining - 1 WHERE product_id = $1",
+            &[&product_id],
+        )
+        .await?;
+    kept(counted, "product", product_id)?;
     c.opt(
         "SELECT id, code FROM codes WHERE device_id = $1 AND active = 1",
         &[&device_id],
@@ -199,5 +259,16 @@ pub async fn assign(
         )
         .await?;
     }
-    Ok(ids.len() as u64)
+    let moved = ids.len() as u64;
+    if moved > 0 {
+        let counted = c
+            .exec(
+                "UPDATE unassigned_counts SET unassigned = unassigned - $2 WHERE account_id = $1",
+                &[&account_id, &(moved as i64)],
+            )
+            .await?;
+        kept(counted, "account", account_id)?;
+        add_to_pool(c, product_id, moved).await?;
+    }
+    Ok(moved)
 }

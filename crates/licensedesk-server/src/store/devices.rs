@@ -496,13 +496,9 @@ impl Store {
     ) -> Result<Connected> {
         let now = ctx.now;
         // Connections of one product all take its next free code.
-        write!(
-            self,
-            ctx,
-            lane = Lane::of(&["connect", &account.to_string(), &req.pk]),
-            [req],
-            |c| connect(c, account, &req, now)
-        )
+        write!(self, ctx, lane = Lane::pool(account, &req.pk), [req], |c| {
+            connect(c, account, &req, now)
+        })
         .await
     }
 

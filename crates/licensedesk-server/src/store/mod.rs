@@ -131,8 +131,8 @@ macro_rules! read {
 
 pub(crate) use {read, write};
 
-/// Writes that would all contend for the same rows (the connections of
-/// one product, which all take the product's next free code): on
+/// Writes that would all contend for the same rows (the writes of one
+/// product's pool, [`Lane::pool`]): on
 /// PostgreSQL, the writes of one lane run one after another across every
 /// node (a session advisory lock on the lane, taken before the
 /// transaction starts, so its snapshot sees the previous one's commit)
@@ -155,6 +155,15 @@ impl Lane {
         let mut b = [0u8; 8];
         b.copy_from_slice(&d[..8]);
         Self(i64::from_le_bytes(b))
+    }
+
+    /// The writes of product `pk`'s pool: its connections (each takes the
+    /// pool's next free code and moves its kept counts) and the credits
+    /// and assignments that add to those counts. (Named "connect", as
+    /// when connections alone ran in it: a node of either build queues in
+    /// the same lane.)
+    pub fn pool(account: i64, pk: &str) -> Self {
+        Self::of(&["connect", &account.to_string(), pk])
     }
 }
 

@@ -17,7 +17,7 @@ use crate::db::{Conn, Row};
 use crate::error::{ApiError, Result};
 use crate::store::changes::{self, Record};
 use crate::store::codes::{self, Entropy};
-use crate::store::{Ctx, Store, accounts, read, write};
+use crate::store::{Ctx, Lane, Store, accounts, read, write};
 use crate::time::stored;
 
 #[derive(Debug, Clone)]
@@ -417,7 +417,8 @@ impl Store {
     ) -> Result<ProductCard> {
         let now = ctx.now;
         let key = pk.clone();
-        write!(self, ctx, [key, free], |c| assign_in(
+        let lane = Lane::pool(account, &pk);
+        write!(self, ctx, lane = lane, [key, free], |c| assign_in(
             c, account, &key, count, &free, now
         ))
         .await?;
@@ -427,7 +428,8 @@ impl Store {
     pub async fn credit_batch(&self, ctx: &Ctx, req: CreditBatch) -> Result<CreditedBatch> {
         let now = ctx.now;
         let (account, pk) = (req.account_id, req.pk.clone());
-        let batch_id = write!(self, ctx, [req], |c| credit_batch(
+        let lane = Lane::pool(account, &pk);
+        let batch_id = write!(self, ctx, lane = lane, [req], |c| credit_batch(
             c,
             &req,
             now,

@@ -67,6 +67,7 @@ async fn two_hundred_devices_race_for_ten_codes_twenty_rounds() {
         .i64("SELECT COUNT(*) FROM devices WHERE status = 'active'", &[])
         .await;
     assert_eq!(active, 200);
+    crate::support::assert_counts_equal_recount(&s.database).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -111,4 +111,6 @@ async fn kill_dash_nine_mid_load_loses_no_acknowledged_activation() {
         .await;
     assert_eq!(consumed, active);
     assert!(consumed as usize >= acked.len());
+    // The kept counts moved in the transactions of the codes they count.
+    crate::support::assert_counts_equal_recount(&db).await;
 }

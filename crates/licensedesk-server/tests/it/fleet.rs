@@ -129,6 +129,7 @@ async fn two_hundred_activations_over_ten_codes_on_two_nodes_consume_exactly_ten
             (Some(10), Some(0))
         );
     }
+    crate::support::assert_counts_equal_recount(db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -536,6 +537,9 @@ async fn a_client_reading_the_feed_while_two_nodes_write_ends_equal_to_the_datab
         "a code per device"
     );
     assert_eq!(mirror.seen as i64, total, "every change read once");
+    // Credits and connections of one pool on both nodes at once: the
+    // counts kept with them are a recount.
+    crate::support::assert_counts_equal_recount(db).await;
 }
 
 /// `kill -9` of one node of two (real binaries on one database) under
@@ -627,6 +631,7 @@ async fn killing_one_node_under_load_loses_nothing_and_the_other_keeps_serving()
         .await;
     assert_eq!(consumed, active, "a consumed code per active device");
     assert!(consumed as usize >= acked.len());
+    crate::support::assert_counts_equal_recount(&db).await;
     // A node started again on the database serves the same data.
     let a2 = start(dir.path());
     crate::support::wait_healthy(&client, &a2.base).await;

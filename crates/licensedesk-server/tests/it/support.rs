@@ -58,6 +58,15 @@ impl TestServer {
         Self::start_in(dir, settings, now).await
     }
 
+    /// Stops this server; its data dir (and database), to start another
+    /// on ([`Self::start_in`]) after changing it.
+    pub async fn shut_down(self) -> tempfile::TempDir {
+        let Self { mut server, dir } = self;
+        server.stop().await;
+        drop(server);
+        dir
+    }
+
     /// POST with an `Idempotency-Key`; the status and the raw body text (so
     /// a replay can be compared byte for byte).
     pub async fn post_idem(
@@ -267,4 +276,40 @@ pub async fn wait_acked(acked: &Acked, n: usize) {
         assert!(Instant::now() < deadline, "load too slow");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// The code counts the store keeps (each product pool's Used / Remaining,
+/// each account's unassigned codes) equal a recount of the codes, for
+/// every product and account of `db`.
+pub async fn assert_counts_equal_recount(db: &Database) {
+    let kept = db
+        .rows(
+            "SELECT product_id, used, remaining FROM pool_counts WHERE used + remaining > 0 ORDER BY product_id",
+            &[],
+        )
+        .await;
+    let counted = db
+        .rows(
+            "SELECT product_id, COUNT(consumed_at), COUNT(*) - COUNT(consumed_at) FROM codes
+             WHERE product_id IS NOT NULL GROUP BY product_id ORDER BY product_id",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        kept, counted,
+        "pools (product, used, remaining) kept vs counted"
+    );
+    let kept = db
+        .rows(
+            "SELECT account_id, unassigned FROM unassigned_counts WHERE unassigned > 0 ORDER BY account_id",
+            &[],
+        )
+        .await;
+    let counted = db
+        .rows(
+            "SELECT account_id, COUNT(*) FROM codes WHERE product_id IS NULL GROUP BY account_id ORDER BY account_id",
+            &[],
+        )
+        .await;
+    assert_eq!(kept, counted, "unassigned (account, codes) kept vs counted");
 }
