@@ -270,7 +270,7 @@ async fn renewable_devices(
     let rows = c
         .query(
             "SELECT d.product_id, d.id, d.expires_at,
-                    (SELECT COUNT(*) FROM codes WHERE product_id = d.product_id AND consumed_at IS NULL)
+                    COALESCE((SELECT remaining FROM pool_counts WHERE product_id = d.product_id), 0)
              FROM devices d WHERE d.account_id = $1 AND d.status = 'active' AND d.expires_at > $2 AND d.expires_at <= $3
              ORDER BY d.product_id, d.expires_at, d.id",
             &[&account_id, &stored(w.after), &stored(w.until)],
