@@ -101,6 +101,13 @@ fn seed(state: &AppState, account: i64, product: i64, n: i64, now: DateTime<Utc>
                     ch.execute(params![account, "device", d, "insert", con, json!({"id": d, "pk": "pbench", "dk": dk, "hardware_id": null, "status": "active", "online": true, "offline_reason": null, "activated_at": con, "expires_at": exp}).to_string()])?;
                     ch.execute(params![account, "code", id, "update", con, json!({"id": id, "code": c, "device_id": d, "dk": dk, "pk": "pbench", "consumed_at": con, "expires_at": exp}).to_string()])?;
                 }
+                // The server keeps each pool's counts beside its codes.
+                let used = ((chunk + 1) * chunk_size).min(n) - chunk * chunk_size;
+                tx.execute(
+                    "INSERT INTO pool_counts (product_id, used, remaining) VALUES (?1, ?2, 0)
+                     ON CONFLICT (product_id) DO UPDATE SET used = pool_counts.used + ?2",
+                    params![product, used],
+                )?;
                 Ok(())
             })
             .expect("seed chunk");
@@ -261,6 +268,21 @@ async fn run() {
     println!(
         "seeded server with {n} consumption records (3 changes each) in {:.1?}",
         t.elapsed()
+    );
+
+    let overview: serde_json::Value = http
+        .get(format!("{base}/v1/account"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("account")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        overview["used"],
+        json!(n),
+        "the server's kept counts: {overview}"
     );
 
     if std::env::var("LD_BENCH_SERVE_ONLY").is_ok() {
