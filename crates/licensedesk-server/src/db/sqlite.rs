@@ -18,20 +18,16 @@
 //!
 //! **Checkpoints.** SQLite's automatic checkpoint would run inside the
 //! writer's commit, copying ~1000 pages and syncing the database file before
-//! the group is answered. Instead the writer counts WAL frames (a WAL hook)
-//! and, past [`CHECKPOINT_FRAMES`], hands the checkpoint to a checkpointer
-//! thread with its own connection, which copies the WAL into the database
-//! while the writer keeps committing. Once it is done, the writer itself
-//! checkpoints the few frames committed meanwhile, between two groups: the
-//! WAL is then fully copied, so the writer's next transaction starts the log
-//! over from its beginning (overwriting a file of steady size, which syncs
-//! much faster than appending to a growing one).
+//! the group is answered. Instead a checkpointer thread copies the WAL into
+//! the database while the writer keeps committing
+//! ([`licensedesk_sqlite::Checkpoints`], which the desktop cache shares).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use licensedesk_sqlite::Checkpoints;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
@@ -50,9 +46,6 @@ const MAX_GROUP: usize = 256;
 /// Longest wait for the rest of a group (see [`Gather`]), whatever the
 /// previous commit took.
 const MAX_GATHER_WAIT: Duration = Duration::from_millis(2);
-/// WAL size (in frames, i.e. pages) past which the WAL is checkpointed and
-/// restarted: SQLite's default automatic checkpoint threshold.
-const CHECKPOINT_FRAMES: u32 = 1000;
 
 /// A write request queued for the writer thread.
 trait Request: Send {
@@ -170,7 +163,7 @@ impl Db {
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let checkpoints = Checkpoints::start(path, &mut writer)?;
+        let checkpoints = Checkpoints::start(&mut writer, open_connection(path)?)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("licensedesk-writer".into())
@@ -261,89 +254,6 @@ impl Db {
     }
 }
 
-/// The writer's side of checkpointing (see the module doc).
-struct Checkpoints {
-    /// Frames in the WAL after the writer's last commit (set by the WAL hook).
-    frames: Arc<AtomicU32>,
-    /// A checkpoint was handed to the checkpointer and has not finished.
-    running: Arc<AtomicBool>,
-    /// The checkpointer finished: the writer checkpoints the tail.
-    done: Arc<AtomicBool>,
-    /// WAL size at which the next checkpoint is handed over: the threshold,
-    /// or a bit more than the last handed-over size while a long read keeps
-    /// the WAL from restarting (no checkpoint after every group then).
-    next_at: std::cell::Cell<u32>,
-    request: mpsc::Sender<()>,
-}
-
-impl Checkpoints {
-    /// Turns off the writer's automatic checkpoint (the WAL hook replaces it)
-    /// and starts the checkpointer thread.
-    fn start(path: &Path, writer: &mut Connection) -> anyhow::Result<Self> {
-        let frames = Arc::new(AtomicU32::new(0));
-        let f = frames.clone();
-        writer.wal_hook(Some(
-            move |_: &mut rusqlite::hooks::Wal, n: std::ffi::c_int| {
-                f.store(u32::try_from(n).unwrap_or(0), Ordering::Relaxed);
-                Ok(())
-            },
-        ))?;
-        let conn = open_connection(path)?;
-        let (running, done) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let (request, requests) = mpsc::channel::<()>();
-        let (r, d) = (running.clone(), done.clone());
-        std::thread::Builder::new()
-            .name("licensedesk-checkpointer".into())
-            .spawn(move || {
-                // Ends when the writer thread (holding the sender) ends.
-                while requests.recv().is_ok() {
-                    if let Err(e) = checkpoint(&conn) {
-                        tracing::warn!(error = %e, "background checkpoint failed");
-                    }
-                    d.store(true, Ordering::Release);
-                    r.store(false, Ordering::Release);
-                }
-            })?;
-        Ok(Self {
-            frames,
-            running,
-            done,
-            next_at: std::cell::Cell::new(CHECKPOINT_FRAMES),
-            request,
-        })
-    }
-
-    /// Between two groups: finishes a checkpoint the checkpointer completed,
-    /// or hands it a new one when the WAL has grown past the threshold.
-    fn between_groups(&self, writer: &Connection) {
-        if self.done.swap(false, Ordering::AcqRel) {
-            if let Err(e) = checkpoint(writer) {
-                tracing::warn!(error = %e, "checkpoint failed");
-            }
-            return;
-        }
-        let frames = self.frames.load(Ordering::Relaxed);
-        if frames < CHECKPOINT_FRAMES {
-            self.next_at.set(CHECKPOINT_FRAMES);
-        } else if frames >= self.next_at.get() && !self.running.swap(true, Ordering::AcqRel) {
-            self.next_at
-                .set(frames.saturating_add(CHECKPOINT_FRAMES / 4));
-            if self.request.send(()).is_err() {
-                self.running.store(false, Ordering::Release);
-            }
-        }
-    }
-}
-
-/// A passive checkpoint: copies what it can without waiting for anyone.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-}
-
-/// The writer thread: group commit of queued write requests.
 fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Checkpoints) {
     // The previous group's size and how long its commit took.
     let mut previous = (1, Duration::ZERO);
@@ -359,7 +269,7 @@ fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Chec
         for job in group {
             job.deliver(outcome.clone());
         }
-        checkpoints.between_groups(&conn);
+        checkpoints.after_commit(&conn);
     }
 }
 

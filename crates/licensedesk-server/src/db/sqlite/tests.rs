@@ -1,5 +1,7 @@
 //! The writer's groups, failures and checkpoints.
 use super::*;
+use licensedesk_sqlite::CHECKPOINT_FRAMES;
+use std::sync::atomic::AtomicBool;
 
 /// What one request of a test group does.
 type Step = fn(&Connection, &str) -> Result<()>;
