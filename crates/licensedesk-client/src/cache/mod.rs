@@ -1,5 +1,6 @@
 //! The local cache: one SQLite file per profile, WAL, `synchronous=NORMAL`,
-//! one writing connection and up to two reading ones (views),
+//! 8 KiB pages, one writing connection and up to two reading ones (views),
+//! WAL checkpoints in a thread of their own (`licensedesk_sqlite`),
 //! temporary storage (statement journals) in memory, plans independent of
 //! bound values,
 //! numbered migrations embedded in the binary (`migrations/NNNN_name.sql`,
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use licensedesk_sqlite::Checkpoints;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -41,6 +43,17 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Page size of a new cache file (bytes). SQLite's default is 4 KiB. A first
+/// sync writes every page twice (to the WAL, then the checkpoint copies it
+/// into the file), one call per page: at 4 KiB that was about 900,000 read
+/// and write calls for a million devices, a third of the sync process's
+/// CPU time (system time). 8 KiB pages halve the calls for the same bytes.
+/// 16 KiB made a first sync no faster, and row-by-row writes into the
+/// indexes (each dirtying a whole page) half again slower. A file keeps
+/// the size it was made with (in WAL mode it cannot change), so only
+/// caches made from now on have it.
+const PAGE_SIZE: i64 = 8_192;
+
 /// Connections that only read (views), besides the one that writes.
 const READERS: usize = 2;
 /// Page cache of a reading connection (KiB, as `cache_size`).
@@ -59,6 +72,10 @@ pub struct Cache {
 struct Inner {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The writer's WAL checkpoints, copied into the file by a thread of
+    /// their own while the writer goes on (a first sync's pages, its
+    /// indexes: about a second of the writer's time otherwise).
+    checkpoints: Checkpoints,
     /// Opened on first use.
     readers: [Mutex<Option<Connection>>; READERS],
     /// Which commit the rows are at, as a seqlock: odd while a write is
@@ -104,6 +121,9 @@ impl std::fmt::Debug for Cache {
 pub fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
+    // Only a file without its first page takes it: before WAL (which
+    // writes that page).
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
@@ -182,10 +202,18 @@ impl Cache {
         }
         let mut conn = open_connection(path)?;
         migrate(&mut conn)?;
+        // A first sync stopped between its last page and its indexes.
+        if bulk::unfinished(&conn)? {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            bulk::restore(&tx)?;
+            tx.commit()?;
+        }
+        let checkpoints = Checkpoints::start(&mut conn, open_connection(path)?)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 conn: Mutex::new(conn),
+                checkpoints,
                 readers: std::array::from_fn(|_| Mutex::new(None)),
                 generation: AtomicU64::new(0),
                 derived: Mutex::new(Vec::new()),
@@ -208,6 +236,7 @@ impl Cache {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.inner.checkpoints.after_commit(&conn);
         Ok(out)
     }
 
@@ -453,5 +482,39 @@ pub(crate) mod tests {
         hold.0.send(()).expect("release");
         let (first, second) = long_read.join().expect("join").expect("long read");
         assert_eq!(first, second, "one snapshot for the whole read");
+    }
+
+    /// A new cache gets PAGE_SIZE; one made with SQLite's default keeps
+    /// its pages (WAL cannot change them) and opens and writes as before.
+    #[test]
+    fn new_caches_get_the_larger_page_and_older_ones_keep_theirs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let page = |path: &Path| -> i64 {
+            Connection::open(path)
+                .expect("open")
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .expect("page size")
+        };
+        let new = dir.path().join("new.sqlite3");
+        let cache = Cache::open(&new).expect("cache");
+        cache.write(|tx| set_meta(tx, "k", "v")).expect("write");
+        drop(cache);
+        assert_eq!(page(&new), PAGE_SIZE);
+
+        let old = dir.path().join("old.sqlite3");
+        {
+            let c = Connection::open(&old).expect("open");
+            c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")
+                .expect("old cache");
+            c.execute_batch("CREATE TABLE t (x)").expect("first page");
+        }
+        let cache = Cache::open(&old).expect("an older cache opens");
+        cache.write(|tx| set_meta(tx, "k", "v")).expect("write");
+        assert_eq!(
+            cache.read(|c| get_meta(c, "k")).expect("read").as_deref(),
+            Some("v")
+        );
+        drop(cache);
+        assert_eq!(page(&old), 4096);
     }
 }

@@ -16,9 +16,10 @@
 //! On an empty cache (the usual first sync) the pages load in bulk
 //! (`cache::bulk`): plain inserts into bare tables, the pool counters added
 //! per page, `codes_device` built before the first device (whose link to
-//! its latest code reads it), the other indexes and the triggers built in
-//! the last page's transaction. A cache that already holds rows gets one
-//! upsert per row, through the triggers.
+//! its latest code reads it), the triggers built in the last page's
+//! transaction and the other indexes right after it, each in a transaction
+//! of its own. A cache that already holds rows gets one upsert per row,
+//! through the triggers.
 //!
 //! A page is parsed once, on the blocking thread that applies it, into
 //! rows borrowing from the page's text; its cursor is handed back as soon
@@ -165,7 +166,8 @@ fn apply(cache: &Cache, body: &str, set: &KeySet, head: oneshot::Sender<Head>) -
         ..
     } = page;
     let rows = (codes.len() + devices.len()) as u64;
-    cache.write(|tx| {
+    let mut bulk_ends = false;
+    let applied = cache.write(|tx| {
         // A fresh snapshot on an empty cache loads into bare tables.
         if get_meta(tx, keys::SNAPSHOT_CURSOR)?.is_none() {
             bulk::begin(tx)?;
@@ -174,7 +176,8 @@ fn apply(cache: &Cache, body: &str, set: &KeySet, head: oneshot::Sender<Head>) -
         for c in &changes {
             changes_applied += u64::from(apply_change(tx, c)?);
         }
-        if bulk::active(tx)? {
+        let in_bulk = bulk::active(tx)?;
+        if in_bulk {
             let mut pools = PoolDelta::default();
             let mut st = tx.prepare_cached(BULK_CODE)?;
             for code in codes {
@@ -196,8 +199,9 @@ fn apply(cache: &Cache, body: &str, set: &KeySet, head: oneshot::Sender<Head>) -
                 snapshot_device(tx, device)?;
             }
         }
-        if !has_more {
-            bulk::restore(tx)?;
+        if !has_more && in_bulk {
+            bulk::restore_triggers(tx)?;
+            bulk_ends = true;
         }
         add_meta(tx, keys::CHANGES_SEEN, changes.len() as u64)?;
         add_meta(tx, keys::SNAPSHOT_ROWS, rows)?;
@@ -225,5 +229,9 @@ fn apply(cache: &Cache, body: &str, set: &KeySet, head: oneshot::Sender<Head>) -
             done: num(keys::SNAPSHOT_DONE)?.unwrap_or(0),
             total: num(keys::SNAPSHOT_TOTAL)?,
         })
-    })
+    })?;
+    if bulk_ends {
+        bulk::finish(cache)?;
+    }
+    Ok(applied)
 }
