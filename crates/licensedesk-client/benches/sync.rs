@@ -273,16 +273,21 @@ async fn run() {
     // measured: otherwise the server's checkpointer is still copying it
     // (about 1.5 GB) while the first sync runs.
     let t = Instant::now();
-    let (busy, log, copied): (i64, i64, i64) = rusqlite::Connection::open(
+    let server_db = rusqlite::Connection::open(
         dir.path()
             .join("server")
             .join(licensedesk_server::db::FILE_NAME),
     )
-    .expect("server db")
-    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
-    .expect("checkpoint");
+    .expect("server db");
+    server_db
+        .busy_timeout(Duration::from_secs(120))
+        .expect("busy timeout");
+    let (busy, log, copied): (i64, i64, i64) = server_db
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .expect("checkpoint");
+    drop(server_db);
     println!(
         "  its WAL copied into its file in {:.1?} (busy {busy}, frames {log}, copied {copied})",
         t.elapsed()
