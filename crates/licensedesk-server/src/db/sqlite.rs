@@ -254,6 +254,7 @@ impl Db {
     }
 }
 
+/// The writer thread: group commit of queued write requests.
 fn writer_loop(conn: Connection, queue: &mpsc::Receiver<Job>, checkpoints: &Checkpoints) {
     // The previous group's size and how long its commit took.
     let mut previous = (1, Duration::ZERO);
